@@ -1,0 +1,42 @@
+// The per-step backend interface (cpu or cuda) chosen at run time. A backend owns the
+// device-resident state of one problem; the host drives it one operation at a time.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "host/core/problem.hpp"
+
+namespace tme {
+
+struct DeviceInfo {
+  std::string name;
+  size_t memory_bytes = 0;
+  int cc_major = 0, cc_minor = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;    // "cpu" or "cuda"
+  virtual std::string device() const = 0;  // e.g. "2 OpenMP threads" or "NVIDIA H100 (sm_90)"
+  // Copy coefficients, maps and the initial state to the backend.
+  virtual void load(const Problem& p) = 0;
+  // n fused explicit sub-steps of length dt [s].
+  virtual void explicit_steps(double dt, int n) = 0;
+  // Current state, nspecies * nvox values.
+  virtual void read_state(std::vector<real>& out) = 0;
+  virtual void write_state(const std::vector<real>& in) = 0;
+};
+
+// "cpu", "cuda" or "auto" (cuda when a device exists). Throws std::runtime_error with the
+// reason when the requested backend is not available.
+std::unique_ptr<Backend> make_backend(const std::string& name);
+std::unique_ptr<Backend> make_cpu_backend();
+
+// True when the CUDA backend is compiled in and a device answers; else why not.
+bool cuda_available(std::string* why = nullptr);
+std::vector<DeviceInfo> cuda_devices();
+bool cuda_compiled();
+
+}  // namespace tme

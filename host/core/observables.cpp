@@ -1,0 +1,46 @@
+#include "host/core/observables.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace tme {
+
+double total_amount(const Problem& p, const std::vector<real>& state, int s) {
+  const long long nv = p.grid.nvox();
+  const real* c = state.data() + s * nv;
+  double sum = 0;
+  for (long long v = 0; v < nv; ++v) sum += double(c[v]);
+  return sum * p.grid.h[0] * p.grid.h[1] * p.grid.h[2];
+}
+
+std::vector<std::vector<Stats>> compute_observables(const Problem& p, const std::vector<real>& state) {
+  const long long nv = p.grid.nvox();
+  const double vol = p.grid.h[0] * p.grid.h[1] * p.grid.h[2];
+  std::vector<std::vector<Stats>> out(p.nspecies());
+  for (int s = 0; s < p.nspecies(); ++s) {
+    const real* c = state.data() + s * nv;
+    auto stats = [&](const uint8_t* mask) {
+      Stats st;
+      double sum = 0, lo = std::numeric_limits<double>::infinity(), hi = -lo;
+      long long n = 0;
+      for (long long v = 0; v < nv; ++v) {
+        if (mask && !mask[v]) continue;
+        const double x = c[v];
+        sum += x;
+        lo = std::min(lo, x);
+        hi = std::max(hi, x);
+        ++n;
+      }
+      st.total = sum * vol;
+      st.mean = n ? sum / double(n) : 0;
+      st.min = n ? lo : 0;
+      st.max = n ? hi : 0;
+      return st;
+    };
+    out[s].push_back(stats(nullptr));
+    for (const auto& r : p.regions) out[s].push_back(stats(r.mask.data()));
+  }
+  return out;
+}
+
+}  // namespace tme

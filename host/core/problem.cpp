@@ -1,0 +1,106 @@
+#include "host/core/problem.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/reaction.hpp"
+
+namespace tme {
+
+GridGeom GridSpec::geom() const {
+  GridGeom g;
+  g.d = d;
+  for (int a = 0; a < 3; ++a) g.inv_h2[a] = real(1.0 / (h[a] * h[a]));
+  return g;
+}
+
+double Problem::explicit_dt_limit() const {
+  // Forward Euler keeps every new value a non-negative combination of old ones when
+  // dt * (sum of stencil weights + reaction stiffness) <= 1; that is also the stability limit.
+  double worst = 0;
+  const int n[3] = {grid.d.nx, grid.d.ny, grid.d.nz};
+  for (int s = 0; s < nspecies(); ++s) {
+    const SpeciesCoeffs& sc = coeffs[s];
+    double dmax = 0;
+    const int nl = sc.uses_labels ? kMaxLabels : 1;
+    for (int l = 0; l < nl; ++l) dmax = std::max(dmax, double(sc.D[l]));
+    double w = 0;
+    for (int a = 0; a < 3; ++a) {
+      // Stencil weight of the worst cell along this axis, in units of D/h^2: an interior face
+      // weighs 1, a fixed-value face 2 (its value sits half a cell away), a no-flux face 0.
+      const bool fixed = sc.bc[2 * a].type == kFixed || sc.bc[2 * a + 1].type == kFixed;
+      const bool both_fixed = sc.bc[2 * a].type == kFixed && sc.bc[2 * a + 1].type == kFixed;
+      double faces;
+      if (sc.bc[2 * a].type == kPeriodic)
+        faces = n[a] == 1 ? 0.0 : 2.0;
+      else if (n[a] == 1)
+        faces = both_fixed ? 4.0 : (fixed ? 2.0 : 0.0);
+      else if (n[a] == 2)
+        faces = fixed ? 3.0 : 1.0;
+      else
+        faces = fixed ? 3.0 : 2.0;
+      w += faces * dmax / (grid.h[a] * grid.h[a]);
+    }
+    double vmax = 0;
+    if (sc.upt_slot >= 0) {
+      const real* u = upt.data() + (size_t)sc.upt_slot * grid.nvox();
+      vmax = *std::max_element(u, u + grid.nvox());
+    }
+    worst = std::max(worst, w + reaction_stiffness(sc.decay, real(vmax), sc.km));
+  }
+  return worst > 0 ? 1.0 / worst : INFINITY;
+}
+
+void Problem::check() const {
+  const long long nv = grid.nvox();
+  auto fail = [](const std::string& m) { throw std::invalid_argument("problem: " + m); };
+  if (grid.d.nx < 1 || grid.d.ny < 1 || grid.d.nz < 1) fail("grid shape must be positive");
+  for (double h : grid.h)
+    if (!(h > 0)) fail("grid spacing must be > 0");
+  if (nspecies() < 1 || nspecies() > kMaxSpecies) fail("between 1 and 64 species are supported");
+  if ((int)coeffs.size() != nspecies()) fail("one SpeciesCoeffs per species expected");
+  if ((long long)initial.size() != nspecies() * nv) fail("initial state must hold nspecies*nvox values");
+  if (!labels.empty() && (long long)labels.size() != nv) fail("labels must be empty or hold nvox values");
+  if ((long long)src.size() != nsrc * nv) fail("src must hold nsrc*nvox values");
+  if ((long long)upt.size() != nupt * nv) fail("upt must hold nupt*nvox values");
+  for (const auto& r : regions)
+    if ((long long)r.mask.size() != nv) fail("region mask '" + r.name + "' must hold nvox values");
+  const int nl = labels.empty() ? 1 : std::max<int>(1, (int)label_names.size());
+  for (uint8_t l : labels)
+    if (l >= nl) fail("label value out of range");
+  for (const auto& sc : coeffs) {
+    if (sc.src_slot >= nsrc || sc.upt_slot >= nupt) fail("source or uptake slot out of range");
+    if (sc.uses_labels && labels.empty()) fail("per-label diffusion needs a label map");
+    for (int l = 0; l < kMaxLabels; ++l)
+      if (sc.D[l] < 0) fail("diffusion coefficients must be >= 0");
+    if (sc.decay < 0) fail("decay must be >= 0");
+    if (sc.upt_slot >= 0 && !(sc.km > 0)) fail("Michaelis-Menten km must be > 0");
+    for (int a = 0; a < 3; ++a)
+      if ((sc.bc[2 * a].type == kPeriodic) != (sc.bc[2 * a + 1].type == kPeriodic))
+        fail("periodic boundaries must be set on both faces of an axis");
+  }
+  if (!(time.t_end > 0) || !(time.output_every > 0)) fail("end time and output interval must be > 0");
+  if (time.max_step < 0 || !(time.cfl > 0) || time.cfl > 1) fail("max_step >= 0 and 0 < cfl <= 1 expected");
+}
+
+Problem make_uniform_problem(Dims d, double h_um, int nspecies, double D, double decay) {
+  Problem p;
+  p.name = "uniform";
+  p.grid.d = d;
+  p.grid.h[0] = p.grid.h[1] = p.grid.h[2] = h_um;
+  for (int s = 0; s < nspecies; ++s) {
+    p.species.push_back({"s" + std::to_string(s), "1"});
+    SpeciesCoeffs sc;
+    sc.D[0] = real(D);
+    sc.decay = real(decay);
+    p.coeffs.push_back(sc);
+  }
+  p.initial.assign((size_t)nspecies * d.nvox(), real(0));
+  p.time.t_end = 1;
+  p.time.output_every = 1;
+  return p;
+}
+
+}  // namespace tme

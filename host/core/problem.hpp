@@ -1,0 +1,66 @@
+// The fully resolved problem the solver runs: plain data in internal units
+// (um, s, each species' own concentration unit). Built from a scene (host/scene) or
+// directly by tests and benchmarks. No YAML, no VTK, no strings reach the kernels.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "kernels/coeffs.hpp"
+
+namespace tme {
+
+struct GridSpec {
+  Dims d;                             // cells per axis
+  double h[3] = {1, 1, 1};            // spacing [um]
+  double origin[3] = {0, 0, 0};       // world position of the grid's lower corner [um]
+  long long nvox() const { return d.nvox(); }
+  // World coordinate of a voxel centre [um].
+  double center(int axis, int i) const { return origin[axis] + (i + 0.5) * h[axis]; }
+  GridGeom geom() const;
+};
+
+struct SpeciesInfo {
+  std::string name;  // e.g. "IFNg"
+  std::string unit;  // e.g. "ng/mL": the unit all values of this species are stored in
+};
+
+struct NamedMask {
+  std::string name;
+  std::vector<uint8_t> mask;  // nvox, 1 inside (1 byte per voxel)
+};
+
+struct TimeControl {
+  double t_end = 0;         // [s]
+  double output_every = 0;  // [s]; outputs at 0, every, 2*every, ..., t_end
+  double max_step = 0;      // [s]; 0 = automatic (stability limit times cfl)
+  double cfl = 0.9;         // fraction of the explicit stability limit used by 'auto'
+};
+
+struct Problem {
+  std::string name;
+  GridSpec grid;
+  std::vector<SpeciesInfo> species;
+  std::vector<SpeciesCoeffs> coeffs;    // one per species
+  std::vector<std::string> label_names; // tissue label names, index = label value
+  std::vector<uint8_t> labels;          // nvox (1 byte per voxel), or empty: all label 0
+  std::vector<real> initial;            // nspecies * nvox [species unit]
+  int nsrc = 0;                         // number of source blocks
+  std::vector<real> src;                // nsrc * nvox [unit/s]
+  int nupt = 0;                         // number of uptake blocks
+  std::vector<real> upt;                // nupt * nvox, Vmax [unit/s]
+  std::vector<NamedMask> regions;       // named regions reported in observables
+  TimeControl time;
+  unsigned long long seed = 0;
+
+  int nspecies() const { return (int)species.size(); }
+  // Largest stable (and positivity-preserving) explicit step [s].
+  double explicit_dt_limit() const;
+  // Throws std::invalid_argument when sizes or slots are inconsistent.
+  void check() const;
+};
+
+// Convenience for tests and benchmarks: a box of n species with uniform D [um^2/s],
+// decay [1/s], no-flux walls, zero initial state.
+Problem make_uniform_problem(Dims d, double h_um, int nspecies, double D, double decay);
+
+}  // namespace tme

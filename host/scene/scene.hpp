@@ -1,0 +1,30 @@
+// Scene loading: YAML (yaml-cpp) with units on every dimensional number (UDUNITS-2),
+// validated and converted once into a Problem in internal units.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+#include "host/core/problem.hpp"
+
+namespace tme {
+
+// A scene error. what() is the complete user-facing message:
+//   "<file>:<line>:<column>: <key.path>: <what is wrong> (expected <what>)"
+// with 1-based line and column.
+class SceneError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct LoadedScene {
+  std::string path;           // the scene file as given
+  Problem problem;            // resolved, internal units
+  std::string resolved_yaml;  // the scene with every default made explicit (for the run directory)
+};
+
+// Parse, validate, convert units, read map files, build the problem. Throws SceneError.
+LoadedScene load_scene(const std::string& path);
+// Same, from text; `name` stands for the file name in messages, `base_dir` resolves map files.
+LoadedScene load_scene_text(const std::string& text, const std::string& name, const std::string& base_dir);
+
+}  // namespace tme

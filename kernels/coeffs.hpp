@@ -1,0 +1,36 @@
+// Plain-data coefficients the per-voxel functions read. No strings, no owners.
+// Internal units: length um, time s, concentration in each species' own unit.
+#pragma once
+#include "view.hpp"
+
+namespace tme {
+
+constexpr int kMaxLabels = 16;   // tissue labels 0..15 (uint8 map, 1 byte per voxel)
+constexpr int kMaxSpecies = 64;  // species per scene
+
+enum BcType : int { kNoFlux = 0, kFixed = 1, kPeriodic = 2 };
+enum Face : int { kXm = 0, kXp = 1, kYm = 2, kYp = 3, kZm = 4, kZp = 5 };
+
+struct FaceBC {
+  int type = kNoFlux;
+  real value = 0;  // fixed value at the face [species unit]
+};
+
+// Per-species coefficients (about 120 bytes).
+struct SpeciesCoeffs {
+  real D[kMaxLabels] = {};  // diffusion coefficient per tissue label [um^2/s]
+  int uses_labels = 0;      // 0: D[0] everywhere; 1: D[label(voxel)], harmonic mean at faces
+  real decay = 0;           // first-order decay [1/s]
+  real km = 1;              // Michaelis-Menten half saturation [species unit]
+  int src_slot = -1;        // index of this species' zeroth-order source block, -1 none
+  int upt_slot = -1;        // index of this species' uptake Vmax block, -1 none
+  FaceBC bc[6];             // x-, x+, y-, y+, z-, z+
+};
+
+// Grid geometry seen by the kernels.
+struct GridGeom {
+  Dims d;
+  real inv_h2[3] = {1, 1, 1};  // 1/dx^2, 1/dy^2, 1/dz^2 [1/um^2]
+};
+
+}  // namespace tme

@@ -1,0 +1,54 @@
+// One-cell finite-volume diffusion: 7-point stencil, per-face coefficient by harmonic
+// mean of the two cells' tissue-label coefficients, boundary conditions per face.
+#pragma once
+#include "coeffs.hpp"
+#include "view.hpp"
+
+namespace tme {
+
+// Harmonic mean of two diffusion coefficients; 0 when either side is impermeable.
+TME_HD inline real harmonic_mean(real a, real b) {
+  const real s = a + b;
+  return (a > 0 && b > 0) ? real(2) * a * b / s : real(0);
+}
+
+TME_HD inline real cell_D(const SpeciesCoeffs& sc, const uint8_t* label, long long idx) {
+  return sc.uses_labels ? sc.D[label[idx]] : sc.D[0];
+}
+
+TME_HD inline real face_D(const SpeciesCoeffs& sc, const uint8_t* label, long long a, long long b) {
+  return sc.uses_labels ? harmonic_mean(sc.D[label[a]], sc.D[label[b]]) : sc.D[0];
+}
+
+// Contribution of one face to dc/dt of cell (i,j,k): flux through that face divided by the
+// cell volume [species unit / s]. `dir` is -1 or +1, `axis` 0,1,2.
+TME_HD inline real face_term(ConstView<real> c, const SpeciesCoeffs& sc, const uint8_t* label,
+                             const GridGeom& g, int i, int j, int k, int axis, int dir) {
+  const int n = axis == 0 ? g.d.nx : (axis == 1 ? g.d.ny : g.d.nz);
+  const int p = axis == 0 ? i : (axis == 1 ? j : k);
+  const FaceBC& bc = sc.bc[2 * axis + (dir > 0 ? 1 : 0)];
+  int q = p + dir;
+  const long long self = g.d.index(i, j, k);
+  const real cs = c.p[self];
+  if (q < 0 || q >= n) {
+    if (bc.type == kNoFlux) return real(0);
+    if (bc.type == kFixed) {
+      // Boundary value on the face, half a cell away: ghost value 2*v - c.
+      return real(2) * cell_D(sc, label, self) * (bc.value - cs) * g.inv_h2[axis];
+    }
+    q = q < 0 ? n - 1 : 0;  // periodic wrap
+  }
+  const int ni = axis == 0 ? q : i, nj = axis == 1 ? q : j, nk = axis == 2 ? q : k;
+  const long long nb = g.d.index(ni, nj, nk);
+  return face_D(sc, label, self, nb) * (c.p[nb] - cs) * g.inv_h2[axis];
+}
+
+// Diffusion part of dc/dt at one cell [species unit / s].
+TME_HD inline real diffusion_rhs(ConstView<real> c, const SpeciesCoeffs& sc, const uint8_t* label,
+                                 const GridGeom& g, int i, int j, int k) {
+  return face_term(c, sc, label, g, i, j, k, 0, -1) + face_term(c, sc, label, g, i, j, k, 0, +1) +
+         face_term(c, sc, label, g, i, j, k, 1, -1) + face_term(c, sc, label, g, i, j, k, 1, +1) +
+         face_term(c, sc, label, g, i, j, k, 2, -1) + face_term(c, sc, label, g, i, j, k, 2, +1);
+}
+
+}  // namespace tme

@@ -1,0 +1,34 @@
+// The fused explicit (forward Euler) update of one voxel of one species: reads the
+// species block once (7-point stencil, neighbours from cache), writes it once.
+#pragma once
+#include "diffusion.hpp"
+#include "reaction.hpp"
+
+namespace tme {
+
+// Arguments of one explicit sub-step, passed by value (pointers are non-owning).
+struct ExplicitArgs {
+  GridGeom g;
+  int nspecies = 0;
+  const real* in = nullptr;   // nspecies blocks of nvox values (input state)
+  real* out = nullptr;        // same layout (output state)
+  const uint8_t* label = nullptr;  // tissue label per voxel, or null
+  const real* src = nullptr;  // source blocks [unit/s], indexed by SpeciesCoeffs::src_slot
+  const real* upt = nullptr;  // uptake Vmax blocks [unit/s], indexed by upt_slot
+  const SpeciesCoeffs* coeffs = nullptr;  // nspecies entries
+  real dt = 0;                // [s]
+};
+
+TME_HD inline void explicit_update_cell(const ExplicitArgs& a, int s, int i, int j, int k) {
+  const long long nv = a.g.d.nvox();
+  const SpeciesCoeffs& sc = a.coeffs[s];
+  const ConstView<real> c{a.in + s * nv, a.g.d};
+  const long long idx = a.g.d.index(i, j, k);
+  const real cs = c.p[idx];
+  const real src = sc.src_slot >= 0 ? a.src[sc.src_slot * nv + idx] : real(0);
+  const real vmax = sc.upt_slot >= 0 ? a.upt[sc.upt_slot * nv + idx] : real(0);
+  const real rhs = diffusion_rhs(c, sc, a.label, a.g, i, j, k) + reaction_rhs(cs, sc, src, vmax);
+  a.out[s * nv + idx] = cs + a.dt * rhs;
+}
+
+}  // namespace tme
