@@ -43,9 +43,27 @@ TME_HD inline real face_term(ConstView<real> c, const SpeciesCoeffs& sc, const u
   return face_D(sc, label, self, nb) * (c.p[nb] - cs) * g.inv_h2[axis];
 }
 
+// Diffusion part of dc/dt at a cell whose six neighbours all lie inside the grid.
+TME_HD inline real diffusion_rhs_interior(ConstView<real> c, const SpeciesCoeffs& sc, const uint8_t* label,
+                                          const GridGeom& g, long long idx) {
+  const long long sy = g.d.nx, sz = (long long)g.d.nx * g.d.ny;
+  const real cs = c.p[idx];
+  if (!sc.uses_labels) {
+    return sc.D[0] * ((c.p[idx - 1] + c.p[idx + 1] - real(2) * cs) * g.inv_h2[0] +
+                      (c.p[idx - sy] + c.p[idx + sy] - real(2) * cs) * g.inv_h2[1] +
+                      (c.p[idx - sz] + c.p[idx + sz] - real(2) * cs) * g.inv_h2[2]);
+  }
+  const real d0 = sc.D[label[idx]];
+  auto f = [&](long long nb) { return harmonic_mean(d0, sc.D[label[nb]]) * (c.p[nb] - cs); };
+  return (f(idx - 1) + f(idx + 1)) * g.inv_h2[0] + (f(idx - sy) + f(idx + sy)) * g.inv_h2[1] +
+         (f(idx - sz) + f(idx + sz)) * g.inv_h2[2];
+}
+
 // Diffusion part of dc/dt at one cell [species unit / s].
 TME_HD inline real diffusion_rhs(ConstView<real> c, const SpeciesCoeffs& sc, const uint8_t* label,
                                  const GridGeom& g, int i, int j, int k) {
+  if (i > 0 && j > 0 && k > 0 && i < g.d.nx - 1 && j < g.d.ny - 1 && k < g.d.nz - 1)
+    return diffusion_rhs_interior(c, sc, label, g, g.d.index(i, j, k));
   return face_term(c, sc, label, g, i, j, k, 0, -1) + face_term(c, sc, label, g, i, j, k, 0, +1) +
          face_term(c, sc, label, g, i, j, k, 1, -1) + face_term(c, sc, label, g, i, j, k, 1, +1) +
          face_term(c, sc, label, g, i, j, k, 2, -1) + face_term(c, sc, label, g, i, j, k, 2, +1);

@@ -40,3 +40,9 @@ std::vector<DeviceInfo> cuda_devices();
 bool cuda_compiled();
 
 }  // namespace tme
+
+namespace tme {
+// Device-to-device copy of `bytes` bytes repeated `reps` times; returns seconds per copy
+// (CUDA events). Throws when CUDA is not available. For bandwidth references in bench/.
+double cuda_copy_seconds(size_t bytes, int reps);
+}  // namespace tme

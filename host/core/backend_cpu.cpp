@@ -70,6 +70,9 @@ bool cuda_available(std::string* why) {
   return false;
 }
 std::vector<DeviceInfo> cuda_devices() { return {}; }
+double cuda_copy_seconds(size_t, int) {
+  throw std::runtime_error("cuda_copy_seconds: this tmesim was built without CUDA");
+}
 #endif
 
 std::unique_ptr<Backend> make_cuda_backend();  // backend_cuda.cu (or the stub below)

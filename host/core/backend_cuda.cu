@@ -114,4 +114,23 @@ class CudaBackend final : public Backend {
 
 std::unique_ptr<Backend> make_cuda_backend() { return std::make_unique<CudaBackend>(); }
 
+double cuda_copy_seconds(size_t bytes, int reps) {
+  thrust::device_vector<char> src(bytes, 1), dst(bytes);  // copy_src, copy_dst
+  cudaEvent_t t0, t1;
+  TME_CUDA_CHECK(cudaEventCreate(&t0));
+  TME_CUDA_CHECK(cudaEventCreate(&t1));
+  char* d = thrust::raw_pointer_cast(dst.data());
+  const char* s = thrust::raw_pointer_cast(src.data());
+  TME_CUDA_CHECK(cudaMemcpy(d, s, bytes, cudaMemcpyDeviceToDevice));  // warm-up
+  TME_CUDA_CHECK(cudaEventRecord(t0));
+  for (int r = 0; r < reps; ++r) TME_CUDA_CHECK(cudaMemcpyAsync(d, s, bytes, cudaMemcpyDeviceToDevice));
+  TME_CUDA_CHECK(cudaEventRecord(t1));
+  TME_CUDA_CHECK(cudaEventSynchronize(t1));
+  float ms = 0;
+  TME_CUDA_CHECK(cudaEventElapsedTime(&ms, t0, t1));
+  TME_CUDA_CHECK(cudaEventDestroy(t0));
+  TME_CUDA_CHECK(cudaEventDestroy(t1));
+  return ms * 1e-3 / reps;
+}
+
 }  // namespace tme

@@ -12,7 +12,7 @@ Simulation::Simulation(const Problem& p, Backend& b) : p_(p), b_(b) {
   if (!std::isfinite(dt_max_)) dt_max_ = p.time.output_every;  // nothing evolves: one step per output
 }
 
-void Simulation::advance_to(double t) {
+void Simulation::advance_to(double t, const Progress& progress) {
   if (t < t_) throw std::invalid_argument("advance_to: cannot step backwards");
   const double span = t - t_;
   if (span > 0) {
@@ -20,13 +20,15 @@ void Simulation::advance_to(double t) {
     // span exactly from being split into one more.
     const long long n = std::max<long long>(1, (long long)std::ceil(span / dt_max_ * (1 - 1e-9)));
     const double dt = span / double(n);
-    long long left = n;
-    while (left > 0) {
-      const int chunk = (int)std::min<long long>(left, 1 << 20);
+    const double t0 = t_;
+    long long done = 0;
+    while (done < n) {
+      const int chunk = (int)std::min<long long>(n - done, progress ? 32 : (1 << 20));
       b_.explicit_steps(dt, chunk);
-      left -= chunk;
+      done += chunk;
+      steps_ += chunk;
+      if (progress && done < n) progress(t0 + dt * double(done));
     }
-    steps_ += n;
   }
   t_ = t;
 }

@@ -15,8 +15,10 @@ class Simulation {
   double dt_max() const { return dt_max_; }
   double time() const { return t_; }
   long long steps() const { return steps_; }
+  // Called between chunks of sub-steps with the current time [s]; may be empty.
+  using Progress = std::function<void(double t)>;
   // Advance to time t [s] (>= time()) in equal sub-steps <= dt_max(); lands exactly on t.
-  void advance_to(double t);
+  void advance_to(double t, const Progress& progress = {});
   // Output times 0, every, ..., t_end (the last one exactly t_end).
   std::vector<double> output_times() const;
 

@@ -1,0 +1,93 @@
+// The fused explicit step for N = 1, 4, 12 species at 64^3, 128^3, 256^3 on every
+// available backend, plus (on a GPU) a device-to-device copy for a bandwidth reference.
+// Counters: vs_per_s = voxel-species updates per second; GBps = bytes the step must move
+// (one read and one write of every species value, 2 * sizeof(real) per voxel-species) / time.
+// A summary table at the end gives each CUDA case as a fraction of the copy bandwidth.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "host/core/backend.hpp"
+#include "host/core/simulation.hpp"
+
+namespace {
+
+using tme::real;
+
+void BM_ExplicitStep(benchmark::State& st, const std::string& backend) {
+  const int n = (int)st.range(0), ns = (int)st.range(1);
+  tme::Problem p = tme::make_uniform_problem({n, n, n}, 20, ns, 10, 1e-4);
+  for (size_t v = 0; v < p.initial.size(); v += 7) p.initial[v] = real(1);
+  auto b = tme::make_backend(backend);
+  b->load(p);
+  const double dt = 0.9 * p.explicit_dt_limit();
+  b->explicit_steps(dt, 1);  // warm-up
+  for (auto _ : st) b->explicit_steps(dt, 1);
+  const double vs = double(p.grid.nvox()) * ns;
+  st.counters["vs_per_s"] = benchmark::Counter(vs, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["GBps"] = benchmark::Counter(vs * 2 * sizeof(real) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["bytes_per_vs"] = double(2 * sizeof(real));
+}
+
+// Device-to-device copy of the largest state (256^3 x 12 values): the bandwidth reference.
+void BM_CudaCopy(benchmark::State& st) {
+  const size_t bytes = size_t(256) * 256 * 256 * 12 * sizeof(real);
+  for (auto _ : st) st.SetIterationTime(tme::cuda_copy_seconds(bytes, 10));
+  // Copy bandwidth counts the bytes read plus the bytes written, as the step's GBps does.
+  st.counters["GBps"] = benchmark::Counter(2.0 * bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Console output as usual, and a short summary table at the end.
+class SummaryReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const auto& r : runs) {
+      if (r.error_occurred) continue;
+      const auto it = r.counters.find("GBps");
+      if (it != r.counters.end()) gbps_[r.benchmark_name()] = it->second.value;
+      time_ms_[r.benchmark_name()] = r.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(r.time_unit) * 1e3;
+    }
+  }
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    double copy = 0;
+    for (const auto& [name, g] : gbps_)
+      if (name.find("BM_CudaCopy") == 0) copy = g;
+    std::printf("\n%-44s %12s %10s %12s\n", "case", "ms/step", "GB/s", "of copy BW");
+    for (const auto& [name, g] : gbps_) {
+      if (name.find("BM_CudaCopy") == 0) continue;
+      const bool cuda = name.find("/cuda") != std::string::npos || name.find("cuda/") != std::string::npos;
+      char frac[32] = "-";
+      if (cuda && copy > 0) std::snprintf(frac, sizeof frac, "%.0f%%", 100 * g / copy);
+      std::printf("%-44s %12.3f %10.1f %12s\n", name.c_str(), time_ms_[name], g, frac);
+    }
+    if (copy > 0) std::printf("%-44s %12s %10.1f %12s\n", "device-to-device copy (read+write)", "", copy, "100%");
+  }
+
+ private:
+  std::map<std::string, double> gbps_, time_ms_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> backends{"cpu"};
+  if (tme::cuda_available()) backends.push_back("cuda");
+  for (const auto& be : backends) {
+    auto* b = benchmark::RegisterBenchmark(("BM_ExplicitStep/" + be).c_str(), BM_ExplicitStep, be);
+    b->ArgNames({"n", "species"})->Unit(benchmark::kMillisecond)->UseRealTime();
+    for (int n : {64, 128, 256})
+      for (int ns : {1, 4, 12}) b->Args({n, ns});
+  }
+  if (tme::cuda_available())
+    benchmark::RegisterBenchmark("BM_CudaCopy", BM_CudaCopy)->UseManualTime()->Unit(benchmark::kMillisecond);
+  benchmark::Initialize(&argc, argv);
+  SummaryReporter rep;
+  benchmark::RunSpecifiedBenchmarks(&rep);
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,209 @@
+#include "host/cli/commands.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "host/core/backend.hpp"
+#include "host/core/observables.hpp"
+#include "host/core/simulation.hpp"
+#include "host/core/version.hpp"
+#include "host/io/run_dir.hpp"
+#include "host/io/vtk_io.hpp"
+#include "host/scene/scene.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tme {
+namespace {
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// "1.5 h", "12 min", "40 s": a time in the largest unit that keeps it >= 1.
+std::string human_time(double s) {
+  std::ostringstream o;
+  o << std::setprecision(3);
+  if (std::abs(s) >= 86400 * 2)
+    o << s / 86400 << " d";
+  else if (std::abs(s) >= 3600)
+    o << s / 3600 << " h";
+  else if (std::abs(s) >= 60)
+    o << s / 60 << " min";
+  else
+    o << s << " s";
+  return o.str();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Progress lines at a bounded rate, for terminals and log files alike.
+class ProgressPrinter {
+ public:
+  ProgressPrinter(std::ostream& out, double t_end, double every_s, bool quiet)
+      : out_(out), t_end_(t_end), every_(every_s), quiet_(quiet), start_(clock::now()), last_(start_) {}
+  void update(double t, long long steps, bool force = false) {
+    if (quiet_) return;
+    const auto now = clock::now();
+    if (!force && std::chrono::duration<double>(now - last_).count() < every_) return;
+    last_ = now;
+    const double wall = std::chrono::duration<double>(now - start_).count();
+    const double frac = t_end_ > 0 ? t / t_end_ : 1;
+    const double eta = frac > 0 ? wall * (1 - frac) / frac : 0;
+    out_ << "progress: t = " << human_time(t) << " of " << human_time(t_end_) << " (" << std::fixed
+         << std::setprecision(1) << 100 * frac << "%), " << std::setprecision(0)
+         << (wall > 0 ? steps / wall : 0.0) << " steps/s, ETA " << std::defaultfloat << human_time(eta)
+         << std::endl;
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  std::ostream& out_;
+  double t_end_, every_;
+  bool quiet_;
+  clock::time_point start_, last_;
+};
+
+}  // namespace
+
+int cmd_info(std::ostream& out) {
+  out << "tmesim " << version() << " (git " << git_hash() << (git_dirty() ? ", dirty" : "") << ")\n";
+  out << "precision: " << (sizeof(real) == 4 ? "float32" : "float64") << "\n";
+  out << "backends: cpu" << (cuda_compiled() ? ", cuda" : "") << "\n";
+  out << "cpu: " << make_cpu_backend()->device() << "\n";
+  std::string why;
+  if (!cuda_compiled()) {
+    out << "cuda: not built\n";
+  } else if (!cuda_available(&why)) {
+    out << "cuda: " << why << "\n";
+  } else {
+    int i = 0;
+    for (const auto& d : cuda_devices())
+      out << "cuda device " << i++ << ": " << d.name << ", sm_" << d.cc_major << d.cc_minor << ", "
+          << (d.memory_bytes >> 20) << " MiB\n";
+  }
+  return 0;
+}
+
+int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err) {
+  try {
+    const LoadedScene ls = load_scene(scene);
+    const Problem& p = ls.problem;
+    out << scene << ": ok: " << p.grid.d.nx << "x" << p.grid.d.ny << "x" << p.grid.d.nz << " voxels, "
+        << p.nspecies() << " species, " << human_time(p.time.t_end) << ", explicit step limit "
+        << human_time(p.explicit_dt_limit()) << "\n";
+    return 0;
+  } catch (const SceneError& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    err << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
+  const std::string started = utc_now();
+  LoadedScene ls;
+  try {
+    ls = load_scene(o.scene);
+  } catch (const std::exception& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  }
+  const Problem& p = ls.problem;
+  std::unique_ptr<RunDirectory> dir;
+  try {
+    auto backend = make_backend(o.backend);
+    dir = std::make_unique<RunDirectory>(o.out.empty() ? fs::path("runs") / p.name : fs::path(o.out), o.force);
+    const fs::path w = dir->work();
+    write_text_atomic(w / "scene.yaml", read_file(o.scene));
+    write_text_atomic(w / "scene.resolved.yaml", ls.resolved_yaml);
+
+    backend->load(p);
+    Simulation sim(p, *backend);
+    const std::vector<double> times = sim.output_times();
+    if (!o.quiet)
+      out << "tmesim " << version() << ": scene '" << p.name << "', " << p.grid.d.nx << "x" << p.grid.d.ny << "x"
+          << p.grid.d.nz << " voxels, " << p.nspecies() << " species, " << human_time(p.time.t_end)
+          << ", backend " << backend->name() << " (" << backend->device() << "), explicit step <= "
+          << human_time(sim.dt_max()) << "\n";
+
+    // Arrays written to the volumes.
+    std::vector<int> fields;
+    for (int s = 0; s < p.nspecies(); ++s) {
+      bool keep = ls.output_fields.empty();
+      for (const auto& f : ls.output_fields) keep = keep || f == p.species[s].name;
+      if (keep) fields.push_back(s);
+    }
+    std::vector<std::pair<double, std::string>> pvd;
+    std::string csv = observables_header(p);
+    std::vector<real> state;
+    ProgressPrinter progress(out, p.time.t_end, o.progress_every_s, o.quiet);
+    const auto wall0 = std::chrono::steady_clock::now();
+    for (size_t n = 0; n < times.size(); ++n) {
+      sim.advance_to(times[n], [&](double t) { progress.update(t, sim.steps()); });
+      backend->read_state(state);
+      char name[32];
+      std::snprintf(name, sizeof name, "fields_%04zu.vti", n);
+      std::vector<ArrayOut> arrays;
+      for (int s : fields)
+        arrays.push_back({p.species[s].name + " [" + p.species[s].unit + "]", state.data() + s * p.grid.nvox()});
+      write_vti((w / name).string(), p.grid, arrays, times[n]);
+      pvd.emplace_back(times[n], name);
+      write_pvd((w / "fields.pvd").string(), pvd);
+      csv += observables_row(times[n], compute_observables(p, state));
+      write_text_atomic(w / "observables.csv", csv);
+      progress.update(times[n], sim.steps(), true);
+    }
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+
+    std::ostringstream prov;
+    prov << "{\n"
+         << "  \"tmesim_version\": " << json_quote(version()) << ",\n"
+         << "  \"git_hash\": " << json_quote(git_hash()) << ",\n"
+         << "  \"git_dirty\": " << (git_dirty() ? "true" : "false") << ",\n"
+         << "  \"precision\": " << json_quote(sizeof(real) == 4 ? "float32" : "float64") << ",\n"
+         << "  \"backend\": " << json_quote(backend->name()) << ",\n"
+         << "  \"device\": " << json_quote(backend->device()) << ",\n"
+         << "  \"command_line\": " << json_quote(o.command_line) << ",\n"
+         << "  \"scene\": " << json_quote(o.scene) << ",\n"
+         << "  \"seed\": " << p.seed << ",\n"
+         << "  \"integrator\": \"explicit\",\n"
+         << "  \"steps\": " << sim.steps() << ",\n"
+         << "  \"step_max_s\": " << std::setprecision(17) << sim.dt_max() << ",\n"
+         << "  \"wall_time_s\": " << std::setprecision(6) << wall << ",\n"
+         << "  \"start_time\": " << json_quote(started) << ",\n"
+         << "  \"end_time\": " << json_quote(utc_now()) << "\n"
+         << "}\n";
+    write_text_atomic(w / "provenance.json", prov.str());
+    dir->commit();
+    const fs::path fin = dir->final_path();
+    out << "wrote " << times.size() << " volumes, " << sim.steps() << " steps in " << std::setprecision(3) << wall
+        << " s to " << fin.string() << "\n"
+        << "open in ParaView: paraview " << (fin / "fields.pvd").string()
+        << "  (a time series; observables in " << (fin / "observables.csv").string() << ")\n";
+    return 0;
+  } catch (const std::exception& e) {
+    err << "error: " << e.what() << "\n";
+    if (dir) err << "partial output left in " << dir->work().string() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace tme

@@ -1,0 +1,23 @@
+// The tmesim commands as library functions (main.cpp only parses the command line).
+#pragma once
+#include <iosfwd>
+#include <string>
+
+namespace tme {
+
+struct RunOptions {
+  std::string scene;             // scene file
+  std::string out;               // run directory; empty: runs/<scene name>
+  std::string backend = "auto";  // auto | cpu | cuda
+  bool force = false;            // replace an existing run directory
+  bool quiet = false;            // no progress lines
+  std::string command_line;      // recorded in provenance.json
+  double progress_every_s = 2.0; // minimum wall time between progress lines [s]
+};
+
+// Each returns the process exit code: 0 success, 1 run-time failure, 2 bad input.
+int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err);
+int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err);
+int cmd_info(std::ostream& out);
+
+}  // namespace tme

@@ -1,0 +1,38 @@
+// tmesim command line: run | validate | info.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <string>
+
+#include "host/cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tmesim: reaction-diffusion of the tumour microenvironment on CPU and CUDA"};
+  app.require_subcommand(1);
+
+  tme::RunOptions ro;
+  auto* run = app.add_subcommand("run", "run a scene and write a run directory");
+  run->add_option("scene", ro.scene, "scene file (YAML)")->required()->check(CLI::ExistingFile);
+  run->add_option("-o,--output", ro.out, "run directory (default: runs/<scene name>)");
+  run->add_option("--backend", ro.backend, "auto (CUDA when a device exists), cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  run->add_flag("--force", ro.force, "replace an existing run directory");
+  run->add_flag("-q,--quiet", ro.quiet, "no progress lines");
+  run->add_option("--progress-every", ro.progress_every_s, "seconds between progress lines (default 2)");
+
+  std::string vscene;
+  auto* validate = app.add_subcommand("validate", "check a scene and report what it describes");
+  validate->add_option("scene", vscene, "scene file (YAML)")->required()->check(CLI::ExistingFile);
+
+  app.add_subcommand("info", "version, backends and devices");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  for (int i = 0; i < argc; ++i) ro.command_line += (i ? " " : "") + std::string(argv[i]);
+  if (run->parsed()) return tme::cmd_run(ro, std::cout, std::cerr);
+  if (validate->parsed()) return tme::cmd_validate(vscene, std::cout, std::cerr);
+  return tme::cmd_info(std::cout);
+}
