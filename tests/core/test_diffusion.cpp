@@ -8,49 +8,12 @@
 #include "host/core/observables.hpp"
 #include "host/core/simulation.hpp"
 #include "tests/core/backend_param.hpp"
+#include "tests/core/exact.hpp"
 
 namespace tme::test {
 namespace {
 
 using Diffusion = BackendTest;
-
-// Run p from 0 to t_end on the given backend and return the final state.
-std::vector<real> run(Backend& b, const Problem& p, double t_end, long long* steps = nullptr) {
-  b.load(p);
-  Simulation sim(p, b);
-  sim.advance_to(t_end);
-  if (steps) *steps = sim.steps();
-  std::vector<real> out;
-  b.read_state(out);
-  return out;
-}
-
-// Relative L2 error of a 3D Gaussian pulse with decay against the exact solution.
-double gaussian_error(Backend& b, int n) {
-  const double L = 1600, h = L / n, D = 100, k = 0.01, sigma0 = 100, T = 50;
-  Problem p = make_uniform_problem({n, n, n}, h, 1, D, k);
-  auto r2 = [&](int i, int j, int kk) {
-    const double x = p.grid.center(0, i) - L / 2, y = p.grid.center(1, j) - L / 2,
-                 z = p.grid.center(2, kk) - L / 2;
-    return x * x + y * y + z * z;
-  };
-  for (int kk = 0; kk < n; ++kk)
-    for (int j = 0; j < n; ++j)
-      for (int i = 0; i < n; ++i)
-        p.initial[p.grid.d.index(i, j, kk)] = real(std::exp(-r2(i, j, kk) / (2 * sigma0 * sigma0)));
-  const std::vector<real> c = run(b, p, T);
-  const double s2 = sigma0 * sigma0 + 2 * D * T;
-  double num = 0, den = 0;
-  for (int kk = 0; kk < n; ++kk)
-    for (int j = 0; j < n; ++j)
-      for (int i = 0; i < n; ++i) {
-        const double exact = std::pow(sigma0 * sigma0 / s2, 1.5) * std::exp(-r2(i, j, kk) / (2 * s2)) * std::exp(-k * T);
-        const double e = c[p.grid.d.index(i, j, kk)] - exact;
-        num += e * e;
-        den += exact * exact;
-      }
-  return std::sqrt(num / den);
-}
 
 TEST_P(Diffusion, GaussianPulseWithDecayConvergesAtSecondOrder) {
   auto b = backend();

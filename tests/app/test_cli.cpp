@@ -1,0 +1,186 @@
+// The tmesim program end to end: run directory contents, refusal to overwrite, exit codes,
+// and the volumes read back with VTK's own reader against the known solution.
+#include <gtest/gtest.h>
+#include <vtkCellData.h>
+#include <vtkDataArray.h>
+#include <vtkFieldData.h>
+#include <vtkImageData.h>
+#include <vtkNew.h>
+#include <vtkXMLImageDataReader.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+fs::path temp_dir(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("tmesim_cli_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+Result tmesim(const std::string& args, const fs::path& dir) {
+  const std::string cmd = std::string(TMESIM_BINARY) + " " + args + " >" + (dir / "stdout").string() + " 2>" +
+                          (dir / "stderr").string();
+  const int rc = std::system(cmd.c_str());
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(dir / "stdout"), slurp(dir / "stderr")};
+}
+
+const std::string kScene = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/cli_small.yaml";
+
+TEST(Cli, RunWritesACompleteRunDirectory) {
+  const fs::path d = temp_dir("run");
+  const fs::path run = d / "out";
+  const Result r = tmesim("run " + kScene + " -o " + run.string() + " --backend cpu --quiet", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* f : {"scene.yaml", "scene.resolved.yaml", "provenance.json", "fields.pvd", "observables.csv",
+                        "fields_0000.vti", "fields_0004.vti"})
+    EXPECT_TRUE(fs::exists(run / f)) << f;
+  EXPECT_FALSE(fs::exists(run / "fields_0005.vti"));
+  EXPECT_FALSE(fs::exists(d / "out.incomplete"));
+  for (const auto& e : fs::directory_iterator(run)) EXPECT_NE(e.path().extension(), ".tmp") << e.path();
+  EXPECT_EQ(slurp(run / "scene.yaml"), slurp(kScene));
+
+  const std::string prov = slurp(run / "provenance.json");
+  for (const char* key : {"\"tmesim_version\": \"0.1.0\"", "\"git_hash\": ", "\"git_dirty\": ", "\"backend\": \"cpu\"",
+                          "\"device\": ", "\"command_line\": ", "\"start_time\": ", "\"end_time\": ", "\"seed\": 3",
+                          "\"steps\": 2000"})
+    EXPECT_NE(prov.find(key), std::string::npos) << key << "\n" << prov;
+
+  // Observables: header and 5 rows; B decays uniformly so its mean is its min and max.
+  std::istringstream csv(slurp(run / "observables.csv"));
+  std::string header, line;
+  std::getline(csv, header);
+  EXPECT_EQ(header.rfind("time_s,A.grid.total,A.grid.mean,A.grid.min,A.grid.max,A.corner.total,", 0), 0u) << header;
+  std::vector<std::vector<double>> rows;
+  while (std::getline(csv, line)) {
+    std::vector<double> row;
+    std::istringstream ls(line);
+    std::string cell;
+    while (std::getline(ls, cell, ',')) row.push_back(std::stod(cell));
+    rows.push_back(row);
+  }
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows[4][0], 100.0);
+  ASSERT_EQ(rows[4].size(), 1u + 2 * 2 * 4);
+  const double B100 = 2 * std::exp(-0.02 * 100);
+  EXPECT_NEAR(rows[4][1 + 8 + 1], B100, 2e-3 * B100);                 // B.grid.mean
+  EXPECT_NEAR(rows[4][1 + 8 + 0], B100 * 120 * 100 * 80, 2e-3 * B100 * 120 * 100 * 80);  // B.grid.total [nM um^3]
+  const double Acorner = 0.5 / 0.01 * (1 - std::exp(-1.0)) * 27000;  // 27 voxels of 1000 um^3
+  EXPECT_NEAR(rows[4][1 + 4], Acorner, 1e-3 * Acorner);              // A.corner.total
+}
+
+TEST(Cli, VolumesReadBackWithVtkMatchGridNamesTimesAndValues) {
+  const fs::path d = temp_dir("vtk");
+  const fs::path run = d / "out";
+  ASSERT_EQ(tmesim("run " + kScene + " -o " + run.string() + " --quiet", d).code, 0);
+  const std::string pvd = slurp(run / "fields.pvd");
+  for (int n = 0; n < 5; ++n) {
+    char name[32];
+    std::snprintf(name, sizeof name, "fields_%04d.vti", n);
+    EXPECT_NE(pvd.find(std::string("file=\"") + name + "\""), std::string::npos) << pvd;
+    vtkNew<vtkXMLImageDataReader> reader;
+    reader->SetFileName((run / name).string().c_str());
+    reader->Update();
+    vtkImageData* img = reader->GetOutput();
+    int ext[6];
+    img->GetExtent(ext);
+    EXPECT_EQ(ext[1] - ext[0], 12);
+    EXPECT_EQ(ext[3] - ext[2], 10);
+    EXPECT_EQ(ext[5] - ext[4], 8);
+    double h[3], o[3];
+    img->GetSpacing(h);
+    img->GetOrigin(o);
+    EXPECT_DOUBLE_EQ(h[0], 10);
+    EXPECT_DOUBLE_EQ(h[2], 10);
+    EXPECT_DOUBLE_EQ(o[0], 100);
+    EXPECT_DOUBLE_EQ(o[1], 200);
+    EXPECT_DOUBLE_EQ(o[2], 300);
+    vtkDataArray* tv = img->GetFieldData()->GetArray("TimeValue");
+    ASSERT_NE(tv, nullptr);
+    const double t = 25.0 * n;
+    EXPECT_DOUBLE_EQ(tv->GetTuple1(0), t);
+    vtkDataArray* a = img->GetCellData()->GetArray("A [ng/mL]");
+    vtkDataArray* b = img->GetCellData()->GetArray("B [nM]");
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    ASSERT_EQ(a->GetNumberOfTuples(), 960);
+    const double Aexact = 0.5 / 0.01 * (1 - std::exp(-0.01 * t)), Bexact = 2 * std::exp(-0.02 * t);
+    for (vtkIdType v = 0; v < 960; v += 41) {
+      EXPECT_NEAR(a->GetTuple1(v), Aexact, 1e-3 * Aexact + 1e-6);
+      EXPECT_NEAR(b->GetTuple1(v), Bexact, 1e-3 * Bexact);
+    }
+  }
+}
+
+TEST(Cli, ExistingRunDirectoryIsKeptUnlessForced) {
+  const fs::path d = temp_dir("force");
+  const fs::path run = d / "out";
+  ASSERT_EQ(tmesim("run " + kScene + " -o " + run.string() + " --quiet", d).code, 0);
+  std::ofstream(run / "marker") << "x";
+  const Result again = tmesim("run " + kScene + " -o " + run.string() + " --quiet", d);
+  EXPECT_EQ(again.code, 1);
+  EXPECT_EQ(again.err, "error: output directory '" + run.string() +
+                           "' exists (use --force to replace it, or -o to choose another)\n");
+  EXPECT_TRUE(fs::exists(run / "marker"));
+  const Result forced = tmesim("run " + kScene + " -o " + run.string() + " --quiet --force", d);
+  EXPECT_EQ(forced.code, 0) << forced.err;
+  EXPECT_FALSE(fs::exists(run / "marker"));
+  EXPECT_TRUE(fs::exists(run / "fields_0004.vti"));
+}
+
+TEST(Cli, BadSceneExitsWithCodeTwoAndAPositionedMessage) {
+  const fs::path d = temp_dir("bad");
+  std::ofstream(d / "bad.yaml") << "name: x\ngrid:\n  shape: [4, 4, 4]\n  spacing: 10 parsec\n";
+  const Result r = tmesim("run " + (d / "bad.yaml").string() + " -o " + (d / "o").string(), d);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err.rfind("error: " + (d / "bad.yaml").string() + ":4:12: grid.spacing: ", 0), 0u) << r.err;
+  EXPECT_FALSE(fs::exists(d / "o"));
+  EXPECT_FALSE(fs::exists(d / "o.incomplete"));
+  const Result v = tmesim("validate " + (d / "bad.yaml").string(), d);
+  EXPECT_EQ(v.code, 2);
+  EXPECT_EQ(v.err, r.err);
+}
+
+TEST(Cli, ValidateAndInfoReport) {
+  const fs::path d = temp_dir("info");
+  const Result v = tmesim("validate " + kScene, d);
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_NE(v.out.find(": ok: 12x10x8 voxels, 2 species"), std::string::npos) << v.out;
+  const Result i = tmesim("info", d);
+  EXPECT_EQ(i.code, 0);
+  EXPECT_EQ(i.out.rfind("tmesim 0.1.0 (git ", 0), 0u) << i.out;
+  EXPECT_NE(i.out.find("backends: cpu"), std::string::npos);
+}
+
+TEST(Cli, CudaBackendWithoutDeviceFailsClearly) {
+  const fs::path d = temp_dir("cuda");
+  const Result r = tmesim("run " + kScene + " -o " + (d / "o").string() + " --backend cuda --quiet", d);
+  const Result i = tmesim("info", d);
+  if (i.out.find("cuda device 0") != std::string::npos) GTEST_SKIP() << "a CUDA device exists";
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err.rfind("error: backend 'cuda' is not available: ", 0), 0u) << r.err;
+  EXPECT_FALSE(fs::exists(d / "o"));
+}
+
+}  // namespace
