@@ -19,6 +19,13 @@ struct ArrayOut {
 void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays,
                double time_s);
 
+// Compressor of the appended binary data. ZLib: the default above, smallest files. LZ4: about
+// 10x faster to write (256x256x128 x 2 float arrays: 0.15 s vs 1.7 s) for ~20% larger files.
+// None: raw. ParaView and VTK >= 8 read all three.
+enum class VtiCompression { None, ZLib, LZ4 };
+void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays,
+               double time_s, VtiCompression compression);
+
 // Write a ParaView collection: (time [s], file name relative to the .pvd) pairs. Atomic.
 void write_pvd(const std::string& path, const std::vector<std::pair<double, std::string>>& entries);
 

@@ -3,6 +3,7 @@
 #pragma once
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "host/core/problem.hpp"
 
@@ -20,6 +21,7 @@ struct LoadedScene {
   std::string path;           // the scene file as given
   Problem problem;            // resolved, internal units
   std::string resolved_yaml;  // the scene with every default made explicit (for the run directory)
+  std::vector<std::string> output_fields;  // species written to the volumes; empty = all
 };
 
 // Parse, validate, convert units, read map files, build the problem. Throws SceneError.
