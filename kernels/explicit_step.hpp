@@ -31,4 +31,16 @@ TME_HD inline void explicit_update_cell(const ExplicitArgs& a, int s, int i, int
   a.out[s * nv + idx] = cs + a.dt * rhs;
 }
 
+// Same for a voxel whose six neighbours lie inside the grid (no boundary handling).
+TME_HD inline void explicit_update_interior(const ExplicitArgs& a, int s, long long idx) {
+  const long long nv = a.g.d.nvox();
+  const SpeciesCoeffs& sc = a.coeffs[s];
+  const ConstView<real> c{a.in + s * nv, a.g.d};
+  const real cs = c.p[idx];
+  const real src = sc.src_slot >= 0 ? a.src[sc.src_slot * nv + idx] : real(0);
+  const real vmax = sc.upt_slot >= 0 ? a.upt[sc.upt_slot * nv + idx] : real(0);
+  const real rhs = diffusion_rhs_interior(c, sc, a.label, a.g, idx) + reaction_rhs(cs, sc, src, vmax);
+  a.out[s * nv + idx] = cs + a.dt * rhs;
+}
+
 }  // namespace tme
