@@ -9,7 +9,8 @@ TME_HD inline real decay_rate(real c, real k) { return -k * c; }
 
 // Michaelis-Menten uptake: -Vmax c / (Km + c); zero for c <= 0.
 TME_HD inline real mm_uptake_rate(real c, real vmax, real km) {
-  return c > 0 ? -vmax * c / (km + c) : real(0);
+  const real cp = c > real(0) ? c : real(0);  // branch-free select (vectorises)
+  return -vmax * cp / (km + cp);
 }
 
 // Upper bound of -d(rate)/dc of the reaction terms, for the explicit step limit.
