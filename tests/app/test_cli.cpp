@@ -153,7 +153,7 @@ TEST(Cli, ExistingRunDirectoryIsKeptUnlessForced) {
 
 TEST(Cli, BadSceneExitsWithCodeTwoAndAPositionedMessage) {
   const fs::path d = temp_dir("bad");
-  std::ofstream(d / "bad.yaml") << "name: x\ngrid:\n  shape: [4, 4, 4]\n  spacing: 10 parsec\n";
+  std::ofstream(d / "bad.yaml") << "name: x\ngrid:\n  shape: [4, 4, 4]\n  spacing: 10 um/s\n";
   const Result r = tmesim("run " + (d / "bad.yaml").string() + " -o " + (d / "o").string(), d);
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.err.rfind("error: " + (d / "bad.yaml").string() + ":4:12: grid.spacing: ", 0), 0u) << r.err;

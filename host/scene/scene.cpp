@@ -1,0 +1,1126 @@
+// Scene loader: YAML -> validated, unit-converted Problem, with positioned error messages.
+// The schema is documented in docs/scenes.md; keep the two in step.
+#include "host/scene/scene.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "host/io/vtk_io.hpp"
+#include "host/scene/quantity.hpp"
+#include "host/scene/units.hpp"
+
+namespace tme {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* const kFaceNames[6] = {"x-", "x+", "y-", "y+", "z-", "z+"};
+const char* const kMapFormats = "a readable .vti, .mha, .mhd or .nrrd file";
+const char* const kNameRule = "a name of letters, digits and '_' that does not start with a digit";
+
+std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+  return s;
+}
+
+std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
+
+std::string fmt(double x) {
+  std::ostringstream os;
+  os << x;
+  return os.str();
+}
+
+bool is_identifier(const std::string& s) {
+  if (s.empty() || std::isdigit((unsigned char)s[0])) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isalnum((unsigned char)c) || c == '_'; });
+}
+
+// ---- positions and messages ------------------------------------------------------------------
+
+// A YAML value, the key path that leads to it, and the position an error about it points at.
+struct Val {
+  YAML::Node node;  // undefined when the key is absent
+  std::string path;
+  YAML::Mark mark;
+  bool present() const { return node.IsDefined(); }
+  bool scalar() const { return node.IsDefined() && node.IsScalar(); }
+  std::string text() const { return trim_blanks(node.Scalar()); }
+};
+
+// "is empty" / "'abc' is not a list" / "is a mapping": what a value is, when it is not `want`.
+std::string not_a(const YAML::Node& n, const std::string& want) {
+  if (!n.IsDefined() || n.IsNull()) return "is empty";
+  if (n.IsScalar()) return in_quotes(trim_blanks(n.Scalar())) + " is not " + want;
+  if (n.IsSequence()) return "is a list";
+  return "is a mapping";
+}
+
+class Errors {
+ public:
+  explicit Errors(std::string file) : file_(std::move(file)) {}
+  [[noreturn]] void fail(const YAML::Mark& m, const std::string& path, const std::string& wrong,
+                         const std::string& expected) const {
+    throw SceneError(where(m) + path + ": " + wrong + " (expected " + expected + ")");
+  }
+  [[noreturn]] void fail(const Val& v, const std::string& wrong,
+                         const std::string& expected) const {
+    fail(v.mark, v.path, wrong, expected);
+  }
+  [[noreturn]] void syntax(const YAML::Mark& m, const std::string& msg) const {
+    throw SceneError(where(m) + "YAML syntax error: " + msg);
+  }
+
+ private:
+  std::string where(const YAML::Mark& m) const {
+    const int line = m.line >= 0 ? m.line + 1 : 1, col = m.column >= 0 ? m.column + 1 : 1;
+    return file_ + ":" + std::to_string(line) + ":" + std::to_string(col) + ": ";
+  }
+  std::string file_;
+};
+
+// A YAML mapping read key by key. Unknown and duplicate keys are rejected up front, so a
+// misspelt key is reported as unknown rather than as a missing required one.
+class Fields {
+ public:
+  // Keys must be among `allowed`.
+  Fields(const Errors& err, const Val& v, const std::vector<std::string>& allowed)
+      : Fields(err, v, "a mapping with keys " + join(allowed), &allowed) {}
+  // Any keys (names chosen by the user); `expected` describes the mapping.
+  static Fields any(const Errors& err, const Val& v, const std::string& expected) {
+    return Fields(err, v, expected, nullptr);
+  }
+
+  const Val& self() const { return self_; }
+  std::string child(const std::string& key) const {
+    return self_.path.empty() ? key : self_.path + "." + key;
+  }
+  bool has(const std::string& key) const { return find(key) != nullptr; }
+  // The value, or an absent Val (pointing at this mapping) when the key is missing.
+  Val get(const std::string& key) const {
+    if (const auto* e = find(key)) return e->second;
+    return Val{YAML::Node(YAML::NodeType::Undefined), child(key), self_.mark};
+  }
+  Val required(const std::string& key, const std::string& expected) const {
+    Val v = get(key);
+    if (!v.present()) err_->fail(self_.mark, child(key), "missing required key", expected);
+    return v;
+  }
+  // (key, value) pairs in document order.
+  const std::vector<std::pair<Val, Val>>& entries() const { return entries_; }
+  // The one key of `keys` that is present; fails when none or several are.
+  std::string one_of(const std::vector<std::string>& keys) const {
+    const std::string expected = "exactly one of: " + join(keys);
+    const std::pair<Val, Val>* first = nullptr;
+    for (const auto& e : entries_) {
+      if (std::find(keys.begin(), keys.end(), e.first.text()) == keys.end()) continue;
+      if (first)
+        err_->fail(e.first,
+                   in_quotes(e.first.text()) + " cannot be combined with " +
+                       in_quotes(first->first.text()),
+                   expected);
+      first = &e;
+    }
+    if (!first) err_->fail(self_, "has none of the keys " + join(keys), expected);
+    return first->first.text();
+  }
+
+ private:
+  Fields(const Errors& err, const Val& v, const std::string& expected,
+         const std::vector<std::string>* allowed)
+      : err_(&err), self_(v) {
+    if (!v.present() || !v.node.IsMap()) err.fail(v, not_a(v.node, "a mapping"), expected);
+    const std::string keys_expected = allowed ? "one of: " + join(*allowed) : expected;
+    for (auto it = v.node.begin(); it != v.node.end(); ++it) {
+      const YAML::Node k = it->first;
+      if (!k.IsScalar())
+        err.fail(k.Mark(), v.path.empty() ? "(top level)" : v.path, "a key is not a plain name",
+                 keys_expected);
+      const std::string name = trim_blanks(k.Scalar());
+      const Val key{k, child(name), k.Mark()};
+      if (allowed && std::find(allowed->begin(), allowed->end(), name) == allowed->end())
+        err.fail(key, "unknown key " + in_quotes(name), keys_expected);
+      if (find(name)) err.fail(key, "duplicate key " + in_quotes(name), "each key at most once");
+      const YAML::Node val = it->second;
+      const bool empty = !val.IsDefined() || val.IsNull();
+      entries_.push_back({key, Val{val, child(name), empty ? k.Mark() : val.Mark()}});
+    }
+  }
+  const std::pair<Val, Val>* find(const std::string& key) const {
+    for (const auto& e : entries_)
+      if (e.first.text() == key) return &e;
+    return nullptr;
+  }
+
+  const Errors* err_;
+  Val self_;
+  std::vector<std::pair<Val, Val>> entries_;
+};
+
+// ---- what a dimensional value must be --------------------------------------------------------
+
+struct Dim {
+  std::string noun;     // "a diffusion coefficient"
+  std::string unit;     // internal unit the value is converted to, e.g. "um^2/s"
+  std::string example;  // "10 um^2/s"
+  std::string expect() const { return "a value in " + unit + ", e.g. " + in_quotes(example); }
+};
+
+enum class Bound { kAny, kNonNegative, kPositive };
+
+const Dim kLength{"a length", "um", "100 um"};
+const Dim kTime{"a time", "s", "10 min"};
+const Dim kDiffusion{"a diffusion coefficient", "um^2/s", "10 um^2/s"};
+const Dim kDecay{"a decay rate", "1/s", "1e-4 1/s"};
+
+Dim concentration(const std::string& unit) { return {"a concentration", unit, "1 " + unit}; }
+Dim concentration_rate(const std::string& unit) {
+  const bool plain = unit.find_first_of(" \t") == std::string::npos;
+  const std::string per_s = (plain ? unit : "(" + unit + ")") + "/s";
+  return {"a concentration rate", per_s, "1e-3 " + per_s};
+}
+
+struct Region {
+  std::string name;
+  std::vector<uint8_t> mask;  // nvox, 1 where the voxel centre is inside
+};
+
+// A map file read for some key: values on the grid, and the file's absolute path.
+struct MapData {
+  std::vector<double> values;
+  std::string abs_path;
+  std::string array;
+};
+
+// ---- the loader ------------------------------------------------------------------------------
+
+class Loader {
+ public:
+  Loader(const std::string& file, const std::string& base_dir)
+      : err_(file), base_dir_(base_dir.empty() ? "." : base_dir) {}
+
+  LoadedScene load(const std::string& text);
+
+ private:
+  // value readers
+  std::string text(const Val& v, const std::string& expected) const;
+  std::string identifier(const Val& v, const std::string& what) const;
+  long long integer(const Val& v, long long min, long long max, const std::string& expected) const;
+  double number(const Val& v, const std::string& expected) const;
+  double quantity(const Val& v, const Dim& dim, Bound bound,
+                  const std::string& expected = "") const;
+  std::vector<Val> list(const Val& v, const std::string& expected) const;
+  std::vector<double> lengths3(const Val& v, const std::string& expected, YAML::Node& out) const;
+  const Region& region(const Val& v) const;
+  MapData read_map(const Fields& m, YAML::Node& out) const;
+
+  // sections
+  void read_grid(const Val& v);
+  void read_time(const Val& v);
+  void read_regions(const Val& v);
+  void read_tissue(const Val& v);
+  void read_observe(const Val& v);
+  void read_species(const Val& v, int index);
+  void read_diffusion(const Val& v, SpeciesCoeffs& c, YAML::Node& out);
+  void read_boundary(const Val& v, const Dim& conc, SpeciesCoeffs& c, YAML::Node& out);
+  void read_initial(const Val& v, const Dim& conc, real* init, YAML::Node& out);
+  void read_sources(const Val& v, const Dim& rate, SpeciesCoeffs& c, YAML::Node& out);
+  void read_uptake(const Val& v, const Dim& conc, const Dim& rate, SpeciesCoeffs& c,
+                   YAML::Node& out);
+  void read_output(const Val& v);
+
+  std::vector<uint8_t> shape_mask(const Fields& shape, const std::string& kind) const;
+  long long nvox() const { return p_.grid.nvox(); }
+
+  Errors err_;
+  fs::path base_dir_;
+  UnitSystem units_;
+  Problem p_;
+  std::vector<Region> regions_;
+  bool have_tissue_ = false;
+  std::vector<std::vector<real>> src_blocks_, upt_blocks_;
+  std::vector<std::string> output_fields_;
+  YAML::Node out_{YAML::NodeType::Map};
+};
+
+YAML::Node flow(YAML::Node n) {
+  n.SetStyle(YAML::EmitterStyle::Flow);
+  return n;
+}
+
+// Empty lists and mappings print as [] and {} on the key's line.
+YAML::Node flow_empty(YAML::Node n) {
+  if ((n.IsSequence() || n.IsMap()) && n.size() == 0) return flow(n);
+  if (n.IsSequence())
+    for (YAML::Node c : n) flow_empty(c);
+  if (n.IsMap())
+    for (auto it = n.begin(); it != n.end(); ++it) flow_empty(it->second);
+  return n;
+}
+
+std::string Loader::text(const Val& v, const std::string& expected) const {
+  if (!v.scalar()) err_.fail(v, not_a(v.node, "text"), expected);
+  const std::string s = v.text();
+  if (s.empty()) err_.fail(v, "is empty", expected);
+  return s;
+}
+
+std::string Loader::identifier(const Val& v, const std::string& what) const {
+  const std::string s = text(v, kNameRule);
+  if (!is_identifier(s)) err_.fail(v, in_quotes(s) + " is not a valid " + what, kNameRule);
+  return s;
+}
+
+long long Loader::integer(const Val& v, long long min, long long max,
+                          const std::string& expected) const {
+  const std::string s = text(v, expected);
+  const bool neg = s[0] == '-';
+  const size_t start = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  unsigned long long u = 0;
+  auto r = std::from_chars(s.data() + start, s.data() + s.size(), u);
+  if (start == s.size() || r.ptr != s.data() + s.size() ||
+      (r.ec != std::errc() && r.ec != std::errc::result_out_of_range))
+    err_.fail(v, in_quotes(s) + " is not an integer", expected);
+  const bool too_big =
+      r.ec == std::errc::result_out_of_range || (!neg && u > (unsigned long long)max);
+  if (too_big) err_.fail(v, in_quotes(s) + " is too large", expected);
+  const long long x = neg ? -(long long)std::min<unsigned long long>(u, LLONG_MAX) : (long long)u;
+  if (x < min)
+    err_.fail(v, in_quotes(s) + (min == 1 ? " must be > 0" : " must be >= " + std::to_string(min)),
+              expected);
+  return x;
+}
+
+double Loader::number(const Val& v, const std::string& expected) const {
+  const std::string s = text(v, expected);
+  const QuantityText q = split_quantity(s);
+  if (q.status != QuantityText::kOk || !q.unit.empty())
+    err_.fail(v, in_quotes(s) + " is not a number", expected);
+  return q.value;
+}
+
+double Loader::quantity(const Val& v, const Dim& dim, Bound bound,
+                        const std::string& expected_in) const {
+  const std::string expected = expected_in.empty() ? dim.expect() : expected_in;
+  if (!v.scalar()) err_.fail(v, not_a(v.node, "a value"), expected);
+  const std::string s = v.text();
+  const QuantityText q = split_quantity(s);
+  switch (q.status) {
+    case QuantityText::kOk:
+      break;
+    case QuantityText::kNoNumber:
+      err_.fail(v, in_quotes(s) + " has no number", expected);
+    case QuantityText::kBadNumber:
+      err_.fail(v, in_quotes(s) + " is not a number followed by a unit", expected);
+    case QuantityText::kOutOfRange:
+      err_.fail(v, in_quotes(s) + " is out of range", expected);
+  }
+  if (q.unit.empty() && !units_.convertible("1", dim.unit))
+    err_.fail(v, in_quotes(s) + " has no unit", expected);
+  if (!units_.parses(q.unit))
+    err_.fail(v, "unit " + in_quotes(q.unit) + " does not parse", expected);
+  if (!units_.convertible(q.unit, dim.unit))
+    err_.fail(v, in_quotes(s) + " is not " + dim.noun, expected);
+  double x = 0;
+  try {
+    x = units_.to(s, dim.unit);
+  } catch (const UnitError& e) {
+    err_.fail(v, e.what(), expected);
+  }
+  if (bound == Bound::kNonNegative && x < 0)
+    err_.fail(v, in_quotes(s) + " must be >= 0", dim.noun + " >= 0 " + dim.unit);
+  if (bound == Bound::kPositive && !(x > 0))
+    err_.fail(v, in_quotes(s) + " must be > 0", dim.noun + " > 0 " + dim.unit);
+  return x;
+}
+
+std::vector<Val> Loader::list(const Val& v, const std::string& expected) const {
+  if (!v.present() || !v.node.IsSequence()) err_.fail(v, not_a(v.node, "a list"), expected);
+  std::vector<Val> items;
+  for (size_t i = 0; i < v.node.size(); ++i) {
+    const YAML::Node n = v.node[i];
+    items.push_back(Val{n, v.path + "[" + std::to_string(i) + "]", n.IsNull() ? v.mark : n.Mark()});
+  }
+  return items;
+}
+
+std::vector<double> Loader::lengths3(const Val& v, const std::string& expected,
+                                     YAML::Node& out) const {
+  const std::vector<Val> items = list(v, expected);
+  if (items.size() != 3) err_.fail(v, "has " + std::to_string(items.size()) + " entries", expected);
+  std::vector<double> x;
+  out = flow(YAML::Node(YAML::NodeType::Sequence));
+  for (const Val& it : items) {
+    x.push_back(quantity(it, kLength, Bound::kAny));
+    out.push_back(it.text());
+  }
+  return x;
+}
+
+const Region& Loader::region(const Val& v) const {
+  std::vector<std::string> names;
+  for (const Region& r : regions_) names.push_back(r.name);
+  const std::string expected =
+      names.empty() ? "a region name, but no regions are defined" : "one of: " + join(names);
+  const std::string s = text(v, expected);
+  for (const Region& r : regions_)
+    if (r.name == s) return r;
+  err_.fail(v, in_quotes(s) + " is not a defined region", expected);
+}
+
+MapData Loader::read_map(const Fields& m, YAML::Node& out) const {
+  const Val fv = m.required("file", kMapFormats);
+  const std::string file = text(fv, kMapFormats);
+  MapData md;
+  if (m.has("array")) {
+    const Val av = m.get("array");
+    if (!av.scalar()) err_.fail(av, not_a(av.node, "text"), "the name of an array in the file");
+    md.array = av.text();
+  }
+  fs::path path(file);
+  if (path.is_relative()) path = base_dir_ / path;
+  std::error_code ec;
+  fs::path abs = fs::absolute(path, ec);
+  md.abs_path = (ec ? path : abs).lexically_normal().string();
+  out["file"] = md.abs_path;
+  out["array"] = md.array;
+
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  const std::string what = "cannot read map " + in_quotes(file) + ": ";
+  if (ext != ".vti" && ext != ".mha" && ext != ".mhd" && ext != ".nrrd")
+    err_.fail(fv, what + "unsupported format '" + ext + "'", kMapFormats);
+  if (!fs::exists(path, ec)) err_.fail(fv, what + "no such file", kMapFormats);
+  if (!fs::is_regular_file(path, ec)) err_.fail(fv, what + "not a regular file", kMapFormats);
+  ImageMap im;
+  try {
+    im = read_image_map(path.string(), md.array);
+  } catch (const std::exception& e) {
+    std::string reason = e.what();
+    const std::string prefix = path.string() + ": ";
+    if (reason.compare(0, prefix.size(), prefix) == 0) reason = reason.substr(prefix.size());
+    err_.fail(fv, what + reason, kMapFormats);
+  }
+  const Dims& g = p_.grid.d;
+  if (im.d.nx != g.nx || im.d.ny != g.ny || im.d.nz != g.nz ||
+      (long long)im.values.size() != nvox()) {
+    auto shape = [](const Dims& d) {
+      return std::to_string(d.nx) + "x" + std::to_string(d.ny) + "x" + std::to_string(d.nz);
+    };
+    err_.fail(fv, "map shape " + shape(im.d) + " does not match grid shape " + shape(g),
+              "a map with one value per voxel of the grid");
+  }
+  md.values = std::move(im.values);
+  return md;
+}
+
+// Voxel index (i, j, k) of a flat index, for messages.
+std::string voxel(const Dims& d, long long idx) {
+  return "(" + std::to_string(idx % d.nx) + ", " + std::to_string((idx / d.nx) % d.ny) + ", " +
+         std::to_string(idx / ((long long)d.nx * d.ny)) + ")";
+}
+
+// ---- sections --------------------------------------------------------------------------------
+
+void Loader::read_grid(const Val& v) {
+  const Fields g(err_, v, {"shape", "spacing", "origin"});
+  YAML::Node out(YAML::NodeType::Map);
+
+  const std::string shape_expected = "3 positive integers, e.g. [100, 100, 100]";
+  const Val sv = g.required("shape", shape_expected);
+  const std::vector<Val> shape = list(sv, shape_expected);
+  if (shape.size() != 3)
+    err_.fail(sv, "has " + std::to_string(shape.size()) + " entries", shape_expected);
+  int n[3];
+  YAML::Node shape_out = flow(YAML::Node(YAML::NodeType::Sequence));
+  for (int a = 0; a < 3; ++a) {
+    n[a] = (int)integer(shape[a], 1, INT_MAX, shape_expected);
+    shape_out.push_back(n[a]);
+  }
+  p_.grid.d = Dims{n[0], n[1], n[2]};
+  out["shape"] = shape_out;
+
+  const std::string spacing_expected = "a length > 0 um or a list of 3, e.g. 20 um";
+  const Val hv = g.required("spacing", spacing_expected);
+  YAML::Node h_out = flow(YAML::Node(YAML::NodeType::Sequence));
+  if (hv.present() && hv.node.IsSequence()) {
+    const std::vector<Val> h = list(hv, spacing_expected);
+    if (h.size() != 3)
+      err_.fail(hv, "has " + std::to_string(h.size()) + " entries", spacing_expected);
+    for (int a = 0; a < 3; ++a) {
+      p_.grid.h[a] = quantity(h[a], kLength, Bound::kPositive);
+      h_out.push_back(h[a].text());
+    }
+  } else {
+    const double h = quantity(hv, kLength, Bound::kPositive, spacing_expected);
+    for (int a = 0; a < 3; ++a) {
+      p_.grid.h[a] = h;
+      h_out.push_back(hv.text());
+    }
+  }
+  out["spacing"] = h_out;
+
+  YAML::Node o_out = flow(YAML::Node(YAML::NodeType::Sequence));
+  if (g.has("origin")) {
+    const std::vector<double> o =
+        lengths3(g.get("origin"), "a list of 3 lengths, e.g. [0 um, 0 um, 0 um]", o_out);
+    for (int a = 0; a < 3; ++a) p_.grid.origin[a] = o[a];
+  } else {
+    for (int a = 0; a < 3; ++a) o_out.push_back("0 um");
+  }
+  out["origin"] = o_out;
+  out_["grid"] = out;
+}
+
+void Loader::read_time(const Val& v) {
+  const Fields t(err_, v, {"end", "output_every", "integrator", "step", "cfl"});
+  YAML::Node out(YAML::NodeType::Map);
+  const Val ev = t.required("end", kTime.expect());
+  p_.time.t_end = quantity(ev, kTime, Bound::kPositive);
+  out["end"] = ev.text();
+
+  const Val ov = t.required("output_every", kTime.expect());
+  p_.time.output_every = quantity(ov, kTime, Bound::kPositive);
+  if (p_.time.output_every > p_.time.t_end)
+    err_.fail(ov, in_quotes(ov.text()) + " is longer than end " + in_quotes(ev.text()),
+              "an output interval <= time.end");
+  out["output_every"] = ov.text();
+
+  if (t.has("integrator")) {
+    const Val iv = t.get("integrator");
+    const std::string s = text(iv, "explicit");
+    if (s != "explicit")
+      err_.fail(iv, in_quotes(s) + " is not an available integrator", "explicit");
+  }
+  out["integrator"] = "explicit";
+
+  std::string step = "auto";
+  if (t.has("step")) {
+    const Val sv = t.get("step");
+    const std::string expected = "'auto' or a time > 0 s, e.g. '10 s'";
+    if (!(sv.scalar() && sv.text() == "auto")) {
+      if (sv.scalar() && split_quantity(sv.text()).status == QuantityText::kNoNumber)
+        err_.fail(sv, in_quotes(sv.text()) + " is neither 'auto' nor a time", expected);
+      p_.time.max_step = quantity(sv, kTime, Bound::kPositive, expected);
+      step = sv.text();
+    }
+  }
+  out["step"] = step;
+
+  std::string cfl = "0.9";
+  if (t.has("cfl")) {
+    const Val cv = t.get("cfl");
+    const std::string expected = "a number in (0, 1], e.g. 0.9";
+    const double c = number(cv, expected);
+    if (!(c > 0 && c <= 1)) err_.fail(cv, in_quotes(cv.text()) + " is out of range", expected);
+    p_.time.cfl = c;
+    cfl = cv.text();
+  }
+  out["cfl"] = cfl;
+  out_["time"] = out;
+}
+
+std::vector<uint8_t> Loader::shape_mask(const Fields& shape, const std::string& kind) const {
+  std::vector<uint8_t> mask(nvox(), 0);
+  const Dims& d = p_.grid.d;
+  const Val sv = shape.get(kind);
+  if (kind == "sphere") {
+    const Fields s(err_, sv, {"center", "radius"});
+    YAML::Node c_out;
+    const std::string c_expected = "a list of 3 lengths, e.g. [1 mm, 1 mm, 1 mm]";
+    const std::vector<double> c = lengths3(s.required("center", c_expected), c_expected, c_out);
+    const Val rv = s.required("radius", kLength.expect());
+    const double r = quantity(rv, kLength, Bound::kPositive);
+    for (int k = 0; k < d.nz; ++k)
+      for (int j = 0; j < d.ny; ++j)
+        for (int i = 0; i < d.nx; ++i) {
+          const double dx = p_.grid.center(0, i) - c[0], dy = p_.grid.center(1, j) - c[1],
+                       dz = p_.grid.center(2, k) - c[2];
+          mask[d.index(i, j, k)] = dx * dx + dy * dy + dz * dz <= r * r;
+        }
+  } else {
+    const Fields b(err_, sv, {"min", "max"});
+    YAML::Node lo_out, hi_out;
+    const std::string expected = "a list of 3 lengths, e.g. [0 um, 0 um, 0 um]";
+    const std::vector<double> lo = lengths3(b.required("min", expected), expected, lo_out);
+    const Val hv = b.required("max", expected);
+    const std::vector<double> hi = lengths3(hv, expected, hi_out);
+    for (int a = 0; a < 3; ++a)
+      if (!(hi[a] > lo[a]))
+        err_.fail(hv, std::string("is not above min along ") + "xyz"[a], "max > min on every axis");
+    for (int k = 0; k < d.nz; ++k)
+      for (int j = 0; j < d.ny; ++j)
+        for (int i = 0; i < d.nx; ++i) {
+          const double x[3] = {p_.grid.center(0, i), p_.grid.center(1, j), p_.grid.center(2, k)};
+          bool in = true;
+          for (int a = 0; a < 3; ++a) in = in && x[a] >= lo[a] && x[a] <= hi[a];
+          mask[d.index(i, j, k)] = in;
+        }
+  }
+  return mask;
+}
+
+void Loader::read_regions(const Val& v) {
+  YAML::Node out(YAML::NodeType::Map);
+  if (v.present()) {
+    const Fields rs = Fields::any(err_, v, "a mapping of region names to shapes");
+    for (const auto& [key, val] : rs.entries()) {
+      const std::string name = identifier(key, "region name");
+      if (name == "background") err_.fail(key, "'background' is reserved", "another region name");
+      const Fields shape(err_, val, {"sphere", "box"});
+      const std::string kind = shape.one_of({"sphere", "box"});
+      std::vector<uint8_t> mask = shape_mask(shape, kind);
+      if (std::find(mask.begin(), mask.end(), 1) == mask.end())
+        err_.fail(val, "region lies outside the grid", "at least one voxel centre inside the grid");
+      regions_.push_back({name, std::move(mask)});
+      out[name] = val.node;  // as written: lengths keep the user's units
+    }
+  }
+  out_["regions"] = out;
+}
+
+void Loader::read_tissue(const Val& v) {
+  if (!v.present()) return;
+  have_tissue_ = true;
+  const Fields t(err_, v, {"labels", "regions", "map"});
+  YAML::Node out(YAML::NodeType::Map);
+
+  const std::string labels_expected = "a list of 1 to 16 label names, e.g. [normal, tumour]";
+  const Val lv = t.required("labels", labels_expected);
+  const std::vector<Val> labels = list(lv, labels_expected);
+  if (labels.empty() || (int)labels.size() > kMaxLabels)
+    err_.fail(lv, "has " + std::to_string(labels.size()) + " labels", labels_expected);
+  YAML::Node labels_out = flow(YAML::Node(YAML::NodeType::Sequence));
+  for (const Val& l : labels) {
+    const std::string name = identifier(l, "label name");
+    if (name == "default") err_.fail(l, "'default' is reserved", "another label name");
+    if (std::find(p_.label_names.begin(), p_.label_names.end(), name) != p_.label_names.end())
+      err_.fail(l, "duplicate label " + in_quotes(name), "each label once");
+    p_.label_names.push_back(name);
+    labels_out.push_back(name);
+  }
+  out["labels"] = labels_out;
+  p_.labels.assign(nvox(), 0);
+
+  if (t.has("regions") && t.has("map")) t.one_of({"regions", "map"});  // fails: only one of them
+  if (t.has("map")) {
+    const Fields m(err_, t.get("map"), {"file", "array"});
+    YAML::Node m_out(YAML::NodeType::Map);
+    const MapData md = read_map(m, m_out);
+    const int n = (int)p_.label_names.size();
+    for (long long i = 0; i < nvox(); ++i) {
+      const double x = md.values[i];
+      if (!(x >= 0 && x < n && x == std::floor(x)))
+        err_.fail(m.get("file"),
+                  "label map value " + fmt(x) + " at voxel " + voxel(p_.grid.d, i) +
+                      " is not a label index",
+                  "integers 0.." + std::to_string(n - 1) + ", one per tissue label");
+      p_.labels[i] = (uint8_t)x;
+    }
+    out["map"] = m_out;
+  } else {
+    YAML::Node r_out(YAML::NodeType::Sequence);
+    if (t.has("regions")) {
+      for (const Val& e : list(t.get("regions"), "a list of {label: <label>, region: <region>}")) {
+        const Fields f(err_, e, {"label", "region"});
+        const Val lab = f.required("label", "one of: " + join(p_.label_names));
+        const std::string ln = text(lab, "one of: " + join(p_.label_names));
+        const auto it = std::find(p_.label_names.begin(), p_.label_names.end(), ln);
+        if (it == p_.label_names.end())
+          err_.fail(lab, in_quotes(ln) + " is not a tissue label",
+                    "one of: " + join(p_.label_names));
+        const Region& r = region(f.required("region", "a region name"));
+        const uint8_t value = (uint8_t)(it - p_.label_names.begin());
+        for (long long i = 0; i < nvox(); ++i)
+          if (r.mask[i]) p_.labels[i] = value;
+        YAML::Node e_out(YAML::NodeType::Map);
+        e_out["label"] = ln;
+        e_out["region"] = r.name;
+        r_out.push_back(flow(e_out));
+      }
+    }
+    out["regions"] = r_out;
+  }
+  out_["tissue"] = out;
+}
+
+void Loader::read_observe(const Val& v) {
+  YAML::Node out = flow(YAML::Node(YAML::NodeType::Sequence));
+  std::vector<const Region*> chosen;
+  if (v.present()) {
+    for (const Val& e : list(v, "a list of region names")) {
+      const Region& r = region(e);
+      if (std::find(chosen.begin(), chosen.end(), &r) != chosen.end())
+        err_.fail(e, "region " + in_quotes(r.name) + " is listed twice", "each region once");
+      chosen.push_back(&r);
+    }
+  } else {
+    for (const Region& r : regions_) chosen.push_back(&r);
+  }
+  for (const Region* r : chosen) {
+    p_.regions.push_back({r->name, r->mask});
+    out.push_back(r->name);
+  }
+  out_["observe"] = out;
+}
+
+void Loader::read_diffusion(const Val& v, SpeciesCoeffs& c, YAML::Node& out) {
+  if (!(v.present() && v.node.IsMap())) {
+    const double d = quantity(v, kDiffusion, Bound::kNonNegative);
+    c.uses_labels = 0;
+    for (real& x : c.D) x = real(d);
+    out = v.text();
+    return;
+  }
+  if (!have_tissue_)
+    err_.fail(v, "per-label diffusion needs a tissue section",
+              "a single diffusion coefficient, e.g. '10 um^2/s', or tissue.labels");
+  std::vector<std::string> keys{"default"};
+  keys.insert(keys.end(), p_.label_names.begin(), p_.label_names.end());
+  const Fields f(err_, v, keys);
+  const Val dv =
+      f.required("default", "a diffusion coefficient for labels not listed, e.g. '10 um^2/s'");
+  const double d = quantity(dv, kDiffusion, Bound::kNonNegative);
+  for (real& x : c.D) x = real(d);
+  c.uses_labels = 1;
+  out = YAML::Node(YAML::NodeType::Map);
+  out["default"] = dv.text();
+  for (const auto& [key, val] : f.entries()) {
+    const std::string label = key.text();
+    if (label == "default") continue;
+    const int l = int(std::find(p_.label_names.begin(), p_.label_names.end(), label) -
+                      p_.label_names.begin());
+    c.D[l] = real(quantity(val, kDiffusion, Bound::kNonNegative));
+    out[label] = val.text();
+  }
+}
+
+void Loader::read_boundary(const Val& v, const Dim& conc, SpeciesCoeffs& c, YAML::Node& out) {
+  const std::string expected = "no_flux, periodic or {fixed: <concentration>}";
+  // How each face reads in the resolved scene: a keyword, or the fixed value's text.
+  struct Shown {
+    bool fixed = false;
+    std::string text = "no_flux";
+  };
+  auto parse = [&](const Val& bv, FaceBC& bc) -> Shown {
+    if (bv.present() && bv.node.IsMap()) {
+      const Fields f(err_, bv, {"fixed"});
+      const Val fv = f.required("fixed", conc.expect());
+      bc = FaceBC{kFixed, real(quantity(fv, conc, Bound::kNonNegative))};
+      return {true, fv.text()};
+    }
+    const std::string s = text(bv, expected);
+    if (s == "no_flux")
+      bc = FaceBC{kNoFlux, 0};
+    else if (s == "periodic")
+      bc = FaceBC{kPeriodic, 0};
+    else
+      err_.fail(bv, in_quotes(s) + " is not a boundary condition", expected);
+    return {false, s};
+  };
+
+  Shown shown[6];
+  if (v.present()) {
+    std::vector<std::string> keys{"all"};
+    keys.insert(keys.end(), kFaceNames, kFaceNames + 6);
+    const Fields b(err_, v, keys);
+    Val from[6];  // where each face's condition came from: its own key or 'all'
+    bool own[6] = {};
+    if (b.has("all")) {
+      FaceBC bc;
+      const Shown all = parse(b.get("all"), bc);
+      for (int f = 0; f < 6; ++f) c.bc[f] = bc, shown[f] = all, from[f] = b.get("all");
+    }
+    for (int f = 0; f < 6; ++f)
+      if (b.has(kFaceNames[f])) {
+        from[f] = b.get(kFaceNames[f]);
+        own[f] = true;
+        shown[f] = parse(from[f], c.bc[f]);
+      }
+    for (int a = 0; a < 3; ++a) {
+      const int lo = 2 * a, hi = 2 * a + 1;
+      if ((c.bc[lo].type == kPeriodic) == (c.bc[hi].type == kPeriodic)) continue;
+      const int per = c.bc[lo].type == kPeriodic ? lo : hi, other = per == lo ? hi : lo;
+      // Point at the face set on its own (with 'all' both faces would agree).
+      err_.fail(from[own[per] ? per : other],
+                std::string(kFaceNames[per]) + " is periodic but " + kFaceNames[other] + " is not",
+                std::string("periodic on both ") + kFaceNames[lo] + " and " + kFaceNames[hi]);
+    }
+  }
+  out = YAML::Node(YAML::NodeType::Map);
+  for (int f = 0; f < 6; ++f) {
+    if (shown[f].fixed) {
+      YAML::Node n(YAML::NodeType::Map);
+      n["fixed"] = shown[f].text;
+      out[kFaceNames[f]] = flow(n);
+    } else {
+      out[kFaceNames[f]] = shown[f].text;
+    }
+  }
+}
+
+void Loader::read_initial(const Val& v, const Dim& conc, real* init, YAML::Node& out) {
+  const long long n = nvox();
+  out = YAML::Node(YAML::NodeType::Map);
+  if (!v.present()) {
+    std::fill(init, init + n, real(0));
+    out["constant"] = "0 " + conc.unit;
+    return;
+  }
+  const Fields f(err_, v, {"constant", "gaussian", "regions", "map"});
+  const std::string kind = f.one_of({"constant", "gaussian", "regions", "map"});
+  const Val kv = f.get(kind);
+  if (kind == "constant") {
+    const double c = quantity(kv, conc, Bound::kNonNegative);
+    std::fill(init, init + n, real(c));
+    out["constant"] = kv.text();
+  } else if (kind == "gaussian") {
+    const Fields g(err_, kv, {"center", "sigma", "peak", "background"});
+    YAML::Node g_out(YAML::NodeType::Map), c_out;
+    const std::string c_expected = "a list of 3 lengths, e.g. [1 mm, 1 mm, 1 mm]";
+    const std::vector<double> c = lengths3(g.required("center", c_expected), c_expected, c_out);
+    const Val sv = g.required("sigma", kLength.expect());
+    const double sigma = quantity(sv, kLength, Bound::kPositive);
+    const Val pv = g.required("peak", conc.expect());
+    const double peak = quantity(pv, conc, Bound::kNonNegative);
+    double bg = 0;
+    std::string bg_text = "0 " + conc.unit;
+    if (g.has("background")) {
+      bg = quantity(g.get("background"), conc, Bound::kNonNegative);
+      bg_text = g.get("background").text();
+    }
+    const Dims& d = p_.grid.d;
+    for (int k = 0; k < d.nz; ++k)
+      for (int j = 0; j < d.ny; ++j)
+        for (int i = 0; i < d.nx; ++i) {
+          const double dx = p_.grid.center(0, i) - c[0], dy = p_.grid.center(1, j) - c[1],
+                       dz = p_.grid.center(2, k) - c[2];
+          const double r2 = dx * dx + dy * dy + dz * dz;
+          init[d.index(i, j, k)] = real(bg + peak * std::exp(-r2 / (2 * sigma * sigma)));
+        }
+    g_out["center"] = c_out;
+    g_out["sigma"] = sv.text();
+    g_out["peak"] = pv.text();
+    g_out["background"] = bg_text;
+    out["gaussian"] = g_out;
+  } else if (kind == "regions") {
+    const Fields r =
+        Fields::any(err_, kv, "a mapping of region names (and 'background') to concentrations");
+    YAML::Node r_out(YAML::NodeType::Map);
+    double bg = 0;
+    std::string bg_text = "0 " + conc.unit;
+    if (r.has("background")) {
+      bg = quantity(r.get("background"), conc, Bound::kNonNegative);
+      bg_text = r.get("background").text();
+    }
+    std::fill(init, init + n, real(bg));
+    r_out["background"] = bg_text;
+    for (const auto& [key, val] : r.entries()) {
+      if (key.text() == "background") continue;
+      const Region& reg = region(key);
+      const real c = real(quantity(val, conc, Bound::kNonNegative));
+      for (long long i = 0; i < n; ++i)
+        if (reg.mask[i]) init[i] = c;
+      r_out[reg.name] = val.text();
+    }
+    out["regions"] = r_out;
+  } else {
+    const Fields m(err_, kv, {"file", "array", "unit"});
+    YAML::Node m_out(YAML::NodeType::Map);
+    std::string unit = conc.unit;
+    const std::string u_expected = "a unit convertible to " + conc.unit;
+    if (m.has("unit")) {
+      const Val uv = m.get("unit");
+      unit = text(uv, u_expected);
+      if (!units_.parses(unit))
+        err_.fail(uv, "unit " + in_quotes(unit) + " does not parse", u_expected);
+      if (!units_.convertible(unit, conc.unit))
+        err_.fail(uv, in_quotes(unit) + " is not " + conc.noun + " unit", u_expected);
+    }
+    const MapData md = read_map(m, m_out);
+    m_out["unit"] = unit;
+    // value in species unit = a + b * map value (affine, so offsets would be honoured too)
+    const double a = units_.to("0 " + unit, conc.unit), b = units_.to("1 " + unit, conc.unit) - a;
+    for (long long i = 0; i < n; ++i) {
+      const double x = a + b * md.values[i];
+      if (!(x >= 0) || !std::isfinite(x))
+        err_.fail(m.get("file"),
+                  "map value " + fmt(md.values[i]) + " at voxel " + voxel(p_.grid.d, i) +
+                      " is not a concentration >= 0",
+                  "concentrations >= 0");
+      init[i] = real(x);
+    }
+    out["map"] = m_out;
+  }
+}
+
+void Loader::read_sources(const Val& v, const Dim& rate, SpeciesCoeffs& c, YAML::Node& out) {
+  out = YAML::Node(YAML::NodeType::Sequence);
+  if (!v.present()) return;
+  const long long n = nvox();
+  std::vector<double> block(n, 0.0);  // all sources of the species, summed
+  const std::vector<Val> items =
+      list(v, "a list of {region: <name>, rate: <value>} or {map: {file, array}, rate: <value>}");
+  for (const Val& e : items) {
+    const Fields f(err_, e, {"region", "map", "rate"});
+    YAML::Node e_out(YAML::NodeType::Map);
+    if (f.one_of({"region", "map"}) == "region") {
+      const Region& r = region(f.get("region"));
+      const Val rv = f.required("rate", rate.expect());
+      const double q = quantity(rv, rate, Bound::kNonNegative);
+      for (long long i = 0; i < n; ++i)
+        if (r.mask[i]) block[i] += q;
+      e_out["region"] = r.name;
+      e_out["rate"] = rv.text();
+    } else {
+      const Fields m(err_, f.get("map"), {"file", "array"});
+      YAML::Node m_out(YAML::NodeType::Map);
+      const MapData md = read_map(m, m_out);
+      const Val rv = f.required("rate", rate.expect());
+      const double q = quantity(rv, rate, Bound::kNonNegative);
+      for (long long i = 0; i < n; ++i) {
+        const double x = md.values[i];
+        if (!(x >= 0) || !std::isfinite(x))
+          err_.fail(m.get("file"),
+                    "map value " + fmt(x) + " at voxel " + voxel(p_.grid.d, i) +
+                        " is negative or not finite",
+                    "source map values >= 0");
+        block[i] += q * x;
+      }
+      e_out["map"] = m_out;
+      e_out["rate"] = rv.text();
+    }
+    out.push_back(flow(e_out));
+  }
+  if (items.empty()) return;
+  c.src_slot = (int)src_blocks_.size();
+  src_blocks_.emplace_back(block.begin(), block.end());
+}
+
+void Loader::read_uptake(const Val& v, const Dim& conc, const Dim& rate, SpeciesCoeffs& c,
+                         YAML::Node& out) {
+  const Fields u(err_, v, {"vmax", "km", "region"});
+  out = YAML::Node(YAML::NodeType::Map);
+  const Val vv = u.required("vmax", rate.expect());
+  const double vmax = quantity(vv, rate, Bound::kNonNegative);
+  const Val kv = u.required("km", conc.expect());
+  c.km = real(quantity(kv, conc, Bound::kPositive));
+  std::vector<real> block(nvox(), real(vmax));
+  out["vmax"] = vv.text();
+  out["km"] = kv.text();
+  if (u.has("region")) {
+    const Region& r = region(u.get("region"));
+    for (long long i = 0; i < nvox(); ++i)
+      if (!r.mask[i]) block[i] = 0;
+    out["region"] = r.name;
+  }
+  c.upt_slot = (int)upt_blocks_.size();
+  upt_blocks_.push_back(std::move(block));
+}
+
+void Loader::read_species(const Val& v, int index) {
+  const Fields s(
+      err_, v, {"name", "unit", "diffusion", "decay", "boundary", "initial", "sources", "uptake"});
+  YAML::Node out(YAML::NodeType::Map);
+  const long long n = nvox();
+
+  const Val nv = s.required("name", kNameRule);
+  const std::string name = identifier(nv, "species name");
+  for (const SpeciesInfo& other : p_.species)
+    if (other.name == name)
+      err_.fail(nv, "duplicate species name " + in_quotes(name),
+                "a name not used by an earlier species");
+  out["name"] = name;
+
+  const std::string u_expected = "a concentration unit, e.g. ng/mL, nM or cells/mm^3";
+  const Val uv = s.required("unit", u_expected);
+  const std::string unit = text(uv, u_expected);
+  if (!units_.parses(unit))
+    err_.fail(uv, "unit " + in_quotes(unit) + " does not parse", u_expected);
+  out["unit"] = unit;
+  p_.species.push_back({name, unit});
+  const Dim conc = concentration(unit), rate = concentration_rate(unit);
+
+  SpeciesCoeffs c;
+  YAML::Node d_out;
+  read_diffusion(s.required("diffusion", kDiffusion.expect()), c, d_out);
+  out["diffusion"] = d_out;
+
+  std::string decay = "0 1/s";
+  if (s.has("decay")) {
+    c.decay = real(quantity(s.get("decay"), kDecay, Bound::kNonNegative));
+    decay = s.get("decay").text();
+  }
+  out["decay"] = decay;
+
+  YAML::Node b_out;
+  read_boundary(s.get("boundary"), conc, c, b_out);
+  out["boundary"] = b_out;
+
+  YAML::Node i_out;
+  read_initial(s.get("initial"), conc, p_.initial.data() + (size_t)index * n, i_out);
+  out["initial"] = i_out;
+
+  YAML::Node src_out;
+  read_sources(s.get("sources"), rate, c, src_out);
+  out["sources"] = src_out;
+
+  if (s.has("uptake")) {
+    YAML::Node u_out;
+    read_uptake(s.get("uptake"), conc, rate, c, u_out);
+    out["uptake"] = u_out;
+  }
+
+  p_.coeffs.push_back(c);
+  out_["species"].push_back(out);
+}
+
+void Loader::read_output(const Val& v) {
+  YAML::Node out(YAML::NodeType::Map);
+  std::vector<std::string> names;
+  for (const SpeciesInfo& s : p_.species) names.push_back(s.name);
+  const std::string expected = "'all' or a list of species names (" + join(names) + ")";
+  if (v.present()) {
+    const Fields o(err_, v, {"fields"});
+    if (o.has("fields")) {
+      const Val fv = o.get("fields");
+      if (fv.scalar()) {
+        if (fv.text() != "all") err_.fail(fv, in_quotes(fv.text()) + " is not 'all'", expected);
+      } else {
+        const std::vector<Val> items = list(fv, expected);
+        if (items.empty()) err_.fail(fv, "is an empty list", expected);
+        for (const Val& e : items) {
+          const std::string s = text(e, expected);
+          if (std::find(names.begin(), names.end(), s) == names.end())
+            err_.fail(e, in_quotes(s) + " is not a species", "one of: " + join(names));
+          if (std::find(output_fields_.begin(), output_fields_.end(), s) != output_fields_.end())
+            err_.fail(e, "species " + in_quotes(s) + " is listed twice", "each species once");
+          output_fields_.push_back(s);
+        }
+      }
+    }
+  }
+  if (output_fields_.empty()) {
+    out["fields"] = "all";
+  } else {
+    YAML::Node f = flow(YAML::Node(YAML::NodeType::Sequence));
+    for (const auto& s : output_fields_) f.push_back(s);
+    out["fields"] = f;
+  }
+  out_["output"] = out;
+}
+
+LoadedScene Loader::load(const std::string& text_in) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(text_in);
+  } catch (const YAML::ParserException& e) {
+    err_.syntax(e.mark, e.msg);
+  }
+  const YAML::Mark top;  // 1:1
+  const std::string expected_root = "a mapping with keys name, grid, time and species";
+  if (docs.size() > 1)
+    err_.fail(docs[1].Mark(), "(top level)", "a second YAML document", "one document per scene");
+  if (docs.empty() || docs[0].IsNull())
+    err_.fail(top, "(top level)", "the scene is empty", expected_root);
+  const YAML::Node& root_node = docs[0];
+  if (!root_node.IsMap())
+    err_.fail(root_node.Mark(), "(top level)", not_a(root_node, "a mapping"), expected_root);
+  const Fields root(
+      err_, Val{root_node, "", root_node.Mark()},
+      {"name", "seed", "grid", "time", "regions", "tissue", "observe", "species", "output"});
+
+  p_.name =
+      text(root.required("name", "a scene name, e.g. quickstart"), "a scene name, e.g. quickstart");
+  out_["name"] = p_.name;
+  if (root.has("seed"))
+    p_.seed = (unsigned long long)integer(root.get("seed"), 0, LLONG_MAX,
+                                          "a non-negative integer, e.g. 42");
+  out_["seed"] = p_.seed;
+
+  read_grid(root.required("grid", "a mapping with keys shape, spacing, origin"));
+  read_time(root.required("time", "a mapping with keys end, output_every, integrator, step, cfl"));
+  read_regions(root.get("regions"));
+  read_tissue(root.get("tissue"));
+  read_observe(root.get("observe"));
+
+  const std::string species_expected = "a non-empty list of species";
+  const Val sv = root.required("species", species_expected);
+  const std::vector<Val> species = list(sv, species_expected);
+  if (species.empty()) err_.fail(sv, "is an empty list", species_expected);
+  if ((int)species.size() > kMaxSpecies)
+    err_.fail(sv, "has " + std::to_string(species.size()) + " species",
+              "at most " + std::to_string(kMaxSpecies) + " species");
+  p_.initial.assign(species.size() * (size_t)nvox(), real(0));
+  out_["species"] = YAML::Node(YAML::NodeType::Sequence);
+  for (size_t i = 0; i < species.size(); ++i) read_species(species[i], (int)i);
+  read_output(root.get("output"));
+
+  p_.nsrc = (int)src_blocks_.size();
+  p_.src.clear();
+  for (const auto& b : src_blocks_) p_.src.insert(p_.src.end(), b.begin(), b.end());
+  p_.nupt = (int)upt_blocks_.size();
+  p_.upt.clear();
+  for (const auto& b : upt_blocks_) p_.upt.insert(p_.upt.end(), b.begin(), b.end());
+
+  try {
+    p_.check();
+  } catch (const std::exception& e) {
+    err_.fail(top, "(top level)", e.what(), "a consistent problem");
+  }
+
+  YAML::Emitter em;
+  em << flow_empty(out_);
+  LoadedScene ls;
+  ls.problem = std::move(p_);
+  ls.resolved_yaml = std::string(em.c_str()) + "\n";
+  ls.output_fields = output_fields_;
+  return ls;
+}
+
+}  // namespace
+
+LoadedScene load_scene_text(const std::string& text, const std::string& name,
+                            const std::string& base_dir) {
+  try {
+    Loader loader(name, base_dir);
+    LoadedScene ls = loader.load(text);
+    ls.path = name;
+    return ls;
+  } catch (const SceneError&) {
+    throw;
+  } catch (const YAML::Exception& e) {
+    // Anything yaml-cpp raises past parsing (should not happen) still gets a position.
+    throw SceneError(name + ":" + std::to_string(e.mark.line + 1) + ":" +
+                     std::to_string(e.mark.column + 1) + ": (top level): " + e.msg +
+                     " (expected a valid scene)");
+  } catch (const UnitError& e) {
+    throw SceneError(name + ":1:1: (top level): " + e.what() +
+                     " (expected a working UDUNITS-2 installation)");
+  }
+}
+
+LoadedScene load_scene(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::error_code ec;
+  if (!f || fs::is_directory(path, ec))
+    throw SceneError(
+        path + ":1:1: (top level): cannot read the scene file (expected a readable YAML file)");
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  const fs::path parent = fs::path(path).parent_path();
+  return load_scene_text(ss.str(), path, parent.empty() ? "." : parent.string());
+}
+
+}  // namespace tme
