@@ -62,7 +62,7 @@ TEST_P(Diffusion, SteadyLinearProfileBetweenFixedEnds) {
   const double h = 10, D = 100, L = nx * h;
   Problem p = line_problem(nx, h, D, 0, 2.0, 0.5);
   const double tau = L * L / (M_PI * M_PI * D);
-  const std::vector<real> c = run(*b, p, 25 * tau);
+  const std::vector<real> c = run(*b, p, 40 * tau);
   for (int i = 0; i < nx; ++i) {
     const double x = p.grid.center(0, i), exact = 2.0 + (0.5 - 2.0) * x / L;
     EXPECT_NEAR(c[i], exact, 2 * kRoundoff * 2.0) << "i=" << i;
