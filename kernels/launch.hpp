@@ -1,16 +1,38 @@
 // Thin loops over the one-cell functions: an OpenMP loop (kernels/*_cpu.cpp) and a CUDA
 // kernel launcher (kernels/*_cuda.cu) per operation. Both call the same TME_HD functions.
 #pragma once
+#include <vector>
+
 #include "explicit_step.hpp"
+#include "implicit.hpp"
 
 namespace tme {
 
 // One fused explicit sub-step of every species: a.out = a.in + dt * rhs(a.in).
 void explicit_step_cpu(const ExplicitArgs& a);
 
+// One implicit line sweep along a.axis for every species (kernels/implicit.hpp).
+void implicit_sweep_cpu(const SweepArgs& a);
+// Test reference of the device logic: runs the CUDA kernels' thread bodies (sweep_line_body,
+// tile_load/solve/store with the launcher's tiling) serially on the host. Needs a.cp (and a.ep
+// with periodic axes) as nspecies*nvox host scratch when a species uses labels.
+void implicit_sweep_emulated(const SweepArgs& a);
+
+// Host: the factor tables of the line systems (I - theta_dt[s] (L_axis - rate[s])) of every
+// species, nspecies blocks of factor_len(n) values, built with one D per species (max_D: D[0]
+// without labels; with labels the ADI preconditioner, unused by LOD). theta_dt [s] and the
+// diagonal reaction rate [1/s]: one value per species. Computed in double, stored in `real`.
+void build_line_factors(const SpeciesCoeffs* coeffs, int nspecies, const GridGeom& g, int axis,
+                        const double* theta_dt, const double* rate, std::vector<real>& out);
+// Host: throws std::invalid_argument when a grid line is longer than kMaxImplicitLine.
+void check_implicit_grid(const Dims& d);
+
 #if defined(TMESIM_HAVE_CUDA)
 // Same on the device; all pointers in `a` are device pointers. Checks the launch.
 void explicit_step_cuda(const ExplicitArgs& a);
+// Device version of the implicit sweep (pointers are device pointers, a.coeffs too). Checks
+// its launch.
+void implicit_sweep_cuda(const SweepArgs& a);
 #endif
 
 }  // namespace tme

@@ -141,8 +141,12 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     if (!o.quiet)
       out << "tmesim " << version() << ": scene '" << p.name << "', " << p.grid.d.nx << "x" << p.grid.d.ny << "x"
           << p.grid.d.nz << " voxels, " << p.nspecies() << " species, " << human_time(p.time.t_end)
-          << ", backend " << backend->name() << " (" << backend->device() << "), explicit step <= "
-          << human_time(sim.dt_max()) << "\n";
+          << ", backend " << backend->name() << " (" << backend->device() << "), integrator "
+          << integrator_name(p.time.integrator)
+          << (p.time.integrator != Integrator::kExplicit && p.time.tolerance > 0
+                  ? ", step from tolerance " + std::to_string(p.time.tolerance)
+                  : ", step <= " + human_time(sim.dt_max()))
+          << "\n";
 
     // Arrays written to the volumes.
     std::vector<int> fields;
@@ -184,7 +188,7 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
          << "  \"command_line\": " << json_quote(o.command_line) << ",\n"
          << "  \"scene\": " << json_quote(o.scene) << ",\n"
          << "  \"seed\": " << p.seed << ",\n"
-         << "  \"integrator\": \"explicit\",\n"
+         << "  \"integrator\": " << json_quote(integrator_name(p.time.integrator)) << ",\n"
          << "  \"steps\": " << sim.steps() << ",\n"
          << "  \"step_max_s\": " << std::setprecision(17) << sim.dt_max() << ",\n"
          << "  \"wall_time_s\": " << std::setprecision(6) << wall << ",\n"

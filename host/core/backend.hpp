@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "host/core/problem.hpp"
+#include "kernels/implicit.hpp"
 
 namespace tme {
 
@@ -24,6 +25,10 @@ class Backend {
   virtual void load(const Problem& p) = 0;
   // n fused explicit sub-steps of length dt [s].
   virtual void explicit_steps(double dt, int n) = 0;
+  // n steps of length dt [s] of a large-step splitting scheme with the reactions inside its
+  // operator (kernels/implicit.hpp). Throws std::invalid_argument for grid lines longer than
+  // kMaxImplicitLine cells.
+  virtual void implicit_steps(Scheme scheme, double dt, int n) = 0;
   // Current state, nspecies * nvox values.
   virtual void read_state(std::vector<real>& out) = 0;
   virtual void write_state(const std::vector<real>& in) = 0;

@@ -1,5 +1,6 @@
 #include <omp.h>
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -27,6 +28,9 @@ class CpuBackend final : public Backend {
     upt_ = p.upt;
     a_ = p.initial;
     b_.assign(a_.size(), real(0));
+    cp_.clear();
+    ep_.clear();
+    fac_dt_ = NAN;
   }
   void explicit_steps(double dt, int n) override {
     ExplicitArgs args;
@@ -44,6 +48,42 @@ class CpuBackend final : public Backend {
       std::swap(a_, b_);
     }
   }
+  void implicit_steps(Scheme scheme, double dt, int n) override {
+    if (n <= 0) return;
+    check_implicit_grid(geom_.d);
+    const size_t size = a_.size();
+    // Species solved line by line need per-line scratch: labels under LOD, and uptake.
+    bool rows = false, rows_periodic = false;
+    for (const auto& sc : coeffs_) {
+      const bool per_line = (scheme == Scheme::kLodEuler && sc.uses_labels) || sc.upt_slot >= 0;
+      rows |= per_line;
+      rows_periodic |= per_line && (axis_periodic(sc, 0) || axis_periodic(sc, 1) || axis_periodic(sc, 2));
+    }
+    if (rows && cp_.size() != size) cp_.assign(size, real(0));  // on first use
+    if (rows_periodic && ep_.size() != size) ep_.assign(size, real(0));
+    if (scheme != fac_scheme_ || dt != fac_dt_) {  // the factor tables depend on scheme and step only
+      std::vector<double> theta_dt, rate;
+      for (const auto& sc : coeffs_) {
+        theta_dt.push_back(implicit_theta_dt(scheme, sc, dt));
+        rate.push_back(implicit_diag_rate(scheme, sc));
+      }
+      for (int axis = 0; axis < 3; ++axis)
+        build_line_factors(coeffs_.data(), ns_, geom_, axis, theta_dt.data(), rate.data(), fac_[axis]);
+      fac_scheme_ = scheme;
+      fac_dt_ = dt;
+    }
+    SweepArgs sa;
+    sa.g = geom_;
+    sa.nspecies = ns_;
+    sa.cp = cp_.empty() ? nullptr : cp_.data();
+    sa.ep = ep_.empty() ? nullptr : ep_.data();
+    sa.label = labels_.empty() ? nullptr : labels_.data();
+    sa.src = src_.empty() ? nullptr : src_.data();
+    sa.upt = upt_.empty() ? nullptr : upt_.data();
+    sa.coeffs = coeffs_.data();
+    const real* fac[3] = {fac_[0].data(), fac_[1].data(), fac_[2].data()};
+    run_implicit_steps(scheme, dt, n, sa, fac, a_.data(), b_.data(), implicit_sweep_cpu);
+  }
   void read_state(std::vector<real>& out) override { out = a_; }
   void write_state(const std::vector<real>& in) override {
     if (in.size() != a_.size()) throw std::invalid_argument("write_state: wrong size");
@@ -57,6 +97,10 @@ class CpuBackend final : public Backend {
   std::vector<uint8_t> labels_;  // 1 byte per voxel
   std::vector<real> src_, upt_;  // source and uptake blocks
   std::vector<real> a_, b_;      // state ping-pong: nspecies * nvox each
+  std::vector<real> cp_, ep_;    // implicit per-line scratch (per_line species), nspecies * nvox
+  std::vector<real> fac_[3];     // implicit factor tables per axis, built on the host
+  Scheme fac_scheme_ = Scheme::kLodEuler;  // scheme and step [s] the tables were built for
+  double fac_dt_ = NAN;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <thrust/copy.h>
 #include <thrust/device_vector.h>
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -72,6 +73,10 @@ class CudaBackend final : public Backend {
     upt_ = p.upt;
     a_ = p.initial;
     b_.resize(a_.size());
+    host_coeffs_ = p.coeffs;
+    cp_.clear();
+    ep_.clear();
+    fac_dt_ = NAN;
     TME_CUDA_CHECK(cudaDeviceSynchronize());
   }
   void explicit_steps(double dt, int n) override {
@@ -91,6 +96,47 @@ class CudaBackend final : public Backend {
     }
     TME_CUDA_CHECK(cudaDeviceSynchronize());
   }
+  void implicit_steps(Scheme scheme, double dt, int n) override {
+    if (n <= 0) return;
+    check_implicit_grid(geom_.d);
+    const size_t size = a_.size();
+    // Species solved line by line need per-line scratch: labels under LOD, and uptake.
+    bool rows = false, rows_periodic = false;
+    for (const auto& sc : host_coeffs_) {
+      const bool per_line = (scheme == Scheme::kLodEuler && sc.uses_labels) || sc.upt_slot >= 0;
+      rows |= per_line;
+      rows_periodic |= per_line && (axis_periodic(sc, 0) || axis_periodic(sc, 1) || axis_periodic(sc, 2));
+    }
+    if (rows && cp_.size() != size) cp_.resize(size);  // on first use
+    if (rows_periodic && ep_.size() != size) ep_.resize(size);
+    if (scheme != fac_scheme_ || dt != fac_dt_) {  // the factor tables depend on scheme and step only
+      std::vector<double> theta_dt, rate;
+      for (const auto& sc : host_coeffs_) {
+        theta_dt.push_back(implicit_theta_dt(scheme, sc, dt));
+        rate.push_back(implicit_diag_rate(scheme, sc));
+      }
+      std::vector<real> f;  // built on the host, copied to the device
+      for (int axis = 0; axis < 3; ++axis) {
+        build_line_factors(host_coeffs_.data(), ns_, geom_, axis, theta_dt.data(), rate.data(), f);
+        fac_[axis] = f;
+      }
+      fac_scheme_ = scheme;
+      fac_dt_ = dt;
+    }
+    SweepArgs sa;
+    sa.g = geom_;
+    sa.nspecies = ns_;
+    sa.cp = cp_.empty() ? nullptr : thrust::raw_pointer_cast(cp_.data());
+    sa.ep = ep_.empty() ? nullptr : thrust::raw_pointer_cast(ep_.data());
+    sa.label = ptr_or_null(labels_);
+    sa.src = ptr_or_null(src_);
+    sa.upt = ptr_or_null(upt_);
+    sa.coeffs = ptr_or_null(coeffs_);
+    const real* fac[3] = {ptr_or_null(fac_[0]), ptr_or_null(fac_[1]), ptr_or_null(fac_[2])};
+    run_implicit_steps(scheme, dt, n, sa, fac, thrust::raw_pointer_cast(a_.data()),
+                       thrust::raw_pointer_cast(b_.data()), implicit_sweep_cuda);
+    TME_CUDA_CHECK(cudaDeviceSynchronize());
+  }
   void read_state(std::vector<real>& out) override {
     out.resize(a_.size());
     thrust::copy(a_.begin(), a_.end(), out.begin());
@@ -108,6 +154,11 @@ class CudaBackend final : public Backend {
   thrust::device_vector<uint8_t> labels_;        // 1 byte per voxel, or empty
   thrust::device_vector<real> src_, upt_;        // source / uptake Vmax blocks [unit/s]
   thrust::device_vector<real> a_, b_;            // state ping-pong, nspecies * nvox each
+  std::vector<SpeciesCoeffs> host_coeffs_;       // host copy (factor tables, feature flags)
+  thrust::device_vector<real> cp_, ep_;          // implicit per-line scratch, nspecies * nvox
+  thrust::device_vector<real> fac_[3];           // implicit factor tables per axis
+  Scheme fac_scheme_ = Scheme::kLodEuler;         // scheme and step [s] the tables were built for
+  double fac_dt_ = NAN;
 };
 
 }  // namespace

@@ -29,11 +29,32 @@ struct NamedMask {
   std::vector<uint8_t> mask;  // nvox, 1 inside (1 byte per voxel)
 };
 
+// Time integrator of the diffusion-reaction system.
+//   kExplicit: fused forward Euler under the stability limit (the reference; default).
+//   kLod:      locally one-dimensional backward Euler sweeps (x, y, z) with the reactions split
+//              over them (the BioFVM scheme): first order in time, unconditionally stable,
+//              positivity preserving; steady states carry an O(dt) splitting error.
+//   kAdi:      exponentially fitted Douglas ADI (Crank-Nicolson based) with the reactions in
+//              its operator: second order in time, unconditionally stable, steady states exact
+//              at any step; not positivity preserving at large steps.
+// Details, measured accuracy and limits: kernels/implicit.hpp.
+enum class Integrator : int { kExplicit = 0, kLod = 1, kAdi = 2 };
+
+// "explicit", "lod", "adi".
+const char* integrator_name(Integrator i);
+// Parses the names above; false (and *out untouched) for anything else.
+bool parse_integrator(const std::string& name, Integrator* out);
+
 struct TimeControl {
   double t_end = 0;         // [s]
   double output_every = 0;  // [s]; outputs at 0, every, 2*every, ..., t_end
-  double max_step = 0;      // [s]; 0 = automatic (stability limit times cfl)
-  double cfl = 0.9;         // fraction of the explicit stability limit used by 'auto'
+  double max_step = 0;      // [s]; explicit only: 0 = automatic (stability limit times cfl)
+  double cfl = 0.9;         // explicit only: fraction of the stability limit used by 'auto'
+  Integrator integrator = Integrator::kExplicit;
+  double step = 0;          // [s]; lod/adi: the largest step; 0 = 'auto' (from tolerance). The
+                            // stepper takes equal sub-steps <= step landing exactly on events.
+  double tolerance = 0;     // lod/adi with step 0: target relative local error of one step
+                            // (Simulation estimates it by step doubling), in (0, 0.5]
 };
 
 struct Problem {

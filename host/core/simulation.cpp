@@ -7,6 +7,17 @@
 namespace tme {
 
 Simulation::Simulation(const Problem& p, Backend& b) : p_(p), b_(b) {
+  if (p.time.integrator != Integrator::kExplicit) {
+    // Unconditionally stable: the step is an accuracy choice, not a stability limit.
+    const double cap = std::min(p.time.output_every, p.time.t_end);
+    if (p.time.step > 0)
+      dt_max_ = p.time.step;
+    else if (p.time.tolerance > 0)
+      dt_max_ = auto_step(p.time.tolerance, cap);
+    else
+      throw std::invalid_argument("Simulation: implicit integrators need time.step > 0 or a tolerance");
+    return;
+  }
   dt_max_ = p.explicit_dt_limit() * p.time.cfl;
   if (p.time.max_step > 0) dt_max_ = std::min(dt_max_, p.time.max_step);
   if (!std::isfinite(dt_max_)) dt_max_ = p.time.output_every;  // nothing evolves: one step per output
@@ -24,13 +35,56 @@ void Simulation::advance_to(double t, const Progress& progress) {
     long long done = 0;
     while (done < n) {
       const int chunk = (int)std::min<long long>(n - done, progress ? 32 : (1 << 20));
-      b_.explicit_steps(dt, chunk);
+      if (p_.time.integrator == Integrator::kExplicit)
+        b_.explicit_steps(dt, chunk);
+      else
+        implicit_steps(dt, chunk);
       done += chunk;
       steps_ += chunk;
       if (progress && done < n) progress(t0 + dt * double(done));
     }
   }
   t_ = t;
+}
+
+void Simulation::implicit_steps(double dt, int n) {
+  b_.implicit_steps(p_.time.integrator == Integrator::kLod ? Scheme::kLodEuler : Scheme::kDouglasAdi, dt, n);
+}
+
+double Simulation::auto_step(double tol, double cap) {
+  // Richardson: one step of dt has local error e ~ C dt^{p+1}; two steps of dt/2 differ from it
+  // by (1 - 2^-p) e. Iterate dt <- dt (tol/e)^{1/(p+1)} (safety 0.9, factor in [0.1, 10]).
+  const int order = p_.time.integrator == Integrator::kLod ? 1 : 2;
+  const long long nv = p_.grid.nvox();
+  std::vector<real> c0, y1, y2;
+  b_.read_state(c0);
+  const double lim = p_.explicit_dt_limit();
+  double dt = std::isfinite(lim) ? std::min(cap, 25 * lim) : cap;
+  for (int it = 0; it < 12; ++it) {
+    b_.write_state(c0);
+    implicit_steps(dt, 1);
+    b_.read_state(y1);
+    b_.write_state(c0);
+    implicit_steps(0.5 * dt, 2);
+    b_.read_state(y2);
+    double err = 0;  // worst species, relative L2
+    for (int s = 0; s < p_.nspecies(); ++s) {
+      double num = 0, den = 0;
+      for (long long v = s * nv; v < (s + 1) * nv; ++v) {
+        const double d = double(y1[v]) - y2[v];
+        num += d * d;
+        den += std::max(double(y2[v]) * y2[v], double(c0[v]) * c0[v]);
+      }
+      if (den > 0) err = std::max(err, std::sqrt(num / den) / (1 - std::pow(2.0, -order)));
+    }
+    const double factor = err > 0 ? std::clamp(0.9 * std::pow(tol / err, 1.0 / (order + 1)), 0.1, 10.0) : 10.0;
+    const double next = std::min(cap, dt * factor);
+    const bool settled = std::abs(std::log(next / dt)) < std::log(1.25);
+    dt = next;
+    if (settled || (dt == cap && factor >= 1)) break;
+  }
+  b_.write_state(c0);
+  return dt;
 }
 
 std::vector<double> Simulation::output_times() const {

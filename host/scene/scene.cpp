@@ -484,7 +484,7 @@ void Loader::read_grid(const Val& v) {
 }
 
 void Loader::read_time(const Val& v) {
-  const Fields t(err_, v, {"end", "output_every", "integrator", "step", "cfl"});
+  const Fields t(err_, v, {"end", "output_every", "integrator", "step", "cfl", "tolerance"});
   YAML::Node out(YAML::NodeType::Map);
   const Val ev = t.required("end", kTime.expect());
   p_.time.t_end = quantity(ev, kTime, Bound::kPositive);
@@ -497,14 +497,18 @@ void Loader::read_time(const Val& v) {
               "an output interval <= time.end");
   out["output_every"] = ov.text();
 
+  std::string integ = "explicit";
   if (t.has("integrator")) {
     const Val iv = t.get("integrator");
-    const std::string s = text(iv, "explicit");
-    if (s != "explicit")
-      err_.fail(iv, in_quotes(s) + " is not an available integrator", "explicit");
+    integ = text(iv, "explicit, lod or adi");
+    if (!parse_integrator(integ, &p_.time.integrator))
+      err_.fail(iv, in_quotes(integ) + " is not an available integrator", "explicit, lod or adi");
   }
-  out["integrator"] = "explicit";
+  out["integrator"] = integ;
+  const bool implicit = p_.time.integrator != Integrator::kExplicit;
 
+  // step: explicit: 'auto' (stability limit x cfl) or a maximum step; lod/adi: a fixed
+  // maximum step, or 'auto' (chosen from time.tolerance).
   std::string step = "auto";
   if (t.has("step")) {
     const Val sv = t.get("step");
@@ -512,11 +516,37 @@ void Loader::read_time(const Val& v) {
     if (!(sv.scalar() && sv.text() == "auto")) {
       if (sv.scalar() && split_quantity(sv.text()).status == QuantityText::kNoNumber)
         err_.fail(sv, in_quotes(sv.text()) + " is neither 'auto' nor a time", expected);
-      p_.time.max_step = quantity(sv, kTime, Bound::kPositive, expected);
+      const double dt = quantity(sv, kTime, Bound::kPositive, expected);
+      (implicit ? p_.time.step : p_.time.max_step) = dt;
       step = sv.text();
     }
   }
   out["step"] = step;
+
+  if (implicit) {
+    if (t.has("cfl"))
+      err_.fail(t.get("cfl"), "cfl applies to the explicit integrator only",
+                "no cfl with integrator " + integ);
+    std::string tol = step == "auto" ? "1e-3" : "";
+    if (t.has("tolerance")) {
+      const Val tv = t.get("tolerance");
+      const std::string expected = "a number in (0, 0.5], e.g. 1e-3";
+      if (step != "auto")
+        err_.fail(tv, "tolerance applies to step: auto only", "either a fixed step or a tolerance");
+      const double tl = number(tv, expected);
+      if (!(tl > 0 && tl <= 0.5)) err_.fail(tv, in_quotes(tv.text()) + " is out of range", expected);
+      tol = tv.text();
+    }
+    if (step == "auto") {
+      p_.time.tolerance = std::stod(tol);
+      out["tolerance"] = tol;
+    }
+    out_["time"] = out;
+    return;
+  }
+  if (t.has("tolerance"))
+    err_.fail(t.get("tolerance"), "tolerance applies to the lod and adi integrators only",
+              "no tolerance with integrator explicit");
 
   std::string cfl = "0.9";
   if (t.has("cfl")) {
@@ -1050,7 +1080,7 @@ LoadedScene Loader::load(const std::string& text_in) {
   out_["seed"] = p_.seed;
 
   read_grid(root.required("grid", "a mapping with keys shape, spacing, origin"));
-  read_time(root.required("time", "a mapping with keys end, output_every, integrator, step, cfl"));
+  read_time(root.required("time", "a mapping with keys end, output_every, integrator, step, cfl, tolerance"));
   read_regions(root.get("regions"));
   read_tissue(root.get("tissue"));
   read_observe(root.get("observe"));

@@ -379,7 +379,51 @@ species:
   - {name: A, unit: nM, diffusion: 10 um^2/s}
 )"),
             "bad.yaml:3:52: time.integrator: 'implicit' is not an available integrator (expected "
-            "explicit)");
+            "explicit, lod or adi)");
+}
+
+TEST(SceneErrors, CflWithImplicitIntegrator) {
+  EXPECT_EQ(error_of(R"(name: bad
+grid: {shape: [4, 4, 4], spacing: 10 um}
+time: {end: 1 h, output_every: 10 min, integrator: adi, step: 1 min, cfl: 0.5}
+species:
+  - {name: A, unit: nM, diffusion: 10 um^2/s}
+)"),
+            "bad.yaml:3:75: time.cfl: cfl applies to the explicit integrator only (expected no cfl "
+            "with integrator adi)");
+}
+
+TEST(SceneErrors, ToleranceWithFixedStep) {
+  EXPECT_EQ(error_of(R"(name: bad
+grid: {shape: [4, 4, 4], spacing: 10 um}
+time: {end: 1 h, output_every: 10 min, integrator: lod, step: 1 min, tolerance: 1e-3}
+species:
+  - {name: A, unit: nM, diffusion: 10 um^2/s}
+)"),
+            "bad.yaml:3:81: time.tolerance: tolerance applies to step: auto only (expected either "
+            "a fixed step or a tolerance)");
+}
+
+TEST(SceneErrors, ToleranceWithExplicit) {
+  EXPECT_EQ(error_of(R"(name: bad
+grid: {shape: [4, 4, 4], spacing: 10 um}
+time: {end: 1 h, output_every: 10 min, tolerance: 1e-3}
+species:
+  - {name: A, unit: nM, diffusion: 10 um^2/s}
+)"),
+            "bad.yaml:3:51: time.tolerance: tolerance applies to the lod and adi integrators only "
+            "(expected no tolerance with integrator explicit)");
+}
+
+TEST(SceneErrors, ToleranceOutOfRange) {
+  EXPECT_EQ(error_of(R"(name: bad
+grid: {shape: [4, 4, 4], spacing: 10 um}
+time: {end: 1 h, output_every: 10 min, integrator: adi, tolerance: 2}
+species:
+  - {name: A, unit: nM, diffusion: 10 um^2/s}
+)"),
+            "bad.yaml:3:68: time.tolerance: '2' is out of range (expected a number in (0, 0.5], "
+            "e.g. 1e-3)");
 }
 
 TEST(SceneErrors, CflOutOfRange) {

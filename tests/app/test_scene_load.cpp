@@ -85,6 +85,9 @@ void expect_same_problem(const Problem& a, const Problem& b) {
   EXPECT_EQ(a.time.output_every, b.time.output_every);
   EXPECT_EQ(a.time.max_step, b.time.max_step);
   EXPECT_EQ(a.time.cfl, b.time.cfl);
+  EXPECT_EQ(a.time.integrator, b.time.integrator);
+  EXPECT_EQ(a.time.step, b.time.step);
+  EXPECT_EQ(a.time.tolerance, b.time.tolerance);
 }
 
 // Reload a scene's resolved YAML; it must give the same Problem and the same resolved text.
@@ -396,3 +399,39 @@ species:
 }
 
 }  // namespace
+
+TEST(SceneLoad, ImplicitIntegrators) {
+  const char* fixed = R"(name: adi
+grid: {shape: [4, 4, 4], spacing: 10 um}
+time: {end: 1 d, output_every: 6 h, integrator: adi, step: 10 min}
+species:
+  - {name: A, unit: nM, diffusion: 10 um^2/s}
+)";
+  const LoadedScene a = tme::load_scene_text(fixed, "adi.yaml", ".");
+  EXPECT_EQ(a.problem.time.integrator, tme::Integrator::kAdi);
+  EXPECT_DOUBLE_EQ(a.problem.time.step, 600.0);
+  EXPECT_EQ(a.problem.time.tolerance, 0.0);
+  const LoadedScene a2 = tme::load_scene_text(a.resolved_yaml, "resolved.yaml", ".");
+  EXPECT_EQ(a2.problem.time.integrator, tme::Integrator::kAdi);
+  EXPECT_DOUBLE_EQ(a2.problem.time.step, 600.0);
+
+  const char* autostep = R"(name: lod
+grid: {shape: [4, 4, 4], spacing: 10 um}
+time: {end: 1 d, output_every: 6 h, integrator: lod, tolerance: 2e-3}
+species:
+  - {name: A, unit: nM, diffusion: 10 um^2/s}
+)";
+  const LoadedScene l = tme::load_scene_text(autostep, "lod.yaml", ".");
+  EXPECT_EQ(l.problem.time.integrator, tme::Integrator::kLod);
+  EXPECT_EQ(l.problem.time.step, 0.0);
+  EXPECT_DOUBLE_EQ(l.problem.time.tolerance, 2e-3);
+  EXPECT_NE(l.resolved_yaml.find("tolerance: 2e-3"), std::string::npos) << l.resolved_yaml;
+
+  const char* defaults = R"(name: lod
+grid: {shape: [4, 4, 4], spacing: 10 um}
+time: {end: 1 d, output_every: 6 h, integrator: lod}
+species:
+  - {name: A, unit: nM, diffusion: 10 um^2/s}
+)";
+  EXPECT_DOUBLE_EQ(tme::load_scene_text(defaults, "lod.yaml", ".").problem.time.tolerance, 1e-3);
+}
