@@ -1,6 +1,7 @@
 // Dose maps: analytic targets, trilinear resampling, file dispatch (see dose_map.hpp).
 // The DICOM RT Dose reader lives in rt_dose_dicom.cpp (DCMTK).
 #include "host/rt/dose_map.hpp"
+#include "host/rt/format.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -17,12 +18,6 @@ namespace {
 
 constexpr double kZ80 = 0.8416212335729143;  // standard normal quantile of 0.8
 constexpr double kSqrt2 = 1.4142135623730951;
-
-std::string num(double v) {
-  char b[40];
-  std::snprintf(b, sizeof b, "%.10g", v);
-  return b;
-}
 
 // 1/2 erfc(s / (sqrt(2) sigma)); sigma = 0: step with 1/2 on the edge.
 double edge_profile(double s, double sigma) {

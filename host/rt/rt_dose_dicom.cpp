@@ -20,17 +20,13 @@
 #include <vector>
 
 #include "host/rt/dose_map.hpp"
+#include "host/rt/format.hpp"
 
 namespace tme {
 namespace rt {
 
 namespace {
 
-std::string num(double v) {
-  char b[40];
-  std::snprintf(b, sizeof b, "%.10g", v);
-  return b;
-}
 
 struct Reader {
   std::string path;

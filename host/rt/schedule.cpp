@@ -1,5 +1,6 @@
 // Fractionation schedules (see schedule.hpp).
 #include "host/rt/schedule.hpp"
+#include "host/rt/format.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -12,11 +13,6 @@ namespace rt {
 
 namespace {
 
-std::string num(double v) {
-  char b[40];
-  std::snprintf(b, sizeof b, "%.10g", v);
-  return b;
-}
 
 // Seconds as hours for messages: "6 h", "4.5 h".
 std::string hours(double s) { return num(s / kSecondsPerHour) + " h"; }

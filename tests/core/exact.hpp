@@ -1,5 +1,6 @@
 // Exact solutions and helpers shared by the core tests (also the slow ones).
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -43,6 +44,26 @@ inline double gaussian_error(Backend& b, int n) {
         den += exact * exact;
       }
   return std::sqrt(num / den);
+}
+
+// Every species block of a state translated periodically by (si, sj, sk) cells:
+// out(x + s) = in(x).
+inline std::vector<real> translate(const Dims& d, const std::vector<real>& in, int si, int sj, int sk) {
+  std::vector<real> out(in.size());
+  const long long nv = d.nvox();
+  for (long long b = 0; b + nv <= (long long)in.size(); b += nv)
+    for (int k = 0; k < d.nz; ++k)
+      for (int j = 0; j < d.ny; ++j)
+        for (int i = 0; i < d.nx; ++i)
+          out[b + d.index((i + si) % d.nx, (j + sj) % d.ny, (k + sk) % d.nz)] = in[b + d.index(i, j, k)];
+  return out;
+}
+
+// Largest absolute difference of two states.
+inline double max_abs_diff(const std::vector<real>& a, const std::vector<real>& b) {
+  double m = 0;
+  for (size_t v = 0; v < a.size(); ++v) m = std::max(m, std::abs(double(a[v]) - b[v]));
+  return m;
 }
 
 }  // namespace tme::test
