@@ -105,8 +105,9 @@ int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err)
     const LoadedScene ls = load_scene(scene);
     const Problem& p = ls.problem;
     out << scene << ": ok: " << p.grid.d.nx << "x" << p.grid.d.ny << "x" << p.grid.d.nz << " voxels, "
-        << p.nspecies() << " species, " << human_time(p.time.t_end) << ", explicit step limit "
-        << human_time(p.explicit_dt_limit()) << "\n";
+        << p.nspecies() << " species, " << human_time(p.time.t_end) << ", integrator "
+        << integrator_name(p.time.integrator) << ", explicit step limit " << human_time(p.explicit_dt_limit())
+        << "\n";
     return 0;
   } catch (const SceneError& e) {
     err << "error: " << e.what() << "\n";
