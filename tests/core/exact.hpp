@@ -46,6 +46,14 @@ inline double gaussian_error(Backend& b, int n) {
   return std::sqrt(num / den);
 }
 
+// 1D problem along x with fixed values a (x-) and b (x+).
+inline Problem line_problem(int nx, double h, double D, double k, double a, double bval) {
+  Problem p = make_uniform_problem({nx, 1, 1}, h, 1, D, k);
+  p.coeffs[0].bc[kXm] = {kFixed, real(a)};
+  p.coeffs[0].bc[kXp] = {kFixed, real(bval)};
+  return p;
+}
+
 // Every species block of a state translated periodically by (si, sj, sk) cells:
 // out(x + s) = in(x).
 inline std::vector<real> translate(const Dims& d, const std::vector<real>& in, int si, int sj, int sk) {

@@ -48,14 +48,6 @@ TEST_P(Diffusion, NoFluxBoxConservesTotalOver1000Steps) {
   EXPECT_LT(hi - lo, 0.5);
 }
 
-// 1D problem along x with fixed values a (x-) and b (x+).
-Problem line_problem(int nx, double h, double D, double k, double a, double bval) {
-  Problem p = make_uniform_problem({nx, 1, 1}, h, 1, D, k);
-  p.coeffs[0].bc[kXm] = {kFixed, real(a)};
-  p.coeffs[0].bc[kXp] = {kFixed, real(bval)};
-  return p;
-}
-
 TEST_P(Diffusion, SteadyLinearProfileBetweenFixedEnds) {
   auto b = backend();
   const int nx = 40;

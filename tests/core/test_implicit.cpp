@@ -564,14 +564,6 @@ TEST_P(Implicit, ConservesTheTotalInFloat32Over10000Steps) {
   }
 }
 
-// 1D problem along x with fixed values a (x-) and b (x+).
-Problem line_problem(int nx, double h, double D, double k, double a, double bval) {
-  Problem p = make_uniform_problem({nx, 1, 1}, h, 1, D, k);
-  p.coeffs[0].bc[kXm] = {kFixed, real(a)};
-  p.coeffs[0].bc[kXp] = {kFixed, real(bval)};
-  return p;
-}
-
 TEST_P(Implicit, SteadyLinearProfileIsExact) {
   auto b = backend();
   const int nx = 40;
