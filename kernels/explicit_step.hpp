@@ -38,16 +38,9 @@ template <bool kLabels, bool kSrc, bool kUpt>
 TME_HD inline void explicit_update_interior(const ExplicitArgs& a, const SpeciesCoeffs& sc, int s, long long idx) {
   const long long nv = a.g.d.nvox();
   const real* c = a.in + s * nv;
-  const long long sy = a.g.d.nx, sz = (long long)a.g.d.nx * a.g.d.ny;
   const real cs = c[idx];
-  real diff;
-  if (kLabels) {
-    diff = diffusion_rhs_interior(ConstView<real>{c, a.g.d}, sc, a.label, a.g, idx);
-  } else {
-    diff = sc.D[0] * ((c[idx - 1] + c[idx + 1] - real(2) * cs) * a.g.inv_h2[0] +
-                      (c[idx - sy] + c[idx + sy] - real(2) * cs) * a.g.inv_h2[1] +
-                      (c[idx - sz] + c[idx + sz] - real(2) * cs) * a.g.inv_h2[2]);
-  }
+  const real diff = kLabels ? diffusion_rhs_interior(ConstView<real>{c, a.g.d}, sc, a.label, a.g, idx)
+                            : diffusion_rhs_interior_uniform(c, sc.D[0], a.g, idx);
   const real src = kSrc ? a.src[sc.src_slot * nv + idx] : real(0);
   const real vmax = kUpt ? a.upt[sc.upt_slot * nv + idx] : real(0);
   real r = src + decay_rate(cs, sc.decay);

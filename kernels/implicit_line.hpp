@@ -131,6 +131,22 @@ TME_HD inline Tri fold_short_cyclic(Tri t, int n, int p) {
 // solves and a correction, no pivoting needed for these diagonally dominant M-matrices, and
 // for non-negative data every update of the right-hand side is a sum of non-negative terms
 // (x >= 0 exactly in floating point, where Sherman-Morrison subtracts two solutions).
+// Thomas back substitution for nl interleaved lines: x_{n-1} = last, x_p = y_p - c'_p x_{p+1},
+// where y_p = x(p, l) holds the forward-eliminated values; each result goes to out(p, l, v).
+template <int L, class X, class CP, class Out>
+TME_HD inline void back_substitute(int n, int nl, const real* last, real* xn, const X& x, const CP& cp,
+                                   const Out& out) {
+  for (int l = 0; l < nl; ++l) {
+    xn[l] = last[l];
+    out(n - 1, l, xn[l]);
+  }
+  for (int p = n - 2; p >= 0; --p)
+    for (int l = 0; l < nl; ++l) {
+      xn[l] = x(p, l) - cp(p, l) * xn[l];
+      out(p, l, xn[l]);
+    }
+}
+
 template <int L, class Elem, class X, class CP, class EP, class Out>
 TME_HD inline void solve_lines(int n, bool cyclic, int nl, const Elem& elem, const X& x, const CP& cp,
                                const EP& ep, const Out& out) {
@@ -149,15 +165,7 @@ TME_HD inline void solve_lines(int n, bool cyclic, int nl, const Elem& elem, con
         cp(p, l) = cpp[l];
         x(p, l) = dpp[l];
       }
-    for (int l = 0; l < nl; ++l) {
-      xn[l] = dpp[l];
-      out(n - 1, l, xn[l]);
-    }
-    for (int p = n - 2; p >= 0; --p)
-      for (int l = 0; l < nl; ++l) {
-        xn[l] = x(p, l) - cp(p, l) * xn[l];
-        out(p, l, xn[l]);
-      }
+    back_substitute<L>(n, nl, dpp, xn, x, cp, out);
     return;
   }
   // Cyclic: rows 0..n-2 are normalised to x_p + cp_p x_{p+1} + ep_p x_{n-1} = dp_p (row n-2
@@ -249,15 +257,7 @@ TME_HD inline void solve_lines_factored(int n, bool cyclic, int nl, const real* 
         dpp[l] = (rhs(p, l) - fa[p] * dpp[l]) * fim[p];
         x(p, l) = dpp[l];
       }
-    for (int l = 0; l < nl; ++l) {
-      xn[l] = dpp[l];
-      out(n - 1, l, xn[l]);
-    }
-    for (int p = n - 2; p >= 0; --p)
-      for (int l = 0; l < nl; ++l) {
-        xn[l] = x(p, l) - fcp[p] * xn[l];
-        out(p, l, xn[l]);
-      }
+    back_substitute<L>(n, nl, dpp, xn, x, [&](int p, int) { return fcp[p]; }, out);
     return;
   }
   real D[L], xl[L];

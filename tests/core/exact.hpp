@@ -54,6 +54,31 @@ inline Problem line_problem(int nx, double h, double D, double k, double a, doub
   return p;
 }
 
+// 1D two-tissue line: label 0 (D1) on the left half, label 1 (D2) on the right half,
+// fixed values 1 at x- and 0 at x+.
+inline Problem two_tissue_problem(int nx, double h, double D1, double D2) {
+  Problem p = line_problem(nx, h, 0, 0, 1.0, 0.0);
+  p.label_names = {"normal", "tumour"};
+  p.labels.assign(nx, 0);
+  for (int i = nx / 2; i < nx; ++i) p.labels[i] = 1;
+  p.coeffs[0].uses_labels = 1;
+  p.coeffs[0].D[0] = real(D1);
+  p.coeffs[0].D[1] = real(D2);
+  return p;
+}
+
+// n^3 box (h = 20 um, D = 1e5 um^2/min) with a source of 1 unit/s in the centre voxel and
+// a decay length of 5 voxels.
+inline Problem point_source_problem(int n) {
+  const double h = 20, D = 1e5 / 60, k = D / (25 * h * h);
+  Problem p = make_uniform_problem({n, n, n}, h, 1, D, k);
+  p.nsrc = 1;
+  p.src.assign(p.grid.nvox(), real(0));
+  p.src[p.grid.d.index(n / 2, n / 2, n / 2)] = 1;
+  p.coeffs[0].src_slot = 0;
+  return p;
+}
+
 // Every species block of a state translated periodically by (si, sj, sk) cells:
 // out(x + s) = in(x).
 inline std::vector<real> translate(const Dims& d, const std::vector<real>& in, int si, int sj, int sk) {

@@ -103,13 +103,7 @@ TEST_P(Diffusion, TwoTissueInterfaceKeepsFluxContinuous) {
   auto b = backend();
   const int nx = 40;
   const double h = 10, D1 = 100, D2 = 25, half = nx / 2 * h;
-  Problem p = line_problem(nx, h, 0, 0, 1.0, 0.0);
-  p.label_names = {"normal", "tumour"};
-  p.labels.assign(nx, 0);
-  for (int i = nx / 2; i < nx; ++i) p.labels[i] = 1;
-  p.coeffs[0].uses_labels = 1;
-  p.coeffs[0].D[0] = real(D1);
-  p.coeffs[0].D[1] = real(D2);
+  Problem p = two_tissue_problem(nx, h, D1, D2);
   const std::vector<real> c = run(*b, p, 15000);
   // Analytic piecewise-linear steady state: J = (c0 - c1) / (L1/D1 + L2/D2).
   const double J = 1.0 / (half / D1 + half / D2), ci = 1.0 - J * half / D1;

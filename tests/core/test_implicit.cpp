@@ -591,13 +591,7 @@ TEST_P(Implicit, TwoTissueInterfaceSteadyState) {
   const int nx = 40;
   const double h = 10, D1 = 100, D2 = 25, half = nx / 2 * h;
   for (Integrator it : kSchemes) {
-    Problem p = with_integrator(line_problem(nx, h, 0, 0, 1.0, 0.0), it, it == Integrator::kLod ? 500 : 20);
-    p.label_names = {"normal", "tumour"};
-    p.labels.assign(nx, 0);
-    for (int i = nx / 2; i < nx; ++i) p.labels[i] = 1;
-    p.coeffs[0].uses_labels = 1;
-    p.coeffs[0].D[0] = real(D1);
-    p.coeffs[0].D[1] = real(D2);
+    Problem p = with_integrator(two_tissue_problem(nx, h, D1, D2), it, it == Integrator::kLod ? 500 : 20);
     const std::vector<real> c = run(*b, p, 30000);
     const double J = 1.0 / (half / D1 + half / D2), ci = 1.0 - J * half / D1;
     for (int i = 0; i < nx; ++i) {
@@ -741,13 +735,9 @@ TEST_P(Implicit, PointSourceWithDecayReachesItsSteadyState) {
   // source voxel at 19% of its steady value after 180 s, 54% after 3000 s, 84% after 30000 s).
   auto b = backend();
   const int n = 21;
-  const double h = 20, D = 1e5 / 60, k = D / (25 * h * h);
-  Problem p = make_uniform_problem({n, n, n}, h, 1, D, k);
-  p.nsrc = 1;
-  p.src.assign(p.grid.nvox(), real(0));
+  const Problem p = point_source_problem(n);
+  const double k = p.coeffs[0].decay;
   const long long cv = p.grid.d.index(n / 2, n / 2, n / 2);
-  p.src[cv] = 1;
-  p.coeffs[0].src_slot = 0;
   const std::vector<real> ref = run(*b, p, 30 / k);
   const double dt = 25 * p.explicit_dt_limit();
   const std::vector<real> adi = run(*b, with_integrator(p, Integrator::kAdi, dt), 30 / k);
