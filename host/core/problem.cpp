@@ -96,6 +96,11 @@ void Problem::check() const {
   } else if (time.step < 0) {
     fail("step must be >= 0");
   }
+  try {
+    model.check(nspecies(), grid.nvox());
+  } catch (const std::invalid_argument& e) {
+    fail(e.what());
+  }
 }
 
 const char* integrator_name(Integrator i) {

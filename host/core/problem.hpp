@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "host/core/model.hpp"
 #include "kernels/coeffs.hpp"
 
 namespace tme {
@@ -72,6 +73,7 @@ struct Problem {
   std::vector<NamedMask> regions;       // named regions reported in observables
   TimeControl time;
   unsigned long long seed = 0;
+  Model model;                          // coupled terms, systemic inputs, radiotherapy
 
   int nspecies() const { return (int)species.size(); }
   // Largest stable (and positivity-preserving) explicit step [s].

@@ -125,7 +125,8 @@ species:
 outptu: {fields: all}
 )"),
             "bad.yaml:6:1: outptu: unknown key 'outptu' (expected one of: name, seed, grid, time, "
-            "regions, tissue, observe, species, output)");
+            "regions, tissue, observe, species, output, model, parameters, populations, states, "
+            "terms, drugs, blood, initial, radiotherapy)");
 }
 
 TEST(SceneErrors, UnknownNestedKey) {

@@ -1,0 +1,278 @@
+// Internal to the scene loader (host/scene/*.cpp): positioned YAML values, field readers,
+// dimensions and the Loader class whose sections live in scene.cpp (grid, time, regions,
+// tissue, species, output), scene_model.cpp (model file, populations, states, terms, drugs,
+// blood, vessels) and scene_rt.cpp (radiotherapy). Not part of the public API.
+#pragma once
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "host/scene/quantity.hpp"
+#include "host/scene/scene.hpp"
+#include "host/scene/units.hpp"
+
+namespace tme {
+namespace scene_detail {
+
+namespace fs = std::filesystem;
+
+inline const char* const kFaceNames[6] = {"x-", "x+", "y-", "y+", "z-", "z+"};
+inline const char* const kMapFormats = "a readable .vti, .mha, .mhd or .nrrd file";
+inline const char* const kNameRule = "a name of letters, digits and '_' that does not start with a digit";
+
+inline std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+  return s;
+}
+
+inline std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
+
+inline std::string fmt(double x) {
+  std::ostringstream os;
+  os << x;
+  return os.str();
+}
+
+inline bool is_identifier(const std::string& s) {
+  if (s.empty() || std::isdigit((unsigned char)s[0])) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isalnum((unsigned char)c) || c == '_'; });
+}
+
+// ---- positions and messages ------------------------------------------------------------------
+
+// A YAML value, the key path that leads to it, and the position an error about it points at.
+struct Val {
+  YAML::Node node;  // undefined when the key is absent
+  std::string path;
+  YAML::Mark mark;
+  bool present() const { return node.IsDefined(); }
+  bool scalar() const { return node.IsDefined() && node.IsScalar(); }
+  std::string text() const { return trim_blanks(node.Scalar()); }
+};
+
+// "is empty" / "'abc' is not a list" / "is a mapping": what a value is, when it is not `want`.
+inline std::string not_a(const YAML::Node& n, const std::string& want) {
+  if (!n.IsDefined() || n.IsNull()) return "is empty";
+  if (n.IsScalar()) return in_quotes(trim_blanks(n.Scalar())) + " is not " + want;
+  if (n.IsSequence()) return "is a list";
+  return "is a mapping";
+}
+
+class Errors {
+ public:
+  explicit Errors(std::string file) : file_(std::move(file)) {}
+  [[noreturn]] void fail(const YAML::Mark& m, const std::string& path, const std::string& wrong,
+                         const std::string& expected) const {
+    throw SceneError(where(m) + path + ": " + wrong + " (expected " + expected + ")");
+  }
+  [[noreturn]] void fail(const Val& v, const std::string& wrong,
+                         const std::string& expected) const {
+    fail(v.mark, v.path, wrong, expected);
+  }
+  [[noreturn]] void syntax(const YAML::Mark& m, const std::string& msg) const {
+    throw SceneError(where(m) + "YAML syntax error: " + msg);
+  }
+
+ private:
+  std::string where(const YAML::Mark& m) const {
+    const int line = m.line >= 0 ? m.line + 1 : 1, col = m.column >= 0 ? m.column + 1 : 1;
+    return file_ + ":" + std::to_string(line) + ":" + std::to_string(col) + ": ";
+  }
+  std::string file_;
+};
+
+// A YAML mapping read key by key. Unknown and duplicate keys are rejected up front, so a
+// misspelt key is reported as unknown rather than as a missing required one.
+class Fields {
+ public:
+  // Keys must be among `allowed`.
+  Fields(const Errors& err, const Val& v, const std::vector<std::string>& allowed)
+      : Fields(err, v, "a mapping with keys " + join(allowed), &allowed) {}
+  // Any keys (names chosen by the user); `expected` describes the mapping.
+  static Fields any(const Errors& err, const Val& v, const std::string& expected) {
+    return Fields(err, v, expected, nullptr);
+  }
+
+  const Val& self() const { return self_; }
+  std::string child(const std::string& key) const {
+    return self_.path.empty() ? key : self_.path + "." + key;
+  }
+  bool has(const std::string& key) const { return find(key) != nullptr; }
+  // The value, or an absent Val (pointing at this mapping) when the key is missing.
+  Val get(const std::string& key) const {
+    if (const auto* e = find(key)) return e->second;
+    return Val{YAML::Node(YAML::NodeType::Undefined), child(key), self_.mark};
+  }
+  Val required(const std::string& key, const std::string& expected) const {
+    Val v = get(key);
+    if (!v.present()) err_->fail(self_.mark, child(key), "missing required key", expected);
+    return v;
+  }
+  // (key, value) pairs in document order.
+  const std::vector<std::pair<Val, Val>>& entries() const { return entries_; }
+  // The one key of `keys` that is present; fails when none or several are.
+  std::string one_of(const std::vector<std::string>& keys) const {
+    const std::string expected = "exactly one of: " + join(keys);
+    const std::pair<Val, Val>* first = nullptr;
+    for (const auto& e : entries_) {
+      if (std::find(keys.begin(), keys.end(), e.first.text()) == keys.end()) continue;
+      if (first)
+        err_->fail(e.first,
+                   in_quotes(e.first.text()) + " cannot be combined with " +
+                       in_quotes(first->first.text()),
+                   expected);
+      first = &e;
+    }
+    if (!first) err_->fail(self_, "has none of the keys " + join(keys), expected);
+    return first->first.text();
+  }
+
+ private:
+  Fields(const Errors& err, const Val& v, const std::string& expected,
+         const std::vector<std::string>* allowed)
+      : err_(&err), self_(v) {
+    if (!v.present() || !v.node.IsMap()) err.fail(v, not_a(v.node, "a mapping"), expected);
+    const std::string keys_expected = allowed ? "one of: " + join(*allowed) : expected;
+    for (auto it = v.node.begin(); it != v.node.end(); ++it) {
+      const YAML::Node k = it->first;
+      if (!k.IsScalar())
+        err.fail(k.Mark(), v.path.empty() ? "(top level)" : v.path, "a key is not a plain name",
+                 keys_expected);
+      const std::string name = trim_blanks(k.Scalar());
+      const Val key{k, child(name), k.Mark()};
+      if (allowed && std::find(allowed->begin(), allowed->end(), name) == allowed->end())
+        err.fail(key, "unknown key " + in_quotes(name), keys_expected);
+      if (find(name)) err.fail(key, "duplicate key " + in_quotes(name), "each key at most once");
+      const YAML::Node val = it->second;
+      const bool empty = !val.IsDefined() || val.IsNull();
+      entries_.push_back({key, Val{val, child(name), empty ? k.Mark() : val.Mark()}});
+    }
+  }
+  const std::pair<Val, Val>* find(const std::string& key) const {
+    for (const auto& e : entries_)
+      if (e.first.text() == key) return &e;
+    return nullptr;
+  }
+
+  const Errors* err_;
+  Val self_;
+  std::vector<std::pair<Val, Val>> entries_;
+};
+
+// ---- what a dimensional value must be --------------------------------------------------------
+
+struct Dim {
+  std::string noun;     // "a diffusion coefficient"
+  std::string unit;     // internal unit the value is converted to, e.g. "um^2/s"
+  std::string example;  // "10 um^2/s"
+  std::string expect() const { return "a value in " + unit + ", e.g. " + in_quotes(example); }
+};
+
+enum class Bound { kAny, kNonNegative, kPositive };
+
+inline const Dim kLength{"a length", "um", "100 um"};
+inline const Dim kTime{"a time", "s", "10 min"};
+inline const Dim kDiffusion{"a diffusion coefficient", "um^2/s", "10 um^2/s"};
+inline const Dim kDecay{"a decay rate", "1/s", "1e-4 1/s"};
+
+inline Dim concentration(const std::string& unit) { return {"a concentration", unit, "1 " + unit}; }
+inline Dim concentration_rate(const std::string& unit) {
+  const bool plain = unit.find_first_of(" \t") == std::string::npos;
+  const std::string per_s = (plain ? unit : "(" + unit + ")") + "/s";
+  return {"a concentration rate", per_s, "1e-3 " + per_s};
+}
+
+struct Region {
+  std::string name;
+  std::vector<uint8_t> mask;  // nvox, 1 where the voxel centre is inside
+};
+
+// A map file read for some key: values on the grid, and the file's absolute path.
+struct MapData {
+  std::vector<double> values;
+  std::string abs_path;
+  std::string array;
+};
+
+// ---- the loader ------------------------------------------------------------------------------
+
+class Loader {
+ public:
+  Loader(const std::string& file, const std::string& base_dir)
+      : err_(file), base_dir_(base_dir.empty() ? "." : base_dir) {}
+
+  LoadedScene load(const std::string& text);
+
+ private:
+  // value readers
+  std::string text(const Val& v, const std::string& expected) const;
+  std::string identifier(const Val& v, const std::string& what) const;
+  long long integer(const Val& v, long long min, long long max, const std::string& expected) const;
+  double number(const Val& v, const std::string& expected) const;
+  double quantity(const Val& v, const Dim& dim, Bound bound,
+                  const std::string& expected = "") const;
+  std::vector<Val> list(const Val& v, const std::string& expected) const;
+  std::vector<double> lengths3(const Val& v, const std::string& expected, YAML::Node& out) const;
+  const Region& region(const Val& v) const;
+  MapData read_map(const Fields& m, YAML::Node& out) const;
+
+  // sections
+  void read_grid(const Val& v);
+  void read_time(const Val& v);
+  void read_regions(const Val& v);
+  void read_tissue(const Val& v);
+  void read_observe(const Val& v);
+  void read_species(const Val& v, int index);
+  void read_diffusion(const Val& v, SpeciesCoeffs& c, YAML::Node& out);
+  void read_boundary(const Val& v, const Dim& conc, SpeciesCoeffs& c, YAML::Node& out);
+  void read_initial(const Val& v, const Dim& conc, real* init, YAML::Node& out);
+  void read_sources(const Val& v, const Dim& rate, SpeciesCoeffs& c, YAML::Node& out);
+  void read_uptake(const Val& v, const Dim& conc, const Dim& rate, SpeciesCoeffs& c,
+                   YAML::Node& out);
+  void read_output(const Val& v);
+  // scene_model.cpp: the model file and the model sections of the scene.
+  void read_model(const Fields& root);
+  // scene_rt.cpp: the 'radiotherapy' section (after species and the model are read).
+  void read_radiotherapy(const Val& v);
+  // Index of a species (any field: species, population, state) named by v, or a failure
+  // naming the defined ones; `role` says what it must be ("a population", "a species").
+  int field_index(const Val& v, const std::string& role) const;
+
+  std::vector<uint8_t> shape_mask(const Fields& shape, const std::string& kind) const;
+  long long nvox() const { return p_.grid.nvox(); }
+
+  Errors err_;
+  fs::path base_dir_;
+  UnitSystem units_;
+  Problem p_;
+  std::vector<Region> regions_;
+  bool have_tissue_ = false;
+  std::vector<std::vector<real>> src_blocks_, upt_blocks_;
+  std::vector<std::string> output_fields_;
+  YAML::Node out_{YAML::NodeType::Map};
+};
+
+inline YAML::Node flow(YAML::Node n) {
+  n.SetStyle(YAML::EmitterStyle::Flow);
+  return n;
+}
+
+// Empty lists and mappings print as [] and {} on the key's line.
+inline YAML::Node flow_empty(YAML::Node n) {
+  if ((n.IsSequence() || n.IsMap()) && n.size() == 0) return flow(n);
+  if (n.IsSequence())
+    for (YAML::Node c : n) flow_empty(c);
+  if (n.IsMap())
+    for (auto it = n.begin(); it != n.end(); ++it) flow_empty(it->second);
+  return n;
+}
+
+}  // namespace scene_detail
+}  // namespace tme
