@@ -241,6 +241,10 @@ class Loader {
   void read_model(const Fields& root);
   // scene_rt.cpp: the 'radiotherapy' section (after species and the model are read).
   void read_radiotherapy(const Val& v);
+  // A dimensional value that is either a literal quantity ("0.4 1/day") or the name of a model
+  // parameter (scene_model.cpp), converted to dim.unit; fails with the position of v (and of
+  // the parameter's definition when that is where the problem is).
+  double value(const Val& v, const Dim& dim, Bound bound, const std::string& expected = "") const;
   // Index of a species (any field: species, population, state) named by v, or a failure
   // naming the defined ones; `role` says what it must be ("a population", "a species").
   int field_index(const Val& v, const std::string& role) const;
