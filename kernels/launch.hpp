@@ -3,8 +3,11 @@
 #pragma once
 #include <vector>
 
+#include "chemotaxis.hpp"
 #include "explicit_step.hpp"
+#include "fraction.hpp"
 #include "implicit.hpp"
+#include "terms.hpp"
 
 namespace tme {
 
@@ -27,7 +30,18 @@ void build_line_factors(const SpeciesCoeffs* coeffs, int nspecies, const GridGeo
 // Host: throws std::invalid_argument when a grid line is longer than kMaxImplicitLine.
 void check_implicit_grid(const Dims& d);
 
+// Coupled reaction terms over dt [s] at every voxel of `fields` (nspecies blocks of nvox).
+void react_cpu(const ReactionArgs& a, real* fields, long long nvox, real dt);
+// One chemotaxis drift sub-step of one population (a.dt within chemotaxis_dt_limit).
+void chemotaxis_cpu(const ChemotaxisArgs& a);
+// One radiotherapy fraction at every voxel.
+void fraction_cpu(const FractionArgs& a);
+
 #if defined(TMESIM_HAVE_CUDA)
+// Device versions (all pointers device pointers, a.terms too); each checks its launch.
+void react_cuda(const ReactionArgs& a, real* fields, long long nvox, real dt);
+void chemotaxis_cuda(const ChemotaxisArgs& a);
+void fraction_cuda(const FractionArgs& a);
 // Same on the device; all pointers in `a` are device pointers. Checks the launch.
 void explicit_step_cuda(const ExplicitArgs& a);
 // Device version of the implicit sweep (pointers are device pointers, a.coeffs too). Checks

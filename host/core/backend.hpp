@@ -29,6 +29,14 @@ class Backend {
   // operator (kernels/implicit.hpp). Throws std::invalid_argument for grid lines longer than
   // kMaxImplicitLine cells.
   virtual void implicit_steps(Scheme scheme, double dt, int n) = 0;
+  // Coupled model terms (Problem::model, kernels/terms.hpp) over dt [s] at every voxel, with
+  // the uniform inputs `globals` (one per Model::globals entry) held over the step.
+  virtual void react(double dt, const std::vector<double>& globals) = 0;
+  // Chemotaxis drift of every moving population over dt [s], in equal sub-steps within the
+  // positivity limit.
+  virtual void chemotaxis(double dt) = 0;
+  // One radiotherapy fraction (kernels/fraction.hpp): dose [Gy] per voxel (nvox values).
+  virtual void apply_fraction(const std::vector<real>& dose) = 0;
   // Current state, nspecies * nvox values.
   virtual void read_state(std::vector<real>& out) = 0;
   virtual void write_state(const std::vector<real>& in) = 0;

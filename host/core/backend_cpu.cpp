@@ -1,5 +1,6 @@
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -31,6 +32,40 @@ class CpuBackend final : public Backend {
     cp_.clear();
     ep_.clear();
     fac_dt_ = NAN;
+    reactions_ = build_local_reactions(p.model, ns_);
+    reactions_.args.terms = reactions_.terms.data();
+    nglobals_ = (int)p.model.globals.size();
+    double h[3] = {p.grid.h[0], p.grid.h[1], p.grid.h[2]};
+    chemo_ = build_chemotaxis_args(p.model, geom_, h, coeffs_);
+    fraction_ = build_fraction_args(p.model);
+  }
+  void react(double dt, const std::vector<double>& globals) override {
+    if (reactions_.args.nterms == 0) return;
+    ReactionArgs args = reactions_.args;
+    set_globals(args, globals, nglobals_);
+    react_cpu(args, a_.data(), geom_.d.nvox(), real(dt));
+  }
+  void chemotaxis(double dt) override {
+    const long long nv = geom_.d.nvox();
+    for (ChemotaxisArgs args : chemo_) {
+      const int n = chemotaxis_substeps(args, dt);
+      args.dt = real(dt / n);
+      const long long off = args.cx[0].cell * nv;
+      for (int it = 0; it < n; ++it) {
+        args.in = a_.data();
+        args.out = b_.data();
+        chemotaxis_cpu(args);
+        std::copy(b_.begin() + off, b_.begin() + off + nv, a_.begin() + off);
+      }
+    }
+  }
+  void apply_fraction(const std::vector<real>& dose) override {
+    if ((long long)dose.size() != geom_.d.nvox()) throw std::invalid_argument("apply_fraction: one dose per voxel expected");
+    FractionArgs args = fraction_;
+    args.fields = a_.data();
+    args.nvox = geom_.d.nvox();
+    args.dose = dose.data();
+    fraction_cpu(args);
   }
   void explicit_steps(double dt, int n) override {
     ExplicitArgs args;
@@ -101,6 +136,10 @@ class CpuBackend final : public Backend {
   std::vector<real> fac_[3];     // implicit factor tables per axis, built on the host
   Scheme fac_scheme_ = Scheme::kLodEuler;  // scheme and step [s] the tables were built for
   double fac_dt_ = NAN;
+  LocalReactions reactions_;            // term table in local slots
+  int nglobals_ = 0;
+  std::vector<ChemotaxisArgs> chemo_;   // one pass per moving population
+  FractionArgs fraction_;               // fraction template (pointers set per call)
 };
 
 }  // namespace

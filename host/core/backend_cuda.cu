@@ -77,6 +77,13 @@ class CudaBackend final : public Backend {
     cp_.clear();
     ep_.clear();
     fac_dt_ = NAN;
+    reactions_ = build_local_reactions(p.model, ns_);
+    terms_ = reactions_.terms;
+    reactions_.args.terms = ptr_or_null(terms_);
+    nglobals_ = (int)p.model.globals.size();
+    double h[3] = {p.grid.h[0], p.grid.h[1], p.grid.h[2]};
+    chemo_ = build_chemotaxis_args(p.model, geom_, h, host_coeffs_);
+    fraction_ = build_fraction_args(p.model);
     TME_CUDA_CHECK(cudaDeviceSynchronize());
   }
   void explicit_steps(double dt, int n) override {
@@ -137,6 +144,38 @@ class CudaBackend final : public Backend {
                        thrust::raw_pointer_cast(b_.data()), implicit_sweep_cuda);
     TME_CUDA_CHECK(cudaDeviceSynchronize());
   }
+  void react(double dt, const std::vector<double>& globals) override {
+    if (reactions_.args.nterms == 0) return;
+    ReactionArgs args = reactions_.args;
+    set_globals(args, globals, nglobals_);
+    react_cuda(args, thrust::raw_pointer_cast(a_.data()), geom_.d.nvox(), real(dt));
+    TME_CUDA_CHECK(cudaDeviceSynchronize());
+  }
+  void chemotaxis(double dt) override {
+    const long long nv = geom_.d.nvox();
+    for (ChemotaxisArgs args : chemo_) {
+      const int n = chemotaxis_substeps(args, dt);
+      args.dt = real(dt / n);
+      const long long off = args.cx[0].cell * nv;
+      for (int it = 0; it < n; ++it) {
+        args.in = thrust::raw_pointer_cast(a_.data());
+        args.out = thrust::raw_pointer_cast(b_.data());
+        chemotaxis_cuda(args);
+        thrust::copy(b_.begin() + off, b_.begin() + off + nv, a_.begin() + off);  // chemotaxis_copy_back
+      }
+    }
+    TME_CUDA_CHECK(cudaDeviceSynchronize());
+  }
+  void apply_fraction(const std::vector<real>& dose) override {
+    if ((long long)dose.size() != geom_.d.nvox()) throw std::invalid_argument("apply_fraction: one dose per voxel expected");
+    dose_ = dose;  // fraction_dose buffer, host -> device
+    FractionArgs args = fraction_;
+    args.fields = thrust::raw_pointer_cast(a_.data());
+    args.nvox = geom_.d.nvox();
+    args.dose = thrust::raw_pointer_cast(dose_.data());
+    fraction_cuda(args);
+    TME_CUDA_CHECK(cudaDeviceSynchronize());
+  }
   void read_state(std::vector<real>& out) override {
     out.resize(a_.size());
     thrust::copy(a_.begin(), a_.end(), out.begin());
@@ -159,6 +198,12 @@ class CudaBackend final : public Backend {
   thrust::device_vector<real> fac_[3];           // implicit factor tables per axis
   Scheme fac_scheme_ = Scheme::kLodEuler;         // scheme and step [s] the tables were built for
   double fac_dt_ = NAN;
+  LocalReactions reactions_;                  // term table in local slots (host copy)
+  thrust::device_vector<Term> terms_;          // reaction_terms: the same table on the device
+  int nglobals_ = 0;
+  std::vector<ChemotaxisArgs> chemo_;          // one pass per moving population
+  FractionArgs fraction_;                      // fraction template (pointers set per call)
+  thrust::device_vector<real> dose_;           // fraction_dose [Gy], nvox (4 bytes per voxel)
 };
 
 }  // namespace

@@ -128,6 +128,13 @@ LocalReactions build_local_reactions(const Model& m, int nspecies) {
   return lr;
 }
 
+void set_globals(ReactionArgs& a, const std::vector<double>& globals, int expected) {
+  if ((int)globals.size() != expected)
+    throw std::invalid_argument("react: " + std::to_string(globals.size()) + " global inputs given, " +
+                                std::to_string(expected) + " expected");
+  for (int g = 0; g < expected; ++g) a.globals[g] = real(globals[g]);
+}
+
 double global_value(const Model& m, int g, double t) {
   const GlobalInput& in = m.globals.at(g);
   switch (in.kind) {
@@ -181,6 +188,34 @@ FractionArgs build_fraction_args(const Model& m) {
   a.oer_max = real(m.oer_max);
   a.oer_k_mmHg = real(m.oer_k_mmHg);
   return a;
+}
+
+std::vector<ChemotaxisArgs> build_chemotaxis_args(const Model& m, const GridGeom& g,
+                                                  const double h_um[3],
+                                                  const std::vector<SpeciesCoeffs>& coeffs) {
+  std::vector<ChemotaxisArgs> out;
+  for (const Chemotaxis& c : m.chemotaxis) {
+    ChemotaxisArgs* a = nullptr;
+    for (auto& e : out)
+      if (e.cx[0].cell == c.cell) a = &e;
+    if (!a) {
+      out.emplace_back();
+      a = &out.back();
+      a->g = g;
+      for (int ax = 0; ax < 3; ++ax) {
+        a->h[ax] = real(h_um[ax]);
+        a->periodic[ax] = coeffs.at(c.cell).bc[2 * ax].type == kPeriodic;
+      }
+    }
+    if (a->ncx >= kMaxChemotaxis) fail("too many chemotaxis terms for one population");
+    a->cx[a->ncx++] = c;
+  }
+  return out;
+}
+
+int chemotaxis_substeps(const ChemotaxisArgs& a, double dt) {
+  const double lim = 0.95 * double(chemotaxis_dt_limit(a));
+  return std::max(1, (int)std::ceil(dt / lim));
 }
 
 }  // namespace tme

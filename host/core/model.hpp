@@ -80,11 +80,22 @@ struct LocalReactions {
 };
 LocalReactions build_local_reactions(const Model& m, int nspecies);
 
+// Copies the per-step globals into the kernel arguments; throws when the count differs.
+void set_globals(ReactionArgs& a, const std::vector<double>& globals, int expected);
+
 // Value of global input g at time t [s], and its mean over [t0, t1] [its unit].
 double global_value(const Model& m, int g, double t_s);
 double global_mean(const Model& m, int g, double t0_s, double t1_s);
 
 // The fraction kernel's arguments (fields and dose pointers left null).
 FractionArgs build_fraction_args(const Model& m);
+
+// Chemotaxis passes, one per moving population (in, out and dt left unset); periodic axes
+// follow the population's boundary conditions.
+std::vector<ChemotaxisArgs> build_chemotaxis_args(const Model& m, const GridGeom& g,
+                                                  const double h_um[3],
+                                                  const std::vector<SpeciesCoeffs>& coeffs);
+// Number of equal sub-steps keeping each pass of dt [s] within its positivity limit.
+int chemotaxis_substeps(const ChemotaxisArgs& a, double dt);
 
 }  // namespace tme

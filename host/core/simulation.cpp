@@ -7,6 +7,13 @@
 namespace tme {
 
 Simulation::Simulation(const Problem& p, Backend& b) : p_(p), b_(b) {
+  const Model& m = p.model;
+  coupled_ = m.has_reactions() || !m.chemotaxis.empty();
+  for (const FractionEvent& f : m.fractions) events_.push_back(f.time_s);
+  for (const Drug& d : m.drugs)
+    for (const pk::Dose& dose : d.doses) events_.push_back(dose.time_s);
+  std::sort(events_.begin(), events_.end());
+  events_.erase(std::unique(events_.begin(), events_.end()), events_.end());
   if (p.time.integrator != Integrator::kExplicit) {
     // Unconditionally stable: the step is an accuracy choice, not a stability limit.
     const double cap = std::min(p.time.output_every, p.time.t_end);
@@ -25,6 +32,19 @@ Simulation::Simulation(const Problem& p, Backend& b) : p_(p), b_(b) {
 
 void Simulation::advance_to(double t, const Progress& progress) {
   if (t < t_) throw std::invalid_argument("advance_to: cannot step backwards");
+  apply_due_fractions();
+  // Segments end at each event inside (t_, t) and at t.
+  for (double e : events_) {
+    if (e <= t_) continue;
+    if (e >= t) break;
+    advance_segment(e, progress);
+    apply_due_fractions();
+  }
+  advance_segment(t, progress);
+  apply_due_fractions();
+}
+
+void Simulation::advance_segment(double t, const Progress& progress) {
   const double span = t - t_;
   if (span > 0) {
     // Equal sub-steps that land exactly on t; the 1e-9 slack keeps a step that divides the
@@ -32,19 +52,55 @@ void Simulation::advance_to(double t, const Progress& progress) {
     const long long n = std::max<long long>(1, (long long)std::ceil(span / dt_max_ * (1 - 1e-9)));
     const double dt = span / double(n);
     const double t0 = t_;
+    const bool expl = p_.time.integrator == Integrator::kExplicit;
     long long done = 0;
     while (done < n) {
       const int chunk = (int)std::min<long long>(n - done, progress ? 32 : (1 << 20));
-      if (p_.time.integrator == Integrator::kExplicit)
-        b_.explicit_steps(dt, chunk);
-      else
-        implicit_steps(dt, chunk);
+      if (!coupled_) {
+        if (expl) b_.explicit_steps(dt, chunk);
+        else implicit_steps(dt, chunk);
+      } else {
+        for (int q = 0; q < chunk; ++q) {
+          const double ts = t0 + dt * double(done + q);
+          if (expl) {
+            b_.explicit_steps(dt, 1);
+            b_.chemotaxis(dt);
+            b_.react(dt, globals_mean(ts, ts + dt));
+          } else {
+            b_.react(0.5 * dt, globals_mean(ts, ts + 0.5 * dt));
+            implicit_steps(dt, 1);
+            b_.chemotaxis(dt);
+            b_.react(0.5 * dt, globals_mean(ts + 0.5 * dt, ts + dt));
+          }
+        }
+      }
       done += chunk;
       steps_ += chunk;
       if (progress && done < n) progress(t0 + dt * double(done));
     }
   }
   t_ = t;
+}
+
+void Simulation::apply_due_fractions() {
+  const Model& m = p_.model;
+  std::vector<real> dose;
+  while (next_fraction_ < (int)m.fractions.size() && m.fractions[next_fraction_].time_s <= t_) {
+    const FractionEvent& f = m.fractions[next_fraction_];
+    const RadiationPlan& plan = m.plans.at(f.plan);
+    const double scale = f.dose_Gy / plan.nominal_Gy;
+    dose.resize(plan.dose.size());
+    for (size_t v = 0; v < dose.size(); ++v) dose[v] = real(plan.dose[v] * scale);
+    b_.apply_fraction(dose);
+    ++next_fraction_;
+    if (on_fraction_) on_fraction_(f, dose);
+  }
+}
+
+std::vector<double> Simulation::globals_mean(double t0, double t1) const {
+  std::vector<double> g(p_.model.globals.size());
+  for (size_t i = 0; i < g.size(); ++i) g[i] = global_mean(p_.model, (int)i, t0, t1);
+  return g;
 }
 
 void Simulation::implicit_steps(double dt, int n) {

@@ -1,6 +1,15 @@
 // Time stepping: drives a backend from output time to output time, landing exactly on
 // each one with equal sub-steps no longer than the step limit: the explicit stability limit
 // (times cfl, capped by max_step) for the explicit integrator, time.step for lod/adi.
+// Model events (radiotherapy fractions, drug doses) split the steps too, so each lands exactly
+// on the step grid. A fraction is applied when the run reaches its time (an output at that
+// time shows the state after it).
+//
+// Operator splitting of one step of dt with coupled model terms (Problem::model):
+//   explicit: transport(dt), chemotaxis(dt), reactions(dt)                    (Lie, 1st order)
+//   lod/adi:  reactions(dt/2), transport(dt), chemotaxis(dt), reactions(dt/2) (Strang)
+// Uniform inputs (plasma levels, blood cells) enter each reaction pass as their exact mean
+// over that pass's interval.
 #pragma once
 #include <functional>
 #include <vector>
@@ -25,18 +34,32 @@ class Simulation {
   void advance_to(double t, const Progress& progress = {});
   // Output times 0, every, ..., t_end (the last one exactly t_end).
   std::vector<double> output_times() const;
+  // Called after each fraction is applied, with its event and the dose [Gy] per voxel.
+  using FractionHook = std::function<void(const FractionEvent&, const std::vector<real>& dose)>;
+  void on_fraction(FractionHook hook) { on_fraction_ = std::move(hook); }
+  // Fractions applied so far.
+  int fractions_applied() const { return next_fraction_; }
 
  private:
   // Largest implicit step [s] whose local error (step-doubling estimate, worst species,
   // relative to the field) is about tol; at most `cap` [s].
   double auto_step(double tol, double cap);
   void implicit_steps(double dt, int n);
+  // Equal sub-steps over [t_, t1] with no event strictly inside.
+  void advance_segment(double t1, const Progress& progress);
+  // Applies the fractions with time <= t_ not applied yet.
+  void apply_due_fractions();
+  std::vector<double> globals_mean(double t0, double t1) const;
 
   const Problem& p_;
   Backend& b_;
   double dt_max_ = 0;
   double t_ = 0;
   long long steps_ = 0;
+  bool coupled_ = false;             // model terms or chemotaxis present
+  std::vector<double> events_;       // fraction and dose times [s], ascending, distinct
+  int next_fraction_ = 0;
+  FractionHook on_fraction_;
 };
 
 }  // namespace tme

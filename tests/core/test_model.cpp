@@ -1,0 +1,506 @@
+// The coupled model terms (kernels/terms.hpp) in one voxel against exact or RK4 reference
+// solutions written out by hand here, chemotaxis conservation and positivity, radiotherapy
+// fractions, and the stepper's handling of model events, on every backend.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <vector>
+
+#include "host/core/simulation.hpp"
+#include "tests/core/backend_param.hpp"
+
+namespace tme::test {
+namespace {
+
+using Model1 = BackendTest;
+constexpr double kDay = 86400.0;
+
+// A 1x1x1 problem of n non-diffusing fields with the given initial values.
+Problem voxel_problem(const std::vector<double>& init) {
+  Problem p = make_uniform_problem({1, 1, 1}, 10, (int)init.size(), 0, 0);
+  for (size_t i = 0; i < init.size(); ++i) p.initial[i] = real(init[i]);
+  p.time.t_end = 10 * kDay;
+  p.time.output_every = kDay;
+  p.model.rtol = 1e-6;
+  p.model.atol.assign(init.size(), 1e-9);
+  return p;
+}
+
+Term term(int kind, int target, int src, double p0, double p1 = 0, double p2 = 0) {
+  Term t;
+  t.kind = kind;
+  t.target = target;
+  t.src = src;
+  t.p[0] = real(p0);
+  t.p[1] = real(p1);
+  t.p[2] = real(p2);
+  return t;
+}
+
+Factor hill(int kind, int a, double K, double n) {
+  Factor f;
+  f.kind = kind;
+  f.a = a;
+  f.K = real(K);
+  f.n = real(n);
+  return f;
+}
+
+// State after reacting for T [s] in `calls` equal calls.
+std::vector<real> react_for(Backend& b, const Problem& p, double T, int calls,
+                            const std::vector<double>& globals = {}) {
+  b.load(p);
+  for (int i = 0; i < calls; ++i) b.react(T / calls, globals);
+  std::vector<real> c;
+  b.read_state(c);
+  return c;
+}
+
+// Classical RK4 in double with n steps over [0, T].
+using Rhs = std::function<std::vector<double>(const std::vector<double>&)>;
+std::vector<double> rk4(const Rhs& f, std::vector<double> y, double T, int n) {
+  const double h = T / n;
+  auto axpy = [](const std::vector<double>& a, const std::vector<double>& b, double s) {
+    std::vector<double> r(a);
+    for (size_t i = 0; i < r.size(); ++i) r[i] += s * b[i];
+    return r;
+  };
+  for (int s = 0; s < n; ++s) {
+    const auto k1 = f(y), k2 = f(axpy(y, k1, h / 2)), k3 = f(axpy(y, k2, h / 2)), k4 = f(axpy(y, k3, h));
+    for (size_t i = 0; i < y.size(); ++i) y[i] += h / 6 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
+  }
+  return y;
+}
+
+constexpr double kTol = sizeof(real) == 4 ? 2e-5 : 2e-6;  // reaction rtol 1e-6 plus round-off
+
+TEST_P(Model1, LogisticGrowthWithCrowdingIsExact) {
+  auto b = backend();
+  Problem p = voxel_problem({1e4});
+  const double r = 0.4 / kDay, K = 2e5;
+  p.model.terms = {term(kTermGrowth, 0, -1, r, 0)};
+  p.model.crowd_species = {0};
+  p.model.crowd_volume = {1 / K};
+  const double T = 20 * kDay;
+  const auto c = react_for(*b, p, T, 5);
+  const double exact = K / (1 + (K / 1e4 - 1) * std::exp(-r * T));
+  EXPECT_NEAR(c[0], exact, kTol * exact);
+}
+
+TEST_P(Model1, GompertzGrowthIsExact) {
+  auto b = backend();
+  Problem p = voxel_problem({1e3});
+  const double r = 0.1 / kDay, K = 2e5;
+  p.model.terms = {term(kTermGrowth, 0, -1, r, 1)};
+  p.model.crowd_species = {0};
+  p.model.crowd_volume = {1 / K};
+  const double T = 30 * kDay;
+  const auto c = react_for(*b, p, T, 3);
+  // ln(T/K) = ln(T0/K) e^{-r t}
+  const double exact = K * std::exp(std::log(1e3 / K) * std::exp(-r * T));
+  EXPECT_NEAR(c[0], exact, kTol * exact);
+}
+
+TEST_P(Model1, KillWithProductIsExactAndConservesTheKilledMass) {
+  auto b = backend();
+  // 0 tumour, 1 effector (constant), 2 antigen released per killed cell (yield 0.5)
+  Problem p = voxel_problem({1e5, 2e3, 0});
+  const double k = 1e-3 / kDay;  // per effector density
+  Term t = term(kTermKill, 0, 1, k);
+  t.nproducts = 1;
+  t.prod[0] = {2, real(0.5)};
+  p.model.terms = {t};
+  const double T = 2 * kDay;
+  const auto c = react_for(*b, p, T, 4);
+  const double T1 = 1e5 * std::exp(-k * 2e3 * T);
+  EXPECT_NEAR(c[0], T1, kTol * T1);
+  EXPECT_NEAR(c[1], 2e3, kTol * 2e3);
+  EXPECT_NEAR(c[2], 0.5 * (1e5 - T1), kTol * 0.5 * (1e5 - T1));
+}
+
+TEST_P(Model1, SecretionAndMichaelisMentenUptakeMatchRk4) {
+  auto b = backend();
+  // 0 cytokine X, 1 secreting population A, 2 consuming population B
+  Problem p = voxel_problem({0.5, 1e3, 4e3});
+  const double ks = 2e-5, ku = 1e-7, km = 0.2;  // [X/s per A], [1/s per B], [X]
+  p.model.terms = {term(kTermSecretion, 0, 1, ks), term(kTermUptake, 0, 2, ku, km)};
+  const double T = 3600;
+  const auto c = react_for(*b, p, T, 6);
+  const auto ref = rk4([&](const std::vector<double>& y) {
+    return std::vector<double>{ks * y[1] - ku * y[2] * y[0] / (1 + y[0] / km), 0, 0};
+  }, {0.5, 1e3, 4e3}, T, 20000);
+  EXPECT_NEAR(c[0], ref[0], 1e-4 * ref[0]);
+}
+
+TEST_P(Model1, ConversionToProductsWithAHillFactorIsExact) {
+  auto b = backend();
+  // 0 doomed cells -> 1 antigen (yield 3) at rate k * act(2), 2 a constant signal
+  Problem p = voxel_problem({5e4, 0, 0.3});
+  const double k = 0.1725 / kDay, K = 0.1, n = 2;
+  Term t = term(kTermConversion, 0, -1, k);
+  t.nfactors = 1;
+  t.f[0] = hill(kFactorHillAct, 2, K, n);
+  t.nproducts = 1;
+  t.prod[0] = {1, real(3)};
+  p.model.terms = {t};
+  const double T = 5 * kDay, F = std::pow(0.3 / K, n) / (1 + std::pow(0.3 / K, n));
+  const auto c = react_for(*b, p, T, 5);
+  const double left = 5e4 * std::exp(-k * F * T);
+  EXPECT_NEAR(c[0], left, kTol * 5e4);
+  EXPECT_NEAR(c[1], 3 * (5e4 - left), kTol * 3 * 5e4);
+}
+
+TEST_P(Model1, RelaxationTowardAHillLevelIsExact) {
+  auto b = backend();
+  // 0 PD-L1 state relaxing toward base + (max - base) act(IFNg); 1 IFNg constant
+  Problem p = voxel_problem({0.05, 0.2});
+  const double tau = 0.5 * kDay, base = 0.1, top = 1.0, K = 0.11, n = 1.26;
+  Term t = term(kTermRelax, 0, -1, 1 / tau, base, top);
+  t.nfactors = 1;
+  t.f[0] = hill(kFactorHillAct, 1, K, n);
+  p.model.terms = {t};
+  const double T = 1 * kDay;
+  const auto c = react_for(*b, p, T, 2);
+  const double x = std::pow(0.2 / K, n), level = base + (top - base) * x / (1 + x);
+  const double exact = level + (0.05 - level) * std::exp(-T / tau);
+  EXPECT_NEAR(c[0], exact, kTol * exact);
+}
+
+TEST_P(Model1, VesselExchangeRelaxesToThePlasmaLevel) {
+  auto b = backend();
+  // 0 antibody in tissue [nM], 1 vessel surface density [1/um]
+  Problem p = voxel_problem({0, 0.01});
+  GlobalInput g;
+  g.name = "plasma";
+  g.value = 400;
+  p.model.globals = {g};
+  const double perm = 3e-3;  // [um/s]
+  Term t = term(kTermExchange, 0, 1, perm);
+  t.global = 0;
+  p.model.terms = {t};
+  const double T = 600;
+  const auto c = react_for(*b, p, T, 3, {400});
+  const double exact = 400 * (1 - std::exp(-perm * 0.01 * T));
+  EXPECT_NEAR(c[0], exact, kTol * exact);
+}
+
+TEST_P(Model1, InfluxFromBloodScalesWithVesselsBloodAndChemokine) {
+  auto b = backend();
+  // 0 T cells, 1 vessel density, 2 chemokine (constant)
+  Problem p = voxel_problem({0, 0.02, 1.0});
+  GlobalInput g;
+  g.value = 500;
+  p.model.globals = {g};
+  const double k = 1e-4, K = 0.5;
+  Term t = term(kTermInflux, 0, 1, k);
+  t.global = 0;
+  t.nfactors = 1;
+  t.f[0] = hill(kFactorHillAct, 2, K, 1);
+  p.model.terms = {t};
+  const double T = 3600;
+  const auto c = react_for(*b, p, T, 2, {500});
+  const double exact = k * 0.02 * 500 * (1.0 / 1.5) * T;
+  EXPECT_NEAR(c[0], exact, kTol * exact);
+}
+
+// Kill rate with PD-1/PD-L1 suppression: k E T / (1 + x/K), x = PDL1 free(antiPD1) free(antiPDL1).
+double kill_after(Backend& b, double pdl1, double apd1, double apdl1) {
+  // 0 tumour, 1 effector, 2 PD-L1 level, 3 anti-PD-1 [nM], 4 anti-PD-L1 [nM]
+  Problem p = voxel_problem({1e5, 1e3, pdl1, apd1, apdl1});
+  Term t = term(kTermKill, 0, 1, 1e-3 / kDay);
+  t.nfactors = 1;
+  t.f[0] = hill(kFactorHillInh, 2, 0.2, 1);
+  t.f[0].ab[0] = 3;
+  t.f[0].kd[0] = real(0.26);
+  t.f[0].ab[1] = 4;
+  t.f[0].kd[1] = real(0.4);
+  p.model.terms = {t};
+  const auto c = react_for(b, p, kDay, 1);
+  return std::log(1e5 / c[0]) / kDay;  // realised kill rate [1/s]
+}
+
+TEST_P(Model1, PdL1LowersKillingAndAntibodiesRestoreItByOccupancy) {
+  auto b = backend();
+  const double k0 = 1e-3 / kDay * 1e3;
+  const double none = kill_after(*b, 0, 0, 0), high = kill_after(*b, 1.0, 0, 0);
+  EXPECT_NEAR(none, k0, 1e-4 * k0);
+  EXPECT_NEAR(high, k0 / (1 + 1.0 / 0.2), 1e-4 * k0);
+  // anti-PD-1 at 10 Kd leaves 1/11 of PD-1 free: engagement 1/11, rate k0 / (1 + (1/11)/0.2)
+  const double apd1 = kill_after(*b, 1.0, 2.6, 0);
+  EXPECT_NEAR(apd1, k0 / (1 + (1.0 / 11) / 0.2), 1e-4 * k0);
+  const double both = kill_after(*b, 1.0, 2.6, 0.4);  // anti-PD-L1 at Kd halves it again
+  EXPECT_NEAR(both, k0 / (1 + (0.5 / 11) / 0.2), 1e-4 * k0);
+  EXPECT_LT(high, apd1);
+  EXPECT_LT(apd1, both);
+  EXPECT_LT(both, none);
+}
+
+TEST_P(Model1, RatioFactorTregPerCd8LowersKilling) {
+  auto b = backend();
+  // 0 tumour, 1 CD8, 2 Treg: kill suppressed by inh(Treg/CD8, K = 0.31)
+  auto run = [&](double treg) {
+    Problem p = voxel_problem({1e5, 1e3, treg});
+    Term t = term(kTermKill, 0, 1, 1e-3 / kDay);
+    t.nfactors = 1;
+    t.f[0] = hill(kFactorHillInh, 2, 0.31, 1);
+    t.f[0].b = 1;
+    p.model.terms = {t};
+    return react_for(*b, p, kDay, 1)[0];
+  };
+  const double k0 = 1e-3 / kDay * 1e3;
+  EXPECT_NEAR(run(0), 1e5 * std::exp(-k0 * kDay), kTol * 1e5);
+  EXPECT_NEAR(run(310), 1e5 * std::exp(-k0 / 2 * kDay), kTol * 1e5);
+  EXPECT_GT(run(310), run(0));
+}
+
+TEST_P(Model1, CoupledTumourEffectorSystemMatchesRk4) {
+  auto b = backend();
+  // 0 tumour (logistic, killed by 1), 1 effector (IL-2-driven proliferation, death, secretes
+  // IFNg), 2 IL-2 (secreted by tumour-proportional helper proxy, consumed by effectors), 3 IFNg
+  const double r = 0.3 / kDay, K = 2e5, kk = 2e-3 / kDay, pr = 1.0 / kDay, Kil = 0.32, d = 0.1 / kDay;
+  const double sil = 1e-7, uil = 5e-8, sif = 2e-8;
+  Problem p = voxel_problem({5e4, 2e3, 0.1, 0});
+  Term grow = term(kTermGrowth, 0, -1, r, 0);
+  Term kill = term(kTermKill, 0, 1, kk);
+  Term prol = term(kTermGrowth, 1, -1, pr, 0);
+  prol.nfactors = 1;
+  prol.f[0] = hill(kFactorHillAct, 2, Kil, 1);
+  Term death = term(kTermConversion, 1, -1, d);
+  Term il2 = term(kTermSecretion, 2, 0, sil);
+  Term il2u = term(kTermUptake, 2, 1, uil);
+  Term ifn = term(kTermSecretion, 3, 1, sif);
+  p.model.terms = {grow, kill, prol, death, il2, il2u, ifn};
+  p.model.crowd_species = {0, 1};
+  p.model.crowd_volume = {1 / K, 1 / K};
+  const double T = 10 * kDay;
+  const auto c = react_for(*b, p, T, 10);
+  const auto ref = rk4([&](const std::vector<double>& y) {
+    const double phi = (y[0] + y[1]) / K;
+    return std::vector<double>{r * y[0] * (1 - phi) - kk * y[1] * y[0],
+                               pr * y[2] / (Kil + y[2]) * y[1] * (1 - phi) - d * y[1],
+                               sil * y[0] - uil * y[1] * y[2], sif * y[1]};
+  }, {5e4, 2e3, 0.1, 0}, T, 200000);
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(c[i], ref[i], 2e-4 * std::abs(ref[i]) + 1e-9) << "field " << i;
+}
+
+TEST_P(Model1, ReactionsKeepEveryFieldNonNegativeUnderStiffLoss) {
+  auto b = backend();
+  // A huge kill rate over a long step: the exponential integrator cannot overshoot below 0.
+  Problem p = voxel_problem({1e5, 1e5, 1.0});
+  p.model.rtol = 1e-2;
+  p.model.terms = {term(kTermKill, 0, 1, 1.0), term(kTermUptake, 2, 1, 1.0, 0.01)};
+  const auto c = react_for(*b, p, kDay, 1);
+  EXPECT_GE(c[0], 0.0);
+  EXPECT_GE(c[2], 0.0);
+  EXPECT_LT(c[0], 1e-3);
+}
+
+// ---- chemotaxis --------------------------------------------------------------------------
+
+Problem chemotaxis_problem(double chi, double vmax) {
+  // 0 cells (blob), 1 signal rising linearly along x (no diffusion, constant).
+  Problem p = make_uniform_problem({32, 8, 8}, 20, 2, 0, 0);
+  const Dims d = p.grid.d;
+  for (int k = 0; k < d.nz; ++k)
+    for (int j = 0; j < d.ny; ++j)
+      for (int i = 0; i < d.nx; ++i) {
+        const long long v = d.index(i, j, k);
+        const double x = p.grid.center(0, i) - 320;
+        p.initial[v] = real(1e3 * std::exp(-x * x / (2 * 60.0 * 60.0)));
+        p.initial[d.nvox() + v] = real(0.01 * i);
+      }
+  Chemotaxis c;
+  c.cell = 0;
+  c.signal = 1;
+  c.chi = real(chi);
+  c.vmax = real(vmax);
+  p.model.chemotaxis = {c};
+  p.time.t_end = 3600;
+  p.time.output_every = 3600;
+  return p;
+}
+
+struct Moments {
+  double mass = 0, mean_x = 0, min = 1e300;
+};
+Moments moments(const Problem& p, const std::vector<real>& c) {
+  Moments m;
+  const Dims d = p.grid.d;
+  for (int k = 0; k < d.nz; ++k)
+    for (int j = 0; j < d.ny; ++j)
+      for (int i = 0; i < d.nx; ++i) {
+        const double v = c[d.index(i, j, k)];
+        m.mass += v;
+        m.mean_x += v * p.grid.center(0, i);
+        m.min = std::min(m.min, v);
+      }
+  m.mean_x /= m.mass;
+  return m;
+}
+
+TEST_P(Model1, ChemotaxisMovesMassUpTheGradientConservesItAndStaysPositive) {
+  auto b = backend();
+  // gradient 0.01 per 20 um; chi chosen so the drift is 0.5 um/min below vmax 1 um/min.
+  const double g = 0.01 / 20, vmax = 1.0 / 60;
+  const double v = 0.5 / 60;
+  const double chi = vmax * std::atanh(v / vmax) / g;
+  Problem p = chemotaxis_problem(chi, vmax);
+  b->load(p);
+  std::vector<real> c0;
+  b->read_state(c0);
+  const Moments m0 = moments(p, c0);
+  const double T = 2 * 3600;
+  for (int i = 0; i < 4; ++i) b->chemotaxis(T / 4);
+  std::vector<real> c;
+  b->read_state(c);
+  const Moments m = moments(p, c);
+  EXPECT_NEAR(m.mass, m0.mass, 1e-5 * m0.mass);
+  EXPECT_GE(m.min, 0.0);
+  // The blob stays far from the walls: its centre moves at v (upwind smearing is symmetric).
+  EXPECT_NEAR(m.mean_x - m0.mean_x, v * T, 0.01 * v * T);
+  // The signal does not move.
+  for (long long q = 0; q < p.grid.nvox(); ++q) ASSERT_EQ(c[p.grid.nvox() + q], c0[p.grid.nvox() + q]);
+}
+
+TEST_P(Model1, ChemotaxisAgainstAWallConservesMassAndStaysPositive) {
+  auto b = backend();
+  // A saturating drift into the x+ wall for a long time: everything piles up, nothing leaks.
+  Problem p = chemotaxis_problem(1e3, 5.0 / 60);
+  b->load(p);
+  std::vector<real> c0, c;
+  b->read_state(c0);
+  b->chemotaxis(10 * 3600);
+  b->read_state(c);
+  const Moments m0 = moments(p, c0), m = moments(p, c);
+  EXPECT_NEAR(m.mass, m0.mass, 1e-5 * m0.mass);
+  EXPECT_GE(m.min, 0.0);
+  EXPECT_GT(m.mean_x, 600.0);  // piled against the wall at x = 640 um
+}
+
+// ---- radiotherapy fractions ----------------------------------------------------------------
+
+TEST_P(Model1, FractionSurvivalIsTheLqValuePerPopulationWithDoomedPoolAndReleases) {
+  auto b = backend();
+  // 0 tumour, 1 doomed, 2 CD8, 3 IFN-I; dose varies along x.
+  Problem p = make_uniform_problem({6, 1, 1}, 10, 4, 0, 0);
+  const long long n = p.grid.nvox();
+  for (long long v = 0; v < n; ++v) {
+    p.initial[v] = real(1e5);
+    p.initial[2 * n + v] = real(3e3);
+  }
+  p.model.radio_pops = {RadioPopulation{0, real(0.146), real(0.0146), 1}, RadioPopulation{2, real(0.2), real(0.14), -1}};
+  RadioRelease ifn;
+  ifn.species = 3;
+  ifn.kind = kReleaseInterferon;
+  ifn.yield = real(1e-6);
+  ifn.p1 = 15;
+  ifn.p2 = 4;
+  ifn.per = 0;
+  p.model.radio_releases = {ifn};
+  b->load(p);
+  const std::vector<real> dose = {0, 1, 2, 8, 20, 30};
+  b->apply_fraction(dose);
+  std::vector<real> c;
+  b->read_state(c);
+  for (long long v = 0; v < n; ++v) {
+    const double d = dose[v];
+    const double St = std::exp(-0.146 * d - 0.0146 * d * d), Sl = std::exp(-0.2 * d - 0.14 * d * d);
+    EXPECT_NEAR(c[v], 1e5 * St, kRoundoff * 1e5) << v;
+    EXPECT_NEAR(c[n + v], 1e5 * (1 - St), kRoundoff * 1e5) << v;
+    EXPECT_NEAR(c[2 * n + v], 3e3 * Sl, kRoundoff * 3e3) << v;
+    const double rel = 1e-6 * d / (1 + std::pow(d / 15, 4)) * 1e5;
+    EXPECT_NEAR(c[3 * n + v], rel, kRoundoff * (rel + 1e-12)) << v;
+  }
+}
+
+TEST_P(Model1, ThreeTimesEightGyReleasesMoreInterferonThanOneTimesTwenty) {
+  auto b = backend();
+  Problem p = make_uniform_problem({1, 1, 1}, 10, 1, 0, 0);
+  RadioRelease ifn;
+  ifn.species = 0;
+  ifn.kind = kReleaseInterferon;
+  ifn.yield = 1;
+  ifn.p1 = 15;
+  ifn.p2 = 4;
+  p.model.radio_releases = {ifn};
+  auto total = [&](double d, int n) {
+    b->load(p);
+    for (int i = 0; i < n; ++i) b->apply_fraction({real(d)});
+    std::vector<real> c;
+    b->read_state(c);
+    return double(c[0]);
+  };
+  EXPECT_NEAR(total(8, 3), 22.2, 0.05);
+  EXPECT_NEAR(total(20, 1), 4.81, 0.01);
+  EXPECT_GT(total(8, 3), total(20, 1));
+}
+
+TEST_P(Model1, FractionsLandExactlyBetweenStepsAndCompound) {
+  auto b = backend();
+  // Tumour with slow exponential loss (conversion) and three fractions at awkward times.
+  Problem p = voxel_problem({1e5});
+  p.time.t_end = 3 * kDay;
+  p.time.output_every = kDay;
+  const double k = 0.05 / kDay;
+  p.model.terms = {term(kTermConversion, 0, -1, k)};
+  p.model.radio_pops = {RadioPopulation{0, real(0.146), real(0.0146), -1}};
+  RadiationPlan plan;
+  plan.name = "p";
+  plan.nominal_Gy = 2;
+  plan.dose = {real(2)};
+  p.model.plans = {plan};
+  p.model.fractions = {{0.3 * kDay + 17, 0, 2}, {1.3 * kDay + 17, 0, 4}, {2.0 * kDay, 0, 2}};
+  b->load(p);
+  Simulation sim(p, *b);
+  std::vector<double> times;
+  sim.on_fraction([&](const FractionEvent& f, const std::vector<real>& dose) {
+    times.push_back(sim.time());
+    EXPECT_NEAR(dose[0], f.dose_Gy, 1e-6);
+  });
+  for (double t : sim.output_times()) sim.advance_to(t);
+  ASSERT_EQ(times.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(times[i], p.model.fractions[i].time_s);
+  std::vector<real> c;
+  b->read_state(c);
+  auto S = [](double d) { return std::exp(-0.146 * d - 0.0146 * d * d); };
+  const double exact = 1e5 * std::exp(-k * 3 * kDay) * S(2) * S(4) * S(2);
+  EXPECT_NEAR(c[0], exact, 1e-4 * exact);
+}
+
+TEST(ModelCheck, RejectsInconsistentTables) {
+  Problem p = voxel_problem({1, 2});
+  p.model.terms = {term(kTermKill, 0, 5, 1)};
+  EXPECT_THROW(p.check(), std::invalid_argument);
+  try {
+    p.check();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "problem: model: term 0 source refers to field 5 (expected 0..1)");
+  }
+  p.model.terms = {term(kTermExchange, 0, 1, 1)};
+  p.model.terms[0].global = 0;
+  try {
+    p.check();
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "problem: model: term 0 refers to global input 0");
+  }
+}
+
+TEST(ModelGlobals, TableMeanIsExactForPiecewiseLinearInputs) {
+  Model m;
+  GlobalInput g;
+  g.kind = GlobalInput::Kind::kTable;
+  g.times_s = {0, 10, 20};
+  g.values = {0, 10, 0};
+  m.globals = {g};
+  EXPECT_DOUBLE_EQ(global_value(m, 0, 5), 5);
+  EXPECT_DOUBLE_EQ(global_value(m, 0, 30), 0);
+  EXPECT_DOUBLE_EQ(global_mean(m, 0, 0, 20), 5);
+  EXPECT_DOUBLE_EQ(global_mean(m, 0, 5, 15), 7.5);
+}
+
+TME_INSTANTIATE_BACKENDS(Model1);
+
+}  // namespace
+}  // namespace tme::test
