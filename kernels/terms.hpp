@@ -121,16 +121,20 @@ TME_HD inline real occupied_fraction(const ReactionArgs& a, const real* c) {
   return phi;
 }
 
-TME_HD inline real hill_act(real x, real K, real n) {
+// (x/K)^n, with the common n = 1 and n = 2 spared a pow().
+TME_HD inline real hill_power(real x, real K, real n) {
   using std::pow;
+  const real r = x / K;
+  return n == real(1) ? r : (n == real(2) ? r * r : pow(r, n));
+}
+TME_HD inline real hill_act(real x, real K, real n) {
   if (x <= real(0)) return real(0);
-  const real xn = pow(x / K, n);
+  const real xn = hill_power(x, K, n);
   return xn / (real(1) + xn);
 }
 TME_HD inline real hill_inh(real x, real K, real n) {
-  using std::pow;
   if (x <= real(0)) return real(1);
-  return real(1) / (real(1) + pow(x / K, n));
+  return real(1) / (real(1) + hill_power(x, K, n));
 }
 
 TME_HD inline real factor_value(const Factor& f, const real* c, real phi) {

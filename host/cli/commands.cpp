@@ -16,6 +16,8 @@
 #include "host/core/version.hpp"
 #include "host/io/run_dir.hpp"
 #include "host/io/vtk_io.hpp"
+#include "host/rt/delivery.hpp"
+#include "kernels/fraction.hpp"
 #include "host/scene/scene.hpp"
 
 namespace fs = std::filesystem;
@@ -156,6 +158,43 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
       for (const auto& f : ls.output_fields) keep = keep || f == p.species[s].name;
       if (keep) fields.push_back(s);
     }
+    // Radiotherapy accounting: cumulative dose, BED, EQD2 and LQ survival per irradiated
+    // population (fields), and the delivered-schedule report.
+    const Model& m = p.model;
+    const long long nv = p.grid.nvox();
+    const bool rt = !m.plans.empty();
+    std::unique_ptr<rt::DoseAccumulator> acc;
+    std::vector<std::vector<double>> survival(m.radio_pops.size(), std::vector<double>(rt ? nv : 0, 1.0));
+    std::vector<rt::DeliveredRow> delivered;
+    if (rt) {
+      std::vector<double> ab = m.alpha_beta_Gy;
+      if (ab.empty()) ab.assign(std::max<size_t>(1, p.label_names.size()), 10.0);
+      acc = std::make_unique<rt::DoseAccumulator>(nv, p.labels, ab);
+      std::vector<std::pair<std::string, const std::vector<uint8_t>*>> regions;
+      for (const NamedMask& r : p.regions) regions.emplace_back(r.name, &r.mask);
+      std::vector<real> now;
+      sim.on_fraction([&, regions](const FractionEvent& f, const std::vector<real>& dose) {
+        const std::vector<double> d(dose.begin(), dose.end());
+        acc->add_fraction(d);
+        if (m.oxygen >= 0) backend->read_state(now);  // pO2 (fractions do not change it)
+        FractionArgs fa = build_fraction_args(m);
+        fa.fields = now.empty() ? nullptr : now.data();
+        fa.nvox = nv;
+        fa.dose = dose.data();
+        for (size_t q = 0; q < m.radio_pops.size(); ++q)
+          for (long long v = 0; v < nv; ++v) survival[q][v] *= fraction_survival(fa, (int)q, v);
+        const auto rows = rt::summarise_fraction(f.time_s, f.plan, m.plans[f.plan].name, f.dose_Gy, d, regions);
+        delivered.insert(delivered.end(), rows.begin(), rows.end());
+        write_text_atomic(dir->work() / "delivered_schedule.csv", rt::delivered_schedule_csv(delivered));
+        if (!o.quiet)
+          out << "fraction " << acc->fractions() << ": plan '" << m.plans[f.plan].name << "', " << f.dose_Gy
+              << " Gy at t = " << human_time(f.time_s) << " (lesion mean " << rows[0].mean_Gy << " Gy, max "
+              << rows[0].max_Gy << " Gy)" << std::endl;
+      });
+      write_text_atomic(w / "delivered_schedule.csv", rt::delivered_schedule_csv(delivered));
+    }
+    std::vector<std::vector<real>> rt_out(rt ? 3 + m.radio_pops.size() : 0, std::vector<real>(nv));
+
     std::vector<std::pair<double, std::string>> pvd;
     std::string csv = observables_header(p);
     std::vector<real> state;
@@ -169,6 +208,18 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
       std::vector<ArrayOut> arrays;
       for (int s : fields)
         arrays.push_back({p.species[s].name + " [" + p.species[s].unit + "]", state.data() + s * p.grid.nvox()});
+      if (rt) {
+        const std::vector<double>* src[3] = {&acc->physical_Gy(), &acc->bed_Gy(), &acc->eqd2_Gy()};
+        const char* names[3] = {"dose [Gy]", "BED [Gy]", "EQD2 [Gy]"};
+        for (int q = 0; q < 3; ++q) {
+          std::copy(src[q]->begin(), src[q]->end(), rt_out[q].begin());
+          arrays.push_back({names[q], rt_out[q].data()});
+        }
+        for (size_t q = 0; q < m.radio_pops.size(); ++q) {
+          std::copy(survival[q].begin(), survival[q].end(), rt_out[3 + q].begin());
+          arrays.push_back({"survival_" + p.species[m.radio_pops[q].species].name + " [1]", rt_out[3 + q].data()});
+        }
+      }
       write_vti((w / name).string(), p.grid, arrays, times[n]);
       pvd.emplace_back(times[n], name);
       write_pvd((w / "fields.pvd").string(), pvd);
@@ -191,6 +242,7 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
          << "  \"seed\": " << p.seed << ",\n"
          << "  \"integrator\": " << json_quote(integrator_name(p.time.integrator)) << ",\n"
          << "  \"steps\": " << sim.steps() << ",\n"
+         << "  \"fractions_delivered\": " << sim.fractions_applied() << ",\n"
          << "  \"step_max_s\": " << std::setprecision(17) << sim.dt_max() << ",\n"
          << "  \"wall_time_s\": " << std::setprecision(6) << wall << ",\n"
          << "  \"start_time\": " << json_quote(started) << ",\n"

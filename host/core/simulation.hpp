@@ -7,7 +7,8 @@
 //
 // Operator splitting of one step of dt with coupled model terms (Problem::model):
 //   explicit: transport(dt), chemotaxis(dt), reactions(dt)                    (Lie, 1st order)
-//   lod/adi:  reactions(dt/2), transport(dt), chemotaxis(dt), reactions(dt/2) (Strang)
+//   lod/adi:  reactions(dt/2), transport(dt), chemotaxis(dt), reactions(dt/2) (Strang; the
+//             two half reaction steps between neighbouring steps are taken as one)
 // Uniform inputs (plasma levels, blood cells) enter each reaction pass as their exact mean
 // over that pass's interval.
 #pragma once

@@ -112,10 +112,10 @@ std::vector<DeliveredRow> summarise_fraction(
 }
 
 std::string delivered_schedule_csv(const std::vector<DeliveredRow>& rows) {
-  std::string s = "time_s,time_h,plan,prescribed_Gy,scope,voxels,mean_Gy,min_Gy,max_Gy\n";
+  std::string s = "time_s,time_h,plan,plan_name,prescribed_Gy,scope,voxels,mean_Gy,min_Gy,max_Gy\n";
   for (const auto& r : rows)
     s += csv_real(r.time_s) + "," + csv_real(r.time_s / kSecondsPerHour) + "," +
-         std::to_string(r.plan) + "," + csv_real(r.prescribed_Gy) + "," + csv_text(r.scope) +
+         std::to_string(r.plan) + "," + csv_text(r.plan_name) + "," + csv_real(r.prescribed_Gy) + "," + csv_text(r.scope) +
          "," + std::to_string(r.voxels) + "," + csv_real(r.mean_Gy) + "," + csv_real(r.min_Gy) +
          "," + csv_real(r.max_Gy) + "\n";
   return s;

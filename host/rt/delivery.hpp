@@ -47,7 +47,7 @@ class DoseAccumulator {
 struct DeliveredRow {
   double time_s = 0;         // delivery time [s] of run time
   int plan = 0;              // plan index
-  std::string plan_name;     // plan name (not written to the CSV)
+  std::string plan_name;     // plan name
   double prescribed_Gy = 0;  // prescribed dose of the fraction [Gy]
   std::string scope;         // "lesion" or a region name
   double mean_Gy = 0, min_Gy = 0, max_Gy = 0;  // over the scope's voxels [Gy]

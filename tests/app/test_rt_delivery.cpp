@@ -96,14 +96,14 @@ TEST(RtDelivery, CsvTextTwoRows) {
       {117000, 1, "boost", 1.8, "lesion", 20.0 / 6, 0, 8, 6},
       {117000, 1, "boost", 1.8, "empty", nan, nan, nan, 0}};
   EXPECT_EQ(rt::delivered_schedule_csv(rows),
-            "time_s,time_h,plan,prescribed_Gy,scope,voxels,mean_Gy,min_Gy,max_Gy\n"
-            "117000,32.5,1,1.8,lesion,6,3.33333333,0,8\n"
-            "117000,32.5,1,1.8,empty,0,,,\n");
+            "time_s,time_h,plan,plan_name,prescribed_Gy,scope,voxels,mean_Gy,min_Gy,max_Gy\n"
+            "117000,32.5,1,boost,1.8,lesion,6,3.33333333,0,8\n"
+            "117000,32.5,1,boost,1.8,empty,0,,,\n");
   // A scope with a comma or quote is quoted, quotes doubled.
   const std::vector<rt::DeliveredRow> odd = {{0, 0, "", 2, "a,\"b\"", 2, 2, 2, 1}};
   EXPECT_EQ(rt::delivered_schedule_csv(odd),
-            "time_s,time_h,plan,prescribed_Gy,scope,voxels,mean_Gy,min_Gy,max_Gy\n"
-            "0,0,0,2,\"a,\"\"b\"\"\",1,2,2,2\n");
+            "time_s,time_h,plan,plan_name,prescribed_Gy,scope,voxels,mean_Gy,min_Gy,max_Gy\n"
+            "0,0,0,,2,\"a,\"\"b\"\"\",1,2,2,2\n");
 }
 
 TEST(RtDelivery, ErrorMessages) {

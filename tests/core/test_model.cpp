@@ -468,6 +468,55 @@ TEST_P(Model1, FractionsLandExactlyBetweenStepsAndCompound) {
   EXPECT_NEAR(c[0], exact, 1e-4 * exact);
 }
 
+TEST_P(Model1, ChemokineSourceDrawsEffectorCellsTowardItIn3D) {
+  auto b = backend();
+  // 0 effector cells (uniform, random motility 0.1 um^2/s), 1 chemokine secreted in a corner
+  // region, diffusing 20 um^2/s with decay; chemotaxis of 0 up 1. The ADI/LOD-free explicit
+  // path and the implicit path both carry it; here LOD with 5 min steps over 12 h.
+  Problem p = make_uniform_problem({16, 16, 16}, 20, 2, 0, 0);
+  const long long nv = p.grid.nvox();
+  p.coeffs[0].D[0] = real(0.1);
+  p.coeffs[1].D[0] = real(20);
+  p.coeffs[1].decay = real(1e-4);
+  p.nsrc = 1;
+  p.src.assign(nv, real(0));
+  p.coeffs[1].src_slot = 0;
+  const Dims d = p.grid.d;
+  for (int k = 0; k < 4; ++k)
+    for (int j = 0; j < 4; ++j)
+      for (int i = 0; i < 4; ++i) p.src[d.index(i, j, k)] = real(1e-3);
+  for (long long v = 0; v < nv; ++v) p.initial[v] = real(1000);
+  Chemotaxis c;
+  c.cell = 0;
+  c.signal = 1;
+  c.chi = real(2e3);
+  c.vmax = real(2.0 / 60);
+  p.model.chemotaxis = {c};
+  p.time.integrator = Integrator::kLod;
+  p.time.step = 300;
+  p.time.t_end = 12 * 3600;
+  p.time.output_every = p.time.t_end;
+  b->load(p);
+  Simulation sim(p, *b);
+  sim.advance_to(p.time.t_end);
+  std::vector<real> s;
+  b->read_state(s);
+  double mass = 0, near = 0, far = 0, mn = 1e300;
+  for (int k = 0; k < d.nz; ++k)
+    for (int j = 0; j < d.ny; ++j)
+      for (int i = 0; i < d.nx; ++i) {
+        const double v = s[d.index(i, j, k)];
+        mass += v;
+        mn = std::min(mn, v);
+        if (i < 4 && j < 4 && k < 4) near += v;
+        if (i >= 12 && j >= 12 && k >= 12) far += v;
+      }
+  EXPECT_NEAR(mass, 1000.0 * nv, 1e-4 * 1000.0 * nv);  // conserved (no-flux walls)
+  EXPECT_GE(mn, 0.0);
+  EXPECT_GT(near, 1.5 * 1000 * 64);  // the source corner gains effectors
+  EXPECT_LT(far, 1000 * 64);         // the far corner loses them
+}
+
 TEST(ModelCheck, RejectsInconsistentTables) {
   Problem p = voxel_problem({1, 2});
   p.model.terms = {term(kTermKill, 0, 5, 1)};
