@@ -19,8 +19,11 @@ Simulation::Simulation(const Problem& p, Backend& b) : p_(p), b_(b) {
     const double cap = std::min(p.time.output_every, p.time.t_end);
     if (p.time.step > 0)
       dt_max_ = p.time.step;
-    else if (p.time.tolerance > 0)
-      dt_max_ = auto_step(p.time.tolerance, cap);
+    else if (p.time.tolerance > 0) {
+      auto_ = true;
+      auto_cap_ = cap;
+      dt_max_ = auto_step(p.time.tolerance, cap, 0, 12);
+    }
     else
       throw std::invalid_argument("Simulation: implicit integrators need time.step > 0 or a tolerance");
     return;
@@ -33,6 +36,11 @@ Simulation::Simulation(const Problem& p, Backend& b) : p_(p), b_(b) {
 void Simulation::advance_to(double t, const Progress& progress) {
   if (t < t_) throw std::invalid_argument("advance_to: cannot step backwards");
   apply_due_fractions();
+  if (auto_ && t > t_ && t_ > 0) {
+    // Re-estimate the step from the current state once per call (per output interval): one
+    // step-doubling estimate at the current step, then up to 3 more iterations.
+    dt_max_ = auto_step(p_.time.tolerance, auto_cap_, dt_max_, 4);
+  }
   // Segments end at each event inside (t_, t) and at t.
   for (double e : events_) {
     if (e <= t_) continue;
@@ -111,7 +119,7 @@ void Simulation::implicit_steps(double dt, int n) {
   b_.implicit_steps(p_.time.integrator == Integrator::kLod ? Scheme::kLodEuler : Scheme::kDouglasAdi, dt, n);
 }
 
-double Simulation::auto_step(double tol, double cap) {
+double Simulation::auto_step(double tol, double cap, double dt0, int iterations) {
   // Richardson: one step of dt has local error e ~ C dt^{p+1}; two steps of dt/2 differ from it
   // by (1 - 2^-p) e. Iterate dt <- dt (tol/e)^{1/(p+1)} (safety 0.9, factor in [0.1, 10]).
   const int order = p_.time.integrator == Integrator::kLod ? 1 : 2;
@@ -119,8 +127,8 @@ double Simulation::auto_step(double tol, double cap) {
   std::vector<real> c0, y1, y2;
   b_.read_state(c0);
   const double lim = p_.explicit_dt_limit();
-  double dt = std::isfinite(lim) ? std::min(cap, 25 * lim) : cap;
-  for (int it = 0; it < 12; ++it) {
+  double dt = dt0 > 0 ? dt0 : (std::isfinite(lim) ? std::min(cap, 25 * lim) : cap);
+  for (int it = 0; it < iterations; ++it) {
     b_.write_state(c0);
     implicit_steps(dt, 1);
     b_.read_state(y1);

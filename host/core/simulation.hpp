@@ -22,7 +22,8 @@ namespace tme {
 class Simulation {
  public:
   // For lod/adi with time.step == 0 ('auto') the step is chosen here from time.tolerance by
-  // step doubling on the state the backend holds (load p first); the state is restored.
+  // step doubling on the state the backend holds (load p first); the state is restored. It is
+  // re-estimated from the current state at the start of each later advance_to call.
   Simulation(const Problem& p, Backend& b);
   // Step limit used between events [s].
   double dt_max() const { return dt_max_; }
@@ -43,8 +44,9 @@ class Simulation {
 
  private:
   // Largest implicit step [s] whose local error (step-doubling estimate, worst species,
-  // relative to the field) is about tol; at most `cap` [s].
-  double auto_step(double tol, double cap);
+  // relative to the field) is about tol; at most `cap` [s]. Starts from dt0 (0: 25 x the
+  // explicit limit) and iterates at most `iterations` times; restores the state.
+  double auto_step(double tol, double cap, double dt0, int iterations);
   void implicit_steps(double dt, int n);
   // Equal sub-steps over [t_, t1] with no event strictly inside.
   void advance_segment(double t1, const Progress& progress);
@@ -57,6 +59,8 @@ class Simulation {
   double dt_max_ = 0;
   double t_ = 0;
   long long steps_ = 0;
+  bool auto_ = false;                // time.step 'auto': re-estimated per advance_to call
+  double auto_cap_ = 0;
   bool coupled_ = false;             // model terms or chemotaxis present
   std::vector<double> events_;       // fraction and dose times [s], ascending, distinct
   int next_fraction_ = 0;
