@@ -7,6 +7,7 @@
 #include <functional>
 #include <vector>
 
+#include "host/core/reference_model.hpp"
 #include "host/core/simulation.hpp"
 #include "tests/core/backend_param.hpp"
 
@@ -515,6 +516,70 @@ TEST_P(Model1, ChemokineSourceDrawsEffectorCellsTowardItIn3D) {
   EXPECT_GE(mn, 0.0);
   EXPECT_GT(near, 1.5 * 1000 * 64);  // the source corner gains effectors
   EXPECT_LT(far, 1000 * 64);         // the far corner loses them
+}
+
+TEST_P(Model1, RoomAndLinearFactorsScaleTheRate) {
+  auto b = backend();
+  // 0 target converted at k * room * (x / K): x = field 1 (constant), crowding by field 2.
+  Problem p = voxel_problem({1e3, 0.5, 5e4});
+  Term t = term(kTermConversion, 0, -1, 1e-5);
+  t.nfactors = 2;
+  t.f[0].kind = kFactorRoom;
+  t.f[1] = hill(kFactorLinear, 1, 0.25, 1);
+  p.model.terms = {t};
+  p.model.crowd_species = {2};
+  p.model.crowd_volume = {1 / 2e5};
+  const double T = 3600, k = 1e-5 * (1 - 0.25) * 2;
+  const auto c = react_for(*b, p, T, 2);
+  EXPECT_NEAR(c[0], 1e3 * std::exp(-k * T), kTol * 1e3);
+}
+
+TEST_P(Model1, ReferenceModelOverOneDayStaysFiniteAndNonNegative) {
+  auto b = backend();
+  Problem p = reference_tme_problem(16);
+  p.time.t_end = kDay;
+  b->load(p);
+  Simulation sim(p, *b);
+  sim.advance_to(p.time.t_end);
+  std::vector<real> c;
+  b->read_state(c);
+  for (size_t v = 0; v < c.size(); ++v) ASSERT_TRUE(c[v] >= 0) << "value " << v << " = " << c[v];
+  // Antibody entered from the vessels; PD-L1 rose toward its IFN-gamma-driven level.
+  const long long nv = p.grid.nvox();
+  double apd1 = 0, pdl1 = 0;
+  for (long long v = 0; v < nv; ++v) {
+    apd1 += c[ref_model::kApd1 * nv + v];
+    pdl1 += c[ref_model::kPdl1 * nv + v];
+  }
+  EXPECT_GT(apd1 / nv, 1.0);
+  EXPECT_GT(pdl1 / nv, 0.1);
+}
+
+TEST(ModelBackendsAgree, CpuAndCudaMatchOnTheReferenceModel) {
+  std::string why;
+  if (!cuda_available(&why)) GTEST_SKIP() << "cuda: " << why;
+  Problem p = reference_tme_problem(24);
+  p.time.t_end = 4 * 3600;
+  std::vector<real> out[2];
+  const char* names[2] = {"cpu", "cuda"};
+  for (int q = 0; q < 2; ++q) {
+    auto b = make_backend(names[q]);
+    b->load(p);
+    Simulation sim(p, *b);
+    sim.advance_to(p.time.t_end);
+    b->read_state(out[q]);
+  }
+  // Per field, relative to the field's largest value (reaction sub-step choices may differ
+  // in the last bits, so the bound is looser than round-off).
+  const long long nv = p.grid.nvox();
+  for (int s = 0; s < p.nspecies(); ++s) {
+    double scale = 0, diff = 0;
+    for (long long v = 0; v < nv; ++v) {
+      scale = std::max(scale, std::abs(double(out[0][s * nv + v])));
+      diff = std::max(diff, std::abs(double(out[0][s * nv + v]) - out[1][s * nv + v]));
+    }
+    EXPECT_LE(diff, 1e-4 * scale + 1e-12) << "field " << s;
+  }
 }
 
 TEST(ModelCheck, RejectsInconsistentTables) {
