@@ -57,6 +57,11 @@
 //     25x it is exact to 1e-6. Gaussian pulse (sigma 100 um, 20 um voxels, D = 1e5 um^2/min,
 //     T = 0.64 min, 4 mm box): relative L2 error 3.6e-4 at dt = 0.04 min, 2.5e-3 at 0.08 min,
 //     4.2e-2 at 0.16 min.
+//   - No second-order linear scheme can do better here: a linear one-step method that keeps
+//     every non-negative state non-negative for all steps (unconditional positivity) is at
+//     most first order (Bolley and Crouzeix 1978, RAIRO Anal. Numer. 12). So a run that must
+//     stay non-negative at any step uses 'lod'; 'adi' buys second order at steps up to the
+//     features' relaxation times.
 //   - Tissue labels: the axis operators A_a then do not commute, and Douglas splitting with
 //     the true A_a grows at large steps for any D contrast (measured, and confirmed with dense
 //     double-precision matrices: growth 1.02 per step at contrast 1.4, 2.6 at contrast 10,
