@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -79,6 +80,7 @@ class Errors {
   [[noreturn]] void syntax(const YAML::Mark& m, const std::string& msg) const {
     throw SceneError(where(m) + "YAML syntax error: " + msg);
   }
+  const std::string& file() const { return file_; }
 
  private:
   std::string where(const YAML::Mark& m) const {
@@ -237,10 +239,16 @@ class Loader {
   void read_uptake(const Val& v, const Dim& conc, const Dim& rate, SpeciesCoeffs& c,
                    YAML::Node& out);
   void read_output(const Val& v);
-  // scene_model.cpp: the model file and the model sections of the scene.
+  // scene_model.cpp: model files, parameters and the model files' species (before the scene's
+  // species), then the rest of the model: populations, states, initial overrides, drugs, blood
+  // and terms (after the scene's species).
+  void read_model_files(const Fields& root);
   void read_model(const Fields& root);
+  struct ModelState;         // scene_model.cpp
+  friend struct ModelReader; // scene_model.cpp
   // scene_rt.cpp: the 'radiotherapy' section (after species and the model are read).
   void read_radiotherapy(const Val& v);
+  friend struct RtReader;  // scene_rt.cpp: the radiotherapy section's readers
   // A dimensional value that is either a literal quantity ("0.4 1/day") or the name of a model
   // parameter (scene_model.cpp), converted to dim.unit; fails with the position of v (and of
   // the parameter's definition when that is where the problem is).
@@ -261,6 +269,7 @@ class Loader {
   std::vector<std::vector<real>> src_blocks_, upt_blocks_;
   std::vector<std::string> output_fields_;
   YAML::Node out_{YAML::NodeType::Map};
+  std::shared_ptr<ModelState> model_;  // parameters, model files, field kinds (scene_model.cpp)
 };
 
 inline YAML::Node flow(YAML::Node n) {

@@ -460,7 +460,7 @@ void Loader::read_observe(const Val& v) {
 
 void Loader::read_diffusion(const Val& v, SpeciesCoeffs& c, YAML::Node& out) {
   if (!(v.present() && v.node.IsMap())) {
-    const double d = quantity(v, kDiffusion, Bound::kNonNegative);
+    const double d = value(v, kDiffusion, Bound::kNonNegative);
     c.uses_labels = 0;
     for (real& x : c.D) x = real(d);
     out = v.text();
@@ -474,7 +474,7 @@ void Loader::read_diffusion(const Val& v, SpeciesCoeffs& c, YAML::Node& out) {
   const Fields f(err_, v, keys);
   const Val dv =
       f.required("default", "a diffusion coefficient for labels not listed, e.g. '10 um^2/s'");
-  const double d = quantity(dv, kDiffusion, Bound::kNonNegative);
+  const double d = value(dv, kDiffusion, Bound::kNonNegative);
   for (real& x : c.D) x = real(d);
   c.uses_labels = 1;
   out = YAML::Node(YAML::NodeType::Map);
@@ -484,7 +484,7 @@ void Loader::read_diffusion(const Val& v, SpeciesCoeffs& c, YAML::Node& out) {
     if (label == "default") continue;
     const int l = int(std::find(p_.label_names.begin(), p_.label_names.end(), label) -
                       p_.label_names.begin());
-    c.D[l] = real(quantity(val, kDiffusion, Bound::kNonNegative));
+    c.D[l] = real(value(val, kDiffusion, Bound::kNonNegative));
     out[label] = val.text();
   }
 }
@@ -718,6 +718,7 @@ void Loader::read_species(const Val& v, int index) {
   YAML::Node out(YAML::NodeType::Map);
   const long long n = nvox();
 
+  p_.initial.resize((size_t)(index + 1) * n, real(0));
   const Val nv = s.required("name", kNameRule);
   const std::string name = identifier(nv, "species name");
   for (const SpeciesInfo& other : p_.species)
@@ -742,7 +743,7 @@ void Loader::read_species(const Val& v, int index) {
 
   std::string decay = "0 1/s";
   if (s.has("decay")) {
-    c.decay = real(quantity(s.get("decay"), kDecay, Bound::kNonNegative));
+    c.decay = real(value(s.get("decay"), kDecay, Bound::kNonNegative));
     decay = s.get("decay").text();
   }
   out["decay"] = decay;
@@ -850,16 +851,18 @@ LoadedScene Loader::load(const std::string& text_in) {
   read_tissue(root.get("tissue"));
   read_observe(root.get("observe"));
 
+  out_["species"] = YAML::Node(YAML::NodeType::Sequence);
+  read_model_files(root);  // scene_model.cpp: model files, parameters, the model's species
+  // With a model (a file, populations or states) the scene's own species are optional.
+  const bool model_fields = root.has("model") || root.has("populations") || root.has("states");
   const std::string species_expected = "a non-empty list of species";
-  const Val sv = root.required("species", species_expected);
-  const std::vector<Val> species = list(sv, species_expected);
-  if (species.empty()) err_.fail(sv, "is an empty list", species_expected);
-  if ((int)species.size() > kMaxSpecies)
+  const Val sv = model_fields ? root.get("species") : root.required("species", species_expected);
+  const std::vector<Val> species = sv.present() ? list(sv, species_expected) : std::vector<Val>{};
+  if (species.empty() && !model_fields) err_.fail(sv, "is an empty list", species_expected);
+  if (p_.species.size() + species.size() > (size_t)kMaxSpecies)
     err_.fail(sv, "has " + std::to_string(species.size()) + " species",
               "at most " + std::to_string(kMaxSpecies) + " species");
-  p_.initial.assign(species.size() * (size_t)nvox(), real(0));
-  out_["species"] = YAML::Node(YAML::NodeType::Sequence);
-  for (size_t i = 0; i < species.size(); ++i) read_species(species[i], (int)i);
+  for (const Val& s : species) read_species(s, p_.nspecies());
   read_model(root);                              // scene_model.cpp
   read_radiotherapy(root.get("radiotherapy"));   // scene_rt.cpp
   read_output(root.get("output"));

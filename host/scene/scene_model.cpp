@@ -1,16 +1,1194 @@
-// Scene sections of the coupled model: stub until the model loader lands.
+// Scene sections of the coupled model (issue 5, "the model is data"): model files with
+// includes, named parameters, populations, local states, initial overrides (vessel maps),
+// drugs, blood inputs and reaction terms, converted once into Problem::model in the internal
+// units of kernels/terms.hpp. The schema is documented in docs/model.md; keep the two in step.
+//
+// Every message names the file the offending value is in: each model file has its own Errors,
+// and InFile points the loader's readers (err_, base_dir_) at the file being read.
+#include <climits>
+#include <cmath>
+#include <deque>
+#include <fstream>
+#include <sstream>
+#include <tuple>
+
+#include "host/core/vessels.hpp"
 #include "host/scene/loader.hpp"
+#include "host/scene/regimen.hpp"
 
 namespace tme {
 namespace scene_detail {
 
-double Loader::value(const Val& v, const Dim& dim, Bound bound, const std::string& expected) const {
-  return quantity(v, dim, bound, expected);
+namespace {
+
+const std::vector<std::string> kModelFileKeys{"include", "parameters", "species", "populations",
+                                              "states",  "terms",      "drugs",   "blood"};
+const std::vector<std::string> kSceneModelKeys{"model", "parameters", "populations", "states",
+                                               "terms", "drugs",      "blood",       "initial"};
+const std::vector<std::string> kTermKinds{"growth",   "secretion",  "uptake",
+                                          "kill",     "conversion", "relax",
+                                          "exchange", "influx",     "chemotaxis"};
+// Keys besides the kind key, per kind (in the order of kTermKinds).
+const std::vector<std::vector<std::string>> kTermKeys{
+    {"rate", "law", "factors"},
+    {"by", "rate", "factors"},
+    {"by", "rate", "km", "factors"},
+    {"by", "rate", "factors", "products"},
+    {"rate", "products", "factors"},
+    {"time", "base", "max", "factors"},
+    {"vessels", "permeability", "plasma", "factors"},
+    {"vessels", "blood", "rate", "factors"},
+    {"signal", "sensitivity", "max_speed"}};
+const std::vector<std::string> kFactorKinds{"activate", "inhibit", "room", "linear"};
+const std::vector<std::string> kPkKeys{"central_volume", "peripheral_volume", "clearance",
+                                       "intercompartmental", "molecular_weight"};
+
+const std::string kPopUnit = "cells/mm^3";  // the unit of every population
+const std::string kParamExpected =
+    "a number with a unit, e.g. '0.4 1/day', or the name of another parameter";
+
+const Dim kRate{"a rate", "1/s", "0.4 1/day"};
+const Dim kHill{"a Hill coefficient", "1", "1.26"};
+const Dim kSpeed{"a speed", "um/s", "3.6 um/min"};
+const Dim kPermeability{"a permeability", "um/s", "3e-7 cm/s"};
+const Dim kVolume{"a volume", "L", "3 L"};
+const Dim kClearance{"a clearance", "L/s", "0.2 L/day"};
+const Dim kMolarMass{"a molecular weight", "g/mol", "146000 g/mol"};
+const Dim kBodyWeight{"a body weight", "kg", "70 kg"};
+const Dim kCapacity{"a carrying capacity", kPopUnit, "2e5 cells/mm^3"};
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-void Loader::read_model(const Fields& root) {
-  for (const char* k : {"model", "parameters", "populations", "states", "terms", "drugs", "blood", "initial"})
-    if (root.has(k)) err_.fail(root.get(k), "is not supported yet", "no such key");
+// "(a)/b/(c)": num divided by each of dens, dimensionless ("1") parts left out.
+std::string quot(const std::string& num, const std::vector<std::string>& dens) {
+  auto wrap = [](const std::string& u) {
+    const bool plain = std::all_of(
+        u.begin(), u.end(), [](char c) { return std::isalnum((unsigned char)c) || c == '_'; });
+    return plain ? u : "(" + u + ")";
+  };
+  std::string s = num.empty() || num == "1" ? "1" : wrap(num);
+  for (const std::string& d : dens)
+    if (!d.empty() && d != "1") s += "/" + wrap(d);
+  return s;
+}
+
+Dim dim_in(const std::string& noun, const std::string& unit) { return {noun, unit, "1 " + unit}; }
+
+// UDUNITS converts between reciprocal units (s <-> 1/s); a value must not be read that way.
+bool reciprocal(const UnitSystem& u, const std::string& unit, const std::string& target) {
+  if (!u.parses(unit) || !u.convertible(unit, target)) return false;
+  const std::string un = unit.empty() ? "" : " " + unit;
+  const double a = u.to("1" + un, target), b = u.to("2" + un, target);
+  return std::fabs(2 * b - a) <= 1e-9 * std::fabs(a);
+}
+
+// The unit converts to target as a plain scale (not reciprocally).
+bool same_dimension(const UnitSystem& u, const std::string& unit, const std::string& target) {
+  return u.parses(unit) && u.convertible(unit, target) && !reciprocal(u, unit, target);
+}
+
+std::string position(const std::string& file, const YAML::Mark& m) {
+  return file + ":" + std::to_string(m.line >= 0 ? m.line + 1 : 1) + ":" +
+         std::to_string(m.column >= 0 ? m.column + 1 : 1);
+}
+
+}  // namespace
+
+// One YAML file of the model: a model file or the scene itself.
+struct ModelFile {
+  std::string name;  // as messages show it
+  fs::path dir;      // relative paths inside it resolve here
+  fs::path id;       // canonical path (include cycles, shared includes)
+  Errors err;
+  Val root;
+  bool scene = false;
+};
+
+// A named parameter: a literal quantity or the name of another parameter (an alias).
+struct Param {
+  std::string name;
+  Val def;             // the value as written (scalar)
+  std::string source;  // where the figure comes from ("" when not given)
+  int file = 0;        // index into ModelState::files
+  bool alias = false;
+  int target = -1;  // the parameter holding the literal (itself unless an alias)
+};
+
+struct Loader::ModelState {
+  std::deque<ModelFile> files;  // model files (included ones first), then the scene
+  std::vector<Param> params;    // in definition order
+  bool any = false;             // the scene uses a model key (the resolved scene shows them)
+  bool from_file = false;       // a model file was given: scene parameters only override
+  Val tolerance{YAML::Node(YAML::NodeType::Undefined), "model.tolerance", YAML::Mark()};
+  std::vector<char> population;  // per field: 1 for a population
+  std::vector<double> floor;     // per field: absolute tolerance [its unit]; 0 = default
+
+  int param(const std::string& name) const {
+    for (size_t i = 0; i < params.size(); ++i)
+      if (params[i].name == name) return (int)i;
+    return -1;
+  }
+  std::vector<std::string> param_names() const {
+    std::vector<std::string> n;
+    for (const Param& p : params) n.push_back(p.name);
+    return n;
+  }
+  std::string where(const Param& p) const { return position(files[p.file].name, p.def.mark); }
+};
+
+// A drug or blood input assembled from a model file's entry and the scene's entry of the same
+// name: each key keeps the value and the file it came from.
+struct Entry {
+  struct Key {
+    std::string key;  // "dose", "pk.clearance", ...
+    Val val;
+    int file;
+  };
+  std::string name;
+  Val item;  // the first definition
+  int file = 0;
+  bool overridden = false;
+  std::vector<Key> keys;
+  const Key* get(const std::string& k) const {
+    for (const Key& e : keys)
+      if (e.key == k) return &e;
+    return nullptr;
+  }
+  void set(const std::string& k, const Val& v, int f) {
+    erase(k);
+    keys.push_back({k, v, f});
+  }
+  void erase(const std::string& k) {
+    keys.erase(std::remove_if(keys.begin(), keys.end(), [&](const Key& e) { return e.key == k; }),
+               keys.end());
+  }
+};
+
+struct ModelReader {
+  Loader& L;
+  Loader::ModelState& m;
+  const Fields& root;
+
+  // Points the loader's readers at one file while alive: its messages, its directory.
+  struct InFile {
+    Loader& L;
+    Errors err;
+    fs::path dir;
+    InFile(Loader& l, const ModelFile& f) : L(l), err(l.err_), dir(l.base_dir_) {
+      L.err_ = f.err;
+      L.base_dir_ = f.dir;
+    }
+    ~InFile() {
+      L.err_ = err;
+      L.base_dir_ = dir;
+    }
+    InFile(const InFile&) = delete;
+    InFile& operator=(const InFile&) = delete;
+  };
+
+  Problem& p() { return L.p_; }
+  Model& model() { return L.p_.model; }
+  const Errors& err() const { return L.err_; }
+  long long nvox() const { return L.nvox(); }
+
+  // A top-level section of a file (absent Val when the file has none).
+  Val section(const ModelFile& f, const std::string& key) const {
+    if (f.scene) return root.get(key);
+    return Fields(f.err, f.root, kModelFileKeys).get(key);
+  }
+
+  // ---- fields ------------------------------------------------------------------------------
+
+  const std::string& name_of(int i) const { return L.p_.species[i].name; }
+  const std::string& unit_of(int i) const { return L.p_.species[i].unit; }
+  bool is_population(int i) const { return i < (int)m.population.size() && m.population[i]; }
+
+  int field(const Val& v) const { return L.field_index(v, "a field"); }
+  int population(const Val& v) const {
+    const int i = L.field_index(v, "a population");
+    if (!is_population(i)) {
+      std::vector<std::string> pops;
+      for (int j = 0; j < (int)m.population.size(); ++j)
+        if (m.population[j]) pops.push_back(name_of(j));
+      err().fail(v, in_quotes(name_of(i)) + " is not a population",
+                 pops.empty() ? "a population, but none are defined"
+                              : "a population: one of " + join(pops));
+    }
+    return i;
+  }
+
+  // A new field (population or state) named by s.name, stored in `unit`; its initial block is
+  // zeroed. Returns its index.
+  int new_field(const Fields& s, const std::string& unit, YAML::Node& out) {
+    const Val nv = s.required("name", kNameRule);
+    const std::string name = L.identifier(nv, "field name");
+    for (const SpeciesInfo& other : p().species)
+      if (other.name == name)
+        err().fail(nv, "duplicate field name " + in_quotes(name),
+                   "a name not used by another species, population or state");
+    if (p().nspecies() >= kMaxSpecies)
+      err().fail(nv, "is field number " + std::to_string(kMaxSpecies + 1),
+                 "at most " + std::to_string(kMaxSpecies) + " fields");
+    const int idx = p().nspecies();
+    p().species.push_back({name, unit});
+    p().initial.resize((size_t)(idx + 1) * nvox(), real(0));
+    m.population.resize(idx + 1, 0);
+    m.floor.resize(idx + 1, 0);
+    out["name"] = name;
+    out["unit"] = unit;
+    return idx;
+  }
+
+  // The optional absolute tolerance of field idx (default `def`, in the field's unit).
+  void read_floor(const Fields& s, int idx, const std::string& def, YAML::Node& out) {
+    const Dim conc = concentration(unit_of(idx));
+    if (s.has("floor")) {
+      m.floor[idx] = L.value(s.get("floor"), conc, Bound::kPositive);
+      out["floor"] = s.get("floor").text();
+    } else {
+      m.floor[idx] = L.units_.to(def, unit_of(idx));
+      out["floor"] = def;
+    }
+  }
+
+  // populations[i]: cells/mm^3, random motility, optional crowding volume.
+  void read_population(const Val& v) {
+    const Fields s(err(), v,
+                   {"name", "unit", "motility", "capacity", "initial", "boundary", "floor"});
+    if (s.has("unit") && !(s.get("unit").scalar() && s.get("unit").text() == kPopUnit))
+      err().fail(s.get("unit"), not_a(s.get("unit").node, kPopUnit),
+                 kPopUnit + " (every population is a cell density in cells/mm^3)");
+    YAML::Node out(YAML::NodeType::Map);
+    const int idx = new_field(s, kPopUnit, out);
+    m.population[idx] = 1;
+    SpeciesCoeffs c;
+    YAML::Node d_out;
+    L.read_diffusion(s.required("motility", kDiffusion.expect()), c, d_out);
+    out["motility"] = d_out;
+    std::string cap = "none";
+    if (s.has("capacity")) {
+      const Val cv = s.get("capacity");
+      if (!(cv.scalar() && cv.text() == "none")) {
+        if ((int)model().crowd_species.size() >= kMaxCrowding)
+          err().fail(cv, "is the crowding population number " + std::to_string(kMaxCrowding + 1),
+                     "at most " + std::to_string(kMaxCrowding) + " populations with a capacity");
+        const double k = L.value(cv, kCapacity, Bound::kPositive);  // [cells/mm^3]
+        model().crowd_species.push_back(idx);
+        model().crowd_volume.push_back(1.0 / k);  // [1/(cells/mm^3)]
+        cap = cv.text();
+      }
+    }
+    out["capacity"] = cap;
+    YAML::Node i_out, b_out;
+    read_field_initial(s.get("initial"), idx, i_out);
+    out["initial"] = i_out;
+    L.read_boundary(s.get("boundary"), concentration(kPopUnit), c, b_out);
+    out["boundary"] = b_out;
+    read_floor(s, idx, "1e-3 " + kPopUnit, out);
+    p().coeffs.push_back(c);
+    L.out_["populations"].push_back(out);
+  }
+
+  // states[i]: local, non-diffusing (D = 0, no-flux).
+  void read_state(const Val& v) {
+    const Fields s(err(), v, {"name", "unit", "initial", "floor"});
+    const std::string u_expected = "a unit, e.g. 1, 1/um or cells/mm^3";
+    const Val uv = s.required("unit", u_expected);
+    const std::string unit = L.text(uv, u_expected);
+    if (!L.units_.parses(unit))
+      err().fail(uv, "unit " + in_quotes(unit) + " does not parse", u_expected);
+    YAML::Node out(YAML::NodeType::Map);
+    const int idx = new_field(s, unit, out);
+    YAML::Node i_out;
+    read_field_initial(s.get("initial"), idx, i_out);
+    out["initial"] = i_out;
+    read_floor(s, idx, unit == "1" ? "1e-9" : "1e-9 " + unit, out);
+    p().coeffs.push_back(SpeciesCoeffs{});
+    L.out_["states"].push_back(out);
+  }
+
+  // An initial state of field idx: read_initial's kinds, or a generated vessel map.
+  void read_field_initial(const Val& v, int idx, YAML::Node& out) {
+    real* init = p().initial.data() + (size_t)idx * nvox();
+    if (v.present() && v.node.IsMap()) {
+      const Fields f(err(), v, {"constant", "gaussian", "regions", "map", "vessels"});
+      if (f.one_of({"constant", "gaussian", "regions", "map", "vessels"}) == "vessels") {
+        out = YAML::Node(YAML::NodeType::Map);
+        YAML::Node vo(YAML::NodeType::Map);
+        read_vessels(f.get("vessels"), idx, init, vo);
+        out["vessels"] = flow(vo);
+        return;
+      }
+    }
+    L.read_initial(v, concentration(unit_of(idx)), init, out);
+  }
+
+  // {vessels: {mean_spacing, radius, seed, exclude}}: vessel surface density S/V [1/um]
+  // (host/core/vessels.hpp), converted to the field's unit.
+  void read_vessels(const Val& v, int idx, real* init, YAML::Node& out) {
+    const Fields g(err(), v, {"mean_spacing", "radius", "seed", "exclude"});
+    const std::string& unit = unit_of(idx);
+    if (!same_dimension(L.units_, unit, "1/um"))
+      err().fail(v,
+                 "field " + in_quotes(name_of(idx)) + " is in " + in_quotes(unit) +
+                     ", not a surface density",
+                 "a field whose unit converts to 1/um");
+    VesselSpec spec;
+    const Val sv = g.required("mean_spacing", kLength.expect());
+    spec.mean_spacing_um = L.value(sv, kLength, Bound::kPositive);
+    out["mean_spacing"] = sv.text();
+    std::string radius = "5 um";  // VesselSpec's default
+    if (g.has("radius")) {
+      spec.radius_um = L.value(g.get("radius"), kLength, Bound::kPositive);
+      radius = g.get("radius").text();
+    }
+    out["radius"] = radius;
+    spec.seed = p().seed;
+    if (g.has("seed"))
+      spec.seed = (unsigned long long)L.integer(g.get("seed"), 0, LLONG_MAX,
+                                                "a non-negative integer, e.g. 3");
+    out["seed"] = spec.seed;
+    const uint8_t* exclude = nullptr;
+    if (g.has("exclude")) {
+      const Region& r = L.region(g.get("exclude"));
+      exclude = r.mask.data();
+      out["exclude"] = r.name;
+    }
+    std::vector<double> sv_um;
+    try {
+      sv_um = generate_vessel_surface(p().grid, spec, exclude);
+    } catch (const std::invalid_argument& e) {
+      err().fail(v, e.what(), "a mean spacing > 2 radius > 0");
+    }
+    const double to_unit = L.units_.to("1 1/um", unit);  // [unit per 1/um]
+    for (long long i = 0; i < nvox(); ++i) init[i] = real(sv_um[i] * to_unit);
+  }
+
+  // ---- model files and parameters ----------------------------------------------------------
+
+  void include(const Val& at, const ModelFile& from,
+               std::vector<std::pair<fs::path, std::string>>& stack) {
+    const std::string expected = "the path of a YAML model file, e.g. models/tme.yaml";
+    const std::string rel = L.text(at, expected);
+    fs::path path(rel);
+    if (path.is_relative()) path = from.dir / path;
+    path = path.lexically_normal();
+    const std::string name = path.string();
+    std::error_code ec;
+    fs::path id = fs::weakly_canonical(path, ec);
+    if (ec) id = fs::absolute(path, ec);
+    for (size_t i = 0; i < stack.size(); ++i)
+      if (stack[i].first == id) {
+        std::vector<std::string> chain;
+        for (size_t j = i; j < stack.size(); ++j) chain.push_back(stack[j].second);
+        chain.push_back(name);
+        err().fail(at, "circular include: " + join(chain, " -> "),
+                   "model files that do not include each other");
+      }
+    for (const ModelFile& f : m.files)
+      if (f.id == id) return;  // already read through another include
+    std::ifstream in(path, std::ios::binary);
+    if (!in || fs::is_directory(path, ec))
+      err().fail(at,
+                 "cannot read model file " + in_quotes(rel) + ": " +
+                     (fs::exists(path, ec) ? "not a readable file" : "no such file"),
+                 "a readable YAML model file");
+    std::ostringstream text;
+    text << in.rdbuf();
+
+    ModelFile f{name, path.parent_path(), id, Errors(name), Val{}, false};
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(text.str());
+    } catch (const YAML::ParserException& e) {
+      f.err.syntax(e.mark, e.msg);
+    }
+    const std::string expected_root = "a mapping with keys " + join(kModelFileKeys);
+    if (!doc.IsDefined() || doc.IsNull())
+      f.err.fail(YAML::Mark(), "(top level)", "the model file is empty", expected_root);
+    if (!doc.IsMap()) f.err.fail(doc.Mark(), "(top level)", not_a(doc, "a mapping"), expected_root);
+    f.root = Val{doc, "", doc.Mark()};
+    const Fields keys(f.err, f.root, kModelFileKeys);  // rejects unknown keys
+    stack.push_back({id, name});
+    if (keys.has("include")) {
+      InFile scope(L, f);
+      for (const Val& item : L.list(keys.get("include"), "a list of model file paths"))
+        include(item, f, stack);
+    }
+    stack.pop_back();
+    m.files.push_back(std::move(f));
+  }
+
+  Param definition(int file, const std::string& name, const Val& val) {
+    Val v = val;
+    std::string source;
+    if (val.present() && val.node.IsMap()) {
+      const Fields pf(err(), val, {"value", "source"});
+      v = pf.required("value", kParamExpected);
+      if (pf.has("source")) source = L.text(pf.get("source"), "text naming where it comes from");
+    }
+    const std::string s = L.text(v, kParamExpected);
+    const QuantityText q = split_quantity(s);
+    Param p{name, v, source, file};
+    if (q.status == QuantityText::kNoNumber && is_identifier(s)) {
+      p.alias = true;
+      return p;
+    }
+    if (q.status == QuantityText::kNoNumber)
+      err().fail(v, in_quotes(s) + " has no number", kParamExpected);
+    if (q.status == QuantityText::kBadNumber)
+      err().fail(v, in_quotes(s) + " is not a number followed by a unit", kParamExpected);
+    if (q.status == QuantityText::kOutOfRange)
+      err().fail(v, in_quotes(s) + " is out of range", kParamExpected);
+    if (!L.units_.parses(q.unit))
+      err().fail(v, "unit " + in_quotes(q.unit) + " does not parse", kParamExpected);
+    return p;
+  }
+
+  void read_parameters() {
+    for (int fi = 0; fi < (int)m.files.size(); ++fi) {
+      const ModelFile& f = m.files[fi];
+      const Val pv = section(f, "parameters");
+      if (!pv.present()) continue;
+      InFile scope(L, f);
+      const bool override_only = f.scene && m.from_file;
+      const Fields ps = Fields::any(err(), pv, "a mapping of parameter names to values");
+      for (const auto& [key, val] : ps.entries()) {
+        const std::string name = L.identifier(key, "parameter name");
+        const Param def = definition(fi, name, val);
+        const int old = m.param(name);
+        if (override_only) {
+          if (old < 0)
+            err().fail(key, in_quotes(name) + " is not a parameter of the model",
+                       m.params.empty()
+                           ? "no parameters: the model defines none"
+                           : "the name of a model parameter to override: " + join(m.param_names()));
+          m.params[old] = def;
+        } else {
+          if (old >= 0)
+            err().fail(key,
+                       "duplicate parameter " + in_quotes(name) + " (first defined at " +
+                           m.where(m.params[old]) + ")",
+                       "each parameter defined once");
+          m.params.push_back(def);
+        }
+      }
+    }
+    // Resolve aliases; a chain that comes back to one of its members is an error, reported at
+    // the first member's definition.
+    for (size_t i = 0; i < m.params.size(); ++i) {
+      std::vector<int> chain{(int)i};
+      int j = (int)i;
+      while (m.params[j].alias) {
+        const Param& pj = m.params[j];
+        const int k = m.param(pj.def.text());
+        if (k < 0) {
+          InFile scope(L, m.files[pj.file]);
+          err().fail(pj.def, in_quotes(pj.def.text()) + " is not a defined parameter",
+                     kParamExpected + ": one of " + join(m.param_names()));
+        }
+        const auto at = std::find(chain.begin(), chain.end(), k);
+        if (at != chain.end()) {
+          std::vector<std::string> names;
+          for (auto c = at; c != chain.end(); ++c) names.push_back(m.params[*c].name);
+          names.push_back(m.params[k].name);
+          const Param& first = m.params[k];
+          InFile scope(L, m.files[first.file]);
+          err().fail(first.def, "circular parameter reference: " + join(names, " -> "),
+                     "a number with a unit, or a parameter that does not refer back to this one");
+        }
+        chain.push_back(k);
+        j = k;
+      }
+      m.params[i].target = j;
+    }
+  }
+
+  // ---- phase 1: before the scene's species -------------------------------------------------
+
+  void phase1() {
+    for (const std::string& k : kSceneModelKeys) m.any = m.any || root.has(k);
+    ModelFile scene{L.err_.file(), L.base_dir_, fs::path(), L.err_, root.self(), true};
+    if (root.has("model")) {
+      const Val mv = root.get("model");
+      Val fv = mv;
+      if (mv.present() && mv.node.IsMap()) {
+        const Fields mf(err(), mv, {"file", "tolerance"});
+        fv = mf.get("file");
+        m.tolerance = mf.get("tolerance");
+      }
+      if (fv.present()) {
+        std::vector<std::pair<fs::path, std::string>> stack;
+        include(fv, scene, stack);
+        m.from_file = true;
+      }
+    }
+    m.files.push_back(scene);
+    read_parameters();
+    for (const ModelFile& f : m.files) {
+      if (f.scene) continue;
+      const Val sv = section(f, "species");
+      if (!sv.present()) continue;
+      InFile scope(L, f);
+      for (const Val& s : L.list(sv, "a list of species")) {
+        if (p().nspecies() >= kMaxSpecies)
+          err().fail(s, "is field number " + std::to_string(kMaxSpecies + 1),
+                     "at most " + std::to_string(kMaxSpecies) + " fields");
+        L.read_species(s, p().nspecies());
+      }
+    }
+  }
+
+  // ---- drugs and blood ---------------------------------------------------------------------
+
+  // The entries of `key` in every file; a scene entry named like a model file's entry updates
+  // that entry key by key (`exclusive` keys replace each other).
+  std::vector<Entry> collect(const std::string& key, const std::string& what,
+                             const std::vector<std::string>& keys,
+                             const std::vector<std::string>& exclusive) {
+    std::vector<Entry> entries;
+    for (int fi = 0; fi < (int)m.files.size(); ++fi) {
+      const ModelFile& f = m.files[fi];
+      const Val sv = section(f, key);
+      if (!sv.present()) continue;
+      InFile scope(L, f);
+      for (const Val& item : L.list(sv, "a list of " + what + "s")) {
+        const Fields e(err(), item, keys);
+        const std::string name = L.identifier(e.required("name", kNameRule), what + " name");
+        Entry* old = nullptr;
+        for (Entry& x : entries)
+          if (x.name == name) old = &x;
+        if (old && (!f.scene || m.files[old->file].scene || old->overridden))
+          err().fail(e.get("name"),
+                     "duplicate " + what + " " + in_quotes(name) + " (first defined at " +
+                         position(m.files[old->file].name, old->item.mark) + ")",
+                     "each " + what + " defined once; the scene may update a model's " + what);
+        if (!old) {
+          entries.push_back(Entry{name, item, fi, false, {}});
+          old = &entries.back();
+        } else {
+          old->overridden = true;
+          for (const std::string& x : exclusive)
+            if (e.has(x))
+              for (const std::string& y : exclusive) old->erase(y);
+        }
+        for (const auto& [k, v] : e.entries()) {
+          const std::string kn = k.text();
+          if (kn == "name") continue;
+          if (kn == "pk") {
+            const Fields pk(err(), v, kPkKeys);
+            for (const auto& [pkk, pkv] : pk.entries()) old->set("pk." + pkk.text(), pkv, fi);
+          } else {
+            old->set(kn, v, fi);
+          }
+        }
+      }
+    }
+    return entries;
+  }
+
+  // Runs f with the loader pointed at `file`.
+  template <class F>
+  auto in_file(int file, F f) {
+    InFile scope(L, m.files[file]);
+    return f();
+  }
+  [[noreturn]] void fail_in(int file, const YAML::Mark& mark, const std::string& path,
+                            const std::string& wrong, const std::string& expected) const {
+    m.files[file].err.fail(mark, path, wrong, expected);
+  }
+  [[noreturn]] void fail_in(int file, const Val& v, const std::string& wrong,
+                            const std::string& expected) const {
+    fail_in(file, v.mark, v.path, wrong, expected);
+  }
+
+  // The value [dim.unit] and text of an entry's key; `def` when absent (nullptr: required).
+  std::pair<double, std::string> entry_value(const Entry& e, const std::string& k, const Dim& dim,
+                                             Bound b, const char* def) {
+    if (const Entry::Key* kv = e.get(k))
+      return {in_file(kv->file, [&] { return L.value(kv->val, dim, b); }), kv->val.text()};
+    if (!def)
+      fail_in(e.file, e.item.mark, e.item.path + "." + k, "missing required key", dim.expect());
+    return {L.units_.to(def, dim.unit), def};
+  }
+
+  void add_global(const GlobalInput& g, const Entry& e) {
+    for (const GlobalInput& other : model().globals)
+      if (other.name == g.name)
+        fail_in(e.file, e.item,
+                "the name " + in_quotes(g.name) + " is used by a drug and a blood input",
+                "distinct names for drugs and blood inputs");
+    if ((int)model().globals.size() >= kMaxGlobals)
+      fail_in(e.file, e.item, "is input number " + std::to_string(kMaxGlobals + 1),
+              "at most " + std::to_string(kMaxGlobals) + " drugs and blood inputs");
+    model().globals.push_back(g);
+  }
+
+  void read_drugs() {
+    const std::vector<Entry> drugs =
+        collect("drugs", "drug", {"name", "dose", "start", "body_weight", "pk"}, {});
+    YAML::Node out(YAML::NodeType::Sequence);
+    for (const Entry& e : drugs) {
+      YAML::Node d_out(YAML::NodeType::Map), pk_out(YAML::NodeType::Map);
+      d_out["name"] = e.name;
+      Drug d;
+      d.name = e.name;
+      // body weight [kg] (per-kg doses), start [s]
+      double bw = 0;
+      std::string bw_text;
+      if (e.get("body_weight"))
+        std::tie(bw, bw_text) =
+            entry_value(e, "body_weight", kBodyWeight, Bound::kPositive, nullptr);
+      const std::pair<double, std::string> start =
+          entry_value(e, "start", kTime, Bound::kNonNegative, "0 d");
+      std::string dose = "none";
+      if (const Entry::Key* kv = e.get("dose")) {
+        in_file(kv->file, [&] {
+          const std::string expected = "a dose such as '200 mg q3w' or '3 mg/kg q3w x 4', or none";
+          dose = L.text(kv->val, expected);
+          if (dose == "none") return 0;
+          try {
+            ParsedRegimen r = parse_regimen(dose, bw, L.units_);
+            r.regimen.start_s = start.first;
+            d.doses = pk::expand_regimen(r.regimen, p().time.t_end);
+          } catch (const std::invalid_argument& ex) {
+            // "dose '...': what (expected ...)": keep the parser's own expectation
+            const std::string msg = ex.what();
+            const size_t at = msg.rfind(" (expected ");
+            if (at == std::string::npos || msg.back() != ')') err().fail(kv->val, msg, expected);
+            err().fail(kv->val, msg.substr(0, at), msg.substr(at + 11, msg.size() - at - 12));
+          }
+          return 0;
+        });
+      }
+      d_out["dose"] = dose;
+      d_out["start"] = start.second;
+      if (!bw_text.empty()) d_out["body_weight"] = bw_text;
+      // pharmacokinetics: volumes [L], clearances [L/s], molecular weight [g/mol]
+      auto pk = [&](const std::string& k, const Dim& dim, Bound b, const char* def) {
+        const auto [x, text] = entry_value(e, "pk." + k, dim, b, def);
+        pk_out[k] = text;
+        return x;
+      };
+      d.pk.vc_L = pk("central_volume", kVolume, Bound::kPositive, nullptr);
+      d.pk.vp_L = pk("peripheral_volume", kVolume, Bound::kNonNegative, "0 L");
+      d.pk.cl_L_per_s = pk("clearance", kClearance, Bound::kPositive, nullptr);
+      d.pk.q_L_per_s = pk("intercompartmental", kClearance, Bound::kNonNegative, "0 L/day");
+      d.pk.mw_g_per_mol = pk("molecular_weight", kMolarMass, Bound::kPositive, "146000 g/mol");
+      try {
+        pk::check(d.pk);
+      } catch (const std::invalid_argument& ex) {
+        fail_in(e.file, e.item, ex.what(), "valid pharmacokinetics");
+      }
+      d_out["pk"] = pk_out;
+      GlobalInput g;
+      g.name = e.name;
+      g.unit = "nM";
+      g.kind = GlobalInput::Kind::kPlasma;
+      g.drug = (int)model().drugs.size();
+      add_global(g, e);
+      model().drugs.push_back(std::move(d));
+      out.push_back(d_out);
+    }
+    if (m.any) L.out_["drugs"] = out;
+  }
+
+  // The unit a value is written in: the literal's, or the literal's its parameter resolves to.
+  std::string written_unit(const Val& v) const {
+    if (!v.scalar()) return "";
+    std::string s = v.text();
+    if (split_quantity(s).status == QuantityText::kNoNumber && is_identifier(s)) {
+      const int k = m.param(s);
+      if (k >= 0) s = m.params[m.params[k].target].def.text();
+    }
+    return split_quantity(s).unit;
+  }
+
+  void read_blood() {
+    const std::vector<Entry> blood =
+        collect("blood", "blood input", {"name", "unit", "value", "table"}, {"value", "table"});
+    YAML::Node out(YAML::NodeType::Sequence);
+    for (const Entry& e : blood) {
+      YAML::Node b_out(YAML::NodeType::Map);
+      b_out["name"] = e.name;
+      const Entry::Key* vk = e.get("value");
+      const Entry::Key* tk = e.get("table");
+      if (!vk == !tk)
+        fail_in(e.file, e.item, vk ? "has both value and table" : "has neither value nor table",
+                "exactly one of: value, table");
+      GlobalInput g;
+      g.name = e.name;
+      // unit: as given, else the unit the (first) value is written in
+      const std::string u_expected = "a unit, e.g. cells/mL or nM";
+      if (const Entry::Key* uk = e.get("unit")) {
+        g.unit = in_file(uk->file, [&] {
+          const std::string u = L.text(uk->val, u_expected);
+          if (!L.units_.parses(u))
+            err().fail(uk->val, "unit " + in_quotes(u) + " does not parse", u_expected);
+          return u;
+        });
+      } else if (vk) {
+        g.unit = written_unit(vk->val);
+      } else if (tk->val.node.IsSequence() && tk->val.node.size() > 0 &&
+                 tk->val.node[0].IsSequence() && tk->val.node[0].size() == 2) {
+        g.unit = written_unit(Val{tk->val.node[0][1], "", tk->val.mark});
+      }
+      if (g.unit.empty()) g.unit = "1";
+      b_out["unit"] = g.unit;
+      const Dim level = dim_in("a blood level", g.unit);
+      if (vk) {
+        g.kind = GlobalInput::Kind::kConstant;
+        g.value = in_file(vk->file, [&] { return L.value(vk->val, level, Bound::kNonNegative); });
+        b_out["value"] = vk->val.text();
+      } else {
+        g.kind = GlobalInput::Kind::kTable;
+        YAML::Node t_out(YAML::NodeType::Sequence);
+        in_file(tk->file, [&] {
+          const std::string expected = "a list of [time, value] pairs, times increasing";
+          const std::vector<Val> rows = L.list(tk->val, expected);
+          if (rows.empty()) err().fail(tk->val, "is an empty list", expected);
+          for (const Val& r : rows) {
+            const std::vector<Val> tv = L.list(r, expected);
+            if (tv.size() != 2)
+              err().fail(r, "has " + std::to_string(tv.size()) + " entries", expected);
+            const double t = L.value(tv[0], kTime, Bound::kAny);
+            if (!g.times_s.empty() && !(t > g.times_s.back()))
+              err().fail(tv[0], in_quotes(tv[0].text()) + " is not after the previous time",
+                         expected);
+            g.times_s.push_back(t);
+            g.values.push_back(L.value(tv[1], level, Bound::kNonNegative));
+            YAML::Node row = flow(YAML::Node(YAML::NodeType::Sequence));
+            row.push_back(tv[0].text());
+            row.push_back(tv[1].text());
+            t_out.push_back(row);
+          }
+          return 0;
+        });
+        b_out["table"] = t_out;
+      }
+      add_global(g, e);
+      out.push_back(b_out);
+    }
+    if (m.any) L.out_["blood"] = out;
+  }
+
+  int global(const Val& v, const std::string& role) {
+    std::vector<std::string> names;
+    for (const GlobalInput& g : model().globals) names.push_back(g.name);
+    const std::string expected =
+        names.empty() ? role + ", but none are defined" : role + ": one of " + join(names);
+    const std::string s = L.text(v, expected);
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i] == s) return (int)i;
+    err().fail(v, in_quotes(s) + " is not a defined drug or blood input", expected);
+  }
+
+  // ---- terms -------------------------------------------------------------------------------
+
+  // A unit built from field units (e.g. "(ng/mL)/s/(cells/mm^3)") must parse.
+  void check_unit(const Val& at, const Dim& d) const {
+    if (!L.units_.parses(d.unit))
+      err().fail(at,
+                 "the unit " + in_quotes(d.unit) + " built from the fields' units does not parse",
+                 "field units that UDUNITS can combine");
+  }
+
+  Factor read_factor(const Val& v, YAML::Node& out) {
+    const Fields any(
+        err(), v,
+        {"activate", "inhibit", "room", "linear", "half", "hill", "per", "blocked_by", "scale"});
+    const std::string kind = any.one_of(kFactorKinds);
+    std::vector<std::string> allowed{kind, "half", "hill", "per", "blocked_by"};
+    if (kind == "room") allowed = {"room"};
+    if (kind == "linear") allowed = {"linear", "scale", "per", "blocked_by"};
+    const Fields f(err(), v, allowed);
+    out = YAML::Node(YAML::NodeType::Map);
+    Factor fc;
+    if (kind == "room") {
+      const Val rv = f.get("room");
+      if (!(rv.scalar() && rv.text() == "true"))
+        err().fail(rv, not_a(rv.node, "true"), "room: true (the free volume fraction)");
+      fc.kind = kFactorRoom;
+      out["room"] = true;
+      flow(out);
+      return fc;
+    }
+    fc.kind = kind == "activate"  ? kFactorHillAct
+              : kind == "inhibit" ? kFactorHillInh
+                                  : kFactorLinear;
+    fc.a = field(f.get(kind));
+    out[kind] = name_of(fc.a);
+    std::string ux = unit_of(fc.a);  // unit of the input x
+    if (f.has("per")) {
+      fc.b = field(f.get("per"));
+      ux = unit_of(fc.b) == ux ? "1" : quot(ux, {unit_of(fc.b)});
+      out["per"] = name_of(fc.b);
+    }
+    if (f.has("blocked_by")) {
+      const Val bv = f.get("blocked_by");
+      const Fields b = Fields::any(
+          err(), bv,
+          "a mapping of antibody fields to dissociation constants, e.g. {antiPD1: 0.26 nM}");
+      if (b.entries().size() > 2)
+        err().fail(bv, "has " + std::to_string(b.entries().size()) + " antibodies",
+                   "at most 2 blocking antibodies");
+      YAML::Node b_out(YAML::NodeType::Map);
+      int j = 0;
+      for (const auto& [key, val] : b.entries()) {
+        fc.ab[j] = field(key);
+        fc.kd[j] = real(
+            L.value(val, dim_in("a dissociation constant", unit_of(fc.ab[j])), Bound::kPositive));
+        b_out[name_of(fc.ab[j])] = val.text();
+        ++j;
+      }
+      out["blocked_by"] = flow(b_out);
+    }
+    const std::string hk = kind == "linear" ? "scale" : "half";
+    const Dim hd = dim_in(kind == "linear" ? "a scale" : "a half-maximum", ux);
+    check_unit(v, hd);
+    const Val hv = f.required(hk, hd.expect());
+    fc.K = real(L.value(hv, hd, Bound::kPositive));
+    out[hk] = hv.text();
+    if (kind != "linear") {
+      std::string hill = "1";
+      if (f.has("hill")) {
+        fc.n = real(L.value(f.get("hill"), kHill, Bound::kPositive));
+        hill = f.get("hill").text();
+      }
+      out["hill"] = hill;
+    }
+    flow(out);
+    return fc;
+  }
+
+  void read_term(const Val& v) {
+    const std::string kinds = join(kTermKinds);
+    const Fields any = Fields::any(
+        err(), v, "a mapping with one term kind (" + kinds + ") naming the target field");
+    bool has_kind = false;
+    for (const auto& e : any.entries()) has_kind = has_kind || contains(kTermKinds, e.first.text());
+    if (!has_kind)
+      for (const auto& e : any.entries()) {
+        bool known = false;
+        for (const auto& keys : kTermKeys) known = known || contains(keys, e.first.text());
+        if (!known)
+          err().fail(e.first, "unknown term kind " + in_quotes(e.first.text()),
+                     "exactly one of: " + kinds);
+      }
+    const std::string kind = any.one_of(kTermKinds);
+    const size_t ki = std::find(kTermKinds.begin(), kTermKinds.end(), kind) - kTermKinds.begin();
+    std::vector<std::string> allowed{kind};
+    allowed.insert(allowed.end(), kTermKeys[ki].begin(), kTermKeys[ki].end());
+    const Fields f(err(), v, allowed);
+    YAML::Node out(YAML::NodeType::Map);
+
+    const Val tv = f.get(kind);
+    const bool pop_target = kind == "growth" || kind == "kill" || kind == "chemotaxis";
+    const int target = pop_target ? population(tv) : field(tv);
+    const std::string& ut = unit_of(target);
+    out[kind] = name_of(target);
+
+    // A required value [dim.unit], written to the resolved term as given.
+    auto num = [&](const std::string& key, const Dim& dim, Bound b) {
+      check_unit(v, dim);
+      const Val x = f.required(key, dim.expect());
+      out[key] = x.text();
+      return L.value(x, dim, b);
+    };
+    auto by = [&]() {
+      const int s = population(f.required("by", "a population"));
+      out["by"] = name_of(s);
+      return s;
+    };
+
+    if (kind == "chemotaxis") {
+      if ((int)model().chemotaxis.size() >= kMaxChemotaxis)
+        err().fail(v, "is chemotaxis term number " + std::to_string(kMaxChemotaxis + 1),
+                   "at most " + std::to_string(kMaxChemotaxis) + " chemotaxis terms");
+      Chemotaxis c;
+      c.cell = target;
+      const Val sv = f.required("signal", "a field");
+      c.signal = field(sv);
+      out["signal"] = name_of(c.signal);
+      // chi [um^2/s per signal unit], vmax [um/s]
+      c.chi = real(num("sensitivity",
+                       dim_in("a chemotactic sensitivity", quot("um^2/s", {unit_of(c.signal)})),
+                       Bound::kNonNegative));
+      c.vmax = real(num("max_speed", kSpeed, Bound::kPositive));
+      model().chemotaxis.push_back(c);
+      L.out_["terms"].push_back(out);
+      return;
+    }
+    if ((int)model().terms.size() >= kMaxTerms)
+      err().fail(v, "is term number " + std::to_string(kMaxTerms + 1),
+                 "at most " + std::to_string(kMaxTerms) + " terms");
+
+    Term t;
+    t.target = target;
+    if (kind == "growth") {
+      t.kind = kTermGrowth;
+      t.p[0] = real(num("rate", kRate, Bound::kNonNegative));  // [1/s]
+      std::string law = "logistic";
+      if (f.has("law")) {
+        law = L.text(f.get("law"), "logistic or gompertz");
+        if (law != "logistic" && law != "gompertz")
+          err().fail(f.get("law"), in_quotes(law) + " is not a growth law", "logistic or gompertz");
+      }
+      out["law"] = law;
+      t.p[1] = law == "gompertz" ? 1 : 0;
+    } else if (kind == "secretion") {
+      t.kind = kTermSecretion;
+      t.src = by();
+      // [unit_X/s per unit_src]
+      t.p[0] = real(num("rate", dim_in("a secretion rate", quot(ut, {"s", unit_of(t.src)})),
+                        Bound::kNonNegative));
+    } else if (kind == "uptake") {
+      t.kind = kTermUptake;
+      t.src = by();
+      if (f.has("km")) {
+        // Michaelis-Menten: rate = Vmax per unit of `by` [unit_X/s per unit_src], km [unit_X];
+        // p[0] = Vmax/km [1/s per unit_src]
+        const double vmax =
+            num("rate", dim_in("a maximum uptake rate", quot(ut, {"s", unit_of(t.src)})),
+                Bound::kNonNegative);
+        const double km = num("km", concentration(ut), Bound::kPositive);
+        t.p[0] = real(vmax / km);
+        t.p[1] = real(km);
+      } else {
+        t.p[0] = real(num("rate", dim_in("an uptake rate", quot("1", {"s", unit_of(t.src)})),
+                          Bound::kNonNegative));
+      }
+    } else if (kind == "kill") {
+      t.kind = kTermKill;
+      t.src = by();
+      t.p[0] = real(num("rate", dim_in("a kill rate", quot("1", {"s", unit_of(t.src)})),
+                        Bound::kNonNegative));
+    } else if (kind == "conversion") {
+      t.kind = kTermConversion;
+      t.p[0] = real(num("rate", kRate, Bound::kNonNegative));
+    } else if (kind == "relax") {
+      t.kind = kTermRelax;
+      t.p[0] = real(1.0 / num("time", kTime, Bound::kPositive));  // 1/tau [1/s]
+      t.p[1] = real(num("base", concentration(ut), Bound::kNonNegative));
+      const bool factors = f.has("factors") && f.get("factors").node.IsSequence() &&
+                           f.get("factors").node.size() > 0;
+      if (factors) {
+        t.p[2] = real(num("max", concentration(ut), Bound::kNonNegative));
+      } else if (f.has("max")) {
+        err().fail(f.get("max"), "max applies only with factors",
+                   "no max without factors (the level is base)");
+      }
+    } else if (kind == "exchange") {
+      t.kind = kTermExchange;
+      const Val sv = f.required("vessels", "a vessel surface density field (1/um)");
+      t.src = field(sv);
+      if (!same_dimension(L.units_, unit_of(t.src), "1/um"))
+        err().fail(sv,
+                   "field " + in_quotes(name_of(t.src)) + " is in " + in_quotes(unit_of(t.src)) +
+                       ", not a surface density",
+                   "a field whose unit converts to 1/um");
+      out["vessels"] = name_of(t.src);
+      const double to_um = L.units_.to("1 " + unit_of(t.src), "1/um");  // [1/um per field unit]
+      t.p[0] = real(num("permeability", kPermeability, Bound::kNonNegative) * to_um);
+      const Val gv = f.required("plasma", "a drug or blood input");
+      t.global = global(gv, "a drug or blood input");
+      const std::string& ug = model().globals[t.global].unit;
+      if (!same_dimension(L.units_, ug, ut) || std::fabs(L.units_.to("1 " + ug, ut) - 1) > 1e-12)
+        err().fail(gv,
+                   in_quotes(gv.text()) + " is in " + in_quotes(ug) + " but " +
+                       in_quotes(name_of(target)) + " is in " + in_quotes(ut),
+                   "a plasma level in the target field's unit");
+      out["plasma"] = gv.text();
+    } else if (kind == "influx") {
+      t.kind = kTermInflux;
+      std::vector<std::string> per{"s"};
+      if (f.has("vessels") && !(f.get("vessels").scalar() && f.get("vessels").text() == "none")) {
+        t.src = field(f.get("vessels"));
+        out["vessels"] = name_of(t.src);
+        per.push_back(unit_of(t.src));
+      } else {
+        out["vessels"] = "none";
+      }
+      const Val gv = f.required("blood", "a blood input or drug");
+      t.global = global(gv, "a blood input or drug");
+      out["blood"] = gv.text();
+      per.push_back(model().globals[t.global].unit);
+      // [unit_X/s per unit_src per unit_blood]
+      t.p[0] = real(num("rate", dim_in("an influx rate", quot(ut, per)), Bound::kNonNegative));
+    }
+
+    // factors (at most kMaxTermFactors)
+    YAML::Node f_out(YAML::NodeType::Sequence);
+    if (f.has("factors")) {
+      const std::vector<Val> items = L.list(f.get("factors"), "a list of factors");
+      if ((int)items.size() > kMaxTermFactors)
+        err().fail(f.get("factors"), "has " + std::to_string(items.size()) + " factors",
+                   "at most " + std::to_string(kMaxTermFactors) + " factors");
+      for (const Val& it : items) {
+        YAML::Node fo;
+        t.f[t.nfactors++] = read_factor(it, fo);
+        f_out.push_back(fo);
+      }
+    }
+    out["factors"] = f_out;
+
+    // products of kill and conversion: yield [unit_product per unit_target]
+    if (kind == "kill" || kind == "conversion") {
+      YAML::Node p_out(YAML::NodeType::Map);
+      if (f.has("products")) {
+        const Val pv = f.get("products");
+        const Fields pr = Fields::any(
+            err(), pv, "a mapping of product fields to yields, e.g. {antigen: 1.34e-14 mol/cell}");
+        if ((int)pr.entries().size() > kMaxTermProducts)
+          err().fail(pv, "has " + std::to_string(pr.entries().size()) + " products",
+                     "at most " + std::to_string(kMaxTermProducts) + " products");
+        for (const auto& [key, val] : pr.entries()) {
+          TermProduct& tp = t.prod[t.nproducts++];
+          tp.species = field(key);
+          const Dim yd =
+              dim_in("a yield", unit_of(tp.species) == ut ? "1" : quot(unit_of(tp.species), {ut}));
+          check_unit(val, yd);
+          tp.yield = real(L.value(val, yd, Bound::kNonNegative));
+          p_out[name_of(tp.species)] = val.text();
+        }
+      }
+      out["products"] = flow(p_out);
+    }
+    model().terms.push_back(t);
+    L.out_["terms"].push_back(out);
+  }
+
+  // ---- phase 2: after the scene's species --------------------------------------------------
+
+  void phase2() {
+    // The resolved scene's model sections, in this order (filled below).
+    if (m.any) {
+      L.out_["model"] = YAML::Node(YAML::NodeType::Map);
+      L.out_["parameters"] = YAML::Node(YAML::NodeType::Map);
+      for (const char* k : {"populations", "states"})
+        L.out_[k] = YAML::Node(YAML::NodeType::Sequence);
+      if (root.has("initial")) L.out_["initial"] = YAML::Node(YAML::NodeType::Map);
+      for (const char* k : {"drugs", "blood", "terms"})
+        L.out_[k] = YAML::Node(YAML::NodeType::Sequence);
+    }
+    for (const char* sec : {"populations", "states"})
+      for (const ModelFile& f : m.files) {
+        const Val sv = section(f, sec);
+        if (!sv.present()) continue;
+        InFile scope(L, f);
+        for (const Val& item : L.list(sv, std::string("a list of ") + sec)) {
+          if (sec[0] == 'p')
+            read_population(item);
+          else
+            read_state(item);
+        }
+      }
+    m.population.resize(p().nspecies(), 0);
+    m.floor.resize(p().nspecies(), 0);
+
+    // initial overrides (the scene only)
+    if (root.has("initial")) {
+      const Fields in =
+          Fields::any(err(), root.get("initial"), "a mapping of field names to initial states");
+      YAML::Node out(YAML::NodeType::Map);
+      for (const auto& [key, val] : in.entries()) {
+        const int idx = field(key);
+        YAML::Node o;
+        read_field_initial(val, idx, o);
+        out[name_of(idx)] = o;
+      }
+      L.out_["initial"] = out;
+    }
+
+    read_drugs();
+    read_blood();
+    for (const ModelFile& f : m.files) {
+      const Val tv = section(f, "terms");
+      if (!tv.present()) continue;
+      InFile scope(L, f);
+      for (const Val& item : L.list(tv, "a list of terms")) read_term(item);
+    }
+
+    // tolerances: relative per sub-step, absolute per field
+    std::string tol = "1e-4";
+    if (m.tolerance.present()) {
+      const std::string expected = "a number in (0, 1), e.g. 1e-4";
+      const double x = L.number(m.tolerance, expected);
+      if (!(x > 0 && x < 1))
+        err().fail(m.tolerance, in_quotes(m.tolerance.text()) + " is out of range", expected);
+      model().rtol = x;
+      tol = m.tolerance.text();
+    }
+    if (m.any) {
+      model().atol.assign(p().nspecies(), 1e-9);
+      for (int i = 0; i < p().nspecies(); ++i)
+        if (m.floor[i] > 0) model().atol[i] = m.floor[i];
+      YAML::Node mo(YAML::NodeType::Map);
+      mo["tolerance"] = tol;
+      L.out_["model"] = mo;
+      YAML::Node po(YAML::NodeType::Map);
+      for (const Param& pr : m.params) {
+        if (pr.source.empty()) {
+          po[pr.name] = pr.def.text();
+        } else {
+          YAML::Node e(YAML::NodeType::Map);
+          e["value"] = pr.def.text();
+          e["source"] = pr.source;
+          po[pr.name] = flow(e);
+        }
+      }
+      L.out_["parameters"] = po;
+    }
+  }
+};
+
+void Loader::read_model_files(const Fields& root) {
+  model_ = std::make_shared<ModelState>();
+  ModelReader{*this, *model_, root}.phase1();
+}
+
+void Loader::read_model(const Fields& root) { ModelReader{*this, *model_, root}.phase2(); }
+
+double Loader::value(const Val& v, const Dim& dim, Bound bound,
+                     const std::string& expected_in) const {
+  const std::string expected = expected_in.empty() ? dim.expect() : expected_in;
+  if (!v.scalar()) return quantity(v, dim, bound, expected_in);
+  const std::string s = v.text();
+  const QuantityText q = split_quantity(s);
+  const bool name = q.status == QuantityText::kNoNumber && is_identifier(s);
+  if (!name || !model_ || model_->params.empty()) {
+    if (q.status == QuantityText::kOk && reciprocal(units_, q.unit, dim.unit))
+      err_.fail(v, in_quotes(s) + " is not " + dim.noun, expected);
+    return quantity(v, dim, bound, expected_in);
+  }
+  const int k = model_->param(s);
+  if (k < 0)
+    err_.fail(v, in_quotes(s) + " is neither a value nor a defined parameter",
+              expected + ", or a parameter: one of " + join(model_->param_names()));
+  // Checks at the use site, naming the parameter and where its literal is defined.
+  const Param& d = model_->params[model_->params[k].target];
+  const std::string lit = d.def.text();
+  std::string what = "parameter " + in_quotes(s);
+  if (d.name != s) what += " -> " + in_quotes(d.name);
+  what += " = " + in_quotes(lit) + " (" + model_->where(d) + ")";
+  const QuantityText lq = split_quantity(lit);
+  if (lq.unit.empty() && !units_.convertible("1", dim.unit))
+    err_.fail(v, what + " has no unit", expected);
+  if (!units_.convertible(lq.unit, dim.unit) || reciprocal(units_, lq.unit, dim.unit))
+    err_.fail(v, what + " is not " + dim.noun, expected);
+  double x = 0;
+  try {
+    x = units_.to(lit, dim.unit);
+  } catch (const UnitError& e) {
+    err_.fail(v, what + ": " + e.what(), expected);
+  }
+  if (bound == Bound::kNonNegative && x < 0)
+    err_.fail(v, what + " must be >= 0", dim.noun + " >= 0 " + dim.unit);
+  if (bound == Bound::kPositive && !(x > 0))
+    err_.fail(v, what + " must be > 0", dim.noun + " > 0 " + dim.unit);
+  return x;
 }
 
 }  // namespace scene_detail

@@ -1,11 +1,658 @@
-// Scene section 'radiotherapy': stub until the radiotherapy loader lands.
+// Scene section 'radiotherapy' (issue 4) -> Problem.model: calendar, alpha/beta per tissue
+// label, oxygen enhancement, LQ response of populations, dose-dependent releases, and plans
+// (a dose map per fraction + a schedule) expanded into the sorted list of fractions.
+// Internal units: time [s], dose [Gy], length [um]. Schema and examples: docs/radiotherapy.md.
+#include <cmath>
+#include <stdexcept>
+
+#include "host/rt/dose_map.hpp"
+#include "host/rt/format.hpp"
+#include "host/rt/schedule.hpp"
 #include "host/scene/loader.hpp"
 
 namespace tme {
 namespace scene_detail {
 
+namespace {
+
+const Dim kDose{"a dose", "Gy", "2 Gy"};
+const Dim kAlpha{"an LQ alpha", "1/Gy", "0.3 1/Gy"};
+const Dim kBeta{"an LQ beta", "1/Gy^2", "0.03 1/Gy^2"};
+const Dim kPressure{"an oxygen partial pressure", "mmHg", "3 mmHg"};
+const Dim kNumber{"a number", "1", "3"};
+const std::string kRunTime = "a time since the start of the run, e.g. '7 d' or '7 d 9 h'";
+
+// "course (plan 0): gap ..." -> "gap ...": the loader names the plan by its key path.
+std::string strip_plan(const std::string& msg) {
+  if (msg.rfind("course (plan ", 0) != 0 && msg.rfind("fractions (plan ", 0) != 0) return msg;
+  const size_t c = msg.find("): ");
+  return c == std::string::npos ? msg : msg.substr(c + 3);
+}
+
+// "<prefix><rest>" -> "<rest>".
+std::string strip_prefix(const std::string& msg, const std::string& prefix) {
+  return msg.compare(0, prefix.size(), prefix) == 0 ? msg.substr(prefix.size()) : msg;
+}
+
+// Splits "7 d 9 h" into "7 d", "9 h": a new part starts at a number once the part has a unit.
+std::vector<std::string> time_parts(const std::string& s) {
+  std::vector<std::string> parts;
+  std::istringstream in(s);
+  std::string tok;
+  bool has_unit = false;
+  while (in >> tok) {
+    const QuantityText q = split_quantity(tok);
+    const bool number_first = q.status == QuantityText::kOk;
+    if (parts.empty() || (has_unit && number_first)) {
+      parts.push_back(tok);
+      has_unit = number_first && !q.unit.empty();
+    } else {
+      parts.back() += " " + tok;
+      has_unit = true;
+    }
+  }
+  return parts;
+}
+
+YAML::Node flow_map() { return flow(YAML::Node(YAML::NodeType::Map)); }
+
+}  // namespace
+
+// The section's readers; a friend of Loader so it can use its value readers.
+struct RtReader {
+  Loader& L;
+  Problem& p;
+  const Errors& err;
+  YAML::Node out{YAML::NodeType::Map};
+
+  explicit RtReader(Loader& l) : L(l), p(l.p_), err(l.err_) {}
+
+  // A time [s]: one quantity ("7 d") or a sum of them ("7 d 9 h"), kept exact.
+  double time(const Val& v, Bound bound, const std::string& expected = kRunTime) const {
+    const std::vector<std::string> parts =
+        v.scalar() ? time_parts(v.text()) : std::vector<std::string>{};
+    if (parts.size() < 2) return L.quantity(v, kTime, bound, expected);
+    double t = 0;
+    for (const std::string& part : parts)
+      t += L.quantity(Val{YAML::Node(part), v.path, v.mark}, kTime, Bound::kAny, expected);
+    if (bound != Bound::kAny && (t < 0 || (bound == Bound::kPositive && t == 0)))
+      err.fail(v,
+               in_quotes(v.text()) + (bound == Bound::kPositive ? " must be > 0" : " must be >= 0"),
+               expected);
+    return t;
+  }
+
+  // An optional value: `read` on the key when present, else `def` (text written to out).
+  template <class F>
+  auto opt(const Fields& f, const std::string& key, const std::string& def, YAML::Node& o,
+           F read) const -> decltype(read(f.get(key))) {
+    const Val v = f.get(key);
+    o[key] = v.present() ? v.text() : def;
+    return read(v.present() ? v : Val{YAML::Node(def), v.path, v.mark});
+  }
+
+  // Field index with the unit it carries.
+  int field(const Val& v, const std::string& role) const { return L.field_index(v, role); }
+  const std::string& unit(int f) const { return p.species[(size_t)f].unit; }
+
+  rt::Calendar calendar(const Val& v) {
+    rt::Calendar cal;
+    YAML::Node o = flow_map();
+    std::string wd = "Monday", clock = "00:00";
+    if (v.present()) {
+      const Fields c(err, v, {"weekday", "clock"});
+      const std::string wd_expected = "a weekday, e.g. Monday or Mon";
+      if (c.has("weekday")) {
+        const Val wv = c.get("weekday");
+        try {
+          cal.t0_weekday = rt::parse_weekday(L.text(wv, wd_expected));
+        } catch (const std::invalid_argument& e) {
+          err.fail(wv, e.what(), wd_expected);
+        }
+        wd = rt::weekday_name(cal.t0_weekday);
+      }
+      if (c.has("clock")) clock = L.text(c.get("clock"), "a clock time HH:MM, e.g. '08:00'");
+      cal.t0_clock_s = clock_s(c.get("clock"), clock);
+    }
+    o["weekday"] = wd;
+    o["clock"] = clock;
+    out["calendar"] = o;
+    return cal;
+  }
+
+  double clock_s(const Val& v, const std::string& s) const {
+    try {
+      return rt::parse_clock(s);
+    } catch (const std::invalid_argument& e) {
+      err.fail(v, e.what(), "a clock time HH:MM, e.g. '09:00'");
+    }
+  }
+
+  // alpha/beta [Gy] per tissue label (label 0 only without a tissue section).
+  void alpha_beta(const Val& v) {
+    const size_t nl = std::max<size_t>(1, p.label_names.size());
+    YAML::Node o = flow_map();
+    if (!v.present()) {
+      p.model.alpha_beta_Gy.assign(nl, 10.0);
+      o["default"] = "10 Gy";
+      out["alpha_beta"] = o;
+      return;
+    }
+    std::vector<std::string> keys{"default"};
+    keys.insert(keys.end(), p.label_names.begin(), p.label_names.end());
+    const Fields f(err, v, keys);
+    if (p.label_names.empty()) f.required("default", "a default alpha/beta, e.g. '10 Gy'");
+    std::vector<double> ab(nl, NAN);
+    if (f.has("default")) {
+      ab.assign(nl, L.value(f.get("default"), kDose, Bound::kPositive));
+      o["default"] = f.get("default").text();
+    }
+    for (size_t l = 0; l < p.label_names.size(); ++l) {
+      const std::string& name = p.label_names[l];
+      if (f.has(name)) {
+        ab[l] = L.value(f.get(name), kDose, Bound::kPositive);
+        o[name] = f.get(name).text();
+      } else if (std::isnan(ab[l])) {
+        err.fail(v, "has no value for tissue label " + in_quotes(name),
+                 "a default, or a value for every tissue label");
+      }
+    }
+    p.model.alpha_beta_Gy = ab;
+    out["alpha_beta"] = o;
+  }
+
+  void oxygen(const Val& v) {
+    if (!v.present()) return;
+    const Fields f(err, v, {"field", "pO2_per_unit", "oer_max", "k"});
+    YAML::Node o = flow_map();
+    const Val fv = f.required("field", "the oxygen field");
+    Model& m = p.model;
+    m.oxygen = field(fv, "the oxygen field");
+    o["field"] = fv.text();
+    // pO2 [mmHg] per unit of the field; defaults to the unit's own value when it is a pressure.
+    const std::string u = unit(m.oxygen);
+    const bool pressure = L.units_.convertible(u, "mmHg");
+    const std::string pu_expected = "the pO2 of 1 " + u + " of " + fv.text() +
+                                    (pressure ? "" : ", as " + u + " is not a pressure") +
+                                    ", e.g. '0.75 mmHg'";
+    if (!pressure) f.required("pO2_per_unit", pu_expected);
+    m.oxygen_to_mmHg = opt(f, "pO2_per_unit", "1 " + u, o, [&](const Val& x) {
+      return L.value(x, kPressure, Bound::kPositive, pu_expected);
+    });
+    m.oer_max = opt(f, "oer_max", "3", o, [&](const Val& x) {
+      const double r = L.value(x, kNumber, Bound::kPositive, "a number >= 1, e.g. 3");
+      if (r < 1) err.fail(x, in_quotes(x.text()) + " is below 1", "a number >= 1, e.g. 3");
+      return r;
+    });
+    m.oer_k_mmHg = opt(f, "k", "3 mmHg", o,
+                       [&](const Val& x) { return L.value(x, kPressure, Bound::kPositive); });
+    out["oxygen"] = o;
+  }
+
+  void response(const Val& v) {
+    YAML::Node o(YAML::NodeType::Sequence);
+    if (v.present()) {
+      const std::string expected = "a list of {population, alpha, beta, doomed}";
+      const std::vector<Val> items = L.list(v, expected);
+      if ((int)items.size() > kMaxRadioPops)
+        err.fail(v, "has " + std::to_string(items.size()) + " entries",
+                 "at most " + std::to_string(kMaxRadioPops) + " populations");
+      for (const Val& e : items) {
+        const Fields f(err, e, {"population", "alpha", "beta", "doomed"});
+        YAML::Node eo = flow_map();
+        RadioPopulation r;
+        const Val pv = f.required("population", "a population");
+        r.species = field(pv, "a population");
+        for (const RadioPopulation& q : p.model.radio_pops)
+          if (q.species == r.species)
+            err.fail(pv, "population " + in_quotes(pv.text()) + " is listed twice",
+                     "each population once");
+        eo["population"] = pv.text();
+        const Val av = f.required("alpha", kAlpha.expect()),
+                  bv = f.required("beta", kBeta.expect());
+        r.alpha = real(L.value(av, kAlpha, Bound::kNonNegative));
+        r.beta = real(L.value(bv, kBeta, Bound::kNonNegative));
+        eo["alpha"] = av.text();
+        eo["beta"] = bv.text();
+        if (f.has("doomed")) {
+          const Val dv = f.get("doomed");
+          r.doomed = field(dv, "a doomed-cell pool");
+          if (r.doomed == r.species)
+            err.fail(dv, "is the irradiated population itself", "another field");
+          eo["doomed"] = dv.text();
+        }
+        p.model.radio_pops.push_back(r);
+        o.push_back(eo);
+      }
+    }
+    out["response"] = o;
+  }
+
+  void releases(const Val& v) {
+    YAML::Node o(YAML::NodeType::Sequence);
+    if (v.present()) {
+      const std::string expected = "a list of {field, kind, yield, ...}";
+      const std::vector<Val> items = L.list(v, expected);
+      if ((int)items.size() > kMaxRadioReleases)
+        err.fail(v, "has " + std::to_string(items.size()) + " entries",
+                 "at most " + std::to_string(kMaxRadioReleases) + " releases");
+      for (const Val& e : items) {
+        const Fields f(err, e,
+                       {"field", "kind", "yield", "per", "threshold", "steepness", "saturation"});
+        YAML::Node eo = flow_map();
+        RadioRelease r;
+        const Val fv = f.required("field", "a field");
+        r.species = field(fv, "a field");
+        eo["field"] = fv.text();
+        const std::string kinds = "interferon or linear";
+        const Val kv = f.required("kind", kinds);
+        const std::string kind = L.text(kv, kinds);
+        if (kind != "interferon" && kind != "linear")
+          err.fail(kv, in_quotes(kind) + " is not a release kind", kinds);
+        r.kind = kind == "interferon" ? kReleaseInterferon : kReleaseLinear;
+        eo["kind"] = kind;
+        // yield [field unit / Gy], or [field unit / Gy / per unit] when scaled by a density
+        std::string yu = unit(r.species) + "/Gy";
+        if (f.has("per")) {
+          r.per = field(f.get("per"), "a population");
+          const std::string pu = unit(r.per);
+          yu += pu.find_first_of("/*. ") == std::string::npos ? "/" + pu : "/(" + pu + ")";
+        }
+        const Dim ydim{"a release yield", yu, "0.01 " + yu};
+        const Val yv = f.required("yield", ydim.expect());
+        r.yield = real(L.value(yv, ydim, Bound::kNonNegative));
+        eo["yield"] = yv.text();
+        if (f.has("per")) eo["per"] = f.get("per").text();
+        const char* const other[2][2] = {{"threshold", "steepness"}, {"saturation", nullptr}};
+        for (const char* k : other[r.kind == kReleaseInterferon ? 1 : 0])
+          if (k && f.has(k))
+            err.fail(f.get(k),
+                     std::string(k) + " applies to kind " +
+                         (r.kind == kReleaseInterferon ? "linear" : "interferon") + " only",
+                     r.kind == kReleaseInterferon ? "threshold and steepness for kind interferon"
+                                                  : "saturation for kind linear");
+        if (r.kind == kReleaseInterferon) {
+          r.p1 = real(opt(f, "threshold", rt::num(rt::Ifn1Defaults::d_thr_Gy) + " Gy", eo,
+                          [&](const Val& x) { return L.value(x, kDose, Bound::kPositive); }));
+          r.p2 =
+              real(opt(f, "steepness", rt::num(rt::Ifn1Defaults::steepness), eo, [&](const Val& x) {
+                return L.value(x, kNumber, Bound::kPositive, "a number > 0, e.g. 4");
+              }));
+        } else {
+          r.p1 = real(opt(f, "saturation", "0 Gy", eo,
+                          [&](const Val& x) { return L.value(x, kDose, Bound::kNonNegative); }));
+        }
+        p.model.radio_releases.push_back(r);
+        o.push_back(eo);
+      }
+    }
+    out["releases"] = o;
+  }
+
+  // ---- plans -----------------------------------------------------------------------------------
+
+  std::vector<double> lengths(const Fields& f, const std::string& key, YAML::Node& o) const {
+    const std::string expected = "a list of 3 lengths, e.g. [1 mm, 1 mm, 1 mm]";
+    YAML::Node lo;
+    const std::vector<double> x = L.lengths3(f.required(key, expected), expected, lo);
+    o[key] = lo;
+    return x;
+  }
+
+  rt::Target target(const Val& v, YAML::Node& o) const {
+    const std::vector<std::string> shapes{"sphere", "box", "ellipsoid"};
+    const Fields f(err, v, {"sphere", "box", "ellipsoid", "prescription", "penumbra"});
+    const std::string shape = f.one_of(shapes);
+    rt::Target t;
+    YAML::Node so = flow_map();
+    if (shape == "sphere") {
+      const Fields s(err, f.get(shape), {"center", "radius"});
+      const std::vector<double> c = lengths(s, "center", so);
+      const Val rv = s.required("radius", kLength.expect());
+      t.radius_um = L.quantity(rv, kLength, Bound::kPositive);
+      so["radius"] = rv.text();
+      std::copy(c.begin(), c.end(), t.center_um);
+    } else if (shape == "box") {
+      t.shape = rt::TargetShape::Box;
+      const Fields b(err, f.get(shape), {"min", "max"});
+      const std::vector<double> lo = lengths(b, "min", so), hi = lengths(b, "max", so);
+      for (int a = 0; a < 3; ++a) {
+        if (!(hi[a] > lo[a]))
+          err.fail(b.get("max"), std::string("is not above min along ") + "xyz"[a],
+                   "max > min on every axis");
+        t.center_um[a] = 0.5 * (lo[a] + hi[a]);
+        t.half_size_um[a] = 0.5 * (hi[a] - lo[a]);
+      }
+    } else {
+      t.shape = rt::TargetShape::Ellipsoid;
+      const Fields e(err, f.get(shape), {"center", "semi_axes"});
+      const std::vector<double> c = lengths(e, "center", so), ax = lengths(e, "semi_axes", so);
+      for (int a = 0; a < 3; ++a) {
+        if (!(ax[a] > 0))
+          err.fail(e.get("semi_axes"), std::string("is not > 0 along ") + "xyz"[a],
+                   "semi-axes > 0 um");
+        t.center_um[a] = c[a];
+        t.half_size_um[a] = ax[a];
+      }
+    }
+    o[shape] = so;
+    const Val pv = f.required("prescription", kDose.expect());
+    t.prescription_Gy = L.value(pv, kDose, Bound::kNonNegative);
+    o["prescription"] = pv.text();
+    t.penumbra_um = opt(f, "penumbra", "0 um", o, [&](const Val& x) {
+      return L.quantity(x, kLength, Bound::kNonNegative, "an 80%-20% width, e.g. '0.3 mm'");
+    });
+    return t;
+  }
+
+  // The dose map of one fraction at the plan's per_fraction level [Gy per voxel].
+  std::vector<double> dose_map(const Val& v, YAML::Node& o) const {
+    const std::vector<std::string> file_keys{"array", "scale", "outside", "fill"};
+    const Fields f(err, v, {"targets", "background", "file", "array", "scale", "outside", "fill"});
+    const std::string src = f.one_of({"targets", "file"});
+    for (const std::string& k :
+         src == "targets" ? file_keys : std::vector<std::string>{"background"})
+      if (f.has(k))
+        err.fail(f.get(k),
+                 in_quotes(k) + " applies to " + (src == "targets" ? "file" : "targets") + " only",
+                 "keys of a dose " + src);
+    if (src == "targets") {
+      rt::AnalyticDose a;
+      YAML::Node to(YAML::NodeType::Sequence);
+      for (const Val& e : L.list(f.get("targets"),
+                                 "a list of targets ({sphere|box|ellipsoid, "
+                                 "prescription, penumbra})")) {
+        YAML::Node eo = flow_map();
+        a.targets.push_back(target(e, eo));
+        to.push_back(eo);
+      }
+      o["targets"] = to;
+      a.background_Gy = opt(f, "background", "0 Gy", o,
+                            [&](const Val& x) { return L.value(x, kDose, Bound::kNonNegative); });
+      try {
+        return rt::analytic_dose(p.grid, a);
+      } catch (const std::invalid_argument& e) {
+        err.fail(v, e.what(), "a valid analytic dose");
+      }
+    }
+    const std::string formats = "a .vti, .mha, .mhd, .nrrd or DICOM RT Dose (.dcm) file";
+    const Val fv = f.get("file");
+    const std::string file = L.text(fv, formats);
+    fs::path path(file);
+    if (path.is_relative()) path = L.base_dir_ / path;
+    std::error_code ec;
+    const fs::path abs = fs::absolute(path, ec);
+    o["file"] = (ec ? path : abs).lexically_normal().string();
+    const std::string what = "cannot read dose map " + in_quotes(file) + ": ";
+    if (!fs::is_regular_file(path, ec)) err.fail(fv, what + "no such file", formats);
+    const bool dicom = rt::looks_like_dicom(path.string());
+    std::string array;
+    if (f.has("array")) {
+      if (dicom)
+        err.fail(f.get("array"), "array applies to image files only", "no array for DICOM");
+      array = L.text(f.get("array"), "the name of an array in the file");
+      o["array"] = array;
+    }
+    rt::ResampleOptions ro;
+    ro.scale = opt(f, "scale", "1", o, [&](const Val& x) {
+      const std::string expected = "a number > 0, e.g. 0.04 for a 25-fraction total";
+      const double s = L.number(x, expected);
+      if (!(s > 0) || !std::isfinite(s))
+        err.fail(x, in_quotes(x.text()) + " must be > 0", expected);
+      return s;
+    });
+    const std::string out_expected = "fill or error";
+    const std::string outside = opt(f, "outside", "fill", o, [&](const Val& x) {
+      const std::string s = L.text(x, out_expected);
+      if (s != "fill" && s != "error") err.fail(x, in_quotes(s) + " is not a policy", out_expected);
+      return s;
+    });
+    ro.outside = outside == "fill" ? rt::OutsidePolicy::Fill : rt::OutsidePolicy::Error;
+    if (outside == "error" && f.has("fill"))
+      err.fail(f.get("fill"), "fill applies to outside: fill only", "no fill with outside: error");
+    if (outside == "fill")
+      ro.fill = opt(f, "fill", "0 Gy", o,
+                    [&](const Val& x) { return L.value(x, kDose, Bound::kNonNegative); });
+    rt::DoseImage img;
+    try {
+      img = rt::read_dose_image(path.string(), array);
+    } catch (const std::exception& e) {
+      err.fail(fv, what + strip_prefix(e.what(), path.string() + ": "), formats);
+    }
+    std::vector<double> d;
+    try {
+      d = rt::resample_trilinear(img.map, p.grid, ro);
+    } catch (const std::exception& e) {
+      err.fail(f.has("outside") ? f.get("outside") : fv, strip_prefix(e.what(), "dose map: "),
+               "a dose map that covers the grid, or outside: fill");
+    }
+    for (size_t i = 0; i < d.size(); ++i)
+      if (!(d[i] >= 0) || !std::isfinite(d[i])) {
+        const Dims& g = p.grid.d;
+        err.fail(fv,
+                 "dose " + rt::num(d[i]) + " Gy at grid voxel (" + std::to_string(i % g.nx) + ", " +
+                     std::to_string(i / g.nx % g.ny) + ", " +
+                     std::to_string(i / ((size_t)g.nx * g.ny)) + ") is negative or not finite",
+                 "doses >= 0 Gy");
+      }
+    return d;
+  }
+
+  // Fractions of plan `plan`; per_fraction [Gy] fills in the course or the explicit doses.
+  std::vector<rt::Fraction> schedule(const Val& v, int plan, double per_fraction,
+                                     const std::string& per_fraction_text, const rt::Calendar& cal,
+                                     YAML::Node& o) {
+    const std::vector<std::string> course_keys{"total",    "per_fraction", "fractions", "pattern",
+                                               "per_week", "start",        "clock",     "per_day",
+                                               "gap",      "min_gap"};
+    std::vector<std::string> keys = course_keys;
+    for (const char* k : {"times", "doses", "list"}) keys.push_back(k);
+    const Fields f(err, v, keys);
+    const bool expl = f.has("times") || f.has("doses") || f.has("list");
+    if (expl) {
+      for (const std::string& k : course_keys)
+        if (f.has(k))
+          err.fail(f.get(k), in_quotes(k) + " cannot be combined with explicit fractions",
+                   "either a course (total, per_fraction, fractions, ...) or explicit fractions "
+                   "(times and doses, or list)");
+      rt::ExplicitFractions ef;
+      ef.plan = plan;
+      Val at;  // where a problem with the whole list is reported
+      if (f.one_of({"times", "list"}) == "list") {
+        if (f.has("doses")) f.one_of({"list", "doses"});  // fails: doses belong to times
+        at = f.get("list");
+        YAML::Node lo(YAML::NodeType::Sequence);
+        for (const Val& e : L.list(at, "a list of {time, dose}")) {
+          const Fields fe(err, e, {"time", "dose"});
+          YAML::Node eo = flow_map();
+          const Val tv = fe.required("time", kRunTime);
+          const double t = time(tv, Bound::kNonNegative);
+          eo["time"] = tv.text();
+          const double d = opt(fe, "dose", per_fraction_text, eo,
+                               [&](const Val& x) { return L.value(x, kDose, Bound::kPositive); });
+          ef.time_dose.push_back({t, d});
+          lo.push_back(eo);
+        }
+        o["list"] = lo;
+      } else {
+        at = f.get("times");
+        YAML::Node to = flow(YAML::Node(YAML::NodeType::Sequence));
+        for (const Val& e : L.list(at, "a list of times, e.g. [7 d, 7 d 6 h]")) {
+          ef.time_dose.push_back({time(e, Bound::kNonNegative), per_fraction});
+          to.push_back(e.text());
+        }
+        o["times"] = to;
+        const Val dv = f.get("doses");
+        if (dv.present() && dv.node.IsSequence()) {
+          const std::vector<Val> ds = L.list(dv, "a list of doses, one per time");
+          if (ds.size() != ef.time_dose.size())
+            err.fail(dv,
+                     "has " + std::to_string(ds.size()) + " doses for " +
+                         std::to_string(ef.time_dose.size()) + " times",
+                     "one dose per time, or a single dose for all");
+          YAML::Node d_out = flow(YAML::Node(YAML::NodeType::Sequence));
+          for (size_t i = 0; i < ds.size(); ++i) {
+            ef.time_dose[i].second = L.value(ds[i], kDose, Bound::kPositive);
+            d_out.push_back(ds[i].text());
+          }
+          o["doses"] = d_out;
+        } else {
+          const double d = opt(f, "doses", per_fraction_text, o,
+                               [&](const Val& x) { return L.value(x, kDose, Bound::kPositive); });
+          for (auto& td : ef.time_dose) td.second = d;
+        }
+      }
+      try {
+        return rt::expand_explicit(ef);
+      } catch (const std::invalid_argument& e) {
+        err.fail(at, strip_plan(e.what()), "fractions at distinct times >= 0");
+      }
+    }
+
+    rt::Course c;
+    c.plan = plan;
+    const std::string dose_expected =
+        "two of total, per_fraction (default the plan's) and fractions, or all three consistent";
+    if (f.has("total")) {
+      c.total_dose_Gy = L.value(f.get("total"), kDose, Bound::kPositive);
+      o["total"] = f.get("total").text();
+    }
+    if (f.has("per_fraction")) {
+      c.dose_per_fraction_Gy = L.value(f.get("per_fraction"), kDose, Bound::kPositive);
+      o["per_fraction"] = f.get("per_fraction").text();
+    }
+    if (f.has("fractions")) {
+      c.n_fractions = (int)L.integer(f.get("fractions"), 1, 1000000, "a number of fractions >= 1");
+      o["fractions"] = f.get("fractions").text();
+    }
+    if (!f.has("per_fraction") && f.has("total") != f.has("fractions"))
+      c.dose_per_fraction_Gy = per_fraction;  // the plan's level fills in the missing one
+    if (f.has("pattern") && f.has("per_week")) f.one_of({"pattern", "per_week"});  // fails
+    if (f.has("pattern")) {
+      const Val pv = f.get("pattern");
+      c.week_pattern = L.text(pv, "7 characters 0 or 1, Monday first, e.g. '1111100'");
+      try {
+        rt::check_week_pattern(c.week_pattern);
+      } catch (const std::invalid_argument& e) {
+        err.fail(pv, e.what(), "7 characters 0 or 1, Monday first, e.g. '1111100'");
+      }
+      o["pattern"] = c.week_pattern;
+    } else {
+      c.fractions_per_week = (int)opt(f, "per_week", "5", o, [&](const Val& x) {
+        return L.integer(x, 1, 7, "1 to 7 fractions per week");
+      });
+    }
+    c.start_s =
+        opt(f, "start", "0 s", o, [&](const Val& x) { return time(x, Bound::kNonNegative); });
+    c.clock_s = opt(f, "clock", "09:00", o, [&](const Val& x) { return clock_s(x, x.text()); });
+    c.fractions_per_day = (int)opt(f, "per_day", "1", o, [&](const Val& x) {
+      return L.integer(x, 1, 24, "fractions per treatment day, e.g. 2");
+    });
+    c.gap_s = opt(f, "gap", "6 h", o, [&](const Val& x) {
+      return time(x, Bound::kPositive, "a time between fractions of a day, e.g. '6 h'");
+    });
+    c.min_gap_s = opt(f, "min_gap", "6 h", o, [&](const Val& x) {
+      return time(x, Bound::kNonNegative, "a time, e.g. '6 h'");
+    });
+    try {
+      rt::course_dose(c);
+    } catch (const std::invalid_argument& e) {
+      const std::string msg = strip_plan(e.what());
+      Val at = v;
+      if (msg.rfind("give two", 0) != 0)
+        for (const char* k : {"total", "per_fraction", "fractions"})
+          if (f.has(k)) {
+            at = f.get(k);
+            break;
+          }
+      err.fail(at, msg, dose_expected);
+    }
+    try {
+      return rt::expand_course(c, cal);
+    } catch (const std::invalid_argument& e) {
+      const std::string msg = strip_plan(e.what());
+      if (msg.find("fit in one day") != std::string::npos)
+        err.fail(f.has("per_day") ? f.get("per_day") : v, msg,
+                 "per_day fractions, gap apart from clock, within one day");
+      if (msg.find("minimum") != std::string::npos)
+        err.fail(f.has("gap")       ? f.get("gap")
+                 : f.has("min_gap") ? f.get("min_gap")
+                                    : v,
+                 msg, "a gap >= min_gap");
+      err.fail(v, msg, "a valid course");
+    }
+  }
+
+  void plans(const Val& v, const rt::Calendar& cal) {
+    const std::string expected = "a non-empty list of plans {name, dose, per_fraction, schedule}";
+    const std::vector<Val> items = L.list(v, expected);
+    if (items.empty()) err.fail(v, "is an empty list", expected);
+    YAML::Node o(YAML::NodeType::Sequence);
+    std::vector<std::vector<rt::Fraction>> per_plan;
+    std::vector<Val> schedules;
+    for (const Val& e : items) {
+      const Fields f(err, e, {"name", "dose", "per_fraction", "schedule"});
+      YAML::Node po(YAML::NodeType::Map);
+      RadiationPlan plan;
+      const Val nv = f.required("name", kNameRule);
+      plan.name = L.identifier(nv, "plan name");
+      for (const RadiationPlan& q : p.model.plans)
+        if (q.name == plan.name)
+          err.fail(nv, "duplicate plan name " + in_quotes(plan.name),
+                   "a name not used by an earlier plan");
+      po["name"] = plan.name;
+      YAML::Node dose_out(YAML::NodeType::Map);
+      const std::vector<double> d =
+          dose_map(f.required("dose", "a mapping with targets or file"), dose_out);
+      plan.dose.assign(d.begin(), d.end());
+      po["dose"] = dose_out;
+      const Val pf =
+          f.required("per_fraction", "the dose per fraction the map stands for, e.g. '2 Gy'");
+      plan.nominal_Gy = L.value(pf, kDose, Bound::kPositive);
+      po["per_fraction"] = pf.text();
+      const Val sv =
+          f.required("schedule", "a course {total, fractions, ...} or explicit fractions");
+      YAML::Node so(YAML::NodeType::Map);
+      per_plan.push_back(
+          schedule(sv, (int)p.model.plans.size(), plan.nominal_Gy, pf.text(), cal, so));
+      schedules.push_back(sv);
+      po["schedule"] = so;
+      p.model.plans.push_back(std::move(plan));
+      o.push_back(po);
+    }
+    out["plans"] = o;
+
+    // Every fraction within the run; times stay exact (no rounding to steps).
+    const double t_end = p.time.t_end;
+    for (const auto& fr : rt::merge_schedules(per_plan)) {
+      if (fr.time_s > t_end) {
+        int k = 1;  // its number within its plan
+        while (per_plan[(size_t)fr.plan][(size_t)k - 1].time_s != fr.time_s) ++k;
+        err.fail(schedules[(size_t)fr.plan],
+                 "fraction " + std::to_string(k) + " of plan " +
+                     in_quotes(p.model.plans[(size_t)fr.plan].name) + " at t = " +
+                     rt::num(fr.time_s) + " s (" + rt::num(fr.time_s / rt::kSecondsPerDay) +
+                     " d) is after time.end = " + rt::num(t_end) + " s (" +
+                     rt::num(t_end / rt::kSecondsPerDay) + " d)",
+                 "every fraction at or before time.end");
+      }
+      p.model.fractions.push_back({fr.time_s, fr.plan, fr.dose_Gy});
+    }
+  }
+};
+
 void Loader::read_radiotherapy(const Val& v) {
-  if (v.present()) err_.fail(v, "is not supported yet", "no such key");
+  if (!v.present()) return;
+  const Fields f(err_, v, {"calendar", "alpha_beta", "oxygen", "response", "releases", "plans"});
+  RtReader r(*this);
+  const rt::Calendar cal = r.calendar(f.get("calendar"));
+  r.alpha_beta(f.get("alpha_beta"));
+  r.oxygen(f.get("oxygen"));
+  r.response(f.get("response"));
+  r.releases(f.get("releases"));
+  r.plans(f.required("plans", "a non-empty list of plans {name, dose, per_fraction, schedule}"),
+          cal);
+  out_["radiotherapy"] = r.out;
 }
 
 }  // namespace scene_detail
