@@ -165,6 +165,21 @@ UnitSystem::UnitSystem() : impl_(std::make_unique<Impl>()) {
 
 UnitSystem::~UnitSystem() = default;
 
+namespace {
+// UDUNITS-2 calls reciprocal units convertible (s and 1/s, day and 1/day) and converts x to
+// k/x; a quantity of the wrong kind must not slip through that way. True when the converter
+// is affine and increasing (all dimensional conversions are; reciprocal ones are not).
+bool linear_conversion(const ut_unit* a, const ut_unit* b) {
+  if (!ut_are_convertible(a, b)) return false;
+  ConverterPtr cv(ut_get_converter(const_cast<ut_unit*>(a), const_cast<ut_unit*>(b)));
+  if (!cv) return false;
+  const double y1 = cv_convert_double(cv.get(), 1.0), y2 = cv_convert_double(cv.get(), 2.0),
+               y3 = cv_convert_double(cv.get(), 3.0);
+  const double d1 = y2 - y1, d2 = y3 - y2;
+  return d1 > 0 && std::abs(d2 - d1) <= 1e-9 * std::abs(d1);
+}
+}  // namespace
+
 double UnitSystem::to(const std::string& quantity, const std::string& target) const {
   QuietUdunits quiet;
   const QuantityText q = split_quantity(quantity);
@@ -185,7 +200,7 @@ double UnitSystem::to(const std::string& quantity, const std::string& target) co
   if (!from_unit) throw UnitError("unit '" + q.unit + "' does not parse");
   if (q.unit.empty() && ut_compare(from_unit.get(), to_unit.get()) != 0)
     throw UnitError("'" + text + "' has no unit (expected " + target + ")");
-  if (!ut_are_convertible(from_unit.get(), to_unit.get()))
+  if (!linear_conversion(from_unit.get(), to_unit.get()))
     throw UnitError("'" + text + "' is not convertible to " + target);
   ConverterPtr cv(ut_get_converter(from_unit.get(), to_unit.get()));
   if (!cv) throw UnitError("'" + text + "' is not convertible to " + target);
@@ -197,7 +212,7 @@ double UnitSystem::to(const std::string& quantity, const std::string& target) co
 bool UnitSystem::convertible(const std::string& unit, const std::string& target) const {
   QuietUdunits quiet;
   UnitPtr a = impl_->parse(unit), b = impl_->parse(target);
-  return a && b && ut_are_convertible(a.get(), b.get()) != 0;
+  return a && b && linear_conversion(a.get(), b.get());
 }
 
 bool UnitSystem::parses(const std::string& unit) const {

@@ -48,6 +48,18 @@ TEST_F(UnitsTest, TimeAndRate) {
   EXPECT_DOUBLE_EQ(units_->to("6.5e-5 s-1", "1/s"), 6.5e-5);
 }
 
+TEST_F(UnitsTest, ReciprocalUnitsAreNotConvertible) {
+  // UDUNITS-2 alone would turn "10 s" into 0.1 1/s; a time is not a rate.
+  EXPECT_FALSE(units_->convertible("s", "1/s"));
+  EXPECT_FALSE(units_->convertible("day", "1/s"));
+  EXPECT_FALSE(units_->convertible("um^2/s", "s/um^2"));
+  EXPECT_EQ(to_error(*units_, "10 s", "1/s"), "'10 s' is not convertible to 1/s");
+  EXPECT_EQ(to_error(*units_, "4 day", "1/s"), "'4 day' is not convertible to 1/s");
+  // Affine conversions still work.
+  EXPECT_TRUE(units_->convertible("degC", "K"));
+  EXPECT_NEAR(units_->to("37 degC", "K"), 310.15, 1e-9);
+}
+
 TEST_F(UnitsTest, Lengths) {
   EXPECT_DOUBLE_EQ(units_->to("20 um", "um"), 20.0);
   EXPECT_DOUBLE_EQ(units_->to("1 mm", "um"), 1000.0);
