@@ -135,6 +135,48 @@ TEST(Cli, VolumesReadBackWithVtkMatchGridNamesTimesAndValues) {
   }
 }
 
+TEST(Cli, RadiotherapyRunWritesTheScheduleAndDoseFields) {
+  const fs::path d = temp_dir("rt");
+  const fs::path run = d / "out";
+  const std::string scene = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/cli_rt.yaml";
+  const Result r = tmesim("run " + scene + " -o " + run.string() + " --backend cpu", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("fraction 2: plan 'uniform', 8 Gy at t = 36 h"), std::string::npos) << r.out;
+  EXPECT_EQ(slurp(run / "delivered_schedule.csv"),
+            "time_s,time_h,plan,plan_name,prescribed_Gy,scope,voxels,mean_Gy,min_Gy,max_Gy\n"
+            "43200,12,0,uniform,2,lesion,256,2,2,2\n"
+            "43200,12,0,uniform,2,left,128,2,2,2\n"
+            "129600,36,0,uniform,8,lesion,256,8,8,8\n"
+            "129600,36,0,uniform,8,left,128,8,8,8\n");
+  EXPECT_NE(slurp(run / "provenance.json").find("\"fractions_delivered\": 2"), std::string::npos);
+  auto S = [](double a, double b, double dose) { return std::exp(-a * dose - b * dose * dose); };
+  const double St = S(0.146, 0.0146, 2) * S(0.146, 0.0146, 8), Sl = S(0.2, 0.14, 2) * S(0.2, 0.14, 8);
+  // Day 1 (after the 2 Gy fraction) and day 2 (after both).
+  const double dose[3] = {0, 2, 10}, bed[3] = {0, 2 * 1.2, 2 * 1.2 + 8 * 1.8};
+  const double st[3] = {1, S(0.146, 0.0146, 2), St}, sl[3] = {1, S(0.2, 0.14, 2), Sl};
+  for (int n = 0; n < 3; ++n) {
+    char name[32];
+    std::snprintf(name, sizeof name, "fields_%04d.vti", n);
+    vtkNew<vtkXMLImageDataReader> reader;
+    reader->SetFileName((run / name).string().c_str());
+    reader->Update();
+    vtkCellData* cd = reader->GetOutput()->GetCellData();
+    for (const char* a : {"dose [Gy]", "BED [Gy]", "EQD2 [Gy]", "survival_tumour [1]", "survival_CD8 [1]",
+                          "tumour [cells/mm^3]", "doomed [cells/mm^3]", "CD8 [cells/mm^3]"})
+      ASSERT_NE(cd->GetArray(a), nullptr) << a;
+    for (vtkIdType v = 0; v < 256; v += 37) {
+      EXPECT_NEAR(cd->GetArray("dose [Gy]")->GetTuple1(v), dose[n], 1e-5) << n;
+      EXPECT_NEAR(cd->GetArray("BED [Gy]")->GetTuple1(v), bed[n], 1e-5) << n;
+      EXPECT_NEAR(cd->GetArray("EQD2 [Gy]")->GetTuple1(v), bed[n] / 1.2, 1e-5) << n;
+      EXPECT_NEAR(cd->GetArray("survival_tumour [1]")->GetTuple1(v), st[n], 1e-6) << n;
+      EXPECT_NEAR(cd->GetArray("survival_CD8 [1]")->GetTuple1(v), sl[n], 1e-6) << n;
+      EXPECT_NEAR(cd->GetArray("tumour [cells/mm^3]")->GetTuple1(v), 1e5 * st[n], 1e5 * 1e-5) << n;
+      EXPECT_NEAR(cd->GetArray("doomed [cells/mm^3]")->GetTuple1(v), 1e5 * (1 - st[n]), 1e5 * 1e-5) << n;
+      EXPECT_NEAR(cd->GetArray("CD8 [cells/mm^3]")->GetTuple1(v), 1e3 * sl[n], 1e3 * 1e-5) << n;
+    }
+  }
+}
+
 TEST(Cli, ExistingRunDirectoryIsKeptUnlessForced) {
   const fs::path d = temp_dir("force");
   const fs::path run = d / "out";
