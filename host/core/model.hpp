@@ -52,7 +52,7 @@ struct Model {
   std::vector<int> crowd_species;     // populations occupying volume
   std::vector<double> crowd_volume;   // volume fraction per unit density [1/(cells/mm^3)]
   std::vector<Chemotaxis> chemotaxis;
-  double rtol = 1e-4;                 // per-voxel reaction sub-step tolerance (relative)
+  double rtol = 1e-3;                 // per-voxel reaction sub-step tolerance (relative)
   std::vector<double> atol;           // per species [its unit]; empty = 1e-9 each
   std::vector<GlobalInput> globals;
   std::vector<Drug> drugs;

@@ -1112,7 +1112,7 @@ struct ModelReader {
     }
 
     // tolerances: relative per sub-step, absolute per field
-    std::string tol = "1e-4";
+    std::string tol = "1e-3";
     if (m.tolerance.present()) {
       const std::string expected = "a number in (0, 1), e.g. 1e-4";
       const double x = L.number(m.tolerance, expected);
