@@ -24,6 +24,7 @@ struct SpeciesCoeffs {
   real km = 1;              // Michaelis-Menten half saturation [species unit]
   int src_slot = -1;        // index of this species' zeroth-order source block, -1 none
   int upt_slot = -1;        // index of this species' uptake Vmax block, -1 none
+  int hold_slot = -1;       // index of this species' held-value block (NaN = free voxel), -1 none
   FaceBC bc[6];             // x-, x+, y-, y+, z-, z+
 };
 

@@ -23,6 +23,14 @@ void species_pass(const ExplicitArgs& a, int s) {
       for (int i = 1; i < d.nx - 1; ++i) explicit_update_interior<kLabels, kSrc, kUpt>(a, sc, s, row + i);
       explicit_update_cell(a, s, d.nx - 1, j, k);
     }
+  if (sc.hold_slot >= 0) {  // the interior fast path does not look at holds: restore them
+    const long long nv = d.nvox();
+    const real* h = a.hold + sc.hold_slot * nv;
+    real* out = a.out + s * nv;
+#pragma omp parallel for schedule(static)
+    for (long long v = 0; v < nv; ++v)
+      if (h[v] == h[v]) out[v] = h[v];
+  }
 }
 
 }  // namespace

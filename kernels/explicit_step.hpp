@@ -15,6 +15,7 @@ struct ExplicitArgs {
   const uint8_t* label = nullptr;  // tissue label per voxel, or null
   const real* src = nullptr;  // source blocks [unit/s], indexed by SpeciesCoeffs::src_slot
   const real* upt = nullptr;  // uptake Vmax blocks [unit/s], indexed by upt_slot
+  const real* hold = nullptr; // held-value blocks [unit] (NaN = free), indexed by hold_slot
   const SpeciesCoeffs* coeffs = nullptr;  // nspecies entries
   real dt = 0;                // [s]
 };
@@ -28,7 +29,12 @@ TME_HD inline void explicit_update_cell(const ExplicitArgs& a, int s, int i, int
   const real src = sc.src_slot >= 0 ? a.src[sc.src_slot * nv + idx] : real(0);
   const real vmax = sc.upt_slot >= 0 ? a.upt[sc.upt_slot * nv + idx] : real(0);
   const real rhs = diffusion_rhs(c, sc, a.label, a.g, i, j, k) + reaction_rhs(cs, sc, src, vmax);
-  a.out[s * nv + idx] = cs + a.dt * rhs;
+  real v = cs + a.dt * rhs;
+  if (sc.hold_slot >= 0) {
+    const real h = a.hold[sc.hold_slot * nv + idx];
+    if (h == h) v = h;  // held voxel (not NaN): keeps its value
+  }
+  a.out[s * nv + idx] = v;
 }
 
 // Same for a voxel whose six neighbours lie inside the grid (no boundary handling). The

@@ -105,8 +105,16 @@ struct SweepArgs {
   const uint8_t* label = nullptr;
   const real* src = nullptr;  // source blocks [unit/s]
   const real* upt = nullptr;  // uptake Vmax blocks [unit/s]
+  const real* hold = nullptr; // held-value blocks [unit] (NaN = free)
   const SpeciesCoeffs* coeffs = nullptr;
 };
+
+// True when voxel idx of the species is held at a fixed value (vessels, lymph nodes).
+TME_HD inline bool held(const SweepArgs& a, const SpeciesCoeffs& sc, long long idx) {
+  if (sc.hold_slot < 0) return false;
+  const real h = a.hold[sc.hold_slot * a.g.d.nvox() + idx];
+  return h == h;
+}
 
 // True when the species has any reaction term.
 TME_HD inline bool has_reaction(const SpeciesCoeffs& sc) {
@@ -114,9 +122,9 @@ TME_HD inline bool has_reaction(const SpeciesCoeffs& sc) {
 }
 
 // True for species whose line systems differ from line to line and are built per cell:
-// tissue labels under LOD, and uptake (its frozen rate varies per voxel).
+// tissue labels under LOD, uptake (its frozen rate varies per voxel), held voxels.
 TME_HD inline bool per_line(const SweepArgs& a, const SpeciesCoeffs& sc) {
-  return (a.kind == kSweepLod && sc.uses_labels) || sc.upt_slot >= 0;
+  return (a.kind == kSweepLod && sc.uses_labels) || sc.upt_slot >= 0 || sc.hold_slot >= 0;
 }
 
 // Row of the implicit line factor at cell p (voxel idx) along the sweep axis: the true row
@@ -150,8 +158,12 @@ TME_HD inline real source_at(const SweepArgs& a, const SpeciesCoeffs& sc, long l
 
 // Row of the line matrix at voxel idx whose diffusion row is r: (I - theta dt A_a), plus the
 // LOD's third of the reaction rate on the diagonal.
+// A held voxel's row is the identity and its right-hand side 0 (sweep_rhs): its increment is
+// 0 in every sweep, so it keeps its value and acts on its neighbours as an interior
+// fixed-value (Dirichlet) cell through their rows and the flux-form right-hand sides.
 TME_HD inline Tri sweep_tri(const SweepArgs& a, const SpeciesCoeffs& sc, long long off, long long idx,
                             const LineRow& r) {
+  if (held(a, sc, idx)) return Tri{0, 1, 0};
   const real th = sweep_theta_dt(a, sc, off, idx);
   Tri t = tri_row(r, th);
   if (a.kind == kSweepLod && has_reaction(sc)) t.b += th * reaction_rate(a, sc, off, idx) / real(3);
@@ -202,6 +214,7 @@ TME_HD inline real full_operator(const SweepArgs& a, const SpeciesCoeffs& sc, in
 TME_HD inline real sweep_rhs(const SweepArgs& a, const SpeciesCoeffs& sc, int s, const LineRow& r, int i, int j,
                              int k) {
   const long long off = s * a.g.d.nvox(), idx = a.g.d.index(i, j, k);
+  if (held(a, sc, idx)) return real(0);
   if (a.kind == kSweepAdiMiddle || a.kind == kSweepAdiLast) return a.x[off + idx];
   const real* c = a.c + off;
   if (a.kind == kSweepLod) {

@@ -37,7 +37,9 @@ class CpuBackend final : public Backend {
     labels_ = p.labels;
     src_ = p.src;
     upt_ = p.upt;
+    hold_ = p.hold;
     a_ = p.initial;
+    apply_holds(p, a_);
     b_.assign(a_.size(), real(0));
     cp_.clear();
     ep_.clear();
@@ -84,6 +86,7 @@ class CpuBackend final : public Backend {
     args.label = labels_.empty() ? nullptr : labels_.data();
     args.src = src_.empty() ? nullptr : src_.data();
     args.upt = upt_.empty() ? nullptr : upt_.data();
+    args.hold = hold_.empty() ? nullptr : hold_.data();
     args.coeffs = coeffs_.data();
     args.dt = real(dt);
     for (int it = 0; it < n; ++it) {
@@ -100,7 +103,7 @@ class CpuBackend final : public Backend {
     // Species solved line by line need per-line scratch: labels under LOD, and uptake.
     bool rows = false, rows_periodic = false;
     for (const auto& sc : coeffs_) {
-      const bool per_line = (scheme == Scheme::kLodEuler && sc.uses_labels) || sc.upt_slot >= 0;
+      const bool per_line = (scheme == Scheme::kLodEuler && sc.uses_labels) || sc.upt_slot >= 0 || sc.hold_slot >= 0;
       rows |= per_line;
       rows_periodic |= per_line && (axis_periodic(sc, 0) || axis_periodic(sc, 1) || axis_periodic(sc, 2));
     }
@@ -125,6 +128,7 @@ class CpuBackend final : public Backend {
     sa.label = labels_.empty() ? nullptr : labels_.data();
     sa.src = src_.empty() ? nullptr : src_.data();
     sa.upt = upt_.empty() ? nullptr : upt_.data();
+    sa.hold = hold_.empty() ? nullptr : hold_.data();
     sa.coeffs = coeffs_.data();
     const real* fac[3] = {fac_[0].data(), fac_[1].data(), fac_[2].data()};
     run_implicit_steps(scheme, dt, n, sa, fac, a_.data(), b_.data(), implicit_sweep_cpu);
@@ -141,6 +145,7 @@ class CpuBackend final : public Backend {
   std::vector<SpeciesCoeffs> coeffs_;
   std::vector<uint8_t> labels_;  // 1 byte per voxel
   std::vector<real> src_, upt_;  // source and uptake blocks
+  std::vector<real> hold_;       // held-value blocks (NaN = free)
   std::vector<real> a_, b_;      // state ping-pong: nspecies * nvox each
   std::vector<real> cp_, ep_;    // implicit per-line scratch (per_line species), nspecies * nvox
   std::vector<real> fac_[3];     // implicit factor tables per axis, built on the host

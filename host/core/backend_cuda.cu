@@ -71,7 +71,12 @@ class CudaBackend final : public Backend {
     labels_ = p.labels;
     src_ = p.src;
     upt_ = p.upt;
-    a_ = p.initial;
+    hold_ = p.hold;
+    {
+      std::vector<real> init = p.initial;
+      apply_holds(p, init);
+      a_ = init;
+    }
     b_.resize(a_.size());
     host_coeffs_ = p.coeffs;
     cp_.clear();
@@ -93,6 +98,7 @@ class CudaBackend final : public Backend {
     args.label = ptr_or_null(labels_);
     args.src = ptr_or_null(src_);
     args.upt = ptr_or_null(upt_);
+    args.hold = ptr_or_null(hold_);
     args.coeffs = ptr_or_null(coeffs_);
     args.dt = real(dt);
     for (int it = 0; it < n; ++it) {
@@ -110,7 +116,7 @@ class CudaBackend final : public Backend {
     // Species solved line by line need per-line scratch: labels under LOD, and uptake.
     bool rows = false, rows_periodic = false;
     for (const auto& sc : host_coeffs_) {
-      const bool per_line = (scheme == Scheme::kLodEuler && sc.uses_labels) || sc.upt_slot >= 0;
+      const bool per_line = (scheme == Scheme::kLodEuler && sc.uses_labels) || sc.upt_slot >= 0 || sc.hold_slot >= 0;
       rows |= per_line;
       rows_periodic |= per_line && (axis_periodic(sc, 0) || axis_periodic(sc, 1) || axis_periodic(sc, 2));
     }
@@ -138,6 +144,7 @@ class CudaBackend final : public Backend {
     sa.label = ptr_or_null(labels_);
     sa.src = ptr_or_null(src_);
     sa.upt = ptr_or_null(upt_);
+    sa.hold = ptr_or_null(hold_);
     sa.coeffs = ptr_or_null(coeffs_);
     const real* fac[3] = {ptr_or_null(fac_[0]), ptr_or_null(fac_[1]), ptr_or_null(fac_[2])};
     run_implicit_steps(scheme, dt, n, sa, fac, thrust::raw_pointer_cast(a_.data()),
@@ -192,6 +199,7 @@ class CudaBackend final : public Backend {
   thrust::device_vector<SpeciesCoeffs> coeffs_;  // nspecies entries
   thrust::device_vector<uint8_t> labels_;        // 1 byte per voxel, or empty
   thrust::device_vector<real> src_, upt_;        // source / uptake Vmax blocks [unit/s]
+  thrust::device_vector<real> hold_;             // held-value blocks [unit] (NaN = free), 4 bytes/voxel
   thrust::device_vector<real> a_, b_;            // state ping-pong, nspecies * nvox each
   std::vector<SpeciesCoeffs> host_coeffs_;       // host copy (factor tables, feature flags)
   thrust::device_vector<real> cp_, ep_;          // implicit per-line scratch, nspecies * nvox

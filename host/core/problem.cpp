@@ -54,6 +54,17 @@ double Problem::explicit_dt_limit() const {
   return worst > 0 ? 1.0 / worst : INFINITY;
 }
 
+void apply_holds(const Problem& p, std::vector<real>& state) {
+  const long long nv = p.grid.nvox();
+  for (int s = 0; s < p.nspecies(); ++s) {
+    const int slot = p.coeffs[s].hold_slot;
+    if (slot < 0) continue;
+    const real* h = p.hold.data() + (size_t)slot * nv;
+    for (long long v = 0; v < nv; ++v)
+      if (h[v] == h[v]) state[(size_t)s * nv + v] = h[v];
+  }
+}
+
 void Problem::check() const {
   const long long nv = grid.nvox();
   auto fail = [](const std::string& m) { throw std::invalid_argument("problem: " + m); };
@@ -66,6 +77,7 @@ void Problem::check() const {
   if (!labels.empty() && (long long)labels.size() != nv) fail("labels must be empty or hold nvox values");
   if ((long long)src.size() != nsrc * nv) fail("src must hold nsrc*nvox values");
   if ((long long)upt.size() != nupt * nv) fail("upt must hold nupt*nvox values");
+  if ((long long)hold.size() != nhold * nv) fail("hold must hold nhold*nvox values");
   for (const auto& r : regions)
     if ((long long)r.mask.size() != nv) fail("region mask '" + r.name + "' must hold nvox values");
   const int nl = labels.empty() ? 1 : std::max<int>(1, (int)label_names.size());
@@ -73,6 +85,7 @@ void Problem::check() const {
     if (l >= nl) fail("label value out of range");
   for (const auto& sc : coeffs) {
     if (sc.src_slot >= nsrc || sc.upt_slot >= nupt) fail("source or uptake slot out of range");
+    if (sc.hold_slot >= nhold) fail("hold slot out of range");
     if (sc.uses_labels && labels.empty()) fail("per-label diffusion needs a label map");
     for (int l = 0; l < kMaxLabels; ++l)
       if (sc.D[l] < 0) fail("diffusion coefficients must be >= 0");
@@ -100,6 +113,20 @@ void Problem::check() const {
     model.check(nspecies(), grid.nvox());
   } catch (const std::invalid_argument& e) {
     fail(e.what());
+  }
+  // Held voxels are held by the transport operator; the model's per-voxel passes (reactions,
+  // chemotaxis, fractions) do not know them, so a held field must stay out of those.
+  for (int s = 0; s < nspecies(); ++s) {
+    if (coeffs[s].hold_slot < 0) continue;
+    bool touched = false;
+    const LocalReactions lr = build_local_reactions(model, nspecies());
+    for (int m = 0; m < lr.args.nlocal; ++m) touched |= lr.args.local[m] == s;
+    for (const Chemotaxis& c : model.chemotaxis) touched |= c.cell == s;
+    for (const RadioPopulation& r : model.radio_pops) touched |= r.species == s || r.doomed == s;
+    for (const RadioRelease& r : model.radio_releases) touched |= r.species == s;
+    if (touched)
+      fail("species '" + species[s].name + "' has held voxels and is also changed by model terms, "
+           "chemotaxis or radiotherapy (not supported: hold a separate source field instead)");
   }
 }
 

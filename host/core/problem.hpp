@@ -70,6 +70,9 @@ struct Problem {
   std::vector<real> src;                // nsrc * nvox [unit/s]
   int nupt = 0;                         // number of uptake blocks
   std::vector<real> upt;                // nupt * nvox, Vmax [unit/s]
+  int nhold = 0;                        // number of held-value blocks
+  std::vector<real> hold;               // nhold * nvox [species unit]: the value a voxel is held
+                                        // at (vessels, nodes), NaN where it is free (4 bytes/voxel)
   std::vector<NamedMask> regions;       // named regions reported in observables
   TimeControl time;
   unsigned long long seed = 0;
@@ -81,6 +84,9 @@ struct Problem {
   // Throws std::invalid_argument when sizes or slots are inconsistent.
   void check() const;
 };
+
+// Sets every held voxel of `state` (nspecies * nvox) to its held value.
+void apply_holds(const Problem& p, std::vector<real>& state);
 
 // Convenience for tests and benchmarks: a box of n species with uniform D [um^2/s],
 // decay [1/s], no-flux walls, zero initial state.

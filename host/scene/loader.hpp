@@ -238,6 +238,7 @@ class Loader {
   void read_sources(const Val& v, const Dim& rate, SpeciesCoeffs& c, YAML::Node& out);
   void read_uptake(const Val& v, const Dim& conc, const Dim& rate, SpeciesCoeffs& c,
                    YAML::Node& out);
+  void read_hold(const Val& v, const Dim& conc, SpeciesCoeffs& c, YAML::Node& out);
   void read_output(const Val& v);
   // scene_model.cpp: model files, parameters and the model files' species (before the scene's
   // species), then the rest of the model: populations, states, initial overrides, drugs, blood
@@ -266,7 +267,7 @@ class Loader {
   Problem p_;
   std::vector<Region> regions_;
   bool have_tissue_ = false;
-  std::vector<std::vector<real>> src_blocks_, upt_blocks_;
+  std::vector<std::vector<real>> src_blocks_, upt_blocks_, hold_blocks_;
   std::vector<std::string> output_fields_;
   YAML::Node out_{YAML::NodeType::Map};
   std::shared_ptr<ModelState> model_;  // parameters, model files, field kinds (scene_model.cpp)

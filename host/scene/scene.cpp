@@ -691,6 +691,30 @@ void Loader::read_sources(const Val& v, const Dim& rate, SpeciesCoeffs& c, YAML:
   src_blocks_.emplace_back(block.begin(), block.end());
 }
 
+void Loader::read_hold(const Val& v, const Dim& conc, SpeciesCoeffs& c, YAML::Node& out) {
+  out = YAML::Node(YAML::NodeType::Sequence);
+  if (!v.present()) return;
+  const long long n = nvox();
+  std::vector<real> block(n, real(NAN));  // NaN: free voxel
+  const std::string expected = "a list of {region: <name>, value: <concentration>}";
+  const std::vector<Val> items = list(v, expected);
+  for (const Val& e : items) {
+    const Fields f(err_, e, {"region", "value"});
+    const Region& r = region(f.required("region", "a region name"));
+    const Val vv = f.required("value", conc.expect());
+    const double q = value(vv, conc, Bound::kNonNegative);
+    for (long long i = 0; i < n; ++i)  // regions hold at least one voxel centre (read_regions)
+      if (r.mask[i]) block[i] = real(q);
+    YAML::Node e_out(YAML::NodeType::Map);
+    e_out["region"] = r.name;
+    e_out["value"] = vv.text();
+    out.push_back(flow(e_out));
+  }
+  if (items.empty()) return;
+  c.hold_slot = (int)hold_blocks_.size();
+  hold_blocks_.push_back(std::move(block));
+}
+
 void Loader::read_uptake(const Val& v, const Dim& conc, const Dim& rate, SpeciesCoeffs& c,
                          YAML::Node& out) {
   const Fields u(err_, v, {"vmax", "km", "region"});
@@ -714,7 +738,7 @@ void Loader::read_uptake(const Val& v, const Dim& conc, const Dim& rate, Species
 
 void Loader::read_species(const Val& v, int index) {
   const Fields s(
-      err_, v, {"name", "unit", "diffusion", "decay", "boundary", "initial", "sources", "uptake"});
+      err_, v, {"name", "unit", "diffusion", "decay", "boundary", "initial", "sources", "uptake", "hold"});
   YAML::Node out(YAML::NodeType::Map);
   const long long n = nvox();
 
@@ -759,6 +783,10 @@ void Loader::read_species(const Val& v, int index) {
   YAML::Node src_out;
   read_sources(s.get("sources"), rate, c, src_out);
   out["sources"] = src_out;
+
+  YAML::Node h_out;
+  read_hold(s.get("hold"), conc, c, h_out);
+  if (h_out.size() > 0) out["hold"] = h_out;
 
   if (s.has("uptake")) {
     YAML::Node u_out;
@@ -870,6 +898,9 @@ LoadedScene Loader::load(const std::string& text_in) {
   p_.nsrc = (int)src_blocks_.size();
   p_.src.clear();
   for (const auto& b : src_blocks_) p_.src.insert(p_.src.end(), b.begin(), b.end());
+  p_.nhold = (int)hold_blocks_.size();
+  p_.hold.clear();
+  for (const auto& b : hold_blocks_) p_.hold.insert(p_.hold.end(), b.begin(), b.end());
   p_.nupt = (int)upt_blocks_.size();
   p_.upt.clear();
   for (const auto& b : upt_blocks_) p_.upt.insert(p_.upt.end(), b.begin(), b.end());

@@ -435,3 +435,38 @@ species:
 )";
   EXPECT_DOUBLE_EQ(tme::load_scene_text(defaults, "lod.yaml", ".").problem.time.tolerance, 1e-3);
 }
+
+TEST(SceneLoad, HeldRegionsBecomeAHoldBlock) {
+  const tme::LoadedScene ls = tme::load_scene_text(R"(name: hold
+grid: {shape: [5, 5, 5], spacing: 10 um}
+time: {end: 1 h, output_every: 10 min, integrator: adi, step: 1 min}
+regions:
+  node: {box: {min: [20 um, 20 um, 20 um], max: [30 um, 30 um, 30 um]}}
+species:
+  - {name: A, unit: nM, diffusion: 10 um^2/s, decay: 1e-3 1/s, hold: [{region: node, value: 2 uM}]}
+)", "hold.yaml", ".");
+  const tme::Problem& p = ls.problem;
+  ASSERT_EQ(p.nhold, 1);
+  ASSERT_EQ(p.coeffs[0].hold_slot, 0);
+  for (long long v = 0; v < p.grid.nvox(); ++v) {
+    if (v == p.grid.d.index(2, 2, 2))
+      EXPECT_EQ(p.hold[v], tme::real(2000));
+    else
+      EXPECT_TRUE(std::isnan(p.hold[v])) << v;
+  }
+  EXPECT_NE(ls.resolved_yaml.find("- {region: node, value: 2 uM}"), std::string::npos) << ls.resolved_yaml;
+  try {
+    tme::load_scene_text(R"(name: hold
+grid: {shape: [5, 5, 5], spacing: 10 um}
+time: {end: 1 h, output_every: 10 min}
+regions:
+  node: {box: {min: [20 um, 20 um, 20 um], max: [30 um, 30 um, 30 um]}}
+species:
+  - {name: A, unit: nM, diffusion: 10 um^2/s, hold: [{region: node, value: 1 s}]}
+)", "hold.yaml", ".");
+    FAIL() << "no error";
+  } catch (const tme::SceneError& e) {
+    EXPECT_STREQ(e.what(), "hold.yaml:7:76: species[0].hold[0].value: '1 s' is not a concentration "
+                           "(expected a value in nM, e.g. '1 nM')");
+  }
+}
