@@ -31,6 +31,8 @@ struct ChemotaxisArgs {
   int periodic[3] = {0, 0, 0};
   const real* in = nullptr;  // all fields (nspecies blocks)
   real* out = nullptr;       // block of `cell` only is written (same layout as in)
+  real* vel = nullptr;       // scratch, 3 blocks of nvox: drift [um/s] across the +x, +y, +z
+                             // face of each voxel (12 bytes per voxel); 0 on walls
   Chemotaxis cx[kMaxChemotaxis];
   int ncx = 0;               // entries of this pass, all with the same `cell`
   real dt = 0;               // [s], <= chemotaxis_dt_limit
@@ -50,32 +52,56 @@ TME_HD inline real chemotaxis_dt_limit(const ChemotaxisArgs& a) {
   return rate > real(0) ? real(1) / rate : real(1e30);
 }
 
+// Neighbour of voxel (i, j, k) across its + face along `ax`, or -1 at a wall.
+TME_HD inline long long plus_neighbour(const ChemotaxisArgs& a, int i, int j, int k, int ax) {
+  const Dims d = a.g.d;
+  const int q[3] = {i, j, k}, n[3] = {d.nx, d.ny, d.nz};
+  if (q[ax] + 1 < n[ax]) return d.index(ax == 0 ? i + 1 : i, ax == 1 ? j + 1 : j, ax == 2 ? k + 1 : k);
+  if (!a.periodic[ax] || n[ax] == 1) return -1;
+  return d.index(ax == 0 ? 0 : i, ax == 1 ? 0 : j, ax == 2 ? 0 : k);
+}
+
+// Pass 1 (once per chemotaxis pass: the signal does not change during it): the drift across
+// the three + faces of voxel (i, j, k), from it toward its + neighbour.
+TME_HD inline void chemotaxis_velocity_cell(const ChemotaxisArgs& a, int i, int j, int k) {
+  const long long nv = a.g.d.nvox(), idx = a.g.d.index(i, j, k);
+  for (int ax = 0; ax < 3; ++ax) {
+    const long long nb = plus_neighbour(a, i, j, k, ax);
+    real v = 0;
+    if (nb >= 0)
+      for (int q = 0; q < a.ncx; ++q) {
+        const real* s = a.in + a.cx[q].signal * nv;
+        v += drift_velocity(a.cx[q], (s[nb] - s[idx]) / a.h[ax]);
+      }
+    a.vel[ax * nv + idx] = v;
+  }
+}
+
+// Pass 2 (each sub-step): donor-cell update of the population at (i, j, k) from the stored
+// face drifts. The flux through a face is computed identically on both sides (conservation).
 TME_HD inline void chemotaxis_cell(const ChemotaxisArgs& a, int i, int j, int k) {
   const Dims d = a.g.d;
   const long long nv = d.nvox();
   const int cell = a.cx[0].cell;
   const real* c = a.in + cell * nv;
   const long long idx = d.index(i, j, k);
-  const int ijk[3] = {i, j, k};
-  const int n[3] = {d.nx, d.ny, d.nz};
+  const int q[3] = {i, j, k}, n[3] = {d.nx, d.ny, d.nz};
   const long long stride[3] = {1, (long long)d.nx, (long long)d.nx * d.ny};
-  real div = 0;  // net outflow [unit/s]
+  real div = 0;  // net outflow [unit/s] per unit length
   for (int ax = 0; ax < 3; ++ax) {
-    for (int side = -1; side <= 1; side += 2) {
-      int jn = ijk[ax] + side;
-      long long nb = idx + side * stride[ax];
-      if (jn < 0 || jn >= n[ax]) {
-        if (!a.periodic[ax] || n[ax] == 1) continue;  // wall: no drift flux
-        jn = (jn + n[ax]) % n[ax];
-        nb = idx + (long long)(jn - ijk[ax]) * stride[ax];
-      }
-      real v = 0;  // drift from this voxel toward the neighbour [um/s]
-      for (int q = 0; q < a.ncx; ++q) {
-        const real* s = a.in + a.cx[q].signal * nv;
-        v += drift_velocity(a.cx[q], (s[nb] - s[idx]) / a.h[ax]);
-      }
-      const real flux = v > real(0) ? v * c[idx] : v * c[nb];  // out of this voxel
-      div += flux / a.h[ax];
+    // + face: drift from this voxel to the + neighbour
+    const long long up = plus_neighbour(a, i, j, k, ax);
+    if (up >= 0) {
+      const real v = a.vel[ax * nv + idx];
+      div += (v > real(0) ? v * c[idx] : v * c[up]) / a.h[ax];
+    }
+    // - face: the - neighbour's + face, drift from it into this voxel
+    long long lo = -1;
+    if (q[ax] > 0) lo = idx - stride[ax];
+    else if (a.periodic[ax] && n[ax] > 1) lo = idx + (long long)(n[ax] - 1) * stride[ax];
+    if (lo >= 0) {
+      const real v = a.vel[ax * nv + lo];
+      div -= (v > real(0) ? v * c[lo] : v * c[idx]) / a.h[ax];
     }
   }
   a.out[cell * nv + idx] = c[idx] - a.dt * div;

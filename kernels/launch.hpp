@@ -32,7 +32,9 @@ void check_implicit_grid(const Dims& d);
 
 // Coupled reaction terms over dt [s] at every voxel of `fields` (nspecies blocks of nvox).
 void react_cpu(const ReactionArgs& a, real* fields, long long nvox, real dt);
-// One chemotaxis drift sub-step of one population (a.dt within chemotaxis_dt_limit).
+// The face drifts of one chemotaxis pass (into a.vel), then its sub-steps (a.dt within
+// chemotaxis_dt_limit).
+void chemotaxis_velocity_cpu(const ChemotaxisArgs& a);
 void chemotaxis_cpu(const ChemotaxisArgs& a);
 // One radiotherapy fraction at every voxel.
 void fraction_cpu(const FractionArgs& a);
@@ -40,6 +42,7 @@ void fraction_cpu(const FractionArgs& a);
 #if defined(TMESIM_HAVE_CUDA)
 // Device versions (all pointers device pointers, a.terms too); each checks its launch.
 void react_cuda(const ReactionArgs& a, real* fields, long long nvox, real dt);
+void chemotaxis_velocity_cuda(const ChemotaxisArgs& a);
 void chemotaxis_cuda(const ChemotaxisArgs& a);
 void fraction_cuda(const FractionArgs& a);
 // Same on the device; all pointers in `a` are device pointers. Checks the launch.

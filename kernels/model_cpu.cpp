@@ -9,6 +9,14 @@ void react_cpu(const ReactionArgs& a, real* fields, long long nvox, real dt) {
   for (long long v = 0; v < nvox; ++v) react_voxel(a, fields, nvox, v, dt);
 }
 
+void chemotaxis_velocity_cpu(const ChemotaxisArgs& a) {
+  const Dims d = a.g.d;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int k = 0; k < d.nz; ++k)
+    for (int j = 0; j < d.ny; ++j)
+      for (int i = 0; i < d.nx; ++i) chemotaxis_velocity_cell(a, i, j, k);
+}
+
 void chemotaxis_cpu(const ChemotaxisArgs& a) {
   const Dims d = a.g.d;
 #pragma omp parallel for collapse(2) schedule(static)

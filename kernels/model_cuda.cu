@@ -21,6 +21,14 @@ __global__ void chemotaxis_kernel(ChemotaxisArgs a) {
   chemotaxis_cell(a, i, j, k);
 }
 
+__global__ void chemotaxis_velocity_kernel(ChemotaxisArgs a) {
+  const long long v = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  const Dims d = a.g.d;
+  if (v >= d.nvox()) return;
+  const int i = (int)(v % d.nx), j = (int)((v / d.nx) % d.ny), k = (int)(v / ((long long)d.nx * d.ny));
+  chemotaxis_velocity_cell(a, i, j, k);
+}
+
 __global__ void fraction_kernel(FractionArgs a) {
   const long long v = (long long)blockIdx.x * blockDim.x + threadIdx.x;
   if (v < a.nvox) fraction_voxel(a, v);
@@ -34,6 +42,11 @@ void react_cuda(const ReactionArgs& a, real* fields, long long nvox, real dt) {
 void chemotaxis_cuda(const ChemotaxisArgs& a) {
   chemotaxis_kernel<<<blocks_for(a.g.d.nvox()), kBlock>>>(a);
   TME_CUDA_CHECK_LAUNCH("chemotaxis_kernel");
+}
+
+void chemotaxis_velocity_cuda(const ChemotaxisArgs& a) {
+  chemotaxis_velocity_kernel<<<blocks_for(a.g.d.nvox()), kBlock>>>(a);
+  TME_CUDA_CHECK_LAUNCH("chemotaxis_velocity_kernel");
 }
 
 void fraction_cuda(const FractionArgs& a) {

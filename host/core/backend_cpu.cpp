@@ -63,6 +63,10 @@ class CpuBackend final : public Backend {
       const int n = chemotaxis_substeps(args, dt);
       args.dt = real(dt / n);
       const long long off = args.cx[0].cell * nv;
+      if (vel_.size() != size_t(3 * nv)) vel_.assign(3 * nv, real(0));  // on first use
+      args.vel = vel_.data();
+      args.in = a_.data();
+      chemotaxis_velocity_cpu(args);
       for (int it = 0; it < n; ++it) {
         args.in = a_.data();
         args.out = b_.data();
@@ -154,6 +158,7 @@ class CpuBackend final : public Backend {
   LocalReactions reactions_;            // term table in local slots
   int nglobals_ = 0;
   std::vector<ChemotaxisArgs> chemo_;   // one pass per moving population
+  std::vector<real> vel_;               // chemotaxis face drifts, 3 * nvox (12 bytes per voxel)
   FractionArgs fraction_;               // fraction template (pointers set per call)
 };
 

@@ -164,6 +164,10 @@ class CudaBackend final : public Backend {
       const int n = chemotaxis_substeps(args, dt);
       args.dt = real(dt / n);
       const long long off = args.cx[0].cell * nv;
+      if (vel_.size() != size_t(3 * nv)) vel_.resize(3 * nv);  // on first use
+      args.vel = thrust::raw_pointer_cast(vel_.data());
+      args.in = thrust::raw_pointer_cast(a_.data());
+      chemotaxis_velocity_cuda(args);
       for (int it = 0; it < n; ++it) {
         args.in = thrust::raw_pointer_cast(a_.data());
         args.out = thrust::raw_pointer_cast(b_.data());
@@ -210,6 +214,7 @@ class CudaBackend final : public Backend {
   thrust::device_vector<Term> terms_;          // reaction_terms: the same table on the device
   int nglobals_ = 0;
   std::vector<ChemotaxisArgs> chemo_;          // one pass per moving population
+  thrust::device_vector<real> vel_;            // chemotaxis_face_drift: 3 * nvox (12 bytes/voxel)
   FractionArgs fraction_;                      // fraction template (pointers set per call)
   thrust::device_vector<real> dose_;           // fraction_dose [Gy], nvox (4 bytes per voxel)
 };
