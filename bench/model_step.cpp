@@ -79,7 +79,7 @@ void run(const std::string& name, int n, int steps, double dt) {
   row("reactions (20 terms)", t_re, bytes_re);
   row("chemotaxis (2 populations)", t_ch, bytes_ch);
   row("whole step", t_tr + t_re + t_ch, bytes_min + bytes_re + bytes_ch);
-  row("copy reference (explicit, D = 0)", t_cp, bytes_min);
+  row("streaming reference (explicit, D = 0)", t_cp, bytes_min);
   std::printf("minimum traffic per voxel-step: %.0f bytes (each field read and written once)\n", bytes_min);
 }
 
