@@ -72,6 +72,28 @@ struct Model {
   void check(int nspecies, long long nvox) const;
 };
 
+// Builders for code-built models (tests, benchmarks): a term of `kind` on `target` with
+// source `src` (-1 none) and parameters p0..p2 (units per kind: kernels/terms.hpp), and a
+// factor of `kind` on field `a` with half-maximum K and Hill coefficient n.
+inline Term make_term(int kind, int target, int src, double p0, double p1 = 0, double p2 = 0) {
+  Term t;
+  t.kind = kind;
+  t.target = target;
+  t.src = src;
+  t.p[0] = real(p0);
+  t.p[1] = real(p1);
+  t.p[2] = real(p2);
+  return t;
+}
+inline Factor make_factor(int kind, int a, double K, double n = 1) {
+  Factor f;
+  f.kind = kind;
+  f.a = a;
+  f.K = real(K);
+  f.n = real(n);
+  return f;
+}
+
 // The reaction table in kernel form: terms remapped to local slots (the fields any term
 // touches), crowding, tolerances. `globals` are left at 0 (set per step).
 struct LocalReactions {

@@ -6,25 +6,6 @@ namespace {
 constexpr double kDay = 86400;
 
 
-Term mk(int kind, int target, int src, double p0, double p1 = 0, double p2 = 0) {
-  Term t;
-  t.kind = kind;
-  t.target = target;
-  t.src = src;
-  t.p[0] = real(p0);
-  t.p[1] = real(p1);
-  t.p[2] = real(p2);
-  return t;
-}
-Factor fac(int kind, int a, double K, double n = 1) {
-  Factor f;
-  f.kind = kind;
-  f.a = a;
-  f.K = real(K);
-  f.n = real(n);
-  return f;
-}
-
 }  // namespace
 
 Problem reference_tme_problem(int n) {
@@ -62,56 +43,56 @@ Problem reference_tme_problem(int n) {
   plasma_ctla4.value = 50;
   blood.value = 500;
   m.globals = {plasma_pd1, plasma_pdl1, plasma_ctla4, blood};
-  Term kill = mk(kTermKill, kTum, kCd8, 2e-3 / kDay);
+  Term kill = make_term(kTermKill, kTum, kCd8, 2e-3 / kDay);
   kill.nfactors = 3;
-  kill.f[0] = fac(kFactorHillInh, kPdl1, 0.2);
+  kill.f[0] = make_factor(kFactorHillInh, kPdl1, 0.2);
   kill.f[0].ab[0] = kApd1;
   kill.f[0].kd[0] = real(0.26);
   kill.f[0].ab[1] = kApdl1;
   kill.f[0].kd[1] = real(0.4);
-  kill.f[1] = fac(kFactorHillInh, kTgfb, 0.5);
-  kill.f[2] = fac(kFactorHillInh, kTreg, 0.31);
+  kill.f[1] = make_factor(kFactorHillInh, kTgfb, 0.5);
+  kill.f[2] = make_factor(kFactorHillInh, kTreg, 0.31);
   kill.f[2].b = kCd8;
   kill.nproducts = 1;
   kill.prod[0] = {kAg, real(1e-3)};
-  Term grow = mk(kTermGrowth, kTum, -1, 0.1 / kDay);
-  Term doom = mk(kTermConversion, kDoom, -1, 0.1725 / kDay);
+  Term grow = make_term(kTermGrowth, kTum, -1, 0.1 / kDay);
+  Term doom = make_term(kTermConversion, kDoom, -1, 0.1725 / kDay);
   doom.nproducts = 1;
   doom.prod[0] = {kAg, real(1e-3)};
-  Term prol = mk(kTermGrowth, kCd8, -1, 1.0 / kDay);
+  Term prol = make_term(kTermGrowth, kCd8, -1, 1.0 / kDay);
   prol.nfactors = 1;
-  prol.f[0] = fac(kFactorHillAct, kIl2, 0.32);
-  Term cd8d = mk(kTermConversion, kCd8, -1, 0.1 / kDay);
-  Term ifng = mk(kTermSecretion, kIfng, kCd8, 1e-9);
-  Term il2u = mk(kTermUptake, kIl2, kCd8, 1e-9, 0.3);
-  Term il2s = mk(kTermSecretion, kIl2, kCd8, 5e-10);
-  Term tgfb = mk(kTermSecretion, kTgfb, kTum, 1e-11);
-  Term cxcl = mk(kTermSecretion, kCxcl10, kTum, 1e-10);
+  prol.f[0] = make_factor(kFactorHillAct, kIl2, 0.32);
+  Term cd8d = make_term(kTermConversion, kCd8, -1, 0.1 / kDay);
+  Term ifng = make_term(kTermSecretion, kIfng, kCd8, 1e-9);
+  Term il2u = make_term(kTermUptake, kIl2, kCd8, 1e-9, 0.3);
+  Term il2s = make_term(kTermSecretion, kIl2, kCd8, 5e-10);
+  Term tgfb = make_term(kTermSecretion, kTgfb, kTum, 1e-11);
+  Term cxcl = make_term(kTermSecretion, kCxcl10, kTum, 1e-10);
   cxcl.nfactors = 1;
-  cxcl.f[0] = fac(kFactorHillAct, kIfng, 0.1);
-  Term ccl2 = mk(kTermSecretion, kCcl2, kTum, 1e-11);
-  Term pdl1 = mk(kTermRelax, kPdl1, -1, 1 / kDay, 0.1, 1.0);
+  cxcl.f[0] = make_factor(kFactorHillAct, kIfng, 0.1);
+  Term ccl2 = make_term(kTermSecretion, kCcl2, kTum, 1e-11);
+  Term pdl1 = make_term(kTermRelax, kPdl1, -1, 1 / kDay, 0.1, 1.0);
   pdl1.nfactors = 1;
-  pdl1.f[0] = fac(kFactorHillAct, kIfng, 0.11, 1.26);
-  Term ex1 = mk(kTermExchange, kApd1, kVes, 3e-3);
+  pdl1.f[0] = make_factor(kFactorHillAct, kIfng, 0.11, 1.26);
+  Term ex1 = make_term(kTermExchange, kApd1, kVes, 3e-3);
   ex1.global = 0;
-  Term ex2 = mk(kTermExchange, kApdl1, kVes, 3e-3);
+  Term ex2 = make_term(kTermExchange, kApdl1, kVes, 3e-3);
   ex2.global = 1;
-  Term ex3 = mk(kTermExchange, kActla4, kVes, 3e-3);
+  Term ex3 = make_term(kTermExchange, kActla4, kVes, 3e-3);
   ex3.global = 2;
-  Term tin = mk(kTermInflux, kCd8, kVes, 1e-6);
+  Term tin = make_term(kTermInflux, kCd8, kVes, 1e-6);
   tin.global = 3;
   tin.nfactors = 1;
-  tin.f[0] = fac(kFactorHillAct, kCxcl10, 0.1);
-  Term min = mk(kTermInflux, kMyel, kVes, 5e-7);
+  tin.f[0] = make_factor(kFactorHillAct, kCxcl10, 0.1);
+  Term min = make_term(kTermInflux, kMyel, kVes, 5e-7);
   min.global = 3;
   min.nfactors = 1;
-  min.f[0] = fac(kFactorHillAct, kCcl2, 0.1);
-  Term treg = mk(kTermConversion, kTreg, -1, 0.1 / kDay);
+  min.f[0] = make_factor(kFactorHillAct, kCcl2, 0.1);
+  Term treg = make_term(kTermConversion, kTreg, -1, 0.1 / kDay);
   treg.nfactors = 1;
-  treg.f[0] = fac(kFactorHillAct, kActla4, 18.2);
-  Term agu = mk(kTermUptake, kAg, kMyel, 1e-9);
-  Term ifn1 = mk(kTermSecretion, kIfn1, kDoom, 1e-12);
+  treg.f[0] = make_factor(kFactorHillAct, kActla4, 18.2);
+  Term agu = make_term(kTermUptake, kAg, kMyel, 1e-9);
+  Term ifn1 = make_term(kTermSecretion, kIfn1, kDoom, 1e-12);
   m.terms = {kill, grow, doom, prol, cd8d, ifng, il2u, il2s, tgfb, cxcl, ccl2, pdl1, ex1, ex2, ex3, tin, min, treg, agu, ifn1};
   m.crowd_species = {kTum, kDoom, kCd8, kTreg, kMyel};
   m.crowd_volume.assign(5, 1 / 2e5);

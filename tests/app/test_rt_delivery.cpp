@@ -2,6 +2,8 @@
 // whole courses against hand values, per-fraction statistics, CSV text, validation messages.
 #include <gtest/gtest.h>
 
+#include "tests/error_of.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -13,15 +15,7 @@
 namespace rt = tme::rt;
 
 namespace {
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
+using tme::test::error_of;
 }  // namespace
 
 // Three courses in one map, each in a voxel of label 0 (alpha/beta 10 Gy) and one of label 1

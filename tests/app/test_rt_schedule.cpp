@@ -2,6 +2,8 @@
 // explicit lists, merging, event times, validation messages.
 #include <gtest/gtest.h>
 
+#include "tests/error_of.hpp"
+
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -13,15 +15,7 @@ namespace rt = tme::rt;
 namespace {
 constexpr double kDay = 86400.0, kHour = 3600.0;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
+using tme::test::error_of;
 }  // namespace
 
 // "50 Gy in 25 fractions, 1111100 from a Monday" at 09:00: Monday to Friday for 5 weeks.

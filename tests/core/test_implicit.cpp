@@ -353,6 +353,18 @@ TEST(ImplicitSimulation, RejectsMissingStepAndLongLines) {
   EXPECT_STREQ(integrator_name(Integrator::kLod), "lod");
 }
 
+// A centred Gaussian pulse (product of the 1-D profile g, returned) on an n^3 no-flux box of
+// side L [um], uniform D [um^2/s], no decay.
+Problem pulse_problem(int n, double L, double D, double sigma0, std::vector<double>& g) {
+  Problem p = make_uniform_problem({n, n, n}, L / n, 1, D, 0);
+  g.assign(n, 0.0);
+  for (int i = 0; i < n; ++i) g[i] = std::exp(-std::pow(p.grid.center(0, i) - L / 2, 2) / (2 * sigma0 * sigma0));
+  for (int k = 0; k < n; ++k)
+    for (int j = 0; j < n; ++j)
+      for (int i = 0; i < n; ++i) p.initial[p.grid.d.index(i, j, k)] = real(g[i] * g[j] * g[k]);
+  return p;
+}
+
 TEST(ImplicitSimulation, AutoStepMeetsTheTolerance) {
   // step 0 ('auto'): Simulation picks the step by step doubling from the loaded state. On a
   // 24^3 Gaussian pulse (no-flux, uniform D) the one-step error against the exact-in-time
@@ -360,13 +372,9 @@ TEST(ImplicitSimulation, AutoStepMeetsTheTolerance) {
   // (p = 1 LOD, 2 ADI). Measured: one-step error 0.8-1.1 x tol; dt(1e-3)/dt(1e-4) LOD 4.9/1.4 s,
   // ADI 22.7/9.3 s (explicit limit 7.4 s).
   const int n = 24;
-  const double L = 1600, h = L / n, D = 100, sigma0 = 150;
-  Problem p = make_uniform_problem({n, n, n}, h, 1, D, 0);
-  std::vector<double> g(n);
-  for (int i = 0; i < n; ++i) g[i] = std::exp(-std::pow(p.grid.center(0, i) - L / 2, 2) / (2 * sigma0 * sigma0));
-  for (int k = 0; k < n; ++k)
-    for (int j = 0; j < n; ++j)
-      for (int i = 0; i < n; ++i) p.initial[p.grid.d.index(i, j, k)] = real(g[i] * g[j] * g[k]);
+  const double L = 1600, h = L / n, D = 100;
+  std::vector<double> g;
+  Problem p = pulse_problem(n, L, D, 150, g);
   p.time.t_end = p.time.output_every = 1e4;
   auto b = make_backend("cpu");
   for (Integrator it : kSchemes) {
@@ -405,14 +413,8 @@ TEST(ImplicitSimulation, AutoStepFollowsTheStateBetweenOutputs) {
   // the smooth state is larger, and its one-step error stays below the tolerance. Measured
   // (16^3, ADI, tol 1e-3): dt 17.6 s at t = 0, 188 s at t = 1000 s; one-step error 1.5e-4
   // (the step-doubling estimate is conservative by about 6x on the smooth state).
-  const int n = 16;
-  const double L = 1600, h = L / n, D = 100, sigma0 = 120;
-  Problem p = make_uniform_problem({n, n, n}, h, 1, D, 0);
-  std::vector<double> g(n);
-  for (int i = 0; i < n; ++i) g[i] = std::exp(-std::pow(p.grid.center(0, i) - L / 2, 2) / (2 * sigma0 * sigma0));
-  for (int k = 0; k < n; ++k)
-    for (int j = 0; j < n; ++j)
-      for (int i = 0; i < n; ++i) p.initial[p.grid.d.index(i, j, k)] = real(g[i] * g[j] * g[k]);
+  std::vector<double> g;
+  Problem p = pulse_problem(16, 1600, 100, 120, g);
   p.time.t_end = 4000;
   p.time.output_every = 1000;
   Problem a = with_integrator(p, Integrator::kAdi, 0);

@@ -28,26 +28,6 @@ Problem voxel_problem(const std::vector<double>& init) {
   return p;
 }
 
-Term term(int kind, int target, int src, double p0, double p1 = 0, double p2 = 0) {
-  Term t;
-  t.kind = kind;
-  t.target = target;
-  t.src = src;
-  t.p[0] = real(p0);
-  t.p[1] = real(p1);
-  t.p[2] = real(p2);
-  return t;
-}
-
-Factor hill(int kind, int a, double K, double n) {
-  Factor f;
-  f.kind = kind;
-  f.a = a;
-  f.K = real(K);
-  f.n = real(n);
-  return f;
-}
-
 // State after reacting for T [s] in `calls` equal calls.
 std::vector<real> react_for(Backend& b, const Problem& p, double T, int calls,
                             const std::vector<double>& globals = {}) {
@@ -80,7 +60,7 @@ TEST_P(Model1, LogisticGrowthWithCrowdingIsExact) {
   auto b = backend();
   Problem p = voxel_problem({1e4});
   const double r = 0.4 / kDay, K = 2e5;
-  p.model.terms = {term(kTermGrowth, 0, -1, r, 0)};
+  p.model.terms = {make_term(kTermGrowth, 0, -1, r, 0)};
   p.model.crowd_species = {0};
   p.model.crowd_volume = {1 / K};
   const double T = 20 * kDay;
@@ -93,7 +73,7 @@ TEST_P(Model1, GompertzGrowthIsExact) {
   auto b = backend();
   Problem p = voxel_problem({1e3});
   const double r = 0.1 / kDay, K = 2e5;
-  p.model.terms = {term(kTermGrowth, 0, -1, r, 1)};
+  p.model.terms = {make_term(kTermGrowth, 0, -1, r, 1)};
   p.model.crowd_species = {0};
   p.model.crowd_volume = {1 / K};
   const double T = 30 * kDay;
@@ -108,7 +88,7 @@ TEST_P(Model1, KillWithProductIsExactAndConservesTheKilledMass) {
   // 0 tumour, 1 effector (constant), 2 antigen released per killed cell (yield 0.5)
   Problem p = voxel_problem({1e5, 2e3, 0});
   const double k = 1e-3 / kDay;  // per effector density
-  Term t = term(kTermKill, 0, 1, k);
+  Term t = make_term(kTermKill, 0, 1, k);
   t.nproducts = 1;
   t.prod[0] = {2, real(0.5)};
   p.model.terms = {t};
@@ -125,7 +105,7 @@ TEST_P(Model1, SecretionAndMichaelisMentenUptakeMatchRk4) {
   // 0 cytokine X, 1 secreting population A, 2 consuming population B
   Problem p = voxel_problem({0.5, 1e3, 4e3});
   const double ks = 2e-5, ku = 1e-7, km = 0.2;  // [X/s per A], [1/s per B], [X]
-  p.model.terms = {term(kTermSecretion, 0, 1, ks), term(kTermUptake, 0, 2, ku, km)};
+  p.model.terms = {make_term(kTermSecretion, 0, 1, ks), make_term(kTermUptake, 0, 2, ku, km)};
   const double T = 3600;
   const auto c = react_for(*b, p, T, 6);
   const auto ref = rk4([&](const std::vector<double>& y) {
@@ -139,9 +119,9 @@ TEST_P(Model1, ConversionToProductsWithAHillFactorIsExact) {
   // 0 doomed cells -> 1 antigen (yield 3) at rate k * act(2), 2 a constant signal
   Problem p = voxel_problem({5e4, 0, 0.3});
   const double k = 0.1725 / kDay, K = 0.1, n = 2;
-  Term t = term(kTermConversion, 0, -1, k);
+  Term t = make_term(kTermConversion, 0, -1, k);
   t.nfactors = 1;
-  t.f[0] = hill(kFactorHillAct, 2, K, n);
+  t.f[0] = make_factor(kFactorHillAct, 2, K, n);
   t.nproducts = 1;
   t.prod[0] = {1, real(3)};
   p.model.terms = {t};
@@ -157,9 +137,9 @@ TEST_P(Model1, RelaxationTowardAHillLevelIsExact) {
   // 0 PD-L1 state relaxing toward base + (max - base) act(IFNg); 1 IFNg constant
   Problem p = voxel_problem({0.05, 0.2});
   const double tau = 0.5 * kDay, base = 0.1, top = 1.0, K = 0.11, n = 1.26;
-  Term t = term(kTermRelax, 0, -1, 1 / tau, base, top);
+  Term t = make_term(kTermRelax, 0, -1, 1 / tau, base, top);
   t.nfactors = 1;
-  t.f[0] = hill(kFactorHillAct, 1, K, n);
+  t.f[0] = make_factor(kFactorHillAct, 1, K, n);
   p.model.terms = {t};
   const double T = 1 * kDay;
   const auto c = react_for(*b, p, T, 2);
@@ -177,7 +157,7 @@ TEST_P(Model1, VesselExchangeRelaxesToThePlasmaLevel) {
   g.value = 400;
   p.model.globals = {g};
   const double perm = 3e-3;  // [um/s]
-  Term t = term(kTermExchange, 0, 1, perm);
+  Term t = make_term(kTermExchange, 0, 1, perm);
   t.global = 0;
   p.model.terms = {t};
   const double T = 600;
@@ -194,10 +174,10 @@ TEST_P(Model1, InfluxFromBloodScalesWithVesselsBloodAndChemokine) {
   g.value = 500;
   p.model.globals = {g};
   const double k = 1e-4, K = 0.5;
-  Term t = term(kTermInflux, 0, 1, k);
+  Term t = make_term(kTermInflux, 0, 1, k);
   t.global = 0;
   t.nfactors = 1;
-  t.f[0] = hill(kFactorHillAct, 2, K, 1);
+  t.f[0] = make_factor(kFactorHillAct, 2, K, 1);
   p.model.terms = {t};
   const double T = 3600;
   const auto c = react_for(*b, p, T, 2, {500});
@@ -209,9 +189,9 @@ TEST_P(Model1, InfluxFromBloodScalesWithVesselsBloodAndChemokine) {
 double kill_after(Backend& b, double pdl1, double apd1, double apdl1) {
   // 0 tumour, 1 effector, 2 PD-L1 level, 3 anti-PD-1 [nM], 4 anti-PD-L1 [nM]
   Problem p = voxel_problem({1e5, 1e3, pdl1, apd1, apdl1});
-  Term t = term(kTermKill, 0, 1, 1e-3 / kDay);
+  Term t = make_term(kTermKill, 0, 1, 1e-3 / kDay);
   t.nfactors = 1;
-  t.f[0] = hill(kFactorHillInh, 2, 0.2, 1);
+  t.f[0] = make_factor(kFactorHillInh, 2, 0.2, 1);
   t.f[0].ab[0] = 3;
   t.f[0].kd[0] = real(0.26);
   t.f[0].ab[1] = 4;
@@ -242,9 +222,9 @@ TEST_P(Model1, RatioFactorTregPerCd8LowersKilling) {
   // 0 tumour, 1 CD8, 2 Treg: kill suppressed by inh(Treg/CD8, K = 0.31)
   auto run = [&](double treg) {
     Problem p = voxel_problem({1e5, 1e3, treg});
-    Term t = term(kTermKill, 0, 1, 1e-3 / kDay);
+    Term t = make_term(kTermKill, 0, 1, 1e-3 / kDay);
     t.nfactors = 1;
-    t.f[0] = hill(kFactorHillInh, 2, 0.31, 1);
+    t.f[0] = make_factor(kFactorHillInh, 2, 0.31, 1);
     t.f[0].b = 1;
     p.model.terms = {t};
     return react_for(*b, p, kDay, 1)[0];
@@ -262,15 +242,15 @@ TEST_P(Model1, CoupledTumourEffectorSystemMatchesRk4) {
   const double r = 0.3 / kDay, K = 2e5, kk = 2e-3 / kDay, pr = 1.0 / kDay, Kil = 0.32, d = 0.1 / kDay;
   const double sil = 1e-7, uil = 5e-8, sif = 2e-8;
   Problem p = voxel_problem({5e4, 2e3, 0.1, 0});
-  Term grow = term(kTermGrowth, 0, -1, r, 0);
-  Term kill = term(kTermKill, 0, 1, kk);
-  Term prol = term(kTermGrowth, 1, -1, pr, 0);
+  Term grow = make_term(kTermGrowth, 0, -1, r, 0);
+  Term kill = make_term(kTermKill, 0, 1, kk);
+  Term prol = make_term(kTermGrowth, 1, -1, pr, 0);
   prol.nfactors = 1;
-  prol.f[0] = hill(kFactorHillAct, 2, Kil, 1);
-  Term death = term(kTermConversion, 1, -1, d);
-  Term il2 = term(kTermSecretion, 2, 0, sil);
-  Term il2u = term(kTermUptake, 2, 1, uil);
-  Term ifn = term(kTermSecretion, 3, 1, sif);
+  prol.f[0] = make_factor(kFactorHillAct, 2, Kil, 1);
+  Term death = make_term(kTermConversion, 1, -1, d);
+  Term il2 = make_term(kTermSecretion, 2, 0, sil);
+  Term il2u = make_term(kTermUptake, 2, 1, uil);
+  Term ifn = make_term(kTermSecretion, 3, 1, sif);
   p.model.terms = {grow, kill, prol, death, il2, il2u, ifn};
   p.model.crowd_species = {0, 1};
   p.model.crowd_volume = {1 / K, 1 / K};
@@ -290,7 +270,7 @@ TEST_P(Model1, ReactionsKeepEveryFieldNonNegativeUnderStiffLoss) {
   // A huge kill rate over a long step: the exponential integrator cannot overshoot below 0.
   Problem p = voxel_problem({1e5, 1e5, 1.0});
   p.model.rtol = 1e-2;
-  p.model.terms = {term(kTermKill, 0, 1, 1.0), term(kTermUptake, 2, 1, 1.0, 0.01)};
+  p.model.terms = {make_term(kTermKill, 0, 1, 1.0), make_term(kTermUptake, 2, 1, 1.0, 0.01)};
   const auto c = react_for(*b, p, kDay, 1);
   EXPECT_GE(c[0], 0.0);
   EXPECT_GE(c[2], 0.0);
@@ -444,7 +424,7 @@ TEST_P(Model1, FractionsLandExactlyBetweenStepsAndCompound) {
   p.time.t_end = 3 * kDay;
   p.time.output_every = kDay;
   const double k = 0.05 / kDay;
-  p.model.terms = {term(kTermConversion, 0, -1, k)};
+  p.model.terms = {make_term(kTermConversion, 0, -1, k)};
   p.model.radio_pops = {RadioPopulation{0, real(0.146), real(0.0146), -1}};
   RadiationPlan plan;
   plan.name = "p";
@@ -522,10 +502,10 @@ TEST_P(Model1, RoomAndLinearFactorsScaleTheRate) {
   auto b = backend();
   // 0 target converted at k * room * (x / K): x = field 1 (constant), crowding by field 2.
   Problem p = voxel_problem({1e3, 0.5, 5e4});
-  Term t = term(kTermConversion, 0, -1, 1e-5);
+  Term t = make_term(kTermConversion, 0, -1, 1e-5);
   t.nfactors = 2;
   t.f[0].kind = kFactorRoom;
-  t.f[1] = hill(kFactorLinear, 1, 0.25, 1);
+  t.f[1] = make_factor(kFactorLinear, 1, 0.25, 1);
   p.model.terms = {t};
   p.model.crowd_species = {2};
   p.model.crowd_volume = {1 / 2e5};
@@ -584,14 +564,14 @@ TEST(ModelBackendsAgree, CpuAndCudaMatchOnTheReferenceModel) {
 
 TEST(ModelCheck, RejectsInconsistentTables) {
   Problem p = voxel_problem({1, 2});
-  p.model.terms = {term(kTermKill, 0, 5, 1)};
+  p.model.terms = {make_term(kTermKill, 0, 5, 1)};
   EXPECT_THROW(p.check(), std::invalid_argument);
   try {
     p.check();
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(), "problem: model: term 0 source refers to field 5 (expected 0..1)");
   }
-  p.model.terms = {term(kTermExchange, 0, 1, 1)};
+  p.model.terms = {make_term(kTermExchange, 0, 1, 1)};
   p.model.terms[0].global = 0;
   try {
     p.check();

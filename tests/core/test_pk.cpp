@@ -3,6 +3,8 @@
 // Simpson quadrature, the terminal half-life, regimen expansion and error messages.
 #include <gtest/gtest.h>
 
+#include "tests/error_of.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -76,15 +78,7 @@ double simpson(const TwoCompartment& p, const std::vector<Dose>& d, double a, do
   return s * h / 3;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
+using tme::test::error_of;
 
 TEST(PkTwoCompartment, SingleDoseMatchesRk4) {
   const TwoCompartment p = atezolizumab_like();
