@@ -123,8 +123,11 @@ TME_HD inline bool has_reaction(const SpeciesCoeffs& sc) {
 
 // True for species whose line systems differ from line to line and are built per cell:
 // tissue labels under LOD, uptake (its frozen rate varies per voxel), held voxels.
+TME_HD inline bool per_line_species(bool lod, const SpeciesCoeffs& sc) {
+  return (lod && sc.uses_labels) || sc.upt_slot >= 0 || sc.hold_slot >= 0;
+}
 TME_HD inline bool per_line(const SweepArgs& a, const SpeciesCoeffs& sc) {
-  return (a.kind == kSweepLod && sc.uses_labels) || sc.upt_slot >= 0 || sc.hold_slot >= 0;
+  return per_line_species(a.kind == kSweepLod, sc);
 }
 
 // Row of the implicit line factor at cell p (voxel idx) along the sweep axis: the true row

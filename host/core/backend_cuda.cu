@@ -113,10 +113,10 @@ class CudaBackend final : public Backend {
     if (n <= 0) return;
     check_implicit_grid(geom_.d);
     const size_t size = a_.size();
-    // Species solved line by line need per-line scratch: labels under LOD, and uptake.
+    // Species solved line by line (per_line_species) need per-line scratch.
     bool rows = false, rows_periodic = false;
     for (const auto& sc : host_coeffs_) {
-      const bool per_line = (scheme == Scheme::kLodEuler && sc.uses_labels) || sc.upt_slot >= 0 || sc.hold_slot >= 0;
+      const bool per_line = per_line_species(scheme == Scheme::kLodEuler, sc);
       rows |= per_line;
       rows_periodic |= per_line && (axis_periodic(sc, 0) || axis_periodic(sc, 1) || axis_periodic(sc, 2));
     }
