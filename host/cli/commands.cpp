@@ -107,9 +107,31 @@ int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err)
     const LoadedScene ls = load_scene(scene);
     const Problem& p = ls.problem;
     out << scene << ": ok: " << p.grid.d.nx << "x" << p.grid.d.ny << "x" << p.grid.d.nz << " voxels, "
-        << p.nspecies() << " species, " << human_time(p.time.t_end) << ", integrator "
+        << p.nspecies() << " fields, " << human_time(p.time.t_end) << ", integrator "
         << integrator_name(p.time.integrator) << ", explicit step limit " << human_time(p.explicit_dt_limit())
         << "\n";
+    const Model& m = p.model;
+    if (m.has_reactions() || !m.chemotaxis.empty() || !m.drugs.empty() || !m.globals.empty())
+      out << "  model: " << m.terms.size() << " terms, " << m.chemotaxis.size() << " chemotaxis, "
+          << m.globals.size() << " uniform inputs (" << m.drugs.size() << " drugs)\n";
+    for (const Drug& d : m.drugs)
+      if (!d.doses.empty())
+        out << "  drug '" << d.name << "': " << d.doses.size() << " doses from t = " << human_time(d.doses.front().time_s)
+            << ", plasma terminal half-life " << human_time(pk::terminal_half_life_s(d.pk)) << "\n";
+    for (size_t q = 0; q < m.plans.size(); ++q) {
+      int n = 0;
+      double total = 0;
+      for (const FractionEvent& f : m.fractions)
+        if (f.plan == (int)q) ++n, total += f.dose_Gy;
+      out << "  plan '" << m.plans[q].name << "': " << n << " fractions, " << total << " Gy prescribed";
+      if (n > 0) {
+        double first = -1, last = 0;
+        for (const FractionEvent& f : m.fractions)
+          if (f.plan == (int)q) last = f.time_s, first = first < 0 ? f.time_s : first;
+        out << ", " << human_time(first) << " to " << human_time(last);
+      }
+      out << "\n";
+    }
     return 0;
   } catch (const SceneError& e) {
     err << "error: " << e.what() << "\n";

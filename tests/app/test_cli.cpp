@@ -210,7 +210,10 @@ TEST(Cli, ValidateAndInfoReport) {
   const fs::path d = temp_dir("info");
   const Result v = tmesim("validate " + kScene, d);
   EXPECT_EQ(v.code, 0) << v.err;
-  EXPECT_NE(v.out.find(": ok: 12x10x8 voxels, 2 species"), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find(": ok: 12x10x8 voxels, 2 fields"), std::string::npos) << v.out;
+  const Result rt = tmesim("validate " + std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/cli_rt.yaml", d);
+  EXPECT_EQ(rt.code, 0) << rt.err;
+  EXPECT_NE(rt.out.find("  plan 'uniform': 2 fractions, 10 Gy prescribed, 12 h to 36 h\n"), std::string::npos) << rt.out;
   const Result i = tmesim("info", d);
   EXPECT_EQ(i.code, 0);
   EXPECT_EQ(i.out.rfind("tmesim 0.1.0 (git ", 0), 0u) << i.out;
