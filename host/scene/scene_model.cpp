@@ -76,17 +76,9 @@ std::string quot(const std::string& num, const std::vector<std::string>& dens) {
 
 Dim dim_in(const std::string& noun, const std::string& unit) { return {noun, unit, "1 " + unit}; }
 
-// UDUNITS converts between reciprocal units (s <-> 1/s); a value must not be read that way.
-bool reciprocal(const UnitSystem& u, const std::string& unit, const std::string& target) {
-  if (!u.parses(unit) || !u.convertible(unit, target)) return false;
-  const std::string un = unit.empty() ? "" : " " + unit;
-  const double a = u.to("1" + un, target), b = u.to("2" + un, target);
-  return std::fabs(2 * b - a) <= 1e-9 * std::fabs(a);
-}
-
-// The unit converts to target as a plain scale (not reciprocally).
+// The unit converts to target (UnitSystem refuses reciprocal conversions such as s -> 1/s).
 bool same_dimension(const UnitSystem& u, const std::string& unit, const std::string& target) {
-  return u.parses(unit) && u.convertible(unit, target) && !reciprocal(u, unit, target);
+  return u.parses(unit) && u.convertible(unit, target);
 }
 
 std::string position(const std::string& file, const YAML::Mark& m) {
@@ -1158,11 +1150,7 @@ double Loader::value(const Val& v, const Dim& dim, Bound bound,
   const std::string s = v.text();
   const QuantityText q = split_quantity(s);
   const bool name = q.status == QuantityText::kNoNumber && is_identifier(s);
-  if (!name || !model_ || model_->params.empty()) {
-    if (q.status == QuantityText::kOk && reciprocal(units_, q.unit, dim.unit))
-      err_.fail(v, in_quotes(s) + " is not " + dim.noun, expected);
-    return quantity(v, dim, bound, expected_in);
-  }
+  if (!name || !model_ || model_->params.empty()) return quantity(v, dim, bound, expected_in);
   const int k = model_->param(s);
   if (k < 0)
     err_.fail(v, in_quotes(s) + " is neither a value nor a defined parameter",
@@ -1176,7 +1164,7 @@ double Loader::value(const Val& v, const Dim& dim, Bound bound,
   const QuantityText lq = split_quantity(lit);
   if (lq.unit.empty() && !units_.convertible("1", dim.unit))
     err_.fail(v, what + " has no unit", expected);
-  if (!units_.convertible(lq.unit, dim.unit) || reciprocal(units_, lq.unit, dim.unit))
+  if (!units_.convertible(lq.unit, dim.unit))
     err_.fail(v, what + " is not " + dim.noun, expected);
   double x = 0;
   try {
