@@ -375,4 +375,25 @@ void build_line_factors(const SpeciesCoeffs* coeffs, int nspecies, const GridGeo
   }
 }
 
+ImplicitScratchNeeds implicit_scratch_needs(Scheme scheme, const std::vector<SpeciesCoeffs>& coeffs) {
+  ImplicitScratchNeeds n;
+  for (const auto& sc : coeffs) {
+    const bool per_line = per_line_species(scheme == Scheme::kLodEuler, sc);
+    n.rows |= per_line;
+    n.rows_periodic |= per_line && (axis_periodic(sc, 0) || axis_periodic(sc, 1) || axis_periodic(sc, 2));
+  }
+  return n;
+}
+
+void build_all_line_factors(Scheme scheme, double dt, const std::vector<SpeciesCoeffs>& coeffs,
+                            const GridGeom& g, std::vector<real> out[3]) {
+  std::vector<double> theta_dt, rate;
+  for (const auto& sc : coeffs) {
+    theta_dt.push_back(implicit_theta_dt(scheme, sc, dt));
+    rate.push_back(implicit_diag_rate(scheme, sc));
+  }
+  for (int axis = 0; axis < 3; ++axis)
+    build_line_factors(coeffs.data(), (int)coeffs.size(), g, axis, theta_dt.data(), rate.data(), out[axis]);
+}
+
 }  // namespace tme

@@ -30,6 +30,16 @@ void build_line_factors(const SpeciesCoeffs* coeffs, int nspecies, const GridGeo
 // Host: throws std::invalid_argument when a grid line is longer than kMaxImplicitLine.
 void check_implicit_grid(const Dims& d);
 
+// Host: the per-line scratch the sweeps of `scheme` need: `rows` when any species is solved
+// line by line (per_line_species), `rows_periodic` when such a species has a periodic axis.
+struct ImplicitScratchNeeds {
+  bool rows = false, rows_periodic = false;
+};
+ImplicitScratchNeeds implicit_scratch_needs(Scheme scheme, const std::vector<SpeciesCoeffs>& coeffs);
+// Host: the three axes' factor tables (build_line_factors) of every species for (scheme, dt).
+void build_all_line_factors(Scheme scheme, double dt, const std::vector<SpeciesCoeffs>& coeffs,
+                            const GridGeom& g, std::vector<real> out[3]);
+
 // Coupled reaction terms over dt [s] at every voxel of `fields` (nspecies blocks of nvox).
 void react_cpu(const ReactionArgs& a, real* fields, long long nvox, real dt);
 // The face drifts of one chemotaxis pass (into a.vel), then its sub-steps (a.dt within

@@ -104,23 +104,11 @@ class CpuBackend final : public Backend {
     if (n <= 0) return;
     check_implicit_grid(geom_.d);
     const size_t size = a_.size();
-    // Species solved line by line (per_line_species) need per-line scratch.
-    bool rows = false, rows_periodic = false;
-    for (const auto& sc : coeffs_) {
-      const bool per_line = per_line_species(scheme == Scheme::kLodEuler, sc);
-      rows |= per_line;
-      rows_periodic |= per_line && (axis_periodic(sc, 0) || axis_periodic(sc, 1) || axis_periodic(sc, 2));
-    }
-    if (rows && cp_.size() != size) cp_.assign(size, real(0));  // on first use
-    if (rows_periodic && ep_.size() != size) ep_.assign(size, real(0));
+    const ImplicitScratchNeeds need = implicit_scratch_needs(scheme, coeffs_);
+    if (need.rows && cp_.size() != size) cp_.assign(size, real(0));  // on first use
+    if (need.rows_periodic && ep_.size() != size) ep_.assign(size, real(0));
     if (scheme != fac_scheme_ || dt != fac_dt_) {  // the factor tables depend on scheme and step only
-      std::vector<double> theta_dt, rate;
-      for (const auto& sc : coeffs_) {
-        theta_dt.push_back(implicit_theta_dt(scheme, sc, dt));
-        rate.push_back(implicit_diag_rate(scheme, sc));
-      }
-      for (int axis = 0; axis < 3; ++axis)
-        build_line_factors(coeffs_.data(), ns_, geom_, axis, theta_dt.data(), rate.data(), fac_[axis]);
+      build_all_line_factors(scheme, dt, coeffs_, geom_, fac_);
       fac_scheme_ = scheme;
       fac_dt_ = dt;
     }
