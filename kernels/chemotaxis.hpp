@@ -29,8 +29,9 @@ struct ChemotaxisArgs {
   GridGeom g;
   real h[3] = {1, 1, 1};   // spacing [um]
   int periodic[3] = {0, 0, 0};
-  const real* in = nullptr;  // all fields (nspecies blocks)
-  real* out = nullptr;       // block of `cell` only is written (same layout as in)
+  const real* in = nullptr;  // all fields (nspecies blocks): the signals
+  const real* cell_in = nullptr;  // the moving population before the sub-step (nvox values)
+  real* cell_out = nullptr;       // ... and after it (another buffer: sub-steps ping-pong)
   real* vel = nullptr;       // scratch, 3 blocks of nvox: drift [um/s] across the +x, +y, +z
                              // face of each voxel (12 bytes per voxel); 0 on walls
   Chemotaxis cx[kMaxChemotaxis];
@@ -82,8 +83,7 @@ TME_HD inline void chemotaxis_velocity_cell(const ChemotaxisArgs& a, int i, int 
 TME_HD inline void chemotaxis_cell(const ChemotaxisArgs& a, int i, int j, int k) {
   const Dims d = a.g.d;
   const long long nv = d.nvox();
-  const int cell = a.cx[0].cell;
-  const real* c = a.in + cell * nv;
+  const real* c = a.cell_in;
   const long long idx = d.index(i, j, k);
   const int q[3] = {i, j, k}, n[3] = {d.nx, d.ny, d.nz};
   const long long stride[3] = {1, (long long)d.nx, (long long)d.nx * d.ny};
@@ -104,7 +104,7 @@ TME_HD inline void chemotaxis_cell(const ChemotaxisArgs& a, int i, int j, int k)
       div -= (v > real(0) ? v * c[lo] : v * c[idx]) / a.h[ax];
     }
   }
-  a.out[cell * nv + idx] = c[idx] - a.dt * div;
+  a.cell_out[idx] = c[idx] - a.dt * div;
 }
 
 }  // namespace tme

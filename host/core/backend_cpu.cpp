@@ -59,22 +59,12 @@ class CpuBackend final : public Backend {
   }
   void chemotaxis(double dt) override {
     const long long nv = geom_.d.nvox();
-    for (ChemotaxisArgs args : chemo_) {
-      const int n = chemotaxis_substeps(args, dt);
-      args.dt = real(dt / n);
-      const long long off = args.cx[0].cell * nv;
-      if (vel_.size() != size_t(3 * nv)) vel_.assign(3 * nv, real(0));  // on first use
-      args.vel = vel_.data();
-      args.in = a_.data();
-      chemotaxis_velocity_cpu(args);
-      for (int it = 0; it < n; ++it) {
-        args.in = a_.data();
-        args.out = b_.data();
-        chemotaxis_cpu(args);
-        std::copy(b_.begin() + off, b_.begin() + off + nv, a_.begin() + off);
-      }
-    }
+    if (!chemo_.empty() && vel_.size() != size_t(3 * nv)) vel_.assign(3 * nv, real(0));  // on first use
+    auto copy = [](const real* src, real* dst, long long n) { std::copy(src, src + n, dst); };
+    for (const ChemotaxisArgs& args : chemo_)
+      run_chemotaxis_pass(args, dt, a_.data(), b_.data(), vel_.data(), chemotaxis_velocity_cpu, chemotaxis_cpu, copy);
   }
+
   void apply_fraction(const std::vector<real>& dose) override {
     if ((long long)dose.size() != geom_.d.nvox()) throw std::invalid_argument("apply_fraction: one dose per voxel expected");
     FractionArgs args = fraction_;

@@ -147,23 +147,16 @@ class CudaBackend final : public Backend {
   }
   void chemotaxis(double dt) override {
     const long long nv = geom_.d.nvox();
-    for (ChemotaxisArgs args : chemo_) {
-      const int n = chemotaxis_substeps(args, dt);
-      args.dt = real(dt / n);
-      const long long off = args.cx[0].cell * nv;
-      if (vel_.size() != size_t(3 * nv)) vel_.resize(3 * nv);  // on first use
-      args.vel = thrust::raw_pointer_cast(vel_.data());
-      args.in = thrust::raw_pointer_cast(a_.data());
-      chemotaxis_velocity_cuda(args);
-      for (int it = 0; it < n; ++it) {
-        args.in = thrust::raw_pointer_cast(a_.data());
-        args.out = thrust::raw_pointer_cast(b_.data());
-        chemotaxis_cuda(args);
-        thrust::copy(b_.begin() + off, b_.begin() + off + nv, a_.begin() + off);  // chemotaxis_copy_back
-      }
-    }
+    if (!chemo_.empty() && vel_.size() != size_t(3 * nv)) vel_.resize(3 * nv);  // on first use
+    auto copy = [](const real* src, real* dst, long long n) {  // chemotaxis_copy_back, device to device
+      TME_CUDA_CHECK(cudaMemcpy(dst, src, size_t(n) * sizeof(real), cudaMemcpyDeviceToDevice));
+    };
+    for (const ChemotaxisArgs& args : chemo_)
+      run_chemotaxis_pass(args, dt, thrust::raw_pointer_cast(a_.data()), thrust::raw_pointer_cast(b_.data()),
+                          thrust::raw_pointer_cast(vel_.data()), chemotaxis_velocity_cuda, chemotaxis_cuda, copy);
     TME_CUDA_CHECK(cudaDeviceSynchronize());
   }
+
   void apply_fraction(const std::vector<real>& dose) override {
     if ((long long)dose.size() != geom_.d.nvox()) throw std::invalid_argument("apply_fraction: one dose per voxel expected");
     dose_ = dose;  // fraction_dose buffer, host -> device
