@@ -116,10 +116,10 @@ void Problem::check() const {
   }
   // Held voxels are held by the transport operator; the model's per-voxel passes (reactions,
   // chemotaxis, fractions) do not know them, so a held field must stay out of those.
+  const LocalReactions lr = nhold > 0 ? build_local_reactions(model, nspecies()) : LocalReactions{};
   for (int s = 0; s < nspecies(); ++s) {
     if (coeffs[s].hold_slot < 0) continue;
     bool touched = false;
-    const LocalReactions lr = build_local_reactions(model, nspecies());
     for (int m = 0; m < lr.args.nlocal; ++m) touched |= lr.args.local[m] == s;
     for (const Chemotaxis& c : model.chemotaxis) touched |= c.cell == s;
     for (const RadioPopulation& r : model.radio_pops) touched |= r.species == s || r.doomed == s;
