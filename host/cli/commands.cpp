@@ -155,7 +155,7 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
   std::unique_ptr<RunDirectory> dir;
   try {
     auto backend = make_backend(o.backend);
-    dir = std::make_unique<RunDirectory>(o.out.empty() ? fs::path("runs") / p.name : fs::path(o.out), o.force);
+    dir = std::make_unique<RunDirectory>(o.out.empty() ? default_run_path(p.name) : fs::path(o.out), o.force);
     const fs::path w = dir->work();
     write_text_atomic(w / "scene.yaml", read_file(o.scene));
     write_text_atomic(w / "scene.resolved.yaml", ls.resolved_yaml);
@@ -272,6 +272,7 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
          << "}\n";
     write_text_atomic(w / "provenance.json", prov.str());
     dir->commit();
+    if (!dir->warning().empty()) err << "warning: " << dir->warning() << "\n";
     const fs::path fin = dir->final_path();
     out << "wrote " << times.size() << " volumes, " << sim.steps() << " steps in " << std::setprecision(3) << wall
         << " s to " << fin.string() << "\n"
@@ -280,7 +281,7 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     return 0;
   } catch (const std::exception& e) {
     err << "error: " << e.what() << "\n";
-    if (dir) err << "partial output left in " << dir->work().string() << "\n";
+    if (dir) err << dir->partial_output_note();
     return 1;
   }
 }

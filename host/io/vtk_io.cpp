@@ -22,6 +22,7 @@
 #include <vtkCommand.h>
 #include <vtkDataArray.h>
 #include <vtkDoubleArray.h>
+#include <vtkErrorCode.h>
 #include <vtkExecutive.h>
 #include <vtkFieldData.h>
 #include <vtkFloatArray.h>
@@ -51,6 +52,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <type_traits>
+
+#include "host/io/run_dir.hpp"
 
 namespace tme {
 namespace {
@@ -184,14 +187,21 @@ void write_cell_image(const std::string& path, const GridSpec& g,
     default: w->SetCompressorTypeToZLib(); break;
   }
   w->SetHeaderTypeToUInt64();  // arrays over 4 GiB
+  errno = 0;
   const int ok = w->Write();
+  const int write_errno = errno;
   if (!ok || err->fired() || w->GetErrorCode() != 0) {
     remove_quietly(tmp);
+    // A full disk: VTK says only that the algorithm failed (or "Ran out of disk space").
+    const unsigned long code = w->GetErrorCode();
+    const std::string full = disk_full_message(path, code == vtkErrorCode::OutOfDiskSpaceError ? ENOSPC
+                                               : code > 0 && code < 20000             ? (int)code
+                                                                                      : write_errno);
+    if (!full.empty()) throw std::runtime_error(full);
     std::string reason = err->fired() ? err->message() : "";
     if (reason.empty()) {
       reason = "VTK writer failed";
       // vtkErrorCode: values below 20000 are errno values, above are VTK's own codes.
-      const unsigned long code = w->GetErrorCode();
       if (code > 0 && code < 20000) reason += std::string(": ") + std::strerror((int)code);
       else if (code != 0) reason += " (VTK error code " + std::to_string(code) + ")";
     }
@@ -431,7 +441,14 @@ void write_pvd(const std::string& path,
     if (!f) fail(std::string("cannot open ") + tmp + ": " + std::strerror(errno ? errno : EIO));
     f.write(text.data(), (std::streamsize)text.size());
     f.close();
-    if (!f) fail(std::string("error writing ") + tmp);
+    if (!f) {
+      const std::string full = disk_full_message(path, errno);
+      if (!full.empty()) {
+        remove_quietly(tmp);
+        throw std::runtime_error(full);
+      }
+      fail(std::string("error writing ") + tmp);
+    }
   }
   const std::string why = commit_tmp(tmp, path);
   if (!why.empty()) fail(why);

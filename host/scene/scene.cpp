@@ -13,6 +13,7 @@
 #include <sstream>
 #include <utility>
 
+#include "host/io/run_dir.hpp"
 #include "host/io/vtk_io.hpp"
 #include "host/scene/quantity.hpp"
 #include "host/scene/loader.hpp"
@@ -865,8 +866,14 @@ LoadedScene Loader::load(const std::string& text_in) {
        "model", "parameters", "populations", "states", "terms", "drugs", "blood", "initial",
        "radiotherapy"});
 
-  p_.name =
-      text(root.required("name", "a scene name, e.g. quickstart"), "a scene name, e.g. quickstart");
+  // The name becomes the run directory runs/<name>: a plain file name, never a path.
+  const Val name_v = root.required("name", kRunNameRule);
+  p_.name = text(name_v, kRunNameRule);
+  if (!is_plain_file_name(p_.name))
+    err_.fail(name_v,
+              (p_.name.size() > 60 ? "'" + p_.name.substr(0, 60) + "...'" : in_quotes(p_.name)) +
+                  " is not a plain file name",
+              kRunNameRule);
   out_["name"] = p_.name;
   if (root.has("seed"))
     p_.seed = (unsigned long long)integer(root.get("seed"), 0, LLONG_MAX,
