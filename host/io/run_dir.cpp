@@ -13,6 +13,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -268,7 +269,7 @@ void RunDirectory::acquire_work() {
   // Stale directories renamed aside, removed once the new one is in place; each keeps its
   // locked marker open until then.
   std::vector<std::pair<fs::path, int>> stale;
-  auto drop_stale = [&] {
+  const std::function<void()> drop_stale = [&] {
     for (auto& [path, fd] : stale) {
       if (same_marker(fd, path) &&
           refusal_reason(fs::absolute(path), RunDirKind::kIncomplete, protect_.cwd, protect_.home).empty()) {
@@ -279,13 +280,17 @@ void RunDirectory::acquire_work() {
     }
     stale.clear();
   };
+  struct AtExit {
+    const std::function<void()>& f;
+    ~AtExit() { f(); }
+  };
+  const AtExit at_exit{drop_stale};  // also when an exception leaves
   for (int attempt = 0; attempt < 8; ++attempt) {
     std::error_code ec;
     if (fs::exists(fs::symlink_status(work_, ec))) {
       // Someone's directory: ours only when marked, and replaced only when nobody holds it.
       const std::string why = refusal_reason(fs::absolute(work_), RunDirKind::kIncomplete, protect_.cwd, protect_.home);
       if (!why.empty()) {
-        drop_stale();
         throw std::runtime_error("refusing to use " + quoted(work_) + ": " + why +
                                  "; move it away or choose another output directory with -o");
       }
@@ -293,7 +298,6 @@ void RunDirectory::acquire_work() {
       const int fd = lock_marker(work_, busy);
       if (fd < 0) {
         if (!busy) continue;  // the marker went away meanwhile: look again
-        drop_stale();
         throw std::runtime_error(describe(read_run_owner(work_)) + " is writing to " + quoted(work_) +
                                  "; wait for it to end or choose another output directory with -o");
       }
@@ -307,7 +311,6 @@ void RunDirectory::acquire_work() {
         const int err = errno;
         ::close(fd);
         fs::remove(aside, ec);
-        drop_stale();
         throw std::runtime_error("cannot move the stale " + quoted(work_) + " aside: " + std::strerror(err));
       }
       stale.emplace_back(aside, fd);
@@ -323,7 +326,6 @@ void RunDirectory::acquire_work() {
       if (fd >= 0) ::close(fd);
       fs::remove(marker, ec);
       fs::remove(fresh, ec);
-      drop_stale();
       throw std::runtime_error("cannot create " + quoted(marker) + ": " + std::strerror(err));
     }
     char host[256] = "";
@@ -340,15 +342,12 @@ void RunDirectory::acquire_work() {
       fs::remove(marker, ec);
       fs::remove(fresh, ec);
       if (err == EEXIST || err == ENOTEMPTY) continue;  // another run was quicker: look again
-      drop_stale();
       const std::string full = disk_full_message(work_, err);
       throw std::runtime_error(!full.empty() ? full : "cannot create " + quoted(work_) + ": " + std::strerror(err));
     }
     lock_fd_ = fd;
-    drop_stale();
     return;
   }
-  drop_stale();
   throw std::runtime_error("cannot take " + quoted(work_) + ": it kept changing while being examined");
 }
 
