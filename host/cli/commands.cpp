@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "host/core/backend.hpp"
+#include "host/core/cost.hpp"
 #include "host/core/observables.hpp"
 #include "host/core/simulation.hpp"
 #include "host/core/version.hpp"
@@ -57,8 +58,11 @@ std::string read_file(const std::string& path) {
 // Progress lines at a bounded rate, for terminals and log files alike.
 class ProgressPrinter {
  public:
-  ProgressPrinter(std::ostream& out, double t_end, double every_s, bool quiet)
-      : out_(out), t_end_(t_end), every_(every_s), quiet_(quiet), start_(clock::now()), last_(start_) {}
+  // estimate_s: the run time estimated before the start (cost line), shown until progress
+  // gives a measured ETA; <= 0: none.
+  ProgressPrinter(std::ostream& out, double t_end, double every_s, bool quiet, double estimate_s)
+      : out_(out), t_end_(t_end), every_(every_s), quiet_(quiet), estimate_(estimate_s), start_(clock::now()),
+        last_(start_) {}
   void update(double t, long long steps, bool force = false) {
     if (quiet_) return;
     const auto now = clock::now();
@@ -66,11 +70,13 @@ class ProgressPrinter {
     last_ = now;
     const double wall = std::chrono::duration<double>(now - start_).count();
     const double frac = t_end_ > 0 ? t / t_end_ : 1;
-    const double eta = frac > 0 ? wall * (1 - frac) / frac : 0;
+    // No measured ETA before the run has advanced: the estimate, or "unknown".
+    const std::string eta = frac > 0 && steps > 0 && wall > 0 ? human_time(wall * (1 - frac) / frac)
+                            : estimate_ > 0                    ? "about " + human_time(estimate_) + " (estimate)"
+                                                               : "unknown";
     out_ << "progress: t = " << human_time(t) << " of " << human_time(t_end_) << " (" << std::fixed
          << std::setprecision(1) << 100 * frac << "%), " << std::setprecision(0)
-         << (wall > 0 ? steps / wall : 0.0) << " steps/s, ETA " << std::defaultfloat << human_time(eta)
-         << std::endl;
+         << (wall > 0 ? steps / wall : 0.0) << " steps/s, ETA " << std::defaultfloat << eta << std::endl;
   }
 
  private:
@@ -78,8 +84,70 @@ class ProgressPrinter {
   std::ostream& out_;
   double t_end_, every_;
   bool quiet_;
+  double estimate_;
   clock::time_point start_, last_;
 };
+
+// A count as an integer while it is exact enough to read, else "2.1e+11".
+std::string count_text(double n) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, n < 1e12 ? "%.0f" : "%.3g", n);
+  return buf;
+}
+
+// The "cost:" line of validate and run (host/core/cost.hpp).
+void print_cost(std::ostream& out, const RunCost& c, const Machine& m) {
+  const bool cuda = m.backend == CostBackend::kCuda;
+  out << "cost: host memory " << human_bytes(c.memory.host);
+  if (std::isfinite(m.host_available)) out << " (" << human_bytes(m.host_available) << " available)";
+  if (cuda) {
+    out << ", device memory " << human_bytes(c.memory.device);
+    if (std::isfinite(m.device_available)) out << " (" << human_bytes(m.device_available) << " free)";
+  }
+  out << "; " << (c.steps.fixed() ? count_text(c.steps.min) : count_text(c.steps.min) + " to " + count_text(c.steps.max))
+      << " steps" << (c.steps.fixed() ? "" : " (step auto)") << "; " << count_text(c.outputs) << " outputs x "
+      << human_bytes(c.bytes_per_output) << " = " << human_bytes(c.output_bytes) << " at most (before compression)";
+  if (std::isfinite(m.disk_available)) out << ", " << human_bytes(m.disk_available) << " free";
+  out << "; estimated run time " << human_time(c.seconds_min);
+  if (c.seconds_max > 1.05 * c.seconds_min) out << " to " << human_time(c.seconds_max);
+  if (cuda)
+    out << " on cuda (derived from memory bandwidth, not measured)\n";
+  else
+    out << " on cpu (" << m.threads << (m.threads == 1 ? " thread" : " threads") << ")\n";
+}
+
+// The cost's warnings, and its refusal as an error; true when the run may go on.
+bool cost_allows(const std::string& scene, const RunCost& c, std::ostream& err) {
+  for (const std::string& w : c.warnings) err << "warning: " << scene << ": " << w << "\n";
+  if (c.refusal.empty()) return true;
+  err << "error: " << scene << ": " << c.refusal << "\n";
+  return false;
+}
+
+// The backend `run --backend b` would use: "cpu" or "cuda".
+std::string resolve_backend(const std::string& b) {
+  if (b == "auto") return cuda_available() ? "cuda" : "cpu";
+  return b;
+}
+
+// The default run directory of a scene, or the one given.
+fs::path output_path(const std::string& out, const Problem& p) {
+  return out.empty() ? default_run_path(p.name) : fs::path(out);
+}
+
+// The free disk space where the run directory goes (unknown when its path is not valid: the
+// run directory reports that).
+void probe_disk(Machine& m, const std::string& out, const Problem& p) {
+  try {
+    m.disk_available = free_disk_bytes(output_path(out, p).string(), &m.disk_path);
+  } catch (const std::exception&) {
+  }
+}
+
+// Species arrays written to each volume.
+int species_written(const LoadedScene& ls) {
+  return ls.output_fields.empty() ? ls.problem.nspecies() : (int)ls.output_fields.size();
+}
 
 }  // namespace
 
@@ -102,11 +170,14 @@ int cmd_info(std::ostream& out) {
   return 0;
 }
 
-int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err) {
+int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err, const std::string& backend) {
   try {
-    const LoadedScene ls = load_scene(scene);
+    Machine machine = probe_machine(resolve_backend(backend));
+    const LoadedScene ls = load_scene(scene, machine);
     const Problem& p = ls.problem;
-    out << scene << ": ok: " << p.grid.d.nx << "x" << p.grid.d.ny << "x" << p.grid.d.nz << " voxels, "
+    probe_disk(machine, "", p);
+    const RunCost cost = estimate_cost(p, species_written(ls), machine);
+    out << scene << (cost.refusal.empty() ? ": ok: " : ": refused: ") << p.grid.d.nx << "x" << p.grid.d.ny << "x" << p.grid.d.nz << " voxels, "
         << p.nspecies() << " fields, " << human_time(p.time.t_end) << ", integrator "
         << integrator_name(p.time.integrator) << ", explicit step limit " << human_time(p.explicit_dt_limit())
         << "\n";
@@ -132,7 +203,8 @@ int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err)
       }
       out << "\n";
     }
-    return 0;
+    print_cost(out, cost, machine);
+    return cost_allows(scene, cost, err) ? 0 : 2;
   } catch (const SceneError& e) {
     err << "error: " << e.what() << "\n";
     return 2;
@@ -144,18 +216,31 @@ int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err)
 
 int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
   const std::string started = utc_now();
+  std::unique_ptr<Backend> backend;
+  Machine machine;
+  try {
+    backend = make_backend(o.backend);
+    machine = probe_machine(backend->name());
+  } catch (const std::exception& e) {
+    err << "error: " << e.what() << "\n";
+    return 1;
+  }
   LoadedScene ls;
   try {
-    ls = load_scene(o.scene);
+    ls = load_scene(o.scene, machine);
   } catch (const std::exception& e) {
     err << "error: " << e.what() << "\n";
     return 2;
   }
   const Problem& p = ls.problem;
+  // What the run will cost, before anything is allocated or written.
+  probe_disk(machine, o.out, p);
+  const RunCost cost = estimate_cost(p, species_written(ls), machine);
+  if (!o.quiet) print_cost(out, cost, machine);
+  if (!cost_allows(o.scene, cost, err)) return 2;
   std::unique_ptr<RunDirectory> dir;
   try {
-    auto backend = make_backend(o.backend);
-    dir = std::make_unique<RunDirectory>(o.out.empty() ? default_run_path(p.name) : fs::path(o.out), o.force);
+    dir = std::make_unique<RunDirectory>(output_path(o.out, p), o.force);
     const fs::path w = dir->work();
     write_text_atomic(w / "scene.yaml", read_file(o.scene));
     write_text_atomic(w / "scene.resolved.yaml", ls.resolved_yaml);
@@ -220,7 +305,7 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     std::vector<std::pair<double, std::string>> pvd;
     std::string csv = observables_header(p);
     std::vector<real> state;
-    ProgressPrinter progress(out, p.time.t_end, o.progress_every_s, o.quiet);
+    ProgressPrinter progress(out, p.time.t_end, o.progress_every_s, o.quiet, cost.seconds_max);
     const auto wall0 = std::chrono::steady_clock::now();
     for (size_t n = 0; n < times.size(); ++n) {
       sim.advance_to(times[n], [&](double t) { progress.update(t, sim.steps()); });

@@ -17,7 +17,8 @@ struct RunOptions {
 
 // Each returns the process exit code: 0 success, 1 run-time failure, 2 bad input.
 int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err);
-int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err);
+// backend: the one the cost is estimated for (auto: cuda when a device exists, else cpu).
+int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err, const std::string& backend = "auto");
 int cmd_info(std::ostream& out);
 
 }  // namespace tme

@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   std::string vscene;
   auto* validate = app.add_subcommand("validate", "check a scene and report what it describes");
   validate->add_option("scene", vscene, "scene file (YAML)")->required()->check(CLI::ExistingFile);
+  std::string vbackend = "auto";
+  validate->add_option("--backend", vbackend, "backend the cost is estimated for: auto, cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
 
   app.add_subcommand("info", "version, backends and devices");
 
@@ -33,6 +36,6 @@ int main(int argc, char** argv) {
   }
   for (int i = 0; i < argc; ++i) ro.command_line += (i ? " " : "") + std::string(argv[i]);
   if (run->parsed()) return tme::cmd_run(ro, std::cout, std::cerr);
-  if (validate->parsed()) return tme::cmd_validate(vscene, std::cout, std::cerr);
+  if (validate->parsed()) return tme::cmd_validate(vscene, std::cout, std::cerr, vbackend);
   return tme::cmd_info(std::cout);
 }

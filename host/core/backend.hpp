@@ -51,6 +51,9 @@ std::unique_ptr<Backend> make_cpu_backend();
 bool cuda_available(std::string* why = nullptr);
 std::vector<DeviceInfo> cuda_devices();
 bool cuda_compiled();
+// Free and total memory [bytes] (cudaMemGetInfo), peak memory bandwidth [bytes/s] (from the
+// memory clock and bus width) and name of the current CUDA device; false without one.
+bool cuda_memory(size_t* free_bytes, size_t* total_bytes, double* bandwidth, std::string* name);
 
 }  // namespace tme
 

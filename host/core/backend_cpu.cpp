@@ -151,6 +151,7 @@ bool cuda_available(std::string* why) {
   return false;
 }
 std::vector<DeviceInfo> cuda_devices() { return {}; }
+bool cuda_memory(size_t*, size_t*, double*, std::string*) { return false; }
 double cuda_copy_seconds(size_t, int) {
   throw std::runtime_error("cuda_copy_seconds: this tmesim was built without CUDA");
 }

@@ -44,6 +44,20 @@ std::vector<DeviceInfo> cuda_devices() {
   return out;
 }
 
+bool cuda_memory(size_t* free_bytes, size_t* total_bytes, double* bandwidth, std::string* name) {
+  if (!cuda_available()) return false;
+  int dev = 0, clock_khz = 0, bus_bits = 0;
+  TME_CUDA_CHECK(cudaGetDevice(&dev));
+  TME_CUDA_CHECK(cudaMemGetInfo(free_bytes, total_bytes));
+  TME_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, dev));
+  TME_CUDA_CHECK(cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, dev));
+  *bandwidth = 2.0 * clock_khz * 1e3 * bus_bits / 8;  // double data rate
+  cudaDeviceProp prop{};
+  TME_CUDA_CHECK(cudaGetDeviceProperties(&prop, dev));
+  *name = prop.name;
+  return true;
+}
+
 namespace {
 
 template <class T>

@@ -6,14 +6,44 @@
 
 namespace tme {
 
+double substep_count(double span, double dt_max) {
+  // The 1e-9 slack keeps a step that divides the span exactly from being split into one more.
+  return std::max(1.0, std::ceil(span / dt_max * (1 - 1e-9)));
+}
+
+double fixed_step_limit(const Problem& p) {
+  if (p.time.integrator != Integrator::kExplicit) return p.time.step;  // 0: 'auto'
+  double dt = p.explicit_dt_limit() * p.time.cfl;
+  if (p.time.max_step > 0) dt = std::min(dt, p.time.max_step);
+  if (!std::isfinite(dt)) dt = p.time.output_every;  // nothing evolves: one step per output
+  return dt;
+}
+
+std::vector<double> event_times(const Model& m) {
+  std::vector<double> ev;
+  for (const FractionEvent& f : m.fractions) ev.push_back(f.time_s);
+  for (const Drug& d : m.drugs)
+    for (const pk::Dose& dose : d.doses) ev.push_back(dose.time_s);
+  std::sort(ev.begin(), ev.end());
+  ev.erase(std::unique(ev.begin(), ev.end()), ev.end());
+  return ev;
+}
+
+double output_count(const TimeControl& tc) {
+  // The times i * every < end (1 - 1e-12), i = 0, 1, ..., then end (as output_times lists them).
+  const double every = tc.output_every, lim = tc.t_end * (1 - 1e-12);
+  if (!(every > 0) || !(lim > 0)) return 1;
+  double k = std::ceil(lim / every);  // candidates i = 0 .. k-1; correct the rounding of i * every
+  if (k > 1e15) return k + 1;         // beyond exact integers of interest: the count is approximate
+  while (k > 0 && (k - 1) * every >= lim) k -= 1;
+  while (k * every < lim) k += 1;
+  return k + 1;
+}
+
 Simulation::Simulation(const Problem& p, Backend& b) : p_(p), b_(b) {
   const Model& m = p.model;
   coupled_ = m.has_reactions() || !m.chemotaxis.empty();
-  for (const FractionEvent& f : m.fractions) events_.push_back(f.time_s);
-  for (const Drug& d : m.drugs)
-    for (const pk::Dose& dose : d.doses) events_.push_back(dose.time_s);
-  std::sort(events_.begin(), events_.end());
-  events_.erase(std::unique(events_.begin(), events_.end()), events_.end());
+  events_ = event_times(m);
   if (p.time.integrator != Integrator::kExplicit) {
     // Unconditionally stable: the step is an accuracy choice, not a stability limit.
     const double cap = std::min(p.time.output_every, p.time.t_end);
@@ -28,9 +58,7 @@ Simulation::Simulation(const Problem& p, Backend& b) : p_(p), b_(b) {
       throw std::invalid_argument("Simulation: implicit integrators need time.step > 0 or a tolerance");
     return;
   }
-  dt_max_ = p.explicit_dt_limit() * p.time.cfl;
-  if (p.time.max_step > 0) dt_max_ = std::min(dt_max_, p.time.max_step);
-  if (!std::isfinite(dt_max_)) dt_max_ = p.time.output_every;  // nothing evolves: one step per output
+  dt_max_ = fixed_step_limit(p);
 }
 
 void Simulation::advance_to(double t, const Progress& progress) {
@@ -55,9 +83,8 @@ void Simulation::advance_to(double t, const Progress& progress) {
 void Simulation::advance_segment(double t, const Progress& progress) {
   const double span = t - t_;
   if (span > 0) {
-    // Equal sub-steps that land exactly on t; the 1e-9 slack keeps a step that divides the
-    // span exactly from being split into one more.
-    const long long n = std::max<long long>(1, (long long)std::ceil(span / dt_max_ * (1 - 1e-9)));
+    // Equal sub-steps that land exactly on t.
+    const long long n = (long long)substep_count(span, dt_max_);
     const double dt = span / double(n);
     const double t0 = t_;
     const bool expl = p_.time.integrator == Integrator::kExplicit;

@@ -19,6 +19,19 @@
 
 namespace tme {
 
+// Number of equal sub-steps no longer than dt_max [s] that cover span [s] (> 0): at least 1,
+// counted in double so that a huge count does not overflow. The stepper and the cost estimate
+// (host/core/cost.hpp) both use it.
+double substep_count(double span, double dt_max);
+// Step limit [s] of explicit runs (stability limit x cfl, capped by max_step; output_every when
+// nothing evolves) and of lod/adi runs with a fixed step; 0 for lod/adi with step 'auto' (chosen
+// at run time from the tolerance).
+double fixed_step_limit(const Problem& p);
+// Times [s] where the model splits the steps (fractions and drug doses), ascending, distinct.
+std::vector<double> event_times(const Model& m);
+// Number of output times (Simulation::output_times().size()) without listing them.
+double output_count(const TimeControl& t);
+
 class Simulation {
  public:
   // For lod/adi with time.step == 0 ('auto') the step is chosen here from time.tolerance by

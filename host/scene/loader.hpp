@@ -207,8 +207,8 @@ struct MapData {
 
 class Loader {
  public:
-  Loader(const std::string& file, const std::string& base_dir)
-      : err_(file), base_dir_(base_dir.empty() ? "." : base_dir) {}
+  Loader(const std::string& file, const std::string& base_dir, const Machine& machine = Machine{})
+      : err_(file), base_dir_(base_dir.empty() ? "." : base_dir), machine_(machine) {}
 
   LoadedScene load(const std::string& text);
 
@@ -226,7 +226,11 @@ class Loader {
   MapData read_map(const Fields& m, YAML::Node& out) const;
 
   // sections
-  void read_grid(const Val& v);
+  // nfields: the fields the scene lists itself (species, populations, states), for the
+  // memory check made as soon as the grid is known.
+  void read_grid(const Val& v, int nfields);
+  // Fails at `at` when nfields fields on this grid cannot fit the machine's memory.
+  void check_memory(const Val& at, int nfields) const;
   void read_time(const Val& v);
   void read_regions(const Val& v);
   void read_tissue(const Val& v);
@@ -263,6 +267,7 @@ class Loader {
 
   Errors err_;
   fs::path base_dir_;
+  Machine machine_;  // memory available for the early check (infinite: none)
   UnitSystem units_;
   Problem p_;
   std::vector<Region> regions_;

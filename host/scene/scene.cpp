@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <climits>
 #include <cmath>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <sstream>
 #include <utility>
 
+#include "host/core/simulation.hpp"
 #include "host/io/run_dir.hpp"
 #include "host/io/vtk_io.hpp"
 #include "host/scene/quantity.hpp"
@@ -187,7 +189,31 @@ static std::string voxel(const Dims& d, long long idx) {
 
 // ---- sections --------------------------------------------------------------------------------
 
-void Loader::read_grid(const Val& v) {
+// A count as an integer (scientific beyond 1e15).
+static std::string count_text(double n) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, n < 1e15 ? "%.0f" : "%.3g", n);
+  return buf;
+}
+
+void Loader::check_memory(const Val& at, int nfields) const {
+  const MemoryCost need = memory_floor(nvox(), nfields, machine_.backend);
+  const std::string why = memory_refusal(need, machine_, true);
+  if (why.empty()) return;
+  // Most voxels that fit: what is available over the floor's bytes per voxel.
+  const MemoryCost one = memory_floor(1, nfields, machine_.backend), none = memory_floor(0, nfields, machine_.backend);
+  const bool host = need.host > machine_.host_available;
+  const double avail = host ? machine_.host_available - none.host : machine_.device_available;
+  const double per_voxel = host ? one.host - none.host : one.device;
+  const Dims& d = p_.grid.d;
+  err_.fail(at,
+            std::to_string(d.nx) + " x " + std::to_string(d.ny) + " x " + std::to_string(d.nz) + " voxels with " +
+                std::to_string(nfields) + (nfields == 1 ? " field " : " fields ") + why,
+            "at most " + count_text(std::max(0.0, std::floor(avail / per_voxel))) + " voxels with " +
+                std::to_string(nfields) + (nfields == 1 ? " field" : " fields") + " on this machine");
+}
+
+void Loader::read_grid(const Val& v, int nfields) {
   const Fields g(err_, v, {"shape", "spacing", "origin"});
   YAML::Node out(YAML::NodeType::Map);
 
@@ -204,6 +230,7 @@ void Loader::read_grid(const Val& v) {
   }
   p_.grid.d = Dims{n[0], n[1], n[2]};
   out["shape"] = shape_out;
+  check_memory(sv, nfields);  // before any per-voxel buffer of the scene is made
 
   const std::string spacing_expected = "a length > 0 um or a list of 3, e.g. 20 um";
   const Val hv = g.required("spacing", spacing_expected);
@@ -249,6 +276,10 @@ void Loader::read_time(const Val& v) {
   if (p_.time.output_every > p_.time.t_end)
     err_.fail(ov, in_quotes(ov.text()) + " is longer than end " + in_quotes(ev.text()),
               "an output interval <= time.end");
+  const double outputs = output_count(p_.time);
+  if (outputs > kMaxOutputs)
+    err_.fail(ov, in_quotes(ov.text()) + " gives " + count_text(outputs) + " volumes over end " + in_quotes(ev.text()),
+              "at most " + count_text(kMaxOutputs) + " volumes (time.end / time.output_every + 1)");
   out["output_every"] = ov.text();
 
   std::string integ = "explicit";
@@ -743,6 +774,7 @@ void Loader::read_species(const Val& v, int index) {
   YAML::Node out(YAML::NodeType::Map);
   const long long n = nvox();
 
+  check_memory(v, index + 1);
   p_.initial.resize((size_t)(index + 1) * n, real(0));
   const Val nv = s.required("name", kNameRule);
   const std::string name = identifier(nv, "species name");
@@ -880,7 +912,10 @@ LoadedScene Loader::load(const std::string& text_in) {
                                           "a non-negative integer, e.g. 42");
   out_["seed"] = p_.seed;
 
-  read_grid(root.required("grid", "a mapping with keys shape, spacing, origin"));
+  int listed = 0;  // fields the scene lists itself; model files may add more
+  for (const char* key : {"species", "populations", "states"})
+    if (root.has(key) && root.get(key).node.IsSequence()) listed += (int)root.get(key).node.size();
+  read_grid(root.required("grid", "a mapping with keys shape, spacing, origin"), listed);
   read_time(root.required("time", "a mapping with keys end, output_every, integrator, step, cfl, tolerance"));
   read_regions(root.get("regions"));
   read_tissue(root.get("tissue"));
@@ -933,9 +968,9 @@ using scene_detail::Loader;
 namespace fs = std::filesystem;
 
 LoadedScene load_scene_text(const std::string& text, const std::string& name,
-                            const std::string& base_dir) {
+                            const std::string& base_dir, const Machine& machine) {
   try {
-    Loader loader(name, base_dir);
+    Loader loader(name, base_dir, machine);
     LoadedScene ls = loader.load(text);
     ls.path = name;
     return ls;
@@ -952,7 +987,7 @@ LoadedScene load_scene_text(const std::string& text, const std::string& name,
   }
 }
 
-LoadedScene load_scene(const std::string& path) {
+LoadedScene load_scene(const std::string& path, const Machine& machine) {
   std::ifstream f(path, std::ios::binary);
   std::error_code ec;
   if (!f || fs::is_directory(path, ec))
@@ -961,7 +996,7 @@ LoadedScene load_scene(const std::string& path) {
   std::ostringstream ss;
   ss << f.rdbuf();
   const fs::path parent = fs::path(path).parent_path();
-  return load_scene_text(ss.str(), path, parent.empty() ? "." : parent.string());
+  return load_scene_text(ss.str(), path, parent.empty() ? "." : parent.string(), machine);
 }
 
 }  // namespace tme

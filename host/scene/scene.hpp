@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "host/core/cost.hpp"
 #include "host/core/problem.hpp"
 
 namespace tme {
@@ -25,8 +26,11 @@ struct LoadedScene {
 };
 
 // Parse, validate, convert units, read map files, build the problem. Throws SceneError.
-LoadedScene load_scene(const std::string& path);
+// With a `machine`, a scene whose fields cannot fit its memory (memory_floor) is refused as
+// soon as the grid and the number of fields are known, before the per-voxel buffers are made.
+LoadedScene load_scene(const std::string& path, const Machine& machine = Machine{});
 // Same, from text; `name` stands for the file name in messages, `base_dir` resolves map files.
-LoadedScene load_scene_text(const std::string& text, const std::string& name, const std::string& base_dir);
+LoadedScene load_scene_text(const std::string& text, const std::string& name, const std::string& base_dir,
+                            const Machine& machine = Machine{});
 
 }  // namespace tme

@@ -224,6 +224,7 @@ struct ModelReader {
       err().fail(nv, "is field number " + std::to_string(kMaxSpecies + 1),
                  "at most " + std::to_string(kMaxSpecies) + " fields");
     const int idx = p().nspecies();
+    L.check_memory(nv, idx + 1);
     p().species.push_back({name, unit});
     p().initial.resize((size_t)(idx + 1) * nvox(), real(0));
     m.population.resize(idx + 1, 0);
