@@ -151,8 +151,12 @@ int species_written(const LoadedScene& ls) {
 
 }  // namespace
 
+std::string version_line() {
+  return std::string("tmesim ") + version() + " (git " + git_hash() + (git_dirty() ? ", dirty" : "") + ")";
+}
+
 int cmd_info(std::ostream& out) {
-  out << "tmesim " << version() << " (git " << git_hash() << (git_dirty() ? ", dirty" : "") << ")\n";
+  out << version_line() << "\n";
   out << "precision: " << (sizeof(real) == 4 ? "float32" : "float64") << "\n";
   out << "backends: cpu" << (cuda_compiled() ? ", cuda" : "") << "\n";
   out << "cpu: " << make_cpu_backend()->device() << "\n";

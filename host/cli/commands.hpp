@@ -20,5 +20,7 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err);
 // backend: the one the cost is estimated for (auto: cuda when a device exists, else cpu).
 int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err, const std::string& backend = "auto");
 int cmd_info(std::ostream& out);
+// "tmesim 0.1.0 (git abc1234[, dirty])": the first line of `tmesim info` and `tmesim --version`.
+std::string version_line();
 
 }  // namespace tme

@@ -220,6 +220,18 @@ TEST(Cli, ValidateAndInfoReport) {
   EXPECT_NE(i.out.find("backends: cpu"), std::string::npos);
 }
 
+TEST(Cli, VersionPrintsTheFirstLineOfInfo) {
+  const fs::path d = temp_dir("version");
+  const Result v = tmesim("--version", d);
+  const Result i = tmesim("info", d);
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_EQ(v.err, "");
+  ASSERT_EQ(i.code, 0);
+  EXPECT_EQ(v.out.rfind("tmesim 0.1.0 (git ", 0), 0u) << v.out;
+  EXPECT_EQ(v.out, i.out.substr(0, i.out.find('\n') + 1));
+  fs::remove_all(d);
+}
+
 TEST(Cli, CudaBackendWithoutDeviceFailsClearly) {
   const fs::path d = temp_dir("cuda");
   const Result r = tmesim("run " + kScene + " -o " + (d / "o").string() + " --backend cuda --quiet", d);
