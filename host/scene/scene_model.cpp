@@ -622,8 +622,21 @@ struct ModelReader {
   void read_drugs() {
     const std::vector<Entry> drugs =
         collect("drugs", "drug", {"name", "dose", "start", "body_weight", "pk"}, {});
+    // The drugs the model files define: a scene entry of another name must bring its own pk.
+    std::vector<std::string> known;
+    for (const Entry& e : drugs)
+      if (!m.files[e.file].scene) known.push_back(e.name);
     YAML::Node out(YAML::NodeType::Sequence);
     for (const Entry& e : drugs) {
+      const bool has_pk = std::any_of(e.keys.begin(), e.keys.end(),
+                                      [](const Entry::Key& k) { return k.key.rfind("pk.", 0) == 0; });
+      if (m.files[e.file].scene && !has_pk) {
+        const YAML::Node name = e.item.node["name"];
+        fail_in(e.file, name.Mark(), e.item.path + ".name", "unknown drug " + in_quotes(e.name),
+                (known.empty() ? std::string("a drug of the model files (they define none)")
+                               : "a drug of the model files: " + join(known)) +
+                    ", or a new drug with its own pk: {central_volume, clearance, ...}");
+      }
       YAML::Node d_out(YAML::NodeType::Map), pk_out(YAML::NodeType::Map);
       d_out["name"] = e.name;
       Drug d;

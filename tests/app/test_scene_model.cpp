@@ -306,6 +306,21 @@ TEST(SceneModelPlain, SceneWithoutModelKeysIsUnchanged) {
 
 // ---- the default model ----------------------------------------------------------------------
 
+TEST(SceneModelTme, UnknownDrugNamesTheKnownOnes) {
+  const std::string scene =
+      "name: t\ngrid: {shape: [4, 4, 4], spacing: 20 um}\ntime: {end: 2 d, output_every: 1 d}\n"
+      "model: " + kScenes + "/../models/tme.yaml\ndrugs:\n  - {name: pembrolizumab, dose: 200 mg q3w}\n";
+  try {
+    tme::load_scene_text(scene, "s.yaml", kScenes);
+    ADD_FAILURE() << "loaded";
+  } catch (const tme::SceneError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "s.yaml:6:12: drugs[0].name: unknown drug 'pembrolizumab' (expected a drug of the model "
+              "files: antiPD1, antiPDL1, antiCTLA4, or a new drug with its own pk: "
+              "{central_volume, clearance, ...})");
+  }
+}
+
 TEST(SceneModelTme, LoadsAndValidates) {
   const LoadedScene ls = tme::load_scene(kScenes + "/model_tme.yaml");
   const Problem& p = ls.problem;
@@ -565,6 +580,11 @@ TEST_F(SceneModelFiles, OtherMessages) {
                               "clearance: 0.2 L/day}}\n"),
             "bad.yaml:6:21: drugs[0].dose: dose '3 mg/kg q3w': a per-kg dose needs body_weight "
             "(expected e.g. 'body_weight: 70 kg')");
+  // A scene drug that no model file defines and that brings no pk of its own.
+  EXPECT_EQ(error_of(kScene + "drugs:\n  - {name: pembro, dose: 200 mg q3w}\n"),
+            "bad.yaml:6:12: drugs[0].name: unknown drug 'pembro' (expected a drug of the model "
+            "files (they define none), or a new drug with its own pk: {central_volume, "
+            "clearance, ...})");
   EXPECT_EQ(error_of(kScene + "drugs:\n  - {name: d, pk: {central_volume: 3 L}}\n"),
             "bad.yaml:6:5: drugs[0].pk.clearance: missing required key (expected a value in L/s, "
             "e.g. '0.2 L/day')");
