@@ -24,6 +24,9 @@ namespace fs = std::filesystem;
 
 inline const char* const kFaceNames[6] = {"x-", "x+", "y-", "y+", "z-", "z+"};
 inline const char* const kMapFormats = "a readable .vti, .mha, .mhd or .nrrd file";
+// Most voxels a grid may have (2^40): the flat voxel index and the offsets of every field stay
+// far inside long long. Memory refuses far smaller grids first.
+inline constexpr double kMaxVoxels = 1099511627776.0;
 inline const char* const kNameRule = "a name of letters, digits and '_' that does not start with a digit";
 
 inline std::string join(const std::vector<std::string>& v, const char* sep = ", ") {

@@ -228,6 +228,13 @@ void Loader::read_grid(const Val& v, int nfields) {
     n[a] = (int)integer(shape[a], 1, INT_MAX, shape_expected);
     shape_out.push_back(n[a]);
   }
+  // The voxel count must fit the flat index (long long) with room for every field: beyond
+  // 2^40 the product of three ints can wrap to a small or zero count.
+  const double count = (double)n[0] * n[1] * n[2];
+  if (count > kMaxVoxels)
+    err_.fail(sv, std::to_string(n[0]) + " x " + std::to_string(n[1]) + " x " + std::to_string(n[2]) +
+                      " = " + fmt(count) + " voxels is too many",
+              "at most " + fmt(kMaxVoxels) + " voxels (2^40)");
   p_.grid.d = Dims{n[0], n[1], n[2]};
   out["shape"] = shape_out;
   check_memory(sv, nfields);  // before any per-voxel buffer of the scene is made

@@ -43,6 +43,26 @@ species:
             "");
 }
 
+TEST(SceneErrors, VoxelCountOverflow) {
+  // 2^21 x 2^21 x 2^22 voxels = 2^64: a long long product wraps to 0 (it crashed validate).
+  EXPECT_EQ(error_of(R"(name: bad
+grid: {shape: [2097152, 2097152, 4194304], spacing: 10 um}
+time: {end: 1 h, output_every: 10 min}
+species:
+  - {name: A, unit: nM, diffusion: 10 um^2/s}
+)"),
+            "bad.yaml:2:15: grid.shape: 2097152 x 2097152 x 4194304 = 1.84467e+19 voxels is too "
+            "many (expected at most 1.09951e+12 voxels (2^40))");
+  EXPECT_EQ(error_of(R"(name: bad
+grid: {shape: [2147483647, 2147483647, 2147483647], spacing: 10 um}
+time: {end: 1 h, output_every: 10 min}
+species:
+  - {name: A, unit: nM, diffusion: 10 um^2/s}
+)"),
+            "bad.yaml:2:15: grid.shape: 2147483647 x 2147483647 x 2147483647 = 9.90352e+27 "
+            "voxels is too many (expected at most 1.09951e+12 voxels (2^40))");
+}
+
 TEST(SceneErrors, WrongDimension) {
   // A value whose unit has the wrong dimension.
   EXPECT_EQ(error_of(R"(name: bad

@@ -359,6 +359,12 @@ const std::vector<std::string> kNumbers{
     "1e400",  "1e-400", ".nan",  "nan",    "NaN",    ".inf",       "-.inf",      "inf",
     "1e-45",  "99999999999999999999", "2147483648", "9223372036854775807", "4294967296",
     "0x10",   "1_000", "1.5e",   "--1",    "+.5",    "1e308",      "-1e308"};
+const std::vector<std::string> kShapes{"[0, 8, 8]",
+                                       "[2097152, 2097152, 4194304]",  // 2^64 voxels
+                                       "[2147483647, 2147483647, 2147483647]",
+                                       "[65536, 65536, 4096]",  // 2^44
+                                       "[1048576, 1048576, 1]",  // 2^40
+                                       "[1, 1, 1]", "[100000, 100000, 100000]"};
 const std::vector<std::string> kUnits{"",     "kg", "s",     "um",      "1/s",  "mol",  "Gy",
                                       "K",    "%",  "nM/s",  "cells",   "furlong", "m^3",
                                       "1/Gy", "day day", "um^2/s/s", "(", "mm^-3", "1e400 m",
@@ -373,7 +379,7 @@ Mutant mutate(const std::string& t, std::mt19937_64& rng) {
   const std::vector<Number> nums = find_numbers(t);
   auto any_pos = [&]() { return std::uniform_int_distribution<size_t>(0, t.size())(rng); };
   for (;;) {
-    const int op = std::uniform_int_distribution<int>(0, 15)(rng);
+    const int op = std::uniform_int_distribution<int>(0, 16)(rng);
     switch (op) {
       case 0:
       case 1: {  // remove a key and its value
@@ -491,6 +497,14 @@ Mutant mutate(const std::string& t, std::mt19937_64& rng) {
         if (how == 1) v += "1" + std::string(3000, '}');
         if (how == 2) v = "'" + std::string(100000, 'x') + "'";
         return {replace(t, s, " " + v), "deep or long value at '" + t.substr(k.key.begin, k.key.end - k.key.begin) + "'"};
+      }
+      case 16: {  // a grid shape whose voxel count is 0, huge, or wraps around in 64 bits
+        std::vector<KeyVal> shapes;
+        for (const KeyVal& k : keys)
+          if (t.compare(k.key.begin, k.key.end - k.key.begin, "shape") == 0 && !k.block_end) shapes.push_back(k);
+        if (shapes.empty()) break;
+        const std::string& v = pick(rng, kShapes);
+        return {replace(t, pick(rng, shapes).value, v), "grid shape " + v};
       }
     }
   }
