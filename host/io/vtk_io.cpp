@@ -31,10 +31,14 @@
 #include <vtkMatrix3x3.h>
 #include <vtkMetaImageReader.h>
 #include <vtkNew.h>
+#include <vtkLogger.h>
 #include <vtkNrrdReader.h>
+#include <vtkOutputWindow.h>
 #include <vtkPointData.h>
 #include <vtkSmartPointer.h>
 #include <vtkXMLImageDataReader.h>
+#include <vtkXMLDataElement.h>
+#include <vtkXMLDataParser.h>
 #include <vtkXMLImageDataWriter.h>
 
 #include <algorithm>
@@ -48,11 +52,13 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 #include <type_traits>
 
+#include "host/io/input_file.hpp"
 #include "host/io/run_dir.hpp"
 
 namespace tme {
@@ -131,6 +137,85 @@ class CerrCapture {
   std::streambuf* old_;
 };
 
+// ---- VTK's own messages -------------------------------------------------------------------
+
+// "\x1b[31m...\x1b[0m" -> "...": ANSI escape sequences out, other control bytes to spaces.
+std::string strip_escapes(const std::string& s) {
+  std::string o;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = (unsigned char)s[i];
+    if (c == 0x1b) {
+      // CSI: ESC [ parameters final-byte (0x40..0x7e); other escapes: ESC and one byte.
+      if (i + 1 < s.size() && s[i + 1] == '[') {
+        i += 2;
+        while (i < s.size() && !((unsigned char)s[i] >= 0x40 && (unsigned char)s[i] <= 0x7e)) ++i;
+      } else {
+        ++i;
+      }
+      continue;
+    }
+    o += (c < 0x20 && c != '\n') || c == 0x7f ? ' ' : (char)c;
+  }
+  return o;
+}
+
+// The messages VTK sent to its output window during one read, on this thread.
+struct VtkMessageLog {
+  std::string first_error, first_warning;
+};
+thread_local VtkMessageLog* t_vtk_log = nullptr;
+
+// VTK's process-wide output window, replaced once (install_vtk_output) by this one: errors and
+// warnings of objects without an observer end up in the VtkMessages scope of the current
+// thread (and from there in the exception), or, outside any scope, on stderr as one plain
+// line "VTK: <text>"; never VTK's coloured log lines (vtkLogger's stderr output is off).
+class MessageWindow : public vtkOutputWindow {
+ public:
+  static MessageWindow* New() { return new MessageWindow; }
+  vtkTypeMacro(MessageWindow, vtkOutputWindow);
+  void DisplayText(const char* t) override { take(t, false); }
+  void DisplayErrorText(const char* t) override { take(t, true); }
+  void DisplayWarningText(const char* t) override { take(t, false); }
+  void DisplayGenericWarningText(const char* t) override { take(t, false); }
+  void DisplayDebugText(const char*) override {}
+
+ private:
+  static void take(const char* t, bool error) {
+    const std::string line = first_line(strip_escapes(t ? t : ""));
+    if (line.empty()) return;
+    if (VtkMessageLog* log = t_vtk_log) {
+      std::string& slot = error ? log->first_error : log->first_warning;
+      if (slot.empty()) slot = line;
+      return;
+    }
+    if (error) std::cerr << "VTK: " << line << "\n";
+  }
+};
+
+void install_vtk_output() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    vtkLogger::SetStderrVerbosity(vtkLogger::VERBOSITY_OFF);
+    vtkNew<MessageWindow> w;
+    vtkOutputWindow::SetInstance(w);
+  });
+}
+
+// Collects VTK's output-window messages on this thread while alive.
+class VtkMessages {
+ public:
+  VtkMessages() : prev_(t_vtk_log) {
+    install_vtk_output();
+    t_vtk_log = &log_;
+  }
+  ~VtkMessages() { t_vtk_log = prev_; }
+  const std::string& error() const { return log_.first_error; }
+
+ private:
+  VtkMessageLog log_;
+  VtkMessageLog* prev_;
+};
+
 [[noreturn]] void write_fail(const std::string& path, const std::string& reason) {
   throw std::runtime_error(path + ": cannot write VTK image (" + reason + ")");
 }
@@ -173,6 +258,7 @@ void write_cell_image(const std::string& path, const GridSpec& g,
   }
 
   const std::string tmp = path + ".tmp";
+  VtkMessages vtk_messages;
   vtkNew<vtkXMLImageDataWriter> w;
   vtkNew<ErrorCapture> err;
   w->SetInputData(img);
@@ -198,7 +284,7 @@ void write_cell_image(const std::string& path, const GridSpec& g,
                                                : code > 0 && code < 20000             ? (int)code
                                                                                       : write_errno);
     if (!full.empty()) throw std::runtime_error(full);
-    std::string reason = err->fired() ? err->message() : "";
+    std::string reason = err->fired() ? err->message() : vtk_messages.error();
     if (reason.empty()) {
       reason = "VTK writer failed";
       // vtkErrorCode: values below 20000 are errno values, above are VTK's own codes.
@@ -243,6 +329,309 @@ std::string fmt_g(double v) {
   return b;
 }
 
+// ---- .vti layout, checked before VTK reads the data ------------------------------------------
+//
+// vtkXMLImageDataReader 9.1 crashes on an ASCII array shorter than its extent, reads garbage
+// from a cut base64 array and allocates whatever extent a header declares. So after
+// UpdateInformation (which parses the XML only) every array of every piece is checked here:
+// the piece lies inside WholeExtent, the declared size is within the caps, and the data the
+// array needs are in the file (number of ASCII values; base64 length; header words, block
+// sizes and file size of appended raw data).
+
+int vti_word_size(const std::string& type) {
+  static const struct {
+    const char* name;
+    int size;
+  } types[] = {{"Int8", 1},   {"UInt8", 1},   {"Int16", 2},   {"UInt16", 2},  {"Int32", 4},
+               {"UInt32", 4}, {"Int64", 8},   {"UInt64", 8},  {"Float32", 4}, {"Float64", 8},
+               {"Char", 1},   {"UChar", 1},   {"Short", 2},   {"UShort", 2},  {"Int", 4},
+               {"UInt", 4},   {"Long", 8},    {"ULong", 8},   {"Float", 4},   {"Double", 8},
+               {"IdType", 8}};
+  for (const auto& t : types)
+    if (type == t.name) return t.size;
+  return 0;
+}
+
+bool is_b64(int c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+         c == '/' || c == '=';
+}
+
+int b64_value(int c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return 0;
+}
+
+// Base64 text from a stream position up to '<' (or the end): the first `keep` decoded bytes
+// and the decoded length (quads decoded one by one, '=' padding ends a quad early, as VTK's
+// vtkBase64InputStream does). Whitespace is skipped; a partial quad is an error.
+struct B64Scan {
+  std::string head;           // first bytes, decoded
+  unsigned long long bytes = 0;
+  bool partial = false;       // the text ends inside a quad
+  bool bad = false;           // a character that is not base64
+};
+
+B64Scan scan_base64(std::istream& f, size_t keep) {
+  B64Scan r;
+  char q[4];
+  int nq = 0;
+  std::streambuf* sb = f.rdbuf();
+  for (int c = sb->sbumpc(); c != EOF && c != '<'; c = sb->sbumpc()) {
+    if (std::isspace(c)) continue;
+    if (!is_b64(c)) {
+      r.bad = true;
+      return r;
+    }
+    q[nq++] = (char)c;
+    if (nq < 4) continue;
+    nq = 0;
+    const int n = q[2] == '=' ? 1 : q[3] == '=' ? 2 : 3;
+    if (q[0] == '=' || q[1] == '=') {
+      r.bad = true;
+      return r;
+    }
+    const unsigned v = (unsigned)b64_value(q[0]) << 18 | (unsigned)b64_value(q[1]) << 12 |
+                       (unsigned)b64_value(q[2]) << 6 | (unsigned)b64_value(q[3]);
+    const unsigned char bytes3[3] = {(unsigned char)(v >> 16), (unsigned char)(v >> 8), (unsigned char)v};
+    for (int k = 0; k < n && r.head.size() < keep; ++k) r.head += (char)bytes3[k];
+    r.bytes += (unsigned long long)n;
+  }
+  r.partial = nq != 0;
+  return r;
+}
+
+// A little-endian (or big-endian) unsigned word of 4 or 8 bytes at b.
+unsigned long long header_word(const unsigned char* b, int size, bool big_endian) {
+  unsigned long long v = 0;
+  for (int k = 0; k < size; ++k) {
+    const int i = big_endian ? k : size - 1 - k;
+    v = (v << 8) | b[i];
+  }
+  return v;
+}
+
+struct VtiArrayCheck {
+  std::string path, name;  // for messages
+  unsigned long long need = 0;  // bytes of data the extent needs
+  int hs = 4;                   // header word size
+  bool compressed = false;
+  bool big_endian = false;
+
+  [[noreturn]] void fail(const std::string& what) const {
+    read_fail(path, "cannot read image (array '" + name + "': " + what + ")");
+  }
+
+  // The header words: uncompressed [nbytes]; compressed [nblocks, block size, last block
+  // size, compressed size of each block]. `avail`: bytes of data after the header (or -1 when
+  // not known). Returns the bytes the data take after the header.
+  unsigned long long check_header(const std::string& head, long double avail) const {
+    const auto* b = reinterpret_cast<const unsigned char*>(head.data());
+    auto word = [&](size_t i) { return header_word(b + i * hs, hs, big_endian); };
+    const std::string cut = "data ends early (header cut)";
+    if (!compressed) {
+      if (head.size() < (size_t)hs) fail(cut);
+      const unsigned long long n = word(0);
+      if (n != need)
+        fail("its header says " + std::to_string(n) + " bytes of data, the extent needs " +
+             std::to_string(need));
+      if (avail >= 0 && avail < (long double)n)
+        fail("data ends early (" + fmt_g((double)avail) + " of " + std::to_string(n) + " bytes)");
+      return n;
+    }
+    if (head.size() < 3 * (size_t)hs) fail(cut);
+    const unsigned long long nb = word(0), bs = word(1), last = word(2);
+    const unsigned long long total = nb == 0 ? 0 : (nb - 1) * bs + (last ? last : bs);
+    if (nb > need || (nb > 0 && (bs == 0 || bs > (1ull << 30) || last > bs)) || total != need)
+      fail("its compression header (" + std::to_string(nb) + " blocks of " + std::to_string(bs) +
+           " bytes) does not describe the " + std::to_string(need) + " bytes the extent needs");
+    if (head.size() < (3 + nb) * (size_t)hs) fail(cut);
+    unsigned long long sum = 0;
+    for (unsigned long long k = 0; k < nb; ++k) sum += word(3 + k);
+    if (avail >= 0 && avail < (long double)sum)
+      fail("data ends early (" + fmt_g((double)avail) + " of " + std::to_string(sum) +
+           " compressed bytes)");
+    return sum;
+  }
+};
+
+// To the first character after an element's start tag, as vtkXMLDataParser does for inline data.
+void seek_inline(std::istream& f, vtkXMLDataElement* e) {
+  f.clear();
+  f.seekg((std::streamoff)e->GetXMLByteIndex());
+  std::streambuf* sb = f.rdbuf();
+  for (int ch = sb->sbumpc(); ch != EOF && ch != '>'; ch = sb->sbumpc()) {
+  }
+}
+
+void check_vti_layout(const std::string& path, vtkXMLImageDataReader* reader) {
+  vtkXMLDataParser* parser = reader->GetXMLParser();
+  vtkXMLDataElement* root = parser ? parser->GetRootElement() : nullptr;
+  if (!root) read_fail(path, "cannot read image (no XML root element)");
+  auto attr = [](vtkXMLDataElement* e, const char* name) {
+    const char* v = e->GetAttribute(name);
+    return std::string(v ? v : "");
+  };
+  VtiArrayCheck c;
+  c.path = path;
+  const std::string header_type = attr(root, "header_type");
+  if (header_type == "UInt64") c.hs = 8;
+  else if (!header_type.empty() && header_type != "UInt32")
+    read_fail(path, "cannot read image (header_type '" + printable(header_type, 40) + "' is not UInt32 or UInt64)");
+  c.compressed = !attr(root, "compressor").empty();
+  c.big_endian = attr(root, "byte_order") == "BigEndian";
+
+  vtkXMLDataElement* image = root->FindNestedElementWithName("ImageData");
+  if (!image) read_fail(path, "cannot read image (no ImageData element)");
+  long whole[6];
+  if (image->GetVectorAttribute("WholeExtent", 6, whole) != 6)
+    read_fail(path, "cannot read image (WholeExtent does not hold 6 integers)");
+  auto extent_text = [](const long* e) {
+    std::string s;
+    for (int i = 0; i < 6; ++i) s += (i ? " " : "") + std::to_string(e[i]);
+    return s;
+  };
+  for (int a = 0; a < 3; ++a)
+    if (whole[2 * a] > whole[2 * a + 1] || whole[2 * a] < -(1L << 30) || whole[2 * a + 1] > (1L << 30))
+      read_fail(path, "cannot read image (WholeExtent " + extent_text(whole) + " is not a valid extent)");
+
+  // File size and where appended data start.
+  std::ifstream f(path, std::ios::binary);
+  f.seekg(0, std::ios::end);
+  const long double file_size = (long double)(long long)f.tellg();
+  vtkXMLDataElement* appended = root->FindNestedElementWithName("AppendedData");
+  const bool appended_b64 = appended && attr(appended, "encoding") == "base64";
+  const long long appended_pos = appended ? (long long)parser->GetAppendedDataPosition() : -1;
+  // Raw appended data end at the last "</AppendedData>" (or at the end of a cut file).
+  long double appended_end = file_size;
+  if (appended && !appended_b64) {
+    const long long tail = std::min<long long>((long long)file_size, 4096);
+    std::string t((size_t)tail, '\0');
+    f.seekg((std::streamoff)((long long)file_size - tail));
+    f.read(&t[0], (std::streamsize)tail);
+    const auto at = t.rfind("</AppendedData>");
+    if (at != std::string::npos) appended_end = file_size - tail + (long double)at;
+  }
+
+  long double total_bytes = 0;
+  int npieces = 0;
+  for (int p = 0; p < image->GetNumberOfNestedElements(); ++p) {
+    vtkXMLDataElement* piece = image->GetNestedElement(p);
+    if (std::strcmp(piece->GetName(), "Piece") != 0) continue;
+    ++npieces;
+    long ext[6];
+    if (piece->GetVectorAttribute("Extent", 6, ext) != 6)
+      read_fail(path, "cannot read image (piece " + std::to_string(p) + ": Extent does not hold 6 integers)");
+    for (int a = 0; a < 3; ++a)
+      if (ext[2 * a] > ext[2 * a + 1] || ext[2 * a] < whole[2 * a] || ext[2 * a + 1] > whole[2 * a + 1])
+        read_fail(path, "cannot read image (piece extent " + extent_text(ext) + " does not lie inside WholeExtent " +
+                            extent_text(whole) + ")");
+    long double npts = 1, ncells = 1;
+    for (int a = 0; a < 3; ++a) {
+      const long n = ext[2 * a + 1] - ext[2 * a] + 1;
+      npts *= n;
+      ncells *= std::max(n - 1, 1L);
+    }
+    for (int s = 0; s < piece->GetNumberOfNestedElements(); ++s) {
+      vtkXMLDataElement* section = piece->GetNestedElement(s);
+      const bool points = std::strcmp(section->GetName(), "PointData") == 0;
+      if (!points && std::strcmp(section->GetName(), "CellData") != 0) continue;
+      for (int k = 0; k < section->GetNumberOfNestedElements(); ++k) {
+        vtkXMLDataElement* da = section->GetNestedElement(k);
+        if (std::strcmp(da->GetName(), "DataArray") != 0) continue;
+        c.name = printable(attr(da, "Name"), 60);
+        const std::string type = attr(da, "type");
+        const int word = vti_word_size(type);
+        if (word == 0) c.fail("type '" + printable(type, 40) + "' is not a number type");
+        long ncomp = 1;
+        if (da->GetAttribute("NumberOfComponents") && (!da->GetScalarAttribute("NumberOfComponents", ncomp) || ncomp < 1))
+          c.fail("NumberOfComponents must be a whole number >= 1");
+        const long double values = (points ? npts : ncells) * ncomp;
+        if (values > (long double)kMaxMapValues || values * word > (long double)kMaxDataBytes)
+          c.fail("the extent declares " + fmt_g((double)values) + " values (" +
+                 byte_text((std::uint64_t)std::min(values * word, (long double)1e19)) + "), more than a map may have (" +
+                 std::to_string(kMaxMapValues) + " values, " + byte_text(kMaxDataBytes) + ")");
+        total_bytes += values * word;
+        if (total_bytes > (long double)kMaxDataBytes)
+          read_fail(path, "cannot read image (its arrays declare more than " + byte_text(kMaxDataBytes) + ")");
+        c.need = (unsigned long long)(values * word);
+        const std::string format = attr(da, "format");
+        if (format == "ascii") {
+          // Numbers up to the closing tag.
+          seek_inline(f, da);
+          std::streambuf* sb = f.rdbuf();
+          unsigned long long count = 0;
+          bool in_word = false;
+          for (int ch = sb->sbumpc(); ch != EOF && ch != '<'; ch = sb->sbumpc()) {
+            const bool space = std::isspace(ch) != 0;
+            if (!space && !in_word) ++count;
+            in_word = !space;
+          }
+          const unsigned long long want = (unsigned long long)values;
+          if (count < want)
+            c.fail("has " + std::to_string(count) + " of the " + std::to_string(want) + " values its extent needs");
+        } else if (format == "binary") {
+          seek_inline(f, da);
+          const B64Scan s = scan_base64(f, (size_t)c.hs * (3 + (c.need / 1024 + 2)));
+          if (s.bad) c.fail("its base64 data hold a character that is not base64");
+          if (s.partial) c.fail("data ends early (base64 text cut inside a group of 4 characters)");
+          size_t hlen = (size_t)c.hs;
+          if (c.compressed && s.head.size() >= 3 * (size_t)c.hs) {
+            const auto* b = reinterpret_cast<const unsigned char*>(s.head.data());
+            hlen = (size_t)c.hs * (3 + (size_t)std::min<unsigned long long>(header_word(b, c.hs, c.big_endian), c.need + 1));
+          } else if (c.compressed) {
+            hlen = 3 * (size_t)c.hs;
+          }
+          c.check_header(s.head, (long double)s.bytes - hlen);
+        } else if (format == "appended") {
+          if (!appended || appended_pos < 0) c.fail("format appended, but the file has no AppendedData");
+          long long offset = 0;
+          if (!da->GetScalarAttribute("offset", offset) || offset < 0) c.fail("no valid offset of its appended data");
+          f.clear();
+          f.seekg((std::streamoff)(appended_pos + offset));
+          if (!f || (long double)(appended_pos + offset) >= file_size)
+            c.fail("data ends early (offset " + std::to_string(offset) + " lies beyond the end of the file)");
+          if (appended_b64) {
+            const B64Scan s = scan_base64(f, (size_t)c.hs * (3 + (c.need / 1024 + 2)));
+            if (s.bad) c.fail("its base64 data hold a character that is not base64");
+            size_t hlen = 3 * (size_t)c.hs;
+            if (!c.compressed) hlen = (size_t)c.hs;
+            else if (s.head.size() >= 3 * (size_t)c.hs)
+              hlen = (size_t)c.hs * (3 + (size_t)std::min<unsigned long long>(
+                                             header_word(reinterpret_cast<const unsigned char*>(s.head.data()), c.hs, c.big_endian),
+                                             c.need + 1));
+            c.check_header(s.head, (long double)s.bytes - hlen);
+          } else {
+            // Raw: header words, then the data.
+            std::string head(3 * (size_t)c.hs, '\0');
+            f.read(&head[0], (std::streamsize)head.size());
+            head.resize((size_t)f.gcount());
+            size_t hlen = c.hs;
+            if (c.compressed && head.size() == 3 * (size_t)c.hs) {
+              const unsigned long long nb =
+                  header_word(reinterpret_cast<const unsigned char*>(head.data()), c.hs, c.big_endian);
+              if (nb <= c.need) {
+                hlen = (size_t)c.hs * (3 + (size_t)nb);
+                std::string rest(hlen - head.size(), '\0');
+                f.read(&rest[0], (std::streamsize)rest.size());
+                head += rest.substr(0, (size_t)f.gcount());
+              }
+            }
+            c.check_header(head, appended_end - (long double)(appended_pos + offset) - hlen);
+          }
+        } else {
+          c.fail("format '" + printable(format, 40) + "' is not ascii, binary or appended");
+        }
+      }
+    }
+  }
+  if (npieces == 0) read_fail(path, "cannot read image (no Piece element)");
+}
+
 // Copy all values of an array into doubles, in memory order (fast path for contiguous arrays).
 void copy_values(vtkDataArray* a, std::vector<double>& out) {
   const vtkIdType n = a->GetNumberOfValues();
@@ -260,6 +649,112 @@ void copy_values(vtkDataArray* a, std::vector<double>& out) {
   }
   const int nc = a->GetNumberOfComponents();
   for (vtkIdType i = 0; i < n; ++i) out[(size_t)i] = a->GetComponent(i / nc, (int)(i % nc));
+}
+
+// A data file named in a NRRD or MetaImage header: a plain file name (no directory part, not
+// '.' or '..') in the header's directory, and a regular file (check_input_file). The name is
+// not echoed when refused. Returns its path.
+std::string detached_data_file(const std::string& header, const std::string& name, const char* field) {
+  const bool plain = !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+                     name.find('\\') == std::string::npos &&
+                     std::all_of(name.begin(), name.end(), [](char ch) { return (unsigned char)ch >= 0x20 && ch != 0x7f; });
+  if (!plain)
+    read_fail(header, std::string("cannot read image (its ") + field +
+                          " must be a plain file name in the header's directory)");
+  const std::string df = (fs::path(header).parent_path() / name).string();
+  try {
+    check_input_file(df, InputKind::Data);
+  } catch (const InputFileError& e) {
+    read_fail(header, std::string("cannot read image (its ") + field + " " + df + ": " + e.reason() + ")");
+  }
+  return df;
+}
+
+// A MetaImage header (.mha/.mhd), read before vtkMetaImageReader allocates anything: the
+// declared size and the data file.
+struct MetaHeader {
+  std::vector<long long> dims;
+  int word = 0;              // bytes per value (0: unknown type)
+  long long channels = 1;
+  bool compressed = false;
+  std::string data_file;     // "LOCAL" or a file name
+  long long header_bytes = 0;
+};
+
+MetaHeader parse_meta_header(const std::string& path) {
+  MetaHeader h;
+  std::ifstream f(path, std::ios::binary);
+  std::string line;
+  while (f.tellg() < (1 << 20) && std::getline(f, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = line.substr(0, eq);
+    while (!key.empty() && std::isspace((unsigned char)key.back())) key.pop_back();
+    std::string val = line.substr(eq + 1);
+    while (!val.empty() && std::isspace((unsigned char)val.front())) val.erase(val.begin());
+    while (!val.empty() && std::isspace((unsigned char)val.back())) val.pop_back();
+    if (key == "DimSize") {
+      std::istringstream is(val);
+      for (long long v; is >> v;) h.dims.push_back(v);
+    } else if (key == "ElementNumberOfChannels") {
+      h.channels = std::atoll(val.c_str());
+    } else if (key == "CompressedData") {
+      h.compressed = val == "True" || val == "true" || val == "1";
+    } else if (key == "ElementType") {
+      static const struct {
+        const char* name;
+        int size;
+      } types[] = {{"MET_CHAR", 1},  {"MET_UCHAR", 1},     {"MET_SHORT", 2},     {"MET_USHORT", 2},
+                   {"MET_INT", 4},   {"MET_UINT", 4},      {"MET_LONG", 4},      {"MET_ULONG", 4},
+                   {"MET_LONG_LONG", 8}, {"MET_ULONG_LONG", 8}, {"MET_FLOAT", 4}, {"MET_DOUBLE", 8}};
+      for (const auto& t : types)
+        if (val == t.name) h.word = t.size;
+    } else if (key == "ElementDataFile") {
+      h.data_file = val;
+      const auto pos = f.tellg();
+      h.header_bytes = pos < 0 ? 0 : (long long)pos;
+      break;  // the last header field
+    }
+  }
+  return h;
+}
+
+// Declared values and bytes within the caps; refused before anything is allocated.
+void check_declared(const std::string& path, long double values, long double bytes) {
+  if (values > (long double)kMaxMapValues || bytes > (long double)kMaxDataBytes)
+    read_fail(path, "cannot read image (its header declares " + fmt_g((double)values) + " values (" +
+                        byte_text((std::uint64_t)std::min(bytes, (long double)1e19)) +
+                        "), more than a map may have (" + std::to_string(kMaxMapValues) + " values, " +
+                        byte_text(kMaxDataBytes) + "))");
+}
+
+void check_meta_header(const std::string& path) {
+  const MetaHeader h = parse_meta_header(path);
+  if (h.dims.empty()) read_fail(path, "cannot read image (no DimSize in the MetaImage header)");
+  long double values = h.channels;
+  for (long long d : h.dims) {
+    if (d < 1) read_fail(path, "cannot read image (DimSize holds " + std::to_string(d) + ", not a size >= 1)");
+    values *= d;
+  }
+  if (h.channels < 1) read_fail(path, "cannot read image (ElementNumberOfChannels must be >= 1)");
+  check_declared(path, values, values * (h.word ? h.word : 8));
+  if (h.data_file.empty()) read_fail(path, "cannot read image (no ElementDataFile in the MetaImage header)");
+  long double have = -1;
+  if (h.data_file == "LOCAL") {
+    std::error_code ec;
+    const auto sz = fs::file_size(path, ec);
+    if (!ec) have = (long double)sz - h.header_bytes;
+  } else {
+    const std::string df = detached_data_file(path, h.data_file, "ElementDataFile");
+    std::error_code ec;
+    const auto sz = fs::file_size(df, ec);
+    if (!ec) have = (long double)sz;
+  }
+  const long double need = values * h.word;
+  if (!h.compressed && h.word > 0 && have >= 0 && have < need)
+    read_fail(path, "cannot read image (data ends early: " + fmt_g((double)have) + " of " + fmt_g((double)need) +
+                        " bytes)");
 }
 
 // Our own look at a NRRD header, for two things vtkNrrdReader gets wrong:
@@ -351,9 +846,7 @@ NrrdHeader parse_nrrd_header(const std::string& path) {
 std::vector<double> read_nrrd_ascii(const std::string& path, const NrrdHeader& h, long long n) {
   std::ifstream f;
   if (!h.data_file.empty()) {
-    fs::path df = h.data_file;
-    if (df.is_relative()) df = fs::path(path).parent_path() / df;
-    f.open(df);
+    f.open(detached_data_file(path, h.data_file, "data file"));
   } else {
     f.open(path);
     f.seekg(h.header_bytes);
@@ -366,7 +859,7 @@ std::vector<double> read_nrrd_ascii(const std::string& path, const NrrdHeader& h
     char* end = nullptr;
     const double x = std::strtod(tok.c_str(), &end);
     if (end == tok.c_str() || *end != '\0')
-      read_fail(path, "cannot read image (bad number '" + tok + "' in ASCII data)");
+      read_fail(path, "cannot read image (value " + std::to_string(v.size() + 1) + " of the ASCII data is not a number)");
     v.push_back(x);
   }
   if ((long long)v.size() < n)
@@ -456,30 +949,29 @@ void write_pvd(const std::string& path,
 
 ImageMap read_image_map(const std::string& path, const std::string& array) {
   const std::string ext = lower_extension(path);
+  if (ext != ".vti" && ext != ".mha" && ext != ".mhd" && ext != ".nrrd" && ext != ".nhdr")
+    read_fail(path, "unsupported map format '" + printable(ext, 40) + "' (expected .vti, .mha, .mhd or .nrrd)");
+  // Only a regular file of at most 4 GiB (input_file.hpp); throws "<path>: <reason>".
+  check_input_file(path, InputKind::Data);
+
+  VtkMessages vtk_messages;  // VTK's output-window messages of this read
   vtkSmartPointer<vtkAlgorithm> reader;
-  vtkXMLReader* xml_reader = nullptr;
-  bool is_nrrd = false;
+  vtkXMLImageDataReader* xml_reader = nullptr;
+  const bool is_nrrd = ext == ".nrrd" || ext == ".nhdr";
   if (ext == ".vti") {
     auto r = vtkSmartPointer<vtkXMLImageDataReader>::New();
     r->SetFileName(path.c_str());
     reader = r;
     xml_reader = r;
-  } else if (ext == ".mha" || ext == ".mhd") {
-    auto r = vtkSmartPointer<vtkMetaImageReader>::New();
-    r->SetFileName(path.c_str());
-    reader = r;
-  } else if (ext == ".nrrd" || ext == ".nhdr") {
+  } else if (is_nrrd) {
     auto r = vtkSmartPointer<vtkNrrdReader>::New();
     r->SetFileName(path.c_str());
     reader = r;
-    is_nrrd = true;
   } else {
-    read_fail(path, "unsupported map format '" + ext + "' (expected .vti, .mha, .mhd or .nrrd)");
-  }
-  {
-    std::error_code ec;
-    std::ifstream f(path, std::ios::binary);
-    if (!f || !fs::is_regular_file(path, ec)) read_fail(path, "cannot open file");
+    check_meta_header(path);
+    auto r = vtkSmartPointer<vtkMetaImageReader>::New();
+    r->SetFileName(path.c_str());
+    reader = r;
   }
 
   vtkNew<ErrorCapture> err;
@@ -489,21 +981,42 @@ ImageMap read_image_map(const std::string& path, const std::string& array) {
     xml_reader->SetParserErrorObserver(err);
     xml_reader->SetReaderErrorObserver(err);
   }
+  // The reason of a failed read: an observed error, else what reached VTK's output window.
+  auto vtk_reason = [&](const std::string& fallback) {
+    std::string r = err->fired() ? err->message() : vtk_messages.error();
+    if (r.empty()) r = fallback;
+    return printable(r);
+  };
+  if (xml_reader) {
+    // The XML only; the data are checked before VTK reads them.
+    xml_reader->UpdateInformation();
+    if (err->fired() || !vtk_messages.error().empty())
+      read_fail(path, "cannot read image (" + vtk_reason("VTK reader failed") + ")");
+    check_vti_layout(path, xml_reader);
+  }
   NrrdHeader nrrd;
   if (is_nrrd) {
     nrrd = parse_nrrd_header(path);
+    if (nrrd.data_file_list)
+      read_fail(path, "cannot read image (a list of data files is not supported: one data file at most)");
+    std::string data_path;
+    if (!nrrd.data_file.empty()) data_path = detached_data_file(path, nrrd.data_file, "data file");
+    long double values = 1;
+    for (long long n : nrrd.sizes) {
+      if (n < 1) read_fail(path, "cannot read image (sizes holds " + std::to_string(n) + ", not a size >= 1)");
+      values *= n;
+    }
+    check_declared(path, values, values * 8);
     reader->UpdateInformation();
     auto* nr = static_cast<vtkNrrdReader*>(reader.GetPointer());
-    if (!err->fired() && nrrd.encoding == "raw" && !nrrd.data_file_list && !nrrd.sizes.empty()) {
+    if (!err->fired() && nrrd.encoding == "raw" && !nrrd.sizes.empty()) {
       long long need = vtkDataArray::GetDataTypeSize(nr->GetDataScalarType());
       for (long long n : nrrd.sizes) need *= n;
       std::error_code ec;
       long long have = -1;
-      if (!nrrd.data_file.empty()) {
-        fs::path df = nrrd.data_file;
-        if (df.is_relative()) df = fs::path(path).parent_path() / df;
-        const auto sz = fs::file_size(df, ec);
-        if (ec) read_fail(path, "cannot read image (cannot open data file " + df.string() + ")");
+      if (!data_path.empty()) {
+        const auto sz = fs::file_size(data_path, ec);
+        if (ec) read_fail(path, "cannot read image (cannot open data file " + data_path + ")");
         have = (long long)sz;
       } else {
         const auto sz = fs::file_size(path, ec);
@@ -519,11 +1032,11 @@ ImageMap read_image_map(const std::string& path, const std::string& array) {
     std::unique_ptr<CerrCapture> cerr_capture;
     if (!xml_reader && !is_nrrd) cerr_capture = std::make_unique<CerrCapture>();
     reader->Update();
-    if (cerr_capture) metaio_text = first_line(cerr_capture->text());
+    if (cerr_capture) metaio_text = printable(first_line(cerr_capture->text()));
   }
   auto* img = vtkImageData::SafeDownCast(reader->GetOutputDataObject(0));
-  if (err->fired()) {
-    std::string reason = err->message();
+  if (err->fired() || !vtk_messages.error().empty()) {
+    std::string reason = vtk_reason("VTK reader failed");
     if (!metaio_text.empty()) reason += ": " + metaio_text;
     read_fail(path, "cannot read image (" + reason + ")");
   }
@@ -544,7 +1057,7 @@ ImageMap read_image_map(const std::string& path, const std::string& array) {
       vtkDataArray* a = fd->GetArray(i);
       if (!a) continue;
       const std::string nm = a->GetName() ? a->GetName() : "";
-      names.push_back(nm.empty() ? "(unnamed)" : nm);
+      names.push_back(nm.empty() ? "(unnamed)" : printable(nm, 60));
       if (found) continue;
       // (NRRD: its one array may look multi-component, see NrrdHeader.)
       if (array.empty() ? (a->GetNumberOfComponents() == 1 || is_nrrd) : nm == array) {
@@ -562,7 +1075,7 @@ ImageMap read_image_map(const std::string& path, const std::string& array) {
                             : img->GetCellData()->GetArray(0);
       if (!a) a = img->GetCellData()->GetArray(0);
       const std::string nm = a && a->GetName() ? a->GetName() : "";
-      read_fail(path, "array '" + nm + "' has " +
+      read_fail(path, "array '" + printable(nm, 60) + "' has " +
                           std::to_string(a ? a->GetNumberOfComponents() : 0) +
                           " components (expected a scalar array)");
     }
@@ -570,7 +1083,7 @@ ImageMap read_image_map(const std::string& path, const std::string& array) {
     for (size_t i = 0; i < names.size(); ++i) list += (i ? ", " : "") + names[i];
     read_fail(path, "no array '" + array + "' (found: " + list + ")");
   }
-  const std::string fname = found->GetName() ? found->GetName() : "";
+  const std::string fname = printable(found->GetName() ? found->GetName() : "", 60);
   const int ncomp = found->GetNumberOfComponents();
   // NRRD: a first axis of <= 9 samples that vtkNrrdReader took as vector components.
   bool unfold = false;

@@ -1,6 +1,7 @@
 // Dose maps: analytic targets, trilinear resampling, file dispatch (see dose_map.hpp).
 // The DICOM RT Dose reader lives in rt_dose_dicom.cpp (DCMTK).
 #include "host/rt/dose_map.hpp"
+#include "host/io/input_file.hpp"
 #include "host/rt/format.hpp"
 
 #include <algorithm>
@@ -232,6 +233,12 @@ std::string lower_ext(const std::string& path) {
 
 bool looks_like_dicom(const std::string& path) {
   if (lower_ext(path) == ".dcm") return true;
+  // Never open what is not a regular file (a FIFO would block): the reader says what is wrong.
+  try {
+    check_input_file(path, InputKind::Data);
+  } catch (const InputFileError&) {
+    return false;
+  }
   std::ifstream f(path, std::ios::binary);
   char b[132];
   if (!f.read(b, sizeof b)) return false;

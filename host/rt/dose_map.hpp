@@ -108,7 +108,7 @@ struct RtDose {
 // Geometry: x along columns (spacing PixelSpacing[1]), y along rows (PixelSpacing[0]), z along
 // frames; ImagePositionPatient is the centre of the first voxel; a single frame takes its
 // z spacing from SliceThickness, else 1 mm. mm -> um.
-// Throws std::runtime_error("<path>: <what is wrong>"), e.g. "<path>: cannot open file",
+// Throws std::runtime_error("<path>: <what is wrong>"), e.g. "<path>: no such file",
 //   "<path>: cannot read DICOM file (<DCMTK's reason>)",
 //   "<path>: missing DICOM attribute DoseGridScaling (3004,000E)".
 // Silences DCMTK's "dcmtk.dcmdata" logger (process-wide) so parse problems reach only the

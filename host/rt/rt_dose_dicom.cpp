@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "host/io/input_file.hpp"
 #include "host/rt/dose_map.hpp"
 #include "host/rt/format.hpp"
 
@@ -138,12 +139,8 @@ struct Reader {
 }  // namespace
 
 RtDose read_rt_dose(const std::string& path) {
-  {
-    std::error_code ec;
-    std::ifstream f(path, std::ios::binary);
-    if (!f || !std::filesystem::is_regular_file(path, ec))
-      throw std::runtime_error(path + ": cannot open file");
-  }
+  // Only a regular file of at most 4 GiB (input_file.hpp); throws "<path>: <reason>".
+  check_input_file(path, InputKind::Data);
   // DCMTK logs parse problems to stderr; the reason comes back in the status and is thrown.
   // (This silences the process-wide "dcmtk.dcmdata" logger; tmesim uses DCMTK nowhere else.)
   OFLog::getLogger("dcmtk.dcmdata").setLogLevel(OFLogger::OFF_LOG_LEVEL);
@@ -269,6 +266,9 @@ RtDose read_rt_dose(const std::string& path) {
   const long long per_frame = (long long)rows * cols;
   const long long nvox = per_frame * frames;
   const long long need = nvox * (bits / 8);
+  if (nvox > kMaxMapValues || (std::uint64_t)need > kMaxDataBytes)
+    r.fail("Rows x Columns x NumberOfFrames = " + std::to_string(nvox) + " values, more than a dose map may have (" +
+           std::to_string(kMaxMapValues) + " values, " + byte_text(kMaxDataBytes) + ")");
   DcmElement* px = r.element(DCM_PixelData, true);
   if ((long long)px->getLength() < need)
     r.fail("PixelData holds " + std::to_string(px->getLength()) + " bytes, expected " +

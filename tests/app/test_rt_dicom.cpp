@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "host/rt/dose_map.hpp"
@@ -297,9 +298,45 @@ TEST_F(RtDicom, MalformedFilesGiveClearErrors) {
                                            "Columns x NumberOfFrames x BitsAllocated/8)");
 
   const std::string missing = path("none.dcm");
-  EXPECT_EQ(error_of(missing), missing + ": cannot open file");
+  EXPECT_EQ(error_of(missing), missing + ": no such file");
   const std::string garbage = path("garbage.dcm");
   std::ofstream(garbage) << "not a DICOM file\n";
   EXPECT_EQ(error_of(garbage),
             garbage + ": cannot read DICOM file (I/O suspension or premature end of stream)");
+}
+
+// A file cut inside its pixel data, a FIFO, a device and a header declaring more voxels than a
+// dose map may have: clear errors naming the file, nothing blocks, nothing is allocated.
+TEST_F(RtDicom, TruncatedSpecialAndHugeFilesAreRefused) {
+  const Spec s;
+  const std::string ok = write("ok.dcm", s);
+  std::string bytes;
+  {
+    std::ifstream in(ok, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::string cut = path("cut.dcm");
+  std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() - 50);
+  const std::string e_cut = error_of(cut);
+  EXPECT_EQ(e_cut.rfind(cut + ": ", 0), 0u) << e_cut;
+  EXPECT_NE(e_cut, "<no exception>");
+
+  const std::string fifo = path("fifo.dcm");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(error_of(fifo), fifo + ": not a regular file (a FIFO)");
+  const std::string zero = path("zero.dcm");
+  fs::create_symlink("/dev/zero", zero);
+  EXPECT_EQ(error_of(zero), zero + ": not a regular file (a character device)");
+  EXPECT_FALSE(rt::looks_like_dicom(path("fifo")));  // no extension: not opened, no block
+
+  const std::string huge = write("huge.dcm", s, [](DcmDataset* ds) {
+    ds->putAndInsertUint16(DCM_Rows, 65535);
+    ds->putAndInsertUint16(DCM_Columns, 65535);
+    ds->putAndInsertString(DCM_NumberOfFrames, "1000");
+    std::string offsets = "0";
+    for (int k = 1; k < 1000; ++k) offsets += "\\" + std::to_string(-3 * k);
+    ds->putAndInsertString(DCM_GridFrameOffsetVector, offsets.c_str());
+  });
+  EXPECT_EQ(error_of(huge), huge + ": Rows x Columns x NumberOfFrames = 4294836225000 values, more than a "
+                                   "dose map may have (1073741824 values, 4 GiB)");
 }
