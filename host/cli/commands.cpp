@@ -15,6 +15,7 @@
 #include "host/core/observables.hpp"
 #include "host/core/simulation.hpp"
 #include "host/core/version.hpp"
+#include "host/io/input_file.hpp"
 #include "host/io/run_dir.hpp"
 #include "host/io/vtk_io.hpp"
 #include "host/rt/delivery.hpp"
@@ -46,13 +47,6 @@ std::string human_time(double s) {
   else
     o << s << " s";
   return o.str();
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // Progress lines at a bounded rate, for terminals and log files alike.
@@ -246,7 +240,7 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
   try {
     dir = std::make_unique<RunDirectory>(output_path(o.out, p), o.force);
     const fs::path w = dir->work();
-    write_text_atomic(w / "scene.yaml", read_file(o.scene));
+    write_text_atomic(w / "scene.yaml", read_input_file(o.scene, InputKind::Yaml));
     write_text_atomic(w / "scene.resolved.yaml", ls.resolved_yaml);
 
     backend->load(p);

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "host/io/input_file.hpp"
 #include "host/scene/quantity.hpp"
 #include "host/scene/scene.hpp"
 #include "host/scene/units.hpp"
@@ -35,7 +36,20 @@ inline std::string join(const std::vector<std::string>& v, const char* sep = ", 
   return s;
 }
 
-inline std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
+// A value quoted in a message: at most kQuoteMax characters of its first line (then "..."),
+// control bytes shown as '?', so that a message never carries more of a file than a line.
+inline constexpr size_t kQuoteMax = 60;
+inline std::string in_quotes(const std::string& s) {
+  std::string o;
+  size_t chars = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = (unsigned char)s[i];
+    if (c == '\n' || c == '\r' || chars == kQuoteMax) return "'" + o + "...'";
+    if ((c & 0xc0) != 0x80) ++chars;  // UTF-8 continuation bytes do not count
+    o += (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+  }
+  return "'" + o + "'";
+}
 
 inline std::string fmt(double x) {
   std::ostringstream os;
@@ -92,6 +106,25 @@ class Errors {
   }
   std::string file_;
 };
+
+// The root of a scene or model file that is not a mapping. A scalar is not quoted: a text
+// file that is not YAML (e.g. /etc/passwd) reads as one long scalar.
+inline std::string root_not_a_mapping(const YAML::Node& n) {
+  if (n.IsScalar()) return "the file is a single text value, not a mapping";
+  return not_a(n, "a mapping");
+}
+
+// Refuses text YAML must not hold (a binary file): "<file>:<line>:<col>: (top level): not a
+// text file: control byte 0x00 (expected a UTF-8 YAML file)". Nothing of the file is quoted.
+inline void check_yaml_text(const Errors& err, const std::string& text) {
+  int line = 1, column = 1;
+  const std::string why = yaml_text_problem(text, line, column);
+  if (why.empty()) return;
+  YAML::Mark m;
+  m.line = line - 1;
+  m.column = column - 1;
+  err.fail(m, "(top level)", "not a text file: " + why, "a UTF-8 YAML file");
+}
 
 // A YAML mapping read key by key. Unknown and duplicate keys are rejected up front, so a
 // misspelt key is reported as unknown rather than as a missing required one.

@@ -156,9 +156,12 @@ MapData Loader::read_map(const Fields& m, YAML::Node& out) const {
                  [](unsigned char c) { return std::tolower(c); });
   const std::string what = "cannot read map " + in_quotes(file) + ": ";
   if (ext != ".vti" && ext != ".mha" && ext != ".mhd" && ext != ".nrrd")
-    err_.fail(fv, what + "unsupported format '" + ext + "'", kMapFormats);
-  if (!fs::exists(path, ec)) err_.fail(fv, what + "no such file", kMapFormats);
-  if (!fs::is_regular_file(path, ec)) err_.fail(fv, what + "not a regular file", kMapFormats);
+    err_.fail(fv, what + "unsupported format " + in_quotes(ext), kMapFormats);
+  try {
+    check_input_file(path.string(), InputKind::Data);
+  } catch (const InputFileError& e) {
+    err_.fail(fv, what + e.reason(), kMapFormats);
+  }
   ImageMap im;
   try {
     im = read_image_map(path.string(), md.array);
@@ -898,7 +901,7 @@ LoadedScene Loader::load(const std::string& text_in) {
     err_.fail(top, "(top level)", "the scene is empty", expected_root);
   const YAML::Node& root_node = docs[0];
   if (!root_node.IsMap())
-    err_.fail(root_node.Mark(), "(top level)", not_a(root_node, "a mapping"), expected_root);
+    err_.fail(root_node.Mark(), "(top level)", root_not_a_mapping(root_node), expected_root);
   const Fields root(
       err_, Val{root_node, "", root_node.Mark()},
       {"name", "seed", "grid", "time", "regions", "tissue", "observe", "species", "output",
@@ -995,15 +998,16 @@ LoadedScene load_scene_text(const std::string& text, const std::string& name,
 }
 
 LoadedScene load_scene(const std::string& path, const Machine& machine) {
-  std::ifstream f(path, std::ios::binary);
-  std::error_code ec;
-  if (!f || fs::is_directory(path, ec))
-    throw SceneError(
-        path + ":1:1: (top level): cannot read the scene file (expected a readable YAML file)");
-  std::ostringstream ss;
-  ss << f.rdbuf();
+  std::string text;
+  try {
+    text = read_input_file(path, InputKind::Yaml);
+  } catch (const InputFileError& e) {
+    throw SceneError(path + ":1:1: (top level): cannot read the scene file: " + e.reason() +
+                     " (expected a regular YAML file of at most " + byte_text(kMaxYamlBytes) + ")");
+  }
+  scene_detail::check_yaml_text(scene_detail::Errors(path), text);
   const fs::path parent = fs::path(path).parent_path();
-  return load_scene_text(ss.str(), path, parent.empty() ? "." : parent.string(), machine);
+  return load_scene_text(text, path, parent.empty() ? "." : parent.string(), machine);
 }
 
 }  // namespace tme

@@ -382,26 +382,26 @@ struct ModelReader {
       }
     for (const ModelFile& f : m.files)
       if (f.id == id) return;  // already read through another include
-    std::ifstream in(path, std::ios::binary);
-    if (!in || fs::is_directory(path, ec))
-      err().fail(at,
-                 "cannot read model file " + in_quotes(rel) + ": " +
-                     (fs::exists(path, ec) ? "not a readable file" : "no such file"),
-                 "a readable YAML model file");
-    std::ostringstream text;
-    text << in.rdbuf();
+    std::string text;
+    try {
+      text = read_input_file(path.string(), InputKind::Yaml);
+    } catch (const InputFileError& e) {
+      err().fail(at, "cannot read model file " + in_quotes(rel) + ": " + e.reason(),
+                 "a regular YAML model file of at most " + byte_text(kMaxYamlBytes));
+    }
 
     ModelFile f{name, path.parent_path(), id, Errors(name), Val{}, false};
+    check_yaml_text(f.err, text);
     YAML::Node doc;
     try {
-      doc = YAML::Load(text.str());
+      doc = YAML::Load(text);
     } catch (const YAML::ParserException& e) {
       f.err.syntax(e.mark, e.msg);
     }
     const std::string expected_root = "a mapping with keys " + join(kModelFileKeys);
     if (!doc.IsDefined() || doc.IsNull())
       f.err.fail(YAML::Mark(), "(top level)", "the model file is empty", expected_root);
-    if (!doc.IsMap()) f.err.fail(doc.Mark(), "(top level)", not_a(doc, "a mapping"), expected_root);
+    if (!doc.IsMap()) f.err.fail(doc.Mark(), "(top level)", root_not_a_mapping(doc), expected_root);
     f.root = Val{doc, "", doc.Mark()};
     const Fields keys(f.err, f.root, kModelFileKeys);  // rejects unknown keys
     stack.push_back({id, name});

@@ -384,7 +384,11 @@ struct RtReader {
     const fs::path abs = fs::absolute(path, ec);
     o["file"] = (ec ? path : abs).lexically_normal().string();
     const std::string what = "cannot read dose map " + in_quotes(file) + ": ";
-    if (!fs::is_regular_file(path, ec)) err.fail(fv, what + "no such file", formats);
+    try {
+      check_input_file(path.string(), InputKind::Data);
+    } catch (const InputFileError& e) {
+      err.fail(fv, what + e.reason(), formats);
+    }
     const bool dicom = rt::looks_like_dicom(path.string());
     std::string array;
     if (f.has("array")) {

@@ -746,7 +746,7 @@ TEST(SceneErrors, SceneFileMissing) {
   } catch (const tme::SceneError& e) {
     EXPECT_EQ(
         std::string(e.what()),
-        path + ":1:1: (top level): cannot read the scene file (expected a readable YAML file)");
+        path + ":1:1: (top level): cannot read the scene file: no such file (expected a regular YAML file of at most 16 MiB)");
   }
 }
 

@@ -568,7 +568,7 @@ TEST_F(SceneModelFiles, OtherMessages) {
   EXPECT_EQ(error_of("name: bad\ngrid: {shape: [4, 4, 4], spacing: 10 um}\ntime: {end: 1 d, "
                      "output_every: 1 d}\nmodel: nofile.yaml\n"),
             "bad.yaml:4:8: model: cannot read model file 'nofile.yaml': no such file (expected a "
-            "readable YAML model file)");
+            "regular YAML model file of at most 16 MiB)");
   write("y.yaml", "species: [\n");
   EXPECT_EQ(error_of("name: bad\ngrid: {shape: [4, 4, 4], spacing: 10 um}\ntime: {end: 1 d, "
                      "output_every: 1 d}\nmodel: y.yaml\n"),
