@@ -982,8 +982,12 @@ ImageMap read_image_map(const std::string& path, const std::string& array) {
     xml_reader->SetReaderErrorObserver(err);
   }
   // The reason of a failed read: an observed error, else what reached VTK's output window.
+  // Both when they differ: the reader's "Error reading extent ..." and the compressor's
+  // "Zlib error while uncompressing data" that caused it.
   auto vtk_reason = [&](const std::string& fallback) {
-    std::string r = err->fired() ? err->message() : vtk_messages.error();
+    std::string r = err->fired() ? err->message() : "";
+    const std::string& w = vtk_messages.error();
+    if (!w.empty() && w != r) r += (r.empty() ? "" : ": ") + w;
     if (r.empty()) r = fallback;
     return printable(r);
   };
