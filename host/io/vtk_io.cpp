@@ -15,7 +15,14 @@
 // (and the XML parser), so they end up in the thrown std::runtime_error instead of on stderr.
 // The MetaIO library behind vtkMetaImageReader writes to std::cerr, which is redirected into a
 // string during a MetaImage read (so read maps from one thread at a time). Short raw NRRD data,
-// which vtkNrrdReader only warns about, is checked beforehand.
+// which vtkNrrdReader only warns about, is checked beforehand. Messages of VTK objects without
+// an observer (compressors, data arrays) go to VTK's process-wide output window, which is
+// replaced once by one that hands them to the read or write in progress on the same thread
+// (vtkLogger's coloured stderr lines are turned off).
+//
+// Files: every map and every data file its header names passes check_input_file
+// (input_file.hpp) first; declared sizes are capped and the data checked against them before
+// VTK allocates or reads anything (check_vti_layout, check_meta_header, the NRRD checks).
 #include "host/io/vtk_io.hpp"
 
 #include <vtkCellData.h>

@@ -39,7 +39,9 @@ struct ImageMap {
 
 // Read array `array` (empty: the first scalar array) from a .vti, .mha, .mhd or .nrrd file.
 // Point data of an image with N points per axis is taken as N voxels per axis; cell data of
-// a .vti as is. Throws std::runtime_error("<path>: <what is wrong>").
+// a .vti as is. Throws std::runtime_error("<path>: <what is wrong>"); the file must pass
+// check_input_file (input_file.hpp), and declared sizes beyond 4 GiB or 2^30 values are
+// refused before anything is allocated.
 ImageMap read_image_map(const std::string& path, const std::string& array);
 
 // Write `values` on grid g as a .vti (cell data, one array named `array`) — used by tests
