@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <memory>
 #include <sstream>
@@ -92,19 +93,53 @@ class Errors {
   }
   [[noreturn]] void fail(const Val& v, const std::string& wrong,
                          const std::string& expected) const {
-    fail(v.mark, v.path, wrong, expected);
+    fail(v.mark, v.path, clip_to_line(v, wrong), expected);
   }
+  // The file's text, so that a value quoted in a message is cut at the end of its first line.
+  void set_source(std::shared_ptr<const std::string> text) { source_ = std::move(text); }
   [[noreturn]] void syntax(const YAML::Mark& m, const std::string& msg) const {
     throw SceneError(where(m) + "YAML syntax error: " + msg);
   }
   const std::string& file() const { return file_; }
 
  private:
+  // A plain or quoted scalar folded over several lines reads as one line ("abc next line"):
+  // every quoted part of `wrong` taken from it ('abc next line', 'next line') is cut where the
+  // value's first line ends in the file.
+  std::string clip_to_line(const Val& v, const std::string& wrong) const {
+    if (!source_ || !v.scalar() || v.mark.pos < 0 || (size_t)v.mark.pos >= source_->size()) return wrong;
+    const std::string t = v.text();
+    const size_t start = (size_t)v.mark.pos;
+    size_t eol = source_->find_first_of("\r\n", start);
+    if (eol == std::string::npos) eol = source_->size();
+    size_t room = eol - start;
+    const char open = (*source_)[start];
+    if ((open == '"' || open == '\'') && room > 0) --room;
+    while (room > 0 && std::isspace((unsigned char)(*source_)[start + room - 1])) --room;
+    if (t.size() <= room) return wrong;
+    std::string out;
+    size_t i = 0;
+    while (i < wrong.size()) {
+      const size_t q0 = wrong.find('\'', i);
+      const size_t q1 = q0 == std::string::npos ? q0 : wrong.find('\'', q0 + 1);
+      if (q1 == std::string::npos) break;
+      std::string q = wrong.substr(q0 + 1, q1 - q0 - 1);
+      const bool cut = q.size() >= 3 && q.compare(q.size() - 3, 3, "...") == 0;
+      const std::string body = cut ? q.substr(0, q.size() - 3) : q;
+      const size_t in_t = body.empty() ? std::string::npos : t.find(body);
+      if (in_t != std::string::npos && in_t + body.size() > room)
+        q = (in_t < room ? body.substr(0, room - in_t) : std::string()) + "...";
+      out += wrong.substr(i, q0 - i) + "'" + q + "'";
+      i = q1 + 1;
+    }
+    return out + wrong.substr(i);
+  }
   std::string where(const YAML::Mark& m) const {
     const int line = m.line >= 0 ? m.line + 1 : 1, col = m.column >= 0 ? m.column + 1 : 1;
     return file_ + ":" + std::to_string(line) + ":" + std::to_string(col) + ": ";
   }
   std::string file_;
+  std::shared_ptr<const std::string> source_;
 };
 
 // The root of a scene or model file that is not a mapping. A scalar is not quoted: a text

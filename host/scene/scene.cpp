@@ -887,6 +887,7 @@ int Loader::field_index(const Val& v, const std::string& role) const {
 }
 
 LoadedScene Loader::load(const std::string& text_in) {
+  err_.set_source(std::make_shared<const std::string>(text_in));
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(text_in);

@@ -392,6 +392,7 @@ struct ModelReader {
 
     ModelFile f{name, path.parent_path(), id, Errors(name), Val{}, false};
     check_yaml_text(f.err, text);
+    f.err.set_source(std::make_shared<const std::string>(text));
     YAML::Node doc;
     try {
       doc = YAML::Load(text);

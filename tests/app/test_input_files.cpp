@@ -208,6 +208,14 @@ TEST_F(InputFiles, SceneNamesSpecialOrForeignFiles) {
   EXPECT_EQ(e_long, sc + ":4:7: seed: '" + long_value.substr(0, 60) +
                         "...' is not an integer (expected a non-negative integer, e.g. 42)")
       << e_long;
+  // A value folded over two lines: only its first line is quoted.
+  EXPECT_EQ(load(kHead + "seed: abc\n  secret_next_line\n"),
+            sc + ":4:7: seed: 'abc...' is not an integer (expected a non-negative integer, e.g. 42)");
+  write("folded.yaml", "parameters:\n  k: 1 per\n    secret_next_line\n");
+  const std::string e_folded = load(kHead + "model: folded.yaml\n");
+  EXPECT_EQ(e_folded.find("secret"), std::string::npos) << e_folded;
+  EXPECT_EQ(e_folded, path("folded.yaml") + ":2:6: parameters.k: unit 'per...' does not parse (expected a number "
+                      "with a unit, e.g. '0.4 1/day', or the name of another parameter)");
   const std::string e_esc = load(kHead + "seed: \"\\e[31mred\"\n");
   EXPECT_EQ(e_esc.find('\x1b'), std::string::npos) << e_esc;
   EXPECT_NE(e_esc.find("'?[31mred'"), std::string::npos) << e_esc;
