@@ -454,7 +454,8 @@ struct VtiArrayCheck {
     const unsigned long long nb = word(0), bs = word(1), last = word(2);
     const unsigned long long total = nb == 0 ? 0 : (nb - 1) * bs + (last ? last : bs);
     if (nb > need || (nb > 0 && (bs == 0 || bs > (1ull << 30) || last > bs)) || total != need)
-      fail("its compression header (" + std::to_string(nb) + " blocks of " + std::to_string(bs) +
+      fail("its compression header (" + std::to_string(nb) + (nb == 1 ? " block" : " blocks") + " of " +
+           std::to_string(bs) +
            " bytes) does not describe the " + std::to_string(need) + " bytes the extent needs");
     if (head.size() < (3 + nb) * (size_t)hs) fail(cut);
     unsigned long long sum = 0;

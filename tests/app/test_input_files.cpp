@@ -320,6 +320,14 @@ TEST_F(InputFiles, MalformedVtiMapsGiveErrorsNotCrashes) {
   const std::string e_cut_end = error_of([&] { tme::read_image_map(cut_end, ""); });
   EXPECT_EQ(e_cut_end.rfind(cut_end + ": cannot read image (", 0), 0u) << e_cut_end;
 
+  // The extent of a compressed appended array changed: its header no longer fits.
+  std::string small = text;
+  for (size_t at; (at = small.find("0 4 0 4 0 4")) != std::string::npos;) small.replace(at, 11, "0 2 0 2 0 2");
+  const std::string shrunk = write("shrunk.vti", small);
+  EXPECT_EQ(error_of([&] { tme::read_image_map(shrunk, ""); }),
+            shrunk + ": cannot read image (array 'm': its compression header (1 block of 32768 bytes) does not "
+                     "describe the 64 bytes the extent needs)");
+
   // Inline base64 cut inside a group of 4 characters.
   std::string b64_text = vti_text("0 1 0 1 0 1", "0 1 0 1 0 1", "CAAAAAAAAAAAAAAAAAD", "");
   b64_text.replace(b64_text.find("\"ascii\""), 7, "\"binary\"");
