@@ -4,6 +4,7 @@
 // CUDA kernel; the response functions are those of kernels/radiation.hpp.
 #pragma once
 #include "radiation.hpp"
+#include "state_check.hpp"
 #include "tme_hd.hpp"
 
 namespace tme {
@@ -67,12 +68,12 @@ TME_HD inline void fraction_voxel(const FractionArgs& a, long long idx) {
   for (int r = 0; r < a.nrel; ++r) {
     const RadioRelease& rr = a.rel[r];
     const real per = rr.per >= 0 ? a.fields[rr.per * a.nvox + idx] : real(1);
-    add[r] = rr.yield * release_factor(rr, d) * (per > real(0) ? per : real(0));
+    add[r] = rr.yield * release_factor(rr, d) * clamp_nonneg(per);
   }
   for (int q = 0; q < a.npop; ++q) {
     const real S = fraction_survival(a, q, idx);
     real& n = a.fields[a.pop[q].species * a.nvox + idx];
-    const real n0 = n > real(0) ? n : real(0);
+    const real n0 = clamp_nonneg(n);
     n = n0 * S;
     if (a.pop[q].doomed >= 0) a.fields[a.pop[q].doomed * a.nvox + idx] += rt::lq_doomed(n0, S);
   }

@@ -75,6 +75,7 @@
 #pragma once
 #include "implicit_line.hpp"
 #include "implicit_reaction.hpp"
+#include "state_check.hpp"
 
 namespace tme {
 
@@ -82,7 +83,7 @@ enum class Scheme : int { kLodEuler = 0, kDouglasAdi = 1 };
 
 // What a sweep solves for and where its increment goes (c: state, x: increment storage).
 enum SweepKind : int {
-  kSweepLod = 0,        // d = dt (A_a c + b_a + (S - kappa c)/3);  c <- max(c + delta, 0)
+  kSweepLod = 0,        // d = dt (A_a c + b_a + (S - kappa c)/3);  c <- clamp_nonneg(c + delta)
   kSweepAdiFirst = 1,   // d = dt Phi G(c);       x <- delta
   kSweepAdiMiddle = 2,  // d = x;                 x <- delta
   kSweepAdiLast = 3,    // d = x;                 c <- c + delta
@@ -142,7 +143,7 @@ TME_HD inline LineRow implicit_row(const SweepArgs& a, const SpeciesCoeffs& sc, 
 TME_HD inline real reaction_rate(const SweepArgs& a, const SpeciesCoeffs& sc, long long off, long long idx) {
   real kap = sc.decay;
   if (sc.upt_slot >= 0) {
-    const real c = a.c[off + idx], cp = c > real(0) ? c : real(0);
+    const real cp = clamp_nonneg(a.c[off + idx]);
     kap += a.upt[sc.upt_slot * a.g.d.nvox() + idx] / (sc.km + cp);
   }
   return kap;
@@ -179,7 +180,7 @@ TME_HD inline void adi_reaction(const SpeciesCoeffs& sc, const real* src, const 
                                 long long idx, real c, real dt, real& rate, real& weight) {
   const real S = sc.src_slot >= 0 ? src[sc.src_slot * nvox + idx] : real(0);
   const real V = sc.upt_slot >= 0 ? upt[sc.upt_slot * nvox + idx] : real(0);
-  const real cp = c > real(0) ? c : real(0);
+  const real cp = clamp_nonneg(c);
   const real u = V > real(0) ? V / (sc.km + cp) : real(0);  // frozen uptake rate [1/s]
   rate = S - sc.decay * c - u * cp;
   weight = phi1((sc.decay + u) * dt);
@@ -240,7 +241,7 @@ TME_HD inline void sweep_store(const SweepArgs& a, long long off, long long idx,
     a.c[off + idx] += delta;
   } else {
     const real v = a.c[off + idx] + delta;
-    a.c[off + idx] = v > real(0) ? v : real(0);  // exact arithmetic gives v >= 0: round-off only
+    a.c[off + idx] = clamp_nonneg(v);  // exact arithmetic gives v >= 0: round-off only (NaN stays)
   }
 }
 

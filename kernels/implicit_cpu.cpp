@@ -229,7 +229,7 @@ void solve_group(const SweepArgs& a, const SpeciesCoeffs& sc, int s, int i0, int
       real* cs = a.c + at;
       for (int l = 0; l < nl; ++l) {
         const real v = cs[l * lane_stride] + bo[l];
-        cs[l * lane_stride] = v > real(0) ? v : real(0);
+        cs[l * lane_stride] = clamp_nonneg(v);  // round-off only; NaN stays NaN
       }
     }
   }

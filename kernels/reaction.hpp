@@ -2,14 +2,15 @@
 // Michaelis-Menten uptake. All return a rate [species unit / s].
 #pragma once
 #include "coeffs.hpp"
+#include "state_check.hpp"
 
 namespace tme {
 
 TME_HD inline real decay_rate(real c, real k) { return -k * c; }
 
-// Michaelis-Menten uptake: -Vmax c / (Km + c); zero for c <= 0.
+// Michaelis-Menten uptake: -Vmax c / (Km + c); zero for c <= 0, NaN for NaN.
 TME_HD inline real mm_uptake_rate(real c, real vmax, real km) {
-  const real cp = c > real(0) ? c : real(0);  // branch-free select (vectorises)
+  const real cp = clamp_nonneg(c);  // branch-free selects (vectorise)
   return -vmax * cp / (km + cp);
 }
 

@@ -18,6 +18,7 @@
 #pragma once
 #include <cmath>
 
+#include "state_check.hpp"
 #include "tme_hd.hpp"
 
 namespace tme {
@@ -138,21 +139,22 @@ TME_HD inline real hill_inh(real x, real K, real n) {
 }
 
 TME_HD inline real factor_value(const Factor& f, const real* c, real phi) {
-  if (f.kind == kFactorRoom) return phi < real(1) ? real(1) - phi : real(0);
+  if (f.kind == kFactorRoom) return clamp_nonneg(real(1) - phi);
   real x = c[f.a];
   if (f.b >= 0) {
     const real den = c[f.b];
-    x = den > real(0) ? x / den : (x > real(0) ? real(1e30) : real(0));
+    // A ratio over an empty denominator is huge (or 0); NaN in either stays NaN (x + den).
+    x = den > real(0) ? x / den : (x != x || den != den ? x + den : (x > real(0) ? real(1e30) : real(0)));
   }
   for (int j = 0; j < 2; ++j)
     if (f.ab[j] >= 0) {
-      const real A = c[f.ab[j]] > real(0) ? c[f.ab[j]] : real(0);
+      const real A = clamp_nonneg(c[f.ab[j]]);
       x *= f.kd[j] / (f.kd[j] + A);
     }
   switch (f.kind) {
     case kFactorHillAct: return hill_act(x, f.K, f.n);
     case kFactorHillInh: return hill_inh(x, f.K, f.n);
-    default: return (x > real(0) ? x : real(0)) / f.K;
+    default: return clamp_nonneg(x) / f.K;
   }
 }
 
@@ -175,7 +177,7 @@ TME_HD inline void term_rates(const ReactionArgs& a, const real* c, real* P, rea
       case kTermGrowth: {
         real g;
         if (t.p[1] > real(0.5)) {
-          const real ph = phi > real(1e-12) ? phi : real(1e-12);
+          const real ph = phi > real(1e-12) ? phi : (phi == phi ? real(1e-12) : phi);  // keeps NaN
           g = -log(ph);
         } else {
           g = real(1) - phi;
@@ -202,20 +204,20 @@ TME_HD inline void term_rates(const ReactionArgs& a, const real* c, real* P, rea
       }
       case kTermRelax: {
         const real level = t.nfactors > 0 ? t.p[1] + (t.p[2] - t.p[1]) * F : t.p[1];
-        P[t.target] += t.p[0] * (level > real(0) ? level : real(0));
+        P[t.target] += t.p[0] * clamp_nonneg(level);
         L[t.target] += t.p[0];
         break;
       }
       case kTermExchange: {
         const real k = t.p[0] * cs * F;
         const real cb = a.globals[t.global];
-        P[t.target] += k * (cb > real(0) ? cb : real(0));
+        P[t.target] += k * clamp_nonneg(cb);
         L[t.target] += k;
         break;
       }
       case kTermInflux: {
         const real cb = a.globals[t.global];
-        P[t.target] += t.p[0] * cs * F * (cb > real(0) ? cb : real(0));
+        P[t.target] += t.p[0] * cs * F * clamp_nonneg(cb);
         break;
       }
       default: break;
@@ -284,7 +286,7 @@ TME_HD inline int react_voxel(const ReactionArgs& a, real* fields, long long nvo
   real c[kMaxReactSpecies];
   for (int m = 0; m < a.nlocal; ++m) {
     const real v = fields[a.local[m] * nvox + idx];
-    c[m] = v > real(0) ? v : real(0);  // transport round-off below zero counts as 0
+    c[m] = clamp_nonneg(v);  // transport round-off below zero counts as 0; NaN stays NaN
   }
   const int steps = react_cell(a, c, dt);
   for (int m = 0; m < a.nlocal; ++m) fields[a.local[m] * nvox + idx] = c[m];

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 namespace tme {
 namespace {
@@ -232,7 +233,11 @@ void run_chemotaxis_pass(ChemotaxisArgs args, double dt, real* state, real* spar
 
 int chemotaxis_substeps(const ChemotaxisArgs& a, double dt) {
   const double lim = 0.95 * double(chemotaxis_dt_limit(a));
-  return std::max(1, (int)std::ceil(dt / lim));
+  const double n = std::ceil(dt / lim);  // counted in double: a huge drift must not wrap an int
+  if (!(n <= 1e9))
+    throw std::runtime_error("chemotaxis: a step of " + std::to_string(dt) + " s needs " + std::to_string(n) +
+                             " sub-steps of at most " + std::to_string(lim) + " s (more than 1e9)");
+  return std::max(1, (int)n);
 }
 
 }  // namespace tme

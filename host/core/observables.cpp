@@ -27,8 +27,8 @@ std::vector<std::vector<Stats>> compute_observables(const Problem& p, const std:
         if (mask && !mask[v]) continue;
         const double x = c[v];
         sum += x;
-        lo = std::min(lo, x);
-        hi = std::max(hi, x);
+        lo = x < lo || x != x ? x : lo;  // a NaN stays (std::min would drop it)
+        hi = x > hi || x != x ? x : hi;
         ++n;
       }
       st.total = sum * vol;

@@ -49,7 +49,8 @@ double Problem::explicit_dt_limit() const {
       const real* u = upt.data() + (size_t)sc.upt_slot * grid.nvox();
       vmax = *std::max_element(u, u + grid.nvox());
     }
-    worst = std::max(worst, w + reaction_stiffness(sc.decay, real(vmax), sc.km));
+    // reaction_stiffness in double: Vmax / Km can pass the range of real (1e30 / 1e-30).
+    worst = std::max(worst, w + double(sc.decay) + (vmax > 0 ? vmax / double(sc.km) : 0.0));
   }
   return worst > 0 ? 1.0 / worst : INFINITY;
 }
