@@ -289,6 +289,10 @@ class Loader {
   std::string identifier(const Val& v, const std::string& what) const;
   long long integer(const Val& v, long long min, long long max, const std::string& expected) const;
   double number(const Val& v, const std::string& expected) const;
+  // Fails at v unless x (v's value in `unit`, described as `what`) fits the build's real type:
+  // finite, of magnitude at most its largest value and, when nonzero, at least its smallest
+  // normal value (smaller ones flush to 0 in the kernels). Every number read goes through it.
+  void check_real(const Val& v, const std::string& what, double x, const std::string& unit) const;
   double quantity(const Val& v, const Dim& dim, Bound bound,
                   const std::string& expected = "") const;
   std::vector<Val> list(const Val& v, const std::string& expected) const;

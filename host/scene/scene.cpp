@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <utility>
 
@@ -62,7 +63,21 @@ double Loader::number(const Val& v, const std::string& expected) const {
   const QuantityText q = split_quantity(s);
   if (q.status != QuantityText::kOk || !q.unit.empty())
     err_.fail(v, in_quotes(s) + " is not a number", expected);
+  check_real(v, in_quotes(s), q.value, "");
   return q.value;
+}
+
+void Loader::check_real(const Val& v, const std::string& what, double x, const std::string& unit) const {
+  using lim = std::numeric_limits<real>;
+  const char* type = sizeof(real) == 4 ? "float32" : "float64";
+  const std::string u = unit.empty() || unit == "1" ? "" : " " + unit;
+  if (!std::isfinite(x) || std::abs(x) > double(lim::max()))
+    err_.fail(v, what + " (" + fmt(x) + u + ") is beyond the range of " + type,
+              std::string("a finite value of magnitude at most ") + fmt(double(lim::max())) + u + " (" + type +
+                  " build)");
+  if (x != 0 && std::abs(x) < double(lim::min()))
+    err_.fail(v, what + " (" + fmt(x) + u + ") is too small for " + type + " (it would flush to 0)",
+              std::string("0 or a magnitude of at least ") + fmt(double(lim::min())) + u + " (" + type + " build)");
 }
 
 double Loader::quantity(const Val& v, const Dim& dim, Bound bound,
@@ -97,6 +112,7 @@ double Loader::quantity(const Val& v, const Dim& dim, Bound bound,
     err_.fail(v, in_quotes(s) + " must be >= 0", dim.noun + " >= 0 " + dim.unit);
   if (bound == Bound::kPositive && !(x > 0))
     err_.fail(v, in_quotes(s) + " must be > 0", dim.noun + " > 0 " + dim.unit);
+  check_real(v, in_quotes(s), x, dim.unit);
   return x;
 }
 
@@ -684,6 +700,8 @@ void Loader::read_initial(const Val& v, const Dim& conc, real* init, YAML::Node&
                   "map value " + fmt(md.values[i]) + " at voxel " + voxel(p_.grid.d, i) +
                       " is not a concentration >= 0",
                   "concentrations >= 0");
+      if (x > double(std::numeric_limits<real>::max()))
+        check_real(m.get("file"), "map value " + fmt(md.values[i]) + " at voxel " + voxel(p_.grid.d, i), x, conc.unit);
       init[i] = real(x);
     }
     out["map"] = m_out;
@@ -729,6 +747,9 @@ void Loader::read_sources(const Val& v, const Dim& rate, SpeciesCoeffs& c, YAML:
     out.push_back(flow(e_out));
   }
   if (items.empty()) return;
+  for (long long i = 0; i < n; ++i)  // each rate fits; their sum (or a map value times a rate) must too
+    if (block[i] > double(std::numeric_limits<real>::max()))
+      check_real(v, "the summed source rate at voxel " + voxel(p_.grid.d, i), block[i], rate.unit);
   c.src_slot = (int)src_blocks_.size();
   src_blocks_.emplace_back(block.begin(), block.end());
 }

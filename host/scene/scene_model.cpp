@@ -961,6 +961,7 @@ struct ModelReader {
             num("rate", dim_in("a maximum uptake rate", quot(ut, {"s", unit_of(t.src)})),
                 Bound::kNonNegative);
         const double km = num("km", concentration(ut), Bound::kPositive);
+        L.check_real(f.get("km"), "rate / km = " + fmt(vmax) + " / " + fmt(km), vmax / km, "1/s per source unit");
         t.p[0] = real(vmax / km);
         t.p[1] = real(km);
       } else {
@@ -1191,6 +1192,7 @@ double Loader::value(const Val& v, const Dim& dim, Bound bound,
     err_.fail(v, what + " must be >= 0", dim.noun + " >= 0 " + dim.unit);
   if (bound == Bound::kPositive && !(x > 0))
     err_.fail(v, what + " must be > 0", dim.noun + " > 0 " + dim.unit);
+  check_real(v, what, x, dim.unit);
   return x;
 }
 
