@@ -1,12 +1,14 @@
 // Thin loops over the one-cell functions: an OpenMP loop (kernels/*_cpu.cpp) and a CUDA
 // kernel launcher (kernels/*_cuda.cu) per operation. Both call the same TME_HD functions.
 #pragma once
+#include <stdexcept>
 #include <vector>
 
 #include "chemotaxis.hpp"
 #include "explicit_step.hpp"
 #include "fraction.hpp"
 #include "implicit.hpp"
+#include "state_check.hpp"
 #include "terms.hpp"
 
 namespace tme {
@@ -48,6 +50,21 @@ void chemotaxis_velocity_cpu(const ChemotaxisArgs& a);
 void chemotaxis_cpu(const ChemotaxisArgs& a);
 // One radiotherapy fraction at every voxel.
 void fraction_cpu(const FractionArgs& a);
+// Flat index (species-major, s * nvox + voxel) of the first value outside its field's limits
+// (state_value_bad), or -1 when every value is fine.
+long long state_check_cpu(const StateCheckArgs& a);
+// Host: the check's arguments for `fields` (nspecies blocks of nvox) with one limit per species.
+inline StateCheckArgs state_check_args(const real* fields, long long nvox, int nspecies,
+                                       const std::vector<real>& lower, const std::vector<real>& upper) {
+  if ((int)lower.size() != nspecies || (int)upper.size() != nspecies || nspecies > kMaxSpecies)
+    throw std::invalid_argument("state check: one lower and one upper limit per species expected");
+  StateCheckArgs a;
+  a.fields = fields;
+  a.nvox = nvox;
+  a.nspecies = nspecies;
+  for (int s = 0; s < nspecies; ++s) a.lower[s] = lower[s], a.upper[s] = upper[s];
+  return a;
+}
 
 #if defined(TMESIM_HAVE_CUDA)
 // Device versions (all pointers device pointers, a.terms too); each checks its launch.
@@ -55,6 +72,8 @@ void react_cuda(const ReactionArgs& a, real* fields, long long nvox, real dt);
 void chemotaxis_velocity_cuda(const ChemotaxisArgs& a);
 void chemotaxis_cuda(const ChemotaxisArgs& a);
 void fraction_cuda(const FractionArgs& a);
+// The state check on the device; first_dev: one device word of scratch. Returns the index only.
+long long state_check_cuda(const StateCheckArgs& a, unsigned long long* first_dev);
 // Same on the device; all pointers in `a` are device pointers. Checks the launch.
 void explicit_step_cuda(const ExplicitArgs& a);
 // Device version of the implicit sweep (pointers are device pointers, a.coeffs too). Checks

@@ -23,7 +23,7 @@ struct StateCheckArgs {
 // True when value x of a field with limits [lower, upper] is wrong: NaN, infinite, below lower
 // or above upper.
 TME_HD inline bool state_value_bad(real x, real lower, real upper) {
-  return !(x - x == real(0)) || !(x >= lower) || !(x <= upper);
+  return !(x - x == real(0)) | !(x >= lower) | !(x <= upper);  // no branches: vectorises
 }
 
 // True when value q (flat index over nspecies * nvox, species-major) is wrong.

@@ -34,21 +34,6 @@ std::string utc_now() {
   return buf;
 }
 
-// "1.5 h", "12 min", "40 s": a time in the largest unit that keeps it >= 1.
-std::string human_time(double s) {
-  std::ostringstream o;
-  o << std::setprecision(3);
-  if (std::abs(s) >= 86400 * 2)
-    o << s / 86400 << " d";
-  else if (std::abs(s) >= 3600)
-    o << s / 3600 << " h";
-  else if (std::abs(s) >= 60)
-    o << s / 60 << " min";
-  else
-    o << s << " s";
-  return o.str();
-}
-
 // Progress lines at a bounded rate, for terminals and log files alike.
 class ProgressPrinter {
  public:
@@ -245,6 +230,7 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
 
     backend->load(p);
     Simulation sim(p, *backend);
+    sim.check_every(o.check_every);
     const std::vector<double> times = sim.output_times();
     if (!o.quiet)
       out << "tmesim " << version() << ": scene '" << p.name << "', " << p.grid.d.nx << "x" << p.grid.d.ny << "x"
@@ -307,6 +293,7 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     const auto wall0 = std::chrono::steady_clock::now();
     for (size_t n = 0; n < times.size(); ++n) {
       sim.advance_to(times[n], [&](double t) { progress.update(t, sim.steps()); });
+      sim.check_state();  // at every output, the last one (the end) included; throws StateError
       backend->read_state(state);
       char name[32];
       std::snprintf(name, sizeof name, "fields_%04zu.vti", n);

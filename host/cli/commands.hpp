@@ -13,6 +13,7 @@ struct RunOptions {
   bool quiet = false;            // no progress lines
   std::string command_line;      // recorded in provenance.json
   double progress_every_s = 2.0; // minimum wall time between progress lines [s]
+  long long check_every = 0;     // state check every this many steps too (0: at outputs only)
 };
 
 // Each returns the process exit code: 0 success, 1 run-time failure, 2 bad input.

@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   run->add_flag("--force", ro.force, "replace an existing run directory");
   run->add_flag("-q,--quiet", ro.quiet, "no progress lines");
   run->add_option("--progress-every", ro.progress_every_s, "seconds between progress lines (default 2)");
+  run->add_option("--check-every", ro.check_every,
+                  "also check the state (finite, >= 0, below bounds) every N steps (default: at each output)")
+      ->check(CLI::PositiveNumber);
 
   std::string vscene;
   auto* validate = app.add_subcommand("validate", "check a scene and report what it describes");

@@ -40,6 +40,10 @@ class Backend {
   // Current state, nspecies * nvox values.
   virtual void read_state(std::vector<real>& out) = 0;
   virtual void write_state(const std::vector<real>& in) = 0;
+  // The state check (kernels/state_check.hpp) as a reduction where the state lives: the flat
+  // index s * nvox + voxel of the first value (lowest index) of field s that is NaN, infinite,
+  // below lower[s] or above upper[s] (one limit per species), or -1 when all are fine.
+  virtual long long first_bad_value(const std::vector<real>& lower, const std::vector<real>& upper) = 0;
 };
 
 // "cpu", "cuda" or "auto" (cuda when a device exists). Throws std::runtime_error with the

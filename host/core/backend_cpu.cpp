@@ -120,6 +120,9 @@ class CpuBackend final : public Backend {
     if (in.size() != a_.size()) throw std::invalid_argument("write_state: wrong size");
     a_ = in;
   }
+  long long first_bad_value(const std::vector<real>& lower, const std::vector<real>& upper) override {
+    return state_check_cpu(state_check_args(a_.data(), geom_.d.nvox(), ns_, lower, upper));
+  }
 
  private:
   GridGeom geom_;

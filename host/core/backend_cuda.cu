@@ -189,6 +189,12 @@ class CudaBackend final : public Backend {
     if (in.size() != a_.size()) throw std::invalid_argument("write_state: wrong size");
     thrust::copy(in.begin(), in.end(), a_.begin());
   }
+  long long first_bad_value(const std::vector<real>& lower, const std::vector<real>& upper) override {
+    if (check_first_.empty()) check_first_.resize(1);  // state_check_first: one 8-byte word
+    const StateCheckArgs args =
+        state_check_args(thrust::raw_pointer_cast(a_.data()), geom_.d.nvox(), ns_, lower, upper);
+    return state_check_cuda(args, thrust::raw_pointer_cast(check_first_.data()));
+  }
 
  private:
   std::string device_;
@@ -211,6 +217,7 @@ class CudaBackend final : public Backend {
   thrust::device_vector<real> vel_;            // chemotaxis_face_drift: 3 * nvox (12 bytes/voxel)
   FractionArgs fraction_;                      // fraction template (pointers set per call)
   thrust::device_vector<real> dose_;           // fraction_dose [Gy], nvox (4 bytes per voxel)
+  thrust::device_vector<unsigned long long> check_first_;  // state check result (8 bytes)
 };
 
 }  // namespace

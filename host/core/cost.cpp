@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 #include <string>
 
@@ -326,11 +327,32 @@ RunCost estimate_cost(const Problem& p, int species_written, const Machine& m) {
     std::snprintf(buf, sizeof buf, c.outputs < 1e15 ? "%.0f" : "%.3g", c.outputs);
     c.refusal = "writes " + std::string(buf) + " volumes, more than " + std::to_string((long long)kMaxOutputs);
   }
+  if (c.refusal.empty() && !(c.steps.min <= kMaxSteps)) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "takes %s%.3g steps, more than the limit of %.3g steps per run", c.steps.fixed() ? "" : "at least ",
+                  c.steps.min, kMaxSteps);
+    c.refusal = std::string(buf) + " (estimated run time " + human_time(c.seconds_min) + " on " +
+                (m.backend == CostBackend::kCuda ? "cuda" : "cpu") + ")";
+  }
   if (c.output_bytes > m.disk_available)
     c.warnings.push_back("the outputs may take up to " + human_bytes(c.output_bytes) +
                          " (before compression), more than the " + human_bytes(m.disk_available) + " free" +
                          (m.disk_path.empty() ? "" : " on " + m.disk_path));
   return c;
+}
+
+std::string human_time(double s) {
+  std::ostringstream o;
+  o << std::setprecision(3);
+  if (std::abs(s) >= 86400 * 2)
+    o << s / 86400 << " d";
+  else if (std::abs(s) >= 3600)
+    o << s / 3600 << " h";
+  else if (std::abs(s) >= 60)
+    o << s / 60 << " min";
+  else
+    o << s << " s";
+  return o.str();
 }
 
 std::string human_bytes(double bytes) {

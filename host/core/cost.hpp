@@ -40,6 +40,8 @@ Machine probe_machine(const std::string& backend);
 // nearest existing directory above it, whose name goes to *where; infinity when unknown.
 double free_disk_bytes(const std::string& path, std::string* where = nullptr);
 
+// Steps: a run of more than kMaxSteps (host/core/simulation.hpp) is refused with the count and
+// the estimated run time.
 // Most volumes a scene may write (time.end / time.output_every + 1); more is refused by the
 // scene loader with the count.
 constexpr double kMaxOutputs = 1e5;
@@ -90,6 +92,8 @@ struct RunCost {
 // each volume (the radiotherapy arrays are added here).
 RunCost estimate_cost(const Problem& p, int species_written, const Machine& m);
 
+// "1.5 h", "12 min", "40 s", "3.2e+11 d": a time [s] in the largest unit that keeps it >= 1.
+std::string human_time(double seconds);
 // "1.2 GiB", "350 MiB", "12 KiB", "512 B".
 std::string human_bytes(double bytes);
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <limits>
 #include <stdexcept>
 
 namespace tme {
@@ -40,7 +42,61 @@ double output_count(const TimeControl& tc) {
   return k + 1;
 }
 
+StateLimits state_limits(const Problem& p) {
+  StateLimits lim;
+  const bool adi = p.time.integrator == Integrator::kAdi;
+  lim.lower.assign(p.nspecies(), adi ? -std::numeric_limits<real>::infinity() : real(0));
+  lim.upper.assign(p.nspecies(), std::numeric_limits<real>::infinity());
+  const Model& m = p.model;
+  for (size_t q = 0; q < m.crowd_species.size() && q < m.crowd_volume.size(); ++q) {
+    const int s = m.crowd_species[q];
+    if (s >= 0 && s < p.nspecies() && m.crowd_volume[q] > 0) {
+      const double bound = kCapacityBoundFactor / m.crowd_volume[q];
+      if (bound < std::numeric_limits<real>::max()) lim.upper[s] = real(bound);
+    }
+  }
+  return lim;
+}
+
+namespace {
+std::string num(double x) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
+}
+}  // namespace
+
+void check_state(const Problem& p, Backend& b, const StateLimits& lim, double t) {
+  const long long q = b.first_bad_value(lim.lower, lim.upper);
+  if (q < 0) return;
+  const long long nv = p.grid.nvox();
+  const int s = (int)(q / nv);
+  const long long v = q % nv;
+  const Dims& d = p.grid.d;
+  const int i = (int)(v % d.nx), j = (int)((v / d.nx) % d.ny), k = (int)(v / ((long long)d.nx * d.ny));
+  std::vector<real> state;
+  b.read_state(state);  // the failure path only: one value is needed
+  const double x = state.at(q);
+  const std::string& su = p.species[s].unit;
+  const std::string unit = su.empty() || su == "1" ? "" : " " + su;
+  std::string why;
+  if (x != x)
+    why = "value is NaN";
+  else if (std::isinf(x))
+    why = std::string("value is ") + (x > 0 ? "+inf" : "-inf");
+  else if (x < lim.lower[s])
+    why = "value " + num(x) + unit + " is negative";
+  else
+    why = "value " + num(x) + unit + " is above " + num(lim.upper[s]) + unit + " (" + num(kCapacityBoundFactor) +
+          " x the carrying capacity)";
+  throw StateError("state check failed at t = " + num(t) + " s: field '" + p.species[s].name + "' at voxel (" +
+                   std::to_string(i) + ", " + std::to_string(j) + ", " + std::to_string(k) + ") (x, y, z = " +
+                   num(p.grid.center(0, i)) + ", " + num(p.grid.center(1, j)) + ", " + num(p.grid.center(2, k)) +
+                   " um): " + why);
+}
+
 Simulation::Simulation(const Problem& p, Backend& b) : p_(p), b_(b) {
+  limits_ = state_limits(p);
   const Model& m = p.model;
   coupled_ = m.has_reactions() || !m.chemotaxis.empty();
   events_ = event_times(m);
@@ -83,14 +139,20 @@ void Simulation::advance_to(double t, const Progress& progress) {
 void Simulation::advance_segment(double t, const Progress& progress) {
   const double span = t - t_;
   if (span > 0) {
-    // Equal sub-steps that land exactly on t.
-    const long long n = (long long)substep_count(span, dt_max_);
+    // Equal sub-steps that land exactly on t; counted in double, refused beyond kMaxSteps.
+    const double nd = substep_count(span, dt_max_);
+    if (!(nd + double(steps_) <= kMaxSteps))
+      throw std::runtime_error("Simulation: advancing from t = " + num(t_) + " s to " + num(t) + " s takes " +
+                               num(nd) + " steps of at most " + num(dt_max_) + " s, beyond the limit of " +
+                               num(kMaxSteps) + " steps per run");
+    const long long n = (long long)nd;
     const double dt = span / double(n);
     const double t0 = t_;
     const bool expl = p_.time.integrator == Integrator::kExplicit;
     long long done = 0;
     while (done < n) {
-      const int chunk = (int)std::min<long long>(n - done, progress ? 32 : (1 << 20));
+      int chunk = (int)std::min<long long>(n - done, progress ? 32 : (1 << 20));
+      if (check_every_ > 0) chunk = (int)std::min<long long>(chunk, check_every_ - steps_ % check_every_);
       if (!coupled_) {
         if (expl) b_.explicit_steps(dt, chunk);
         else implicit_steps(dt, chunk);
@@ -115,6 +177,7 @@ void Simulation::advance_segment(double t, const Progress& progress) {
       }
       done += chunk;
       steps_ += chunk;
+      if (check_every_ > 0 && steps_ % check_every_ == 0) tme::check_state(p_, b_, limits_, t0 + dt * double(done));
       if (progress && done < n) progress(t0 + dt * double(done));
     }
   }

@@ -13,11 +13,42 @@
 // over that pass's interval.
 #pragma once
 #include <functional>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "host/core/backend.hpp"
 
 namespace tme {
+
+// Most steps one run may take (all segments together). A scene that needs more is refused
+// before it starts (host/core/cost.hpp, RunCost::refusal) and Simulation throws rather than
+// start it: a step count beyond long long would otherwise wrap around.
+constexpr double kMaxSteps = 1e10;
+
+// Plausibility bound of a crowding population (Model::crowd_species): this many times its
+// carrying capacity (1 / crowd_volume). Crowding keeps a population below its capacity up to
+// the transport's overshoot; ten times it means the numbers have gone wrong.
+constexpr double kCapacityBoundFactor = 10;
+
+// Limits of every field for the state check (Backend::first_bad_value): lower 0, since every
+// field is a concentration or a population (-infinity under adi, which is not positivity
+// preserving at large steps); upper kCapacityBoundFactor x the carrying capacity for crowding
+// populations, +infinity for the rest.
+struct StateLimits {
+  std::vector<real> lower, upper;  // one per species
+};
+StateLimits state_limits(const Problem& p);
+
+// A state that failed the check: a field NaN, infinite, negative or beyond its bound.
+class StateError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Runs the check on the state the backend holds at time t [s]; throws StateError naming the
+// field, the voxel (i, j, k and its centre in um), the time and the value.
+void check_state(const Problem& p, Backend& b, const StateLimits& lim, double t);
 
 // Number of equal sub-steps no longer than dt_max [s] that cover span [s] (> 0): at least 1,
 // counted in double so that a huge count does not overflow. The stepper and the cost estimate
@@ -46,6 +77,7 @@ class Simulation {
   // Called between chunks of sub-steps with the current time [s]; may be empty.
   using Progress = std::function<void(double t)>;
   // Advance to time t [s] (>= time()) in equal sub-steps <= dt_max(); lands exactly on t.
+  // Throws std::runtime_error, before stepping, when the steps would pass kMaxSteps.
   void advance_to(double t, const Progress& progress = {});
   // Output times 0, every, ..., t_end (the last one exactly t_end).
   std::vector<double> output_times() const;
@@ -54,6 +86,10 @@ class Simulation {
   void on_fraction(FractionHook hook) { on_fraction_ = std::move(hook); }
   // Fractions applied so far.
   int fractions_applied() const { return next_fraction_; }
+  // Checks the state (check_state) every `steps` steps inside advance_to; 0: never (default).
+  void check_every(long long steps) { check_every_ = steps > 0 ? steps : 0; }
+  // Checks the state now (at time()); throws StateError.
+  void check_state() { tme::check_state(p_, b_, limits_, t_); }
 
  private:
   // Largest implicit step [s] whose local error (step-doubling estimate, worst species,
@@ -78,6 +114,8 @@ class Simulation {
   std::vector<double> events_;       // fraction and dose times [s], ascending, distinct
   int next_fraction_ = 0;
   FractionHook on_fraction_;
+  StateLimits limits_;
+  long long check_every_ = 0;
 };
 
 }  // namespace tme

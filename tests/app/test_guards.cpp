@@ -1,0 +1,153 @@
+// Run-time guards end to end: numbers that cannot be run are refused before the run (step count
+// beyond the limit, values beyond the build's real type, NaN/Inf text), and a state that goes
+// wrong stops the run with field, voxel, time and value, keeping DIR.incomplete.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class Guards : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("tmesim_guards_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+            std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  // A 4x4x4 scene of one species A [ng/mL] with `species` (indented 4) and `time` lines added.
+  std::string scene(const std::string& species, const std::string& time = "  end: 100 s\n  output_every: 100 s\n") {
+    const fs::path f = dir_ / "s.yaml";
+    std::ofstream(f) << "name: g\ngrid:\n  shape: [4, 4, 4]\n  spacing: 10 um\ntime:\n"
+                     << time << "regions:\n  all: {box: {min: [0 um, 0 um, 0 um], max: [40 um, 40 um, 40 um]}}\n"
+                     << "species:\n  - name: A\n    unit: ng/mL\n" << species;
+    return f.string();
+  }
+  Result tmesim(const std::string& args) {
+    const std::string cmd = std::string(TMESIM_BINARY) + " " + args + " >" + (dir_ / "stdout").string() + " 2>" +
+                            (dir_ / "stderr").string();
+    const int rc = std::system(cmd.c_str());
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(dir_ / "stdout"), slurp(dir_ / "stderr")};
+  }
+  Result run(const std::string& scene, const std::string& extra = "") {
+    return tmesim("run " + scene + " -o " + (dir_ / "out").string() + " --backend cpu --quiet " + extra);
+  }
+  // The refusal of run and validate (exit 2, nothing written): the error up to the estimated time.
+  void expect_refused(const std::string& scene, const std::string& head) {
+    const Result r = run(scene);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(r.err.rfind("error: " + scene + ": " + head + " (estimated run time ", 0), 0u) << r.err;
+    EXPECT_EQ(r.err.substr(r.err.size() - 9), " on cpu)\n") << r.err;
+    EXPECT_FALSE(fs::exists(dir_ / "out"));
+    EXPECT_FALSE(fs::exists(dir_ / "out.incomplete"));
+    const Result v = tmesim("validate " + scene + " --backend cpu");
+    EXPECT_EQ(v.code, 2);
+    EXPECT_EQ(v.err, r.err);
+  }
+  fs::path dir_;
+};
+
+// D = 1e20 um^2/s: 6.7e20 steps wrapped long long (2 steps, then -3.9e20 and NaN, exit 0).
+TEST_F(Guards, HugeDiffusionIsRefusedWithTheStepCount) {
+  expect_refused(scene("    diffusion: 1e20 um^2/s\n    initial: {constant: 1 ng/mL}\n"),
+                 "takes 6.67e+20 steps, more than the limit of 1e+10 steps per run");
+}
+
+TEST_F(Guards, HugeDecayIsRefusedWithTheStepCount) {
+  expect_refused(scene("    diffusion: 10 um^2/s\n    decay: 1e30 1/s\n    initial: {constant: 1 ng/mL}\n"),
+                 "takes 1.11e+32 steps, more than the limit of 1e+10 steps per run");
+}
+
+// Vmax / Km = 1e60 1/s: beyond float32, the step limit became 0 (and the count infinite).
+TEST_F(Guards, StiffUptakeIsRefusedWithTheStepCount) {
+  expect_refused(scene("    diffusion: 10 um^2/s\n    initial: {constant: 1 ng/mL}\n"
+                       "    uptake: {vmax: 1e30 ng/mL/s, km: 1e-30 ng/mL}\n"),
+                 "takes 1.11e+62 steps, more than the limit of 1e+10 steps per run");
+}
+
+TEST_F(Guards, InitialBeyondFloatIsAPositionedLoadError) {
+  const std::string s = scene("    diffusion: 10 um^2/s\n    initial: {constant: 1e39 ng/mL}\n");
+  const Result r = run(s);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "error: " + s + ":14:25: species[0].initial.constant: '1e39 ng/mL' (1e+39 ng/mL) is beyond the "
+                   "range of float32 (expected a finite value of magnitude at most 3.40282e+38 ng/mL (float32 build))\n");
+  EXPECT_FALSE(fs::exists(dir_ / "out.incomplete"));
+}
+
+// A source of 1e39 with lod gave a field of zeros (Inf, then NaN, then max(NaN, 0) = 0).
+TEST_F(Guards, SourceBeyondFloatIsAPositionedLoadError) {
+  const std::string s = scene("    diffusion: 10 um^2/s\n    sources: [{region: all, rate: 1e39 ng/mL/s}]\n",
+                              "  end: 3 s\n  output_every: 1 s\n  integrator: lod\n  step: 1 s\n");
+  const Result r = run(s);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "error: " + s + ":16:35: species[0].sources[0].rate: '1e39 ng/mL/s' (1e+39 ng/mL/s) is beyond "
+                   "the range of float32 (expected a finite value of magnitude at most 3.40282e+38 ng/mL/s (float32 "
+                   "build))\n");
+}
+
+TEST_F(Guards, NanAndInfTextIsAPositionedLoadError) {
+  std::string s = scene("    diffusion: 10 um^2/s\n    decay: .nan\n");
+  Result r = run(s);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "error: " + s + ":14:12: species[0].decay: '.nan' has no number (expected a value in 1/s, e.g. "
+                   "'1e-4 1/s')\n");
+  s = scene("    diffusion: .inf um^2/s\n");
+  r = run(s);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "error: " + s + ":13:16: species[0].diffusion: '.inf um^2/s' has no number (expected a value in "
+                   "um^2/s, e.g. '10 um^2/s')\n");
+  s = scene("    diffusion: 1e400 um^2/s\n");
+  r = run(s);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "error: " + s + ":13:16: species[0].diffusion: '1e400 um^2/s' is out of range (expected a value in "
+                   "um^2/s, e.g. '10 um^2/s')\n");
+}
+
+// A source within float32 whose field overflows at run time: the state check stops the run at
+// the first output after it, with field, voxel, time and value; the partial run is kept.
+const std::string kOverflow = "    diffusion: 10 um^2/s\n    sources: [{region: all, rate: 2e38 ng/mL/s}]\n";
+const std::string kOverflowTime = "  end: 4 s\n  output_every: 4 s\n  integrator: lod\n  step: 1 s\n";
+
+TEST_F(Guards, OverflowingFieldStopsTheRunAtAnOutput) {
+  const std::string s = scene(kOverflow, kOverflowTime);
+  const Result r = run(s);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "error: state check failed at t = 4 s: field 'A' at voxel (0, 0, 0) (x, y, z = 5, 5, 5 um): "
+                   "value is NaN\npartial output left in " + (dir_ / "out.incomplete").string() + "\n");
+  EXPECT_TRUE(fs::exists(dir_ / "out.incomplete" / "fields_0000.vti"));
+  EXPECT_FALSE(fs::exists(dir_ / "out.incomplete" / "fields_0001.vti"));
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
+}
+
+TEST_F(Guards, CheckEveryStopsTheRunAtTheStep) {
+  const std::string s = scene(kOverflow, kOverflowTime);
+  const Result r = run(s, "--check-every 1");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err.rfind("error: state check failed at t = 2 s: field 'A' at voxel (0, 0, 0) (x, y, z = 5, 5, 5 um): "
+                        "value is ", 0), 0u) << r.err;
+  EXPECT_TRUE(fs::exists(dir_ / "out.incomplete"));
+  const Result bad = run(s, "--check-every 0");
+  EXPECT_EQ(bad.code, 105) << bad.err;  // CLI11 validation error
+}
+
+}  // namespace
