@@ -257,13 +257,15 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     std::unique_ptr<rt::DoseAccumulator> acc;
     std::vector<std::vector<double>> survival(m.radio_pops.size(), std::vector<double>(rt ? nv : 0, 1.0));
     std::vector<rt::DeliveredRow> delivered;
+    // The state read for the oxygen enhancement: it lives as long as the simulation, which
+    // keeps the fraction callback below (a vector local to the block was read after its end).
+    std::vector<real> now;
     if (rt) {
       std::vector<double> ab = m.alpha_beta_Gy;
       if (ab.empty()) ab.assign(std::max<size_t>(1, p.label_names.size()), 10.0);
       acc = std::make_unique<rt::DoseAccumulator>(nv, p.labels, ab);
       std::vector<std::pair<std::string, const std::vector<uint8_t>*>> regions;
       for (const NamedMask& r : p.regions) regions.emplace_back(r.name, &r.mask);
-      std::vector<real> now;
       sim.on_fraction([&, regions](const FractionEvent& f, const std::vector<real>& dose) {
         const std::vector<double> d(dose.begin(), dose.end());
         acc->add_fraction(d);

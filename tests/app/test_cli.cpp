@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/radiation.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -175,6 +177,44 @@ TEST(Cli, RadiotherapyRunWritesTheScheduleAndDoseFields) {
       EXPECT_NEAR(cd->GetArray("CD8 [cells/mm^3]")->GetTuple1(v), 1e3 * sl[n], 1e3 * 1e-5) << n;
     }
   }
+}
+
+TEST(Cli, OxygenEnhancedFractionsUseTheOxygenFieldOfEachVoxel) {
+  // The pO2 read at each fraction once went to a buffer that no longer existed (heap
+  // corruption at the first fraction). Left half at 2 mmHg, the rest at 40 mmHg.
+  const fs::path d = temp_dir("oxygen");
+  const fs::path run = d / "out";
+  const std::string scene = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/cli_rt_oxygen.yaml";
+  const Result r = tmesim("run " + scene + " -o " + run.string() + " --backend cpu --quiet", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_NE(slurp(run / "provenance.json").find("\"fractions_delivered\": 2"), std::string::npos);
+  vtkNew<vtkXMLImageDataReader> reader;
+  reader->SetFileName((run / "fields_0002.vti").string().c_str());
+  reader->Update();
+  vtkCellData* cd = reader->GetOutput()->GetCellData();
+  for (const char* a : {"survival_tumour [1]", "survival_CD8 [1]", "tumour [cells/mm^3]", "O2 [mmHg]"})
+    ASSERT_NE(cd->GetArray(a), nullptr) << a;
+  auto S = [](double a, double b, double dose, double po2) {
+    return tme::rt::lq_survival_oxygen(a, b, dose, po2, 3.0, 3.0);
+  };
+  int hypoxic = 0;
+  for (vtkIdType v = 0; v < 256; ++v) {
+    const bool left = v % 8 < 4;
+    hypoxic += left;
+    const double po2 = left ? 2 : 40;
+    const double st = S(0.146, 0.0146, 2, po2) * S(0.146, 0.0146, 8, po2);
+    const double sl = S(0.2, 0.14, 2, po2) * S(0.2, 0.14, 8, po2);
+    EXPECT_NEAR(cd->GetArray("O2 [mmHg]")->GetTuple1(v), po2, 1e-5) << v;
+    EXPECT_NEAR(cd->GetArray("survival_tumour [1]")->GetTuple1(v), st, 1e-6 * st) << v;
+    EXPECT_NEAR(cd->GetArray("survival_CD8 [1]")->GetTuple1(v), sl, 1e-5 * sl) << v;
+    EXPECT_NEAR(cd->GetArray("tumour [cells/mm^3]")->GetTuple1(v), 1e5 * st, 1e-5 * 1e5 * st) << v;
+  }
+  EXPECT_EQ(hypoxic, 128);
+  // Hypoxia protects: at 2 mmHg a dose acts as 0.6 of itself (OMF (3 * 2 + 3) / (3 * 5)), at
+  // 40 mmHg as 0.95; 8 Gy leave 2.5 times as many hypoxic cells.
+  EXPECT_NEAR(S(0.146, 0.0146, 8, 2) / S(0.146, 0.0146, 8, 40), 2.524, 0.001);
+  fs::remove_all(d);
 }
 
 TEST(Cli, ExistingRunDirectoryIsKeptUnlessForced) {
