@@ -1,0 +1,187 @@
+// Slow (label "slow"): every scene under scenes/ runs end to end with the tmesim program on
+// the CPU. A scene is a YAML file with a top-level `grid:` key (model files have none).
+// Long scenes are shortened in a copy of the scenes/ tree (so the files they name resolve as
+// in the original) by exact text substitutions listed below; a substitution that no longer
+// matches fails, and so does a scene that is missing from the table: a new scene is run here
+// from the day it is added. The radiotherapy examples (scenes/rt_*.yaml) run at full length
+// in test_example_scenes.cpp, which checks their schedules; they are listed here as covered.
+// Each run must exit 0 with nothing on stderr, commit its run directory (no DIR.incomplete)
+// and write finite observables and volumes at the times it promises.
+// Needs the tmesim program (TMESIM_BINARY, defined when the app is built); skipped otherwise.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+#ifdef TMESIM_BINARY
+const char* const kBinary = TMESIM_BINARY;
+const char* const kSourceDir = TMESIM_SOURCE_DIR;
+#else
+const char* const kBinary = nullptr;  // built without the app (TMESIM_APP=OFF)
+const char* const kSourceDir = nullptr;
+#endif
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct SceneCase {
+  std::string path;                                       // relative to scenes/
+  std::vector<std::pair<std::string, std::string>> edits;  // exact text, replacement
+  int volumes = 0;                                         // volumes the (shortened) run writes
+  std::string covered_by;                                  // non-empty: run elsewhere
+};
+
+std::ostream& operator<<(std::ostream& os, const SceneCase& c) { return os << c.path; }
+
+const std::vector<SceneCase>& cases() {
+  static const std::vector<SceneCase> all = {
+      {"quickstart.yaml", {{"end: 2 h", "end: 30 min"}}, 4, ""},
+      {"quickstart_day_adi.yaml", {}, 25, ""},
+      // Sarcoma example: the first two of the five 6 Gy fractions (days 7 and 8), to day 9.
+      {"sarcoma_rt_antipd1.yaml",
+       {{"end: 21 d", "end: 9 d"}, {"total: 30 Gy, fractions: 5", "total: 12 Gy, fractions: 2"}},
+       10,
+       ""},
+      // The oxygen-enhanced course (explicit steps of 0.2 s): its first two 2 Gy fractions
+      // (Monday and Tuesday 09:00) with the three boost fractions moved to Monday afternoon.
+      {"tests/rt_course.yaml",
+       {{"end: 42 d", "end: 26 h"},
+        {"total: 50 Gy, fractions: 25", "total: 4 Gy, fractions: 2"},
+        {"35 d 6 h", "6 h"},
+        {"37 d 6 h", "7 h"},
+        {"39 d 6 h", "8 h"}},
+       3,
+       ""},
+      {"tests/cli_rt_oxygen.yaml", {}, 3, ""},
+      {"tests/cli_rt.yaml", {}, 3, ""},
+      {"tests/cli_small.yaml", {}, 5, ""},
+      {"tests/full.yaml", {{"end: 2 h", "end: 10 min"}}, 2, ""},
+      {"tests/minimal.yaml", {}, 2, ""},
+      {"tests/model_small.yaml",
+       {{"time: {end: 30 d, output_every: 1 d}", "time: {end: 20 min, output_every: 10 min}"},
+        {"start: 2 d", "start: 5 min"}},
+       3,
+       ""},
+      {"tests/model_tme.yaml",
+       {{"time: {end: 7 d, output_every: 1 d}", "time: {end: 6 h, output_every: 3 h}"},
+        {"start: 1 d", "start: 2 h"}},
+       3,
+       ""},
+      {"rt_conventional.yaml", {}, 0, "ExampleScenes.Conventional"},
+      {"rt_explicit_file.yaml", {}, 0, "ExampleScenes.ExplicitFile"},
+      {"rt_sbrt.yaml", {}, 0, "ExampleScenes.Sbrt"},
+      {"rt_single.yaml", {}, 0, "ExampleScenes.Single"},
+      {"rt_twice_daily.yaml", {}, 0, "ExampleScenes.TwiceDaily"},
+      {"rt_two_plans.yaml", {}, 0, "ExampleScenes.TwoPlans"},
+  };
+  return all;
+}
+
+bool is_scene(const fs::path& p) {
+  std::istringstream in(slurp(p));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("grid:", 0) == 0) return true;
+  return false;
+}
+
+TEST(AllScenes, EverySceneUnderScenesIsInTheTable) {
+  if (!kBinary) GTEST_SKIP() << "built without the tmesim program (TMESIM_APP=OFF)";
+  const fs::path root = fs::path(kSourceDir) / "scenes";
+  std::set<std::string> listed, found;
+  for (const SceneCase& c : cases()) listed.insert(c.path);
+  for (const auto& e : fs::recursive_directory_iterator(root))
+    if (e.is_regular_file() && e.path().extension() == ".yaml" && is_scene(e.path()))
+      found.insert(fs::relative(e.path(), root).generic_string());
+  for (const std::string& s : found)
+    EXPECT_TRUE(listed.count(s)) << "scenes/" << s << " is not run end to end: add it to " << __FILE__;
+  for (const std::string& s : listed) EXPECT_TRUE(found.count(s)) << "scenes/" << s << " is gone: drop it";
+}
+
+class AllScenes : public ::testing::TestWithParam<SceneCase> {};
+
+TEST_P(AllScenes, RunsEndToEnd) {
+  const SceneCase& c = GetParam();
+  if (!kBinary) GTEST_SKIP() << "built without the tmesim program (TMESIM_APP=OFF)";
+  if (!c.covered_by.empty()) GTEST_SKIP() << "runs at full length in " << c.covered_by;
+  std::string id = c.path;
+  for (char& ch : id)
+    if (ch == '/' || ch == '.') ch = '_';
+  const fs::path tmp = fs::temp_directory_path() / ("tmesim_all_scenes_" + std::to_string(::getpid())) / id;
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  fs::copy(fs::path(kSourceDir) / "scenes", tmp / "scenes", fs::copy_options::recursive);
+  const fs::path scene = tmp / "scenes" / c.path;
+  std::string text = slurp(scene);
+  for (const auto& [from, to] : c.edits) {
+    const size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << c.path << " no longer holds '" << from << "': update the table";
+    ASSERT_EQ(text.find(from, at + 1), std::string::npos) << c.path << " holds '" << from << "' twice";
+    text.replace(at, from.size(), to);
+  }
+  std::ofstream(scene, std::ios::binary | std::ios::trunc) << text;
+
+  const fs::path run = tmp / "run";
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+  const std::string cmd = std::string(kBinary) + " run " + scene.string() + " -o " + run.string() +
+                          " --backend cpu --quiet >" + (tmp / "stdout").string() + " 2>" + (tmp / "stderr").string();
+  const int rc = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(rc)) << cmd << " ended by signal " << (WIFSIGNALED(rc) ? WTERMSIG(rc) : -1);
+  ASSERT_EQ(WEXITSTATUS(rc), 0) << cmd << "\n" << slurp(tmp / "stderr");
+  EXPECT_EQ(slurp(tmp / "stderr"), "");
+  EXPECT_FALSE(fs::exists(tmp / "run.incomplete"));
+  for (const char* f : {"provenance.json", "scene.yaml", "scene.resolved.yaml", "fields.pvd", "observables.csv"})
+    EXPECT_TRUE(fs::exists(run / f)) << f;
+  char name[32];
+  std::snprintf(name, sizeof name, "fields_%04d.vti", c.volumes - 1);
+  EXPECT_TRUE(fs::exists(run / name)) << name;
+  std::snprintf(name, sizeof name, "fields_%04d.vti", c.volumes);
+  EXPECT_FALSE(fs::exists(run / name)) << name;
+
+  // observables.csv: one row per volume, every number finite.
+  std::istringstream csv(slurp(run / "observables.csv"));
+  std::string line;
+  std::getline(csv, line);
+  int rows = 0;
+  while (std::getline(csv, line)) {
+    ++rows;
+    std::istringstream ls(line);
+    std::string cell;
+    while (std::getline(ls, cell, ',')) EXPECT_TRUE(std::isfinite(std::stod(cell))) << line;
+  }
+  EXPECT_EQ(rows, c.volumes);
+  if (!::testing::Test::HasFailure()) {
+    fs::remove_all(tmp);
+    std::error_code ec;
+    fs::remove(tmp.parent_path(), ec);  // only when empty
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenes, AllScenes, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<SceneCase>& i) {
+                           std::string n = i.param.path.substr(0, i.param.path.size() - 5);
+                           for (char& ch : n)
+                             if (ch == '/') ch = '_';
+                           return n;
+                         });
+
+}  // namespace
