@@ -17,22 +17,14 @@
 #include <vector>
 
 #include "kernels/radiation.hpp"
+#include "tests/program.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using tme::test::Result;
+using tme::test::slurp;
 
 fs::path temp_dir(const std::string& name) {
   const fs::path d = fs::temp_directory_path() / ("tmesim_cli_" + name + "_" + std::to_string(::getpid()));
@@ -41,12 +33,7 @@ fs::path temp_dir(const std::string& name) {
   return d;
 }
 
-Result tmesim(const std::string& args, const fs::path& dir) {
-  const std::string cmd = std::string(TMESIM_BINARY) + " " + args + " >" + (dir / "stdout").string() + " 2>" +
-                          (dir / "stderr").string();
-  const int rc = std::system(cmd.c_str());
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(dir / "stdout"), slurp(dir / "stderr")};
-}
+Result tmesim(const std::string& args, const fs::path& dir) { return tme::test::run_shell(TMESIM_BINARY, args, dir); }
 
 const std::string kScene = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/cli_small.yaml";
 

@@ -14,6 +14,7 @@
 #include "host/core/cost.hpp"
 #include "host/io/vtk_io.hpp"
 #include "host/scene/scene.hpp"
+#include "tests/program.hpp"
 
 namespace fs = std::filesystem;
 
@@ -21,12 +22,7 @@ namespace {
 
 constexpr double R = sizeof(tme::real);
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using tme::test::slurp;
 
 fs::path temp_dir(const std::string& name) {
   const fs::path d = fs::path(::testing::TempDir()) / ("tmesim_cost_" + name + "_" + std::to_string(::getpid()));
@@ -132,17 +128,11 @@ TEST(CostScene, VolumeSizeBoundsTheFilesWritten) {
 
 // ---- the program ----------------------------------------------------------------------------
 
-struct Result {
-  int code;
-  std::string out, err;
-};
+using tme::test::Result;
 
 // Runs the program in `dir`; `env` prefixes the command (e.g. "OMP_NUM_THREADS=1 ").
 Result tmesim(const std::string& args, const fs::path& dir, const std::string& env = "") {
-  const std::string cmd = "cd " + dir.string() + " && " + env + std::string(TMESIM_BINARY) + " " + args + " >" +
-                          (dir / "stdout").string() + " 2>" + (dir / "stderr").string();
-  const int rc = std::system(cmd.c_str());
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(dir / "stdout"), slurp(dir / "stderr")};
+  return tme::test::run_shell(TMESIM_BINARY, args, dir, env);
 }
 
 const std::string kSmall = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/cli_small.yaml";

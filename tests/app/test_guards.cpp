@@ -9,21 +9,14 @@
 #include <sstream>
 #include <string>
 
+#include "tests/program.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using tme::test::Result;
+using tme::test::slurp;
 
 class Guards : public ::testing::Test {
  protected:
@@ -43,12 +36,7 @@ class Guards : public ::testing::Test {
                      << "species:\n  - name: A\n    unit: ng/mL\n" << species;
     return f.string();
   }
-  Result tmesim(const std::string& args) {
-    const std::string cmd = std::string(TMESIM_BINARY) + " " + args + " >" + (dir_ / "stdout").string() + " 2>" +
-                            (dir_ / "stderr").string();
-    const int rc = std::system(cmd.c_str());
-    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(dir_ / "stdout"), slurp(dir_ / "stderr")};
-  }
+  Result tmesim(const std::string& args) { return tme::test::run_shell(TMESIM_BINARY, args, dir_); }
   Result run(const std::string& scene, const std::string& extra = "") {
     return tmesim("run " + scene + " -o " + (dir_ / "out").string() + " --backend cpu --quiet " + extra);
   }

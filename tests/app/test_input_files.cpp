@@ -20,6 +20,7 @@
 #include "host/io/input_file.hpp"
 #include "host/io/vtk_io.hpp"
 #include "host/scene/scene.hpp"
+#include "tests/program.hpp"
 
 namespace fs = std::filesystem;
 
@@ -385,32 +386,16 @@ TEST_F(InputFiles, VtkMessagesReachTheErrorWithoutColourCodes) {
 
 // ---- the command line ------------------------------------------------------------------------
 
-struct CliRun {
-  int code = -1;      // exit status; -1 when killed by a signal
-  int signal = 0;
-  std::string err;
-};
 
-CliRun tmesim(const std::string& args, const fs::path& dir) {
-  const std::string cmd = "timeout 20 " + std::string(TMESIM_BINARY) + " " + args + " </dev/null >" +
-                          (dir / "out.txt").string() + " 2>" + (dir / "err.txt").string();
-  const int rc = std::system(cmd.c_str());
-  CliRun r;
-  if (WIFEXITED(rc)) {
-    r.code = WEXITSTATUS(rc);
-    if (r.code > 128) r.signal = r.code - 128;  // the shell reports a signal as 128 + n
-  }
-  std::ifstream in(dir / "err.txt");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  r.err = ss.str();
-  return r;
+// A hang (a FIFO opened for reading) ends after 20 s with status 124 instead of blocking the suite.
+tme::test::Result tmesim(const std::string& args, const fs::path& dir) {
+  return tme::test::run_shell(TMESIM_BINARY, args, dir, "timeout 20 ");
 }
 
 TEST_F(InputFiles, ValidateRefusesMalformedAndSpecialFiles) {
   write("short.vti", vti_text("0 2 0 2 0 2", "0 2 0 2 0 2", "1 2 3"));
   const std::string sc = write("short.yaml", map_scene("short.vti"));
-  CliRun r = tmesim("validate " + sc, dir_);
+  tme::test::Result r = tmesim("validate " + sc, dir_);
   EXPECT_EQ(r.signal, 0);
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.err, "error: " + sc + ":8:27: species[0].initial.map.file: cannot read map 'short.vti': cannot read "

@@ -21,6 +21,7 @@
 
 #include "host/io/run_dir.hpp"
 #include "host/io/vtk_io.hpp"
+#include "tests/program.hpp"
 
 namespace fs = std::filesystem;
 using tme::RunDirectory;
@@ -29,12 +30,7 @@ using tme::replace_refusal;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using tme::test::slurp;
 
 void put(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 
@@ -322,18 +318,12 @@ TEST_F(RunDir, FullDiskIsReportedAsSuchWithThePath) {
 
 // ---- end to end through the tmesim program --------------------------------------------------
 
-struct Result {
-  int code;
-  std::string out, err;
-};
+using tme::test::Result;
 
 // Runs tmesim in directory `cwd` (with HOME set to `home` when given).
 Result tmesim(const std::string& args, const fs::path& cwd, const fs::path& home = {}) {
-  const fs::path o = cwd / ".." / "stdout", e = cwd / ".." / "stderr";
-  const std::string cmd = "cd '" + cwd.string() + "' && " + (home.empty() ? "" : "HOME='" + home.string() + "' ") +
-                          TMESIM_BINARY + " " + args + " >'" + o.string() + "' 2>'" + e.string() + "'";
-  const int rc = std::system(cmd.c_str());
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(o), slurp(e)};
+  return tme::test::run_shell(TMESIM_BINARY, args, cwd, home.empty() ? "" : "HOME='" + home.string() + "' ",
+                              cwd / "..");
 }
 
 const std::string kScene = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/cli_small.yaml";

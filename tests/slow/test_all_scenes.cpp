@@ -10,19 +10,18 @@
 // Needs the tmesim program (TMESIM_BINARY, defined when the app is built); skipped otherwise.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
-#include <cstdlib>
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
 #include <system_error>
-#include <utility>
 #include <vector>
+
+#include "tests/program.hpp"
 
 namespace fs = std::filesystem;
 
@@ -36,16 +35,11 @@ const char* const kBinary = nullptr;  // built without the app (TMESIM_APP=OFF)
 const char* const kSourceDir = nullptr;
 #endif
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using tme::test::slurp;
 
 struct SceneCase {
   std::string path;                                       // relative to scenes/
-  std::vector<std::pair<std::string, std::string>> edits;  // exact text, replacement
+  tme::test::Edits edits;                                  // exact text, replacement
   int volumes = 0;                                         // volumes the (shortened) run writes
   std::string covered_by;                                  // non-empty: run elsewhere
 };
@@ -129,25 +123,18 @@ TEST_P(AllScenes, RunsEndToEnd) {
   const fs::path tmp = fs::temp_directory_path() / ("tmesim_all_scenes_" + std::to_string(::getpid())) / id;
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  fs::copy(fs::path(kSourceDir) / "scenes", tmp / "scenes", fs::copy_options::recursive);
+  const std::string copied = tme::test::copy_scenes_with_edits(fs::path(kSourceDir) / "scenes", tmp, c.path, c.edits);
+  ASSERT_EQ(copied, "") << "update the table";
   const fs::path scene = tmp / "scenes" / c.path;
-  std::string text = slurp(scene);
-  for (const auto& [from, to] : c.edits) {
-    const size_t at = text.find(from);
-    ASSERT_NE(at, std::string::npos) << c.path << " no longer holds '" << from << "': update the table";
-    ASSERT_EQ(text.find(from, at + 1), std::string::npos) << c.path << " holds '" << from << "' twice";
-    text.replace(at, from.size(), to);
-  }
-  std::ofstream(scene, std::ios::binary | std::ios::trunc) << text;
 
   const fs::path run = tmp / "run";
-  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
-  const std::string cmd = std::string(kBinary) + " run " + scene.string() + " -o " + run.string() +
-                          " --backend cpu --quiet >" + (tmp / "stdout").string() + " 2>" + (tmp / "stderr").string();
-  const int rc = std::system(cmd.c_str());
-  ASSERT_TRUE(WIFEXITED(rc)) << cmd << " ended by signal " << (WIFSIGNALED(rc) ? WTERMSIG(rc) : -1);
-  ASSERT_EQ(WEXITSTATUS(rc), 0) << cmd << "\n" << slurp(tmp / "stderr");
-  EXPECT_EQ(slurp(tmp / "stderr"), "");
+  // Passive OpenMP waiting: spinning threads make runs on a busy machine many times slower.
+  const tme::test::Result r = tme::test::run_shell(
+      kBinary, "run " + scene.string() + " -o " + run.string() + " --backend cpu --quiet", tmp,
+      "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} ");
+  ASSERT_FALSE(r.signalled) << c.path << ": killed by signal " << r.signal;
+  ASSERT_EQ(r.code, 0) << c.path << "\n" << r.err;
+  EXPECT_EQ(r.err, "");
   EXPECT_FALSE(fs::exists(tmp / "run.incomplete"));
   for (const char* f : {"provenance.json", "scene.yaml", "scene.resolved.yaml", "fields.pvd", "observables.csv"})
     EXPECT_TRUE(fs::exists(run / f)) << f;

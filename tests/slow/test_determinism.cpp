@@ -8,17 +8,14 @@
 // Needs the tmesim program (TMESIM_BINARY, defined when the app is built); skipped otherwise.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <system_error>
-#include <utility>
 #include <vector>
+
+#include "tests/program.hpp"
 
 namespace fs = std::filesystem;
 
@@ -32,26 +29,21 @@ const char* const kBinary = nullptr;  // built without the app (TMESIM_APP=OFF)
 const char* const kSourceDir = nullptr;
 #endif
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using tme::test::slurp;
 
 struct Case {
   std::string name, scene;                                 // scene relative to scenes/
-  std::vector<std::pair<std::string, std::string>> edits;  // exact text, replacement
+  tme::test::Edits edits;                                  // exact text, replacement
 };
 
 // Runs the case with `threads` OpenMP threads into tmp/run_<tag>; returns the run directory.
 fs::path run_with(const Case& c, const fs::path& tmp, int threads, const std::string& tag) {
-  const fs::path run = tmp / ("run_" + tag);
-  const std::string cmd = "OMP_NUM_THREADS=" + std::to_string(threads) + " OMP_WAIT_POLICY=PASSIVE " +
-                          kBinary + " run " + (tmp / "scenes" / c.scene).string() + " -o " + run.string() +
-                          " --backend cpu --quiet 2>" + (tmp / ("stderr_" + tag)).string();
-  const int rc = std::system(cmd.c_str());
-  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << cmd << "\n" << slurp(tmp / ("stderr_" + tag));
+  const fs::path run = tmp / ("run_" + tag), out = tmp / ("out_" + tag);
+  fs::create_directories(out);
+  const tme::test::Result r = tme::test::run_shell(
+      kBinary, "run " + (tmp / "scenes" / c.scene).string() + " -o " + run.string() + " --backend cpu --quiet", tmp,
+      "OMP_NUM_THREADS=" + std::to_string(threads) + " OMP_WAIT_POLICY=PASSIVE ", out);
+  EXPECT_EQ(r.code, 0) << c.name << ", " << threads << " threads:\n" << r.err;
   return run;
 }
 
@@ -79,14 +71,7 @@ TEST_P(Determinism, SameVolumesForRepeatsAndThreadCounts) {
   const fs::path tmp = fs::temp_directory_path() / ("tmesim_determinism_" + std::to_string(::getpid())) / c.name;
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  fs::copy(fs::path(kSourceDir) / "scenes", tmp / "scenes", fs::copy_options::recursive);
-  std::string text = slurp(tmp / "scenes" / c.scene);
-  for (const auto& [from, to] : c.edits) {
-    const size_t at = text.find(from);
-    ASSERT_NE(at, std::string::npos) << c.scene << " no longer holds '" << from << "'";
-    text.replace(at, from.size(), to);
-  }
-  std::ofstream(tmp / "scenes" / c.scene, std::ios::binary | std::ios::trunc) << text;
+  ASSERT_EQ(tme::test::copy_scenes_with_edits(fs::path(kSourceDir) / "scenes", tmp, c.scene, c.edits), "");
 
   const fs::path two = run_with(c, tmp, 2, "2a");
   expect_same_outputs(two, run_with(c, tmp, 2, "2b"), "2 threads, twice");

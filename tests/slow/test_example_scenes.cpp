@@ -6,7 +6,6 @@
 // Needs the tmesim program (TMESIM_BINARY, defined when the app is built); skipped otherwise.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -17,6 +16,8 @@
 #include <string>
 #include <system_error>
 #include <vector>
+
+#include "tests/program.hpp"
 
 namespace fs = std::filesystem;
 
@@ -35,12 +36,7 @@ const char* const kSourceDir = nullptr;
     if (!kBinary) GTEST_SKIP() << "built without the tmesim program (TMESIM_APP=OFF)"; \
   } while (0)
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using tme::test::slurp;
 
 // One row of delivered_schedule.csv
 // (time_s,time_h,plan,plan_name,prescribed_Gy,scope,voxels,mean_Gy,min_Gy,max_Gy).
@@ -102,14 +98,11 @@ SceneRun run_scene(const std::string& name, int fractions, int volumes) {
   const std::string scene = std::string(kSourceDir) + "/scenes/" + name + ".yaml";
   // GNU OpenMP spins while it waits for work; on a busy 2-core machine (ctest -j, builds) that
   // makes these runs 10x slower. Passive waiting changes no result. A value set outside wins.
-  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
-  const std::string cmd = std::string(kBinary) + " run " + scene + " -o " + run.dir.string() +
-                          " --backend cpu --quiet >" + (tmp / "stdout").string() + " 2>" +
-                          (tmp / "stderr").string();
-  const int rc = std::system(cmd.c_str());
-  const int code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  EXPECT_EQ(code, 0) << cmd << "\n" << slurp(tmp / "stderr");
-  if (code != 0) return run;
+  const tme::test::Result r =
+      tme::test::run_shell(kBinary, "run " + scene + " -o " + run.dir.string() + " --backend cpu --quiet", tmp,
+                           "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} ");
+  EXPECT_EQ(r.code, 0) << name << "\n" << r.err;
+  if (r.code != 0) return run;
 
   EXPECT_TRUE(fs::exists(run.dir / "fields.pvd"));
   char last[32];

@@ -14,14 +14,9 @@
 // Needs the tmesim program (TMESIM_BINARY, defined when the app is built); skipped otherwise.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -30,10 +25,9 @@
 #include <sstream>
 #include <string>
 #include <system_error>
-#include <thread>
 #include <vector>
 
-extern char** environ;
+#include "tests/program.hpp"
 
 namespace fs = std::filesystem;
 
@@ -47,17 +41,8 @@ const char* const kBinary = nullptr;  // built without the app (TMESIM_APP=OFF)
 const char* const kSourceDir = nullptr;
 #endif
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void spit(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << text;
-}
+using tme::test::slurp;
+using tme::test::spit;
 
 unsigned long env_or(const char* name, unsigned long def) {
   const char* v = std::getenv(name);
@@ -66,62 +51,12 @@ unsigned long env_or(const char* name, unsigned long def) {
 
 // ---- running the program ---------------------------------------------------------------------
 
-struct Outcome {
-  bool timed_out = false;
-  bool signalled = false;
-  int signal = 0;
-  int code = -1;
-  double seconds = 0;
-  std::string out, err;
-};
+using Outcome = tme::test::Result;
 
 // Runs the tmesim program with `args` in `dir` (stdout and stderr to files there), killing it
 // after `timeout_s`.
 Outcome run_tmesim(const std::vector<std::string>& args, const fs::path& dir, double timeout_s) {
-  Outcome o;
-  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
-  std::vector<std::string> argv_s{kBinary};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addchdir_np(&fa, dir.c_str());
-  pid_t pid = -1;
-  const auto t0 = std::chrono::steady_clock::now();
-  const int rc = posix_spawn(&pid, kBinary, &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) {
-    ADD_FAILURE() << "cannot start " << kBinary << ": " << std::strerror(rc);
-    return o;
-  }
-  int status = 0;
-  for (;;) {
-    const pid_t w = ::waitpid(pid, &status, WNOHANG);
-    if (w == pid) break;
-    o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (o.seconds > timeout_s) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      o.timed_out = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!o.timed_out) {
-    o.signalled = WIFSIGNALED(status);
-    if (o.signalled) o.signal = WTERMSIG(status);
-    if (WIFEXITED(status)) o.code = WEXITSTATUS(status);
-  }
-  o.out = slurp(out);
-  o.err = slurp(err);
-  return o;
+  return tme::test::run_program(kBinary, args, dir, timeout_s);
 }
 
 // An error that points at a file: "error: FILE:LINE:COL: ..." on the first line of stderr.
