@@ -25,6 +25,15 @@ namespace tme::test {
 
 namespace fs = std::filesystem;
 
+// The tmesim program and the source tree (defined for the tests when the app is built).
+#ifdef TMESIM_BINARY
+inline const char* const kBinary = TMESIM_BINARY;
+inline const char* const kSourceDir = TMESIM_SOURCE_DIR;
+#else
+inline const char* const kBinary = nullptr;  // built without the app (TMESIM_APP=OFF)
+inline const char* const kSourceDir = nullptr;
+#endif
+
 inline std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::ostringstream s;

@@ -23,13 +23,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-#ifdef TMESIM_BINARY
-const char* const kBinary = TMESIM_BINARY;
-const char* const kSourceDir = TMESIM_SOURCE_DIR;
-#else
-const char* const kBinary = nullptr;  // built without the app (TMESIM_APP=OFF)
-const char* const kSourceDir = nullptr;
-#endif
+using tme::test::kBinary;
+using tme::test::kSourceDir;
 
 #define NEED_TMESIM()                                                          \
   do {                                                                         \

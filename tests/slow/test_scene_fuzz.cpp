@@ -33,13 +33,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-#ifdef TMESIM_BINARY
-const char* const kBinary = TMESIM_BINARY;
-const char* const kSourceDir = TMESIM_SOURCE_DIR;
-#else
-const char* const kBinary = nullptr;  // built without the app (TMESIM_APP=OFF)
-const char* const kSourceDir = nullptr;
-#endif
+using tme::test::kBinary;
+using tme::test::kSourceDir;
 
 using tme::test::slurp;
 using tme::test::spit;
