@@ -1,4 +1,4 @@
-// The BioFVM-comparable reference problem (issue 3): 20 um voxels, D = 1e5 um^2/min,
+// The BioFVM-comparable reference problem: 20 um voxels, D = 1e5 um^2/min,
 // decay 0.1 1/min, no-flux box, 1 and 10 substrates on 100^3 and 200^3 grids.
 //   1. Speed: time per step at dt = 0.01 min (BioFVM's step) for every integrator and
 //      backend, with voxel-substrate updates per second.

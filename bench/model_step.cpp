@@ -1,4 +1,4 @@
-// Full-model step cost (issue 5): a 17-field tumour-microenvironment model with the term mix
+// Full-model step cost: a 17-field tumour-microenvironment model with the term mix
 // of scenes/models/tme.yaml (built here in code so the GPU bundle needs no YAML), on every
 // available backend. Reports, per pass and for one whole step:
 //   ms per step, Mvox/s, bytes moved per voxel-step as counted below, and the effective GB/s

@@ -1,4 +1,4 @@
-// Time to solution (issue 3): a 12-species scene advanced over many simulated days with a
+// Time to solution: a 12-species scene advanced over many simulated days with a
 // large-step integrator, and its accuracy against a fine-step reference over a shorter window.
 // The scene: n^3 voxels of 20 um, species with D from 10 to 120 um^2/s, half-lives from
 // 12 min to 1 day, a secreting tumour sphere, Michaelis-Menten uptake in it for every third

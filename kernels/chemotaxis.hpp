@@ -1,4 +1,4 @@
-// Chemotaxis of a cell population up a signal gradient (issue 5): conservative donor-cell
+// Chemotaxis of a cell population up a signal gradient: conservative donor-cell
 // (first-order upwind) fluxes with a bounded, flux-limited drift velocity, so mass is conserved
 // to round-off with no-flux walls and densities stay non-negative under the step limit
 // chemotaxis_dt_limit. Random motility is the population's diffusion coefficient

@@ -1,4 +1,4 @@
-// One radiotherapy fraction applied to one voxel (issue 4): linear-quadratic survival of every
+// One radiotherapy fraction applied to one voxel: linear-quadratic survival of every
 // irradiated population (optionally oxygen-modified), transfer of lethally damaged tumour cells
 // to a doomed pool, and dose-dependent release of signals. Shared by the OpenMP loop and the
 // CUDA kernel; the response functions are those of kernels/radiation.hpp.

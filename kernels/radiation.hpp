@@ -1,4 +1,4 @@
-// One-cell radiation response functions (issue 4): linear-quadratic survival with an optional
+// One-cell radiation response functions: linear-quadratic survival with an optional
 // oxygen modification, BED/EQD2 increments per fraction, and dose-dependent release factors.
 // Plain TME_HD functions of scalars, templated on the floating type (float fields on the
 // device, double in tests and on the host); no state, no branches that depend on the grid.

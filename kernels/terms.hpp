@@ -1,4 +1,4 @@
-// The coupled reaction terms of the tumour-microenvironment model (issue 5): a flat table of
+// The coupled reaction terms of the tumour-microenvironment model: a flat table of
 // plain-data term descriptors that one voxel's update reads, shared by the OpenMP loop and the
 // CUDA kernel. The model is data: species, populations and terms come from the scene; nothing
 // here names a molecule or a cell type.

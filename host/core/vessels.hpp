@@ -1,4 +1,4 @@
-// Generated capillary networks: reproducible vessel surface-density maps (issue 5 item 4).
+// Generated capillary networks: reproducible vessel surface-density maps.
 //
 // Vessels are straight cylinders of radius r on an isotropic Poisson line process (directions
 // uniform on the sphere, lines uniform in space) with length density Lv = 1 / spacing^2

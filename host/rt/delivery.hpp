@@ -1,4 +1,4 @@
-// Dose accounting over a course (issue 4): per-voxel cumulative physical dose, BED and EQD2,
+// Dose accounting over a course: per-voxel cumulative physical dose, BED and EQD2,
 // and the delivered-schedule report (one row per fraction and scope). Host only; the BED and
 // EQD2 formulas are the TME_HD ones of kernels/radiation.hpp, shared with the device.
 //

@@ -1,4 +1,4 @@
-// Dose maps (issue 4): analytic targets with an error-function penumbra, dose images
+// Dose maps: analytic targets with an error-function penumbra, dose images
 // (.vti, .mha/.mhd, .nrrd/.nhdr through VTK; DICOM RT Dose through DCMTK) and trilinear
 // resampling onto a lesion grid in world coordinates. Host only.
 //

@@ -1,4 +1,4 @@
-// Fractionation schedules (issue 4): expansion of clinician-style courses ("50 Gy in 25
+// Fractionation schedules: expansion of clinician-style courses ("50 Gy in 25
 // fractions, 5 per week, from a Monday at 09:00", twice daily with a 6 h gap) and explicit
 // lists into a sorted list of fractions in run time. Host only; no scene, no stepper.
 //

@@ -1,4 +1,4 @@
-// Clinician-style antibody dosing strings (issue 5 item 3) -> pk::Regimen.
+// Clinician-style antibody dosing strings -> pk::Regimen.
 //
 // Grammar (q, x, h, d, w case-insensitive; blanks between the parts optional):
 //   <amount> <mass unit>[/kg] q<N><h|d|w> [x <count>]

@@ -1,4 +1,4 @@
-// Scene sections of the coupled model (issue 5, "the model is data"): model files with
+// Scene sections of the coupled model ("the model is data"): model files with
 // includes, named parameters, populations, local states, initial overrides (vessel maps),
 // drugs, blood inputs and reaction terms, converted once into Problem::model in the internal
 // units of kernels/terms.hpp. The schema is documented in docs/model.md; keep the two in step.

@@ -1,4 +1,4 @@
-// Scene section 'radiotherapy' (issue 4) -> Problem.model: calendar, alpha/beta per tissue
+// Scene section 'radiotherapy' -> Problem.model: calendar, alpha/beta per tissue
 // label, oxygen enhancement, LQ response of populations, dose-dependent releases, and plans
 // (a dose map per fraction + a schedule) expanded into the sorted list of fractions.
 // Internal units: time [s], dose [Gy], length [um]. Schema and examples: docs/radiotherapy.md.
