@@ -1,4 +1,4 @@
-// Antibody plasma pharmacokinetics (issue 5 item 3): a linear two-compartment model with IV
+// Antibody plasma pharmacokinetics: a linear two-compartment model with IV
 // bolus doses into the central (plasma) compartment, solved in closed form (bi-exponential
 // per dose, superposition over doses). Host only; no scene, no stepper.
 //
@@ -13,7 +13,8 @@
 // Units: volumes [L], clearances [L/s], times [s] of run time, doses [mg], molecular weight
 // [g/mol], concentrations [nM] = [nmol/L]. 1 mg of antibody = 1e6 / MW nmol.
 //
-// Published parameters (product labels; see ../shared/MODEL.md), 1 L/day = 1/86400 L/s:
+// Published parameters (product labels: the prescribing information of Keytruda, Opdivo,
+// Tecentriq and Yervoy), 1 L/day = 1/86400 L/s:
 //   pembrolizumab  Vss about 6.0 L, CL about 0.2 L/day, terminal t1/2 about 22 days
 //   nivolumab      Vss 6.6 L, t1/2 about 25 days
 //   atezolizumab   Vc 3.28 L, Vss (= Vc + Vp) 6.91 L, CL 0.20 L/day, t1/2 about 27 days
