@@ -1,6 +1,7 @@
 // Tests that run the tmesim program: read and write whole files, run the program with its
 // output captured (through the shell, or spawned with a time limit), and copy the scenes/ tree
-// with exact text edits so that a shortened scene still finds the files it names.
+// with exact text edits so that a shortened scene still finds the files it names; and a
+// temporary directory per test that is removed at the end, passed or failed.
 #pragma once
 #include <fcntl.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +17,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -33,6 +36,35 @@ inline const char* const kSourceDir = TMESIM_SOURCE_DIR;
 inline const char* const kBinary = nullptr;  // built without the app (TMESIM_APP=OFF)
 inline const char* const kSourceDir = nullptr;
 #endif
+
+// A fresh, empty directory under the system temporary directory (TMPDIR when set: scripts/test
+// points it at a directory of its own and fails when a test leaves anything there), named
+// prefix_<pid>_<counter>; removed with everything in it when the object goes away. Tests create
+// files only in such a directory.
+class TempDir {
+ public:
+  explicit TempDir(std::string prefix = "tmesim_test") {
+    for (char& c : prefix)
+      if (c == '/' || c == '\\') c = '_';  // parameterised test names hold '/'
+    static std::atomic<unsigned> counter{0};
+    const fs::path base = fs::temp_directory_path();
+    do path_ = base / (prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    while (!fs::create_directory(path_));  // false: it exists already (left by an earlier process)
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const fs::path& path() const { return path_; }
+  std::string string() const { return path_.string(); }
+  fs::path operator/(const fs::path& p) const { return path_ / p; }
+
+ private:
+  fs::path path_;
+};
 
 inline std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -26,19 +26,13 @@ namespace {
 using tme::test::Result;
 using tme::test::slurp;
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("tmesim_cli_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
 Result tmesim(const std::string& args, const fs::path& dir) { return tme::test::run_shell(TMESIM_BINARY, args, dir); }
 
 const std::string kScene = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/cli_small.yaml";
 
 TEST(Cli, RunWritesACompleteRunDirectory) {
-  const fs::path d = temp_dir("run");
+  const tme::test::TempDir tmp("tmesim_cli_run");
+  const fs::path& d = tmp.path();
   const fs::path run = d / "out";
   const Result r = tmesim("run " + kScene + " -o " + run.string() + " --backend cpu --quiet", d);
   ASSERT_EQ(r.code, 0) << r.err;
@@ -80,7 +74,8 @@ TEST(Cli, RunWritesACompleteRunDirectory) {
 }
 
 TEST(Cli, VolumesReadBackWithVtkMatchGridNamesTimesAndValues) {
-  const fs::path d = temp_dir("vtk");
+  const tme::test::TempDir tmp("tmesim_cli_vtk");
+  const fs::path& d = tmp.path();
   const fs::path run = d / "out";
   ASSERT_EQ(tmesim("run " + kScene + " -o " + run.string() + " --quiet", d).code, 0);
   const std::string pvd = slurp(run / "fields.pvd");
@@ -125,7 +120,8 @@ TEST(Cli, VolumesReadBackWithVtkMatchGridNamesTimesAndValues) {
 }
 
 TEST(Cli, RadiotherapyRunWritesTheScheduleAndDoseFields) {
-  const fs::path d = temp_dir("rt");
+  const tme::test::TempDir tmp("tmesim_cli_rt");
+  const fs::path& d = tmp.path();
   const fs::path run = d / "out";
   const std::string scene = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/cli_rt.yaml";
   const Result r = tmesim("run " + scene + " -o " + run.string() + " --backend cpu", d);
@@ -169,7 +165,8 @@ TEST(Cli, RadiotherapyRunWritesTheScheduleAndDoseFields) {
 TEST(Cli, OxygenEnhancedFractionsUseTheOxygenFieldOfEachVoxel) {
   // The pO2 read at each fraction once went to a buffer that no longer existed (heap
   // corruption at the first fraction). Left half at 2 mmHg, the rest at 40 mmHg.
-  const fs::path d = temp_dir("oxygen");
+  const tme::test::TempDir tmp("tmesim_cli_oxygen");
+  const fs::path& d = tmp.path();
   const fs::path run = d / "out";
   const std::string scene = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/cli_rt_oxygen.yaml";
   const Result r = tmesim("run " + scene + " -o " + run.string() + " --backend cpu --quiet", d);
@@ -201,11 +198,11 @@ TEST(Cli, OxygenEnhancedFractionsUseTheOxygenFieldOfEachVoxel) {
   // Hypoxia protects: at 2 mmHg a dose acts as 0.6 of itself (OMF (3 * 2 + 3) / (3 * 5)), at
   // 40 mmHg as 0.95; 8 Gy leave 2.5 times as many hypoxic cells.
   EXPECT_NEAR(S(0.146, 0.0146, 8, 2) / S(0.146, 0.0146, 8, 40), 2.524, 0.001);
-  fs::remove_all(d);
 }
 
 TEST(Cli, ExistingRunDirectoryIsKeptUnlessForced) {
-  const fs::path d = temp_dir("force");
+  const tme::test::TempDir tmp("tmesim_cli_force");
+  const fs::path& d = tmp.path();
   const fs::path run = d / "out";
   ASSERT_EQ(tmesim("run " + kScene + " -o " + run.string() + " --quiet", d).code, 0);
   std::ofstream(run / "marker") << "x";
@@ -221,7 +218,8 @@ TEST(Cli, ExistingRunDirectoryIsKeptUnlessForced) {
 }
 
 TEST(Cli, BadSceneExitsWithCodeTwoAndAPositionedMessage) {
-  const fs::path d = temp_dir("bad");
+  const tme::test::TempDir tmp("tmesim_cli_bad");
+  const fs::path& d = tmp.path();
   std::ofstream(d / "bad.yaml") << "name: x\ngrid:\n  shape: [4, 4, 4]\n  spacing: 10 um/s\n";
   const Result r = tmesim("run " + (d / "bad.yaml").string() + " -o " + (d / "o").string(), d);
   EXPECT_EQ(r.code, 2);
@@ -234,7 +232,8 @@ TEST(Cli, BadSceneExitsWithCodeTwoAndAPositionedMessage) {
 }
 
 TEST(Cli, ValidateAndInfoReport) {
-  const fs::path d = temp_dir("info");
+  const tme::test::TempDir tmp("tmesim_cli_info");
+  const fs::path& d = tmp.path();
   const Result v = tmesim("validate " + kScene, d);
   EXPECT_EQ(v.code, 0) << v.err;
   EXPECT_NE(v.out.find(": ok: 12x10x8 voxels, 2 fields"), std::string::npos) << v.out;
@@ -248,7 +247,8 @@ TEST(Cli, ValidateAndInfoReport) {
 }
 
 TEST(Cli, VersionPrintsTheFirstLineOfInfo) {
-  const fs::path d = temp_dir("version");
+  const tme::test::TempDir tmp("tmesim_cli_version");
+  const fs::path& d = tmp.path();
   const Result v = tmesim("--version", d);
   const Result i = tmesim("info", d);
   EXPECT_EQ(v.code, 0) << v.err;
@@ -256,11 +256,11 @@ TEST(Cli, VersionPrintsTheFirstLineOfInfo) {
   ASSERT_EQ(i.code, 0);
   EXPECT_EQ(v.out.rfind("tmesim 0.1.0 (git ", 0), 0u) << v.out;
   EXPECT_EQ(v.out, i.out.substr(0, i.out.find('\n') + 1));
-  fs::remove_all(d);
 }
 
 TEST(Cli, CudaBackendWithoutDeviceFailsClearly) {
-  const fs::path d = temp_dir("cuda");
+  const tme::test::TempDir tmp("tmesim_cli_cuda");
+  const fs::path& d = tmp.path();
   const Result r = tmesim("run " + kScene + " -o " + (d / "o").string() + " --backend cuda --quiet", d);
   const Result i = tmesim("info", d);
   if (i.out.find("cuda device 0") != std::string::npos) GTEST_SKIP() << "a CUDA device exists";

@@ -24,13 +24,6 @@ constexpr double R = sizeof(tme::real);
 
 using tme::test::slurp;
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path d = fs::path(::testing::TempDir()) / ("tmesim_cost_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
 std::string load_error(const std::string& text, const tme::Machine& m, const std::string& dir) {
   try {
     tme::load_scene_text(text, "big.yaml", dir, m);
@@ -45,7 +38,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 TEST(CostScene, MillionCubeRefusedAtTheGridBeforeAnyBuffer) {
-  const fs::path d = temp_dir("grid");
+  const tme::test::TempDir tmp("tmesim_cost_grid");
+  const fs::path& d = tmp.path();
   tme::Machine m;
   m.host_available = 16.0 * (1 << 30);
   const auto t0 = std::chrono::steady_clock::now();
@@ -69,7 +63,6 @@ species:
               "host memory on the cpu backend, more than the 16.0 GiB available (expected at most 357214890 "
               "voxels with 3 fields on this machine)");
   // The same scene on a machine that has the memory gets past the grid (and is not loaded here).
-  fs::remove_all(d);
 }
 
 TEST(CostScene, ModelFileFieldsAreCheckedBeforeEachIsMade) {
@@ -92,7 +85,8 @@ TEST(CostScene, ModelFileFieldsAreCheckedBeforeEachIsMade) {
 }
 
 TEST(CostScene, TooManyOutputsRefusedWithTheCount) {
-  const fs::path d = temp_dir("outputs");
+  const tme::test::TempDir tmp("tmesim_cost_outputs");
+  const fs::path& d = tmp.path();
   EXPECT_EQ(load_error(R"(name: big
 grid: {shape: [4, 4, 4], spacing: 10 um}
 time: {end: 365 d, output_every: 1 s}
@@ -102,13 +96,13 @@ species:
                        tme::Machine{}, d.string()),
             "big.yaml:3:34: time.output_every: '1 s' gives 31536001 volumes over end '365 d' (expected at most "
             "100000 volumes (time.end / time.output_every + 1))");
-  fs::remove_all(d);
 }
 
 TEST(CostScene, VolumeSizeBoundsTheFilesWritten) {
   // Random values (hardly compressible): the zlib file and the uncompressed one both stay
   // within vti_bytes, and the uncompressed one holds at least the raw values.
-  const fs::path d = temp_dir("vti");
+  const tme::test::TempDir tmp("tmesim_cost_vti");
+  const fs::path& d = tmp.path();
   tme::GridSpec g;
   g.d = tme::Dims{40, 30, 20};
   const long long nv = g.nvox();
@@ -123,7 +117,6 @@ TEST(CostScene, VolumeSizeBoundsTheFilesWritten) {
   EXPECT_LE(double(fs::file_size(d / "z.vti")), bound);
   EXPECT_LE(double(fs::file_size(d / "n.vti")), bound);
   EXPECT_GE(double(fs::file_size(d / "n.vti")), 2 * R * nv);
-  fs::remove_all(d);
 }
 
 // ---- the program ----------------------------------------------------------------------------
@@ -138,7 +131,8 @@ Result tmesim(const std::string& args, const fs::path& dir, const std::string& e
 const std::string kSmall = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/cli_small.yaml";
 
 TEST(CostCli, ValidatePrintsTheCostLine) {
-  const fs::path d = temp_dir("validate");
+  const tme::test::TempDir tmp("tmesim_cost_validate");
+  const fs::path& d = tmp.path();
   const Result v = tmesim("validate " + kSmall + " --backend cpu", d);
   ASSERT_EQ(v.code, 0) << v.err;
   // cli_small: 12 x 10 x 8 = 960 voxels, species A (with a source block) and B, region
@@ -157,7 +151,6 @@ TEST(CostCli, ValidatePrintsTheCostLine) {
   EXPECT_NE(v.out.find("; estimated run time "), std::string::npos) << v.out;
   EXPECT_NE(v.out.find(" on cpu ("), std::string::npos) << v.out;
   EXPECT_EQ(v.out.find("device memory"), std::string::npos) << v.out;
-  fs::remove_all(d);
 }
 
 TEST(CostCli, ValidateOfAThousandCubedSceneIsRefusedFast) {
@@ -166,7 +159,8 @@ TEST(CostCli, ValidateOfAThousandCubedSceneIsRefusedFast) {
   const tme::Machine here = tme::probe_machine("cpu");
   if (here.host_available >= tme::memory_floor(1000LL * 1000 * 1000, 64, tme::CostBackend::kCpu).host)
     GTEST_SKIP() << "this machine has the memory for it";
-  const fs::path d = temp_dir("thousand");
+  const tme::test::TempDir tmp("tmesim_cost_thousand");
+  const fs::path& d = tmp.path();
   std::ofstream f(d / "big.yaml");
   f << "name: big\ngrid: {shape: [1000, 1000, 1000], spacing: 10 um}\ntime: {end: 1 h, output_every: 10 min}\n"
        "species:\n";
@@ -181,11 +175,11 @@ TEST(CostCli, ValidateOfAThousandCubedSceneIsRefusedFast) {
       << v.err;
   EXPECT_NE(v.err.find(" of host memory on the cpu backend, more than the "), std::string::npos) << v.err;
   EXPECT_EQ(v.out, "");
-  fs::remove_all(d);
 }
 
 TEST(CostCli, RunStartsWithTheCostAndAnEstimatedEta) {
-  const fs::path d = temp_dir("run");
+  const tme::test::TempDir tmp("tmesim_cost_run");
+  const fs::path& d = tmp.path();
   const Result r = tmesim("run " + kSmall + " -o out --backend cpu --progress-every 1000", d, "OMP_NUM_THREADS=1 ");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("cost: host memory ", 0), 0u) << r.out;
@@ -196,7 +190,6 @@ TEST(CostCli, RunStartsWithTheCostAndAnEstimatedEta) {
   const std::string line = r.out.substr(first, r.out.find('\n', first) - first);
   EXPECT_EQ(line.rfind("progress: t = 0 s of 1.67 min (0.0%), 0 steps/s, ETA about ", 0), 0u) << line;
   EXPECT_NE(line.find(" (estimate)"), std::string::npos) << line;
-  fs::remove_all(d);
 }
 
 }  // namespace

@@ -20,14 +20,7 @@ using tme::test::slurp;
 
 class Guards : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tmesim_guards_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { dir_ = tmp_.path(); }
   // A 4x4x4 scene of one species A [ng/mL] with `species` (indented 4) and `time` lines added.
   std::string scene(const std::string& species, const std::string& time = "  end: 100 s\n  output_every: 100 s\n") {
     const fs::path f = dir_ / "s.yaml";
@@ -52,6 +45,7 @@ class Guards : public ::testing::Test {
     EXPECT_EQ(v.code, 2);
     EXPECT_EQ(v.err, r.err);
   }
+  const tme::test::TempDir tmp_{"tmesim_guards"};
   fs::path dir_;
 };
 

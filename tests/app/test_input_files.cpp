@@ -28,17 +28,7 @@ namespace {
 
 class InputFiles : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("tmesim_input_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  void SetUp() override { dir_ = tmp_.path(); }
   std::string path(const std::string& n) const { return (dir_ / n).string(); }
   std::string write(const std::string& n, const std::string& text) const {
     std::ofstream(path(n), std::ios::binary) << text;
@@ -48,6 +38,7 @@ class InputFiles : public ::testing::Test {
     EXPECT_EQ(::mkfifo(path(n).c_str(), 0600), 0);
     return path(n);
   }
+  const tme::test::TempDir tmp_{"tmesim_input"};
   fs::path dir_;
 };
 

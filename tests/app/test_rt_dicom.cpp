@@ -6,7 +6,6 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "host/rt/dose_map.hpp"
+#include "tests/program.hpp"
 
 namespace fs = std::filesystem;
 namespace rt = tme::rt;
@@ -83,17 +83,7 @@ void fill(DcmDataset* ds, const Spec& s) {
 
 class RtDicom : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = fs::temp_directory_path() /
-           ("tmesim_rtdicom_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  void SetUp() override { dir_ = tmp_.path(); }
   std::string path(const std::string& n) const { return (dir_ / n).string(); }
 
   // Writes a dataset from `s`, lets `edit` change it, saves it as `name`.
@@ -142,6 +132,7 @@ class RtDicom : public ::testing::Test {
         }
   }
 
+  const tme::test::TempDir tmp_{"tmesim_rtdicom"};
   fs::path dir_;
 };
 

@@ -6,7 +6,6 @@
 #include <vtkMetaImageWriter.h>
 #include <vtkNew.h>
 
-#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "host/rt/dose_map.hpp"
+#include "tests/program.hpp"
 
 namespace fs = std::filesystem;
 namespace rt = tme::rt;
@@ -149,11 +149,7 @@ double linear_dose(double x, double y, double z) { return 1.5 + 0.01 * x - 0.02 
 class RtDoseFiles : public ::testing::Test {
  protected:
   void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = fs::temp_directory_path() /
-           ("tmesim_rtdose_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = tmp_.path();
     // Source image: 12 x 10 x 8 voxels, spacing (20, 25, 30) um, lower corner (-100, -50, 10).
     src_.d = {12, 10, 8};
     const double h[3] = {20, 25, 30}, o[3] = {-100, -50, 10};
@@ -175,10 +171,6 @@ class RtDoseFiles : public ::testing::Test {
       dst_.h[a] = hd[a];
       dst_.origin[a] = od[a];
     }
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
   std::string path(const std::string& n) const { return (dir_ / n).string(); }
 
@@ -202,6 +194,7 @@ class RtDoseFiles : public ::testing::Test {
     EXPECT_LT(worst, 1e-13) << what;
   }
 
+  const tme::test::TempDir tmp_{"tmesim_rtdose"};
   fs::path dir_;
   tme::GridSpec src_, dst_;
   std::vector<double> vals_;

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -53,22 +52,12 @@ void make_run(const fs::path& d) {
 class RunDir : public ::testing::Test {
  protected:
   void SetUp() override {
-    static std::atomic<int> counter{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    t_ = fs::temp_directory_path() / ("tmesim_rundir_" + std::to_string(::getpid()) + "_" + info->name() + "_" +
-                                      std::to_string(counter++));
-    fs::remove_all(t_);
-    fs::create_directories(t_);
-    t_ = fs::canonical(t_);
+    t_ = fs::canonical(tmp_.path());
     // Made-up current and home directories inside the scratch directory.
     prot_.cwd = t_ / "a" / "b" / "c";
     prot_.home = t_ / "home";
     fs::create_directories(prot_.cwd);
     fs::create_directories(prot_.home);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(t_, ec);
   }
   std::string refusal(const fs::path& p, RunDirKind k = RunDirKind::kFinished) const {
     return replace_refusal(p, k, prot_.cwd, prot_.home);
@@ -80,6 +69,7 @@ class RunDir : public ::testing::Test {
     std::sort(out.begin(), out.end());
     return out;
   }
+  const tme::test::TempDir tmp_{"tmesim_rundir"};
   fs::path t_;
   tme::ProtectedDirs prot_;
 };

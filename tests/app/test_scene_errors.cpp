@@ -9,23 +9,18 @@
 
 #include "host/io/vtk_io.hpp"
 #include "host/scene/scene.hpp"
+#include "tests/program.hpp"
 
 namespace {
 
-// A fresh, empty directory for map files (none of the scenes below finds a file it names).
-std::string scratch_dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
-                                    ("tmesim_scene_errors_" + std::string(info->name()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
+using tme::test::TempDir;
 
 // The message load_scene_text throws for `text` ("" when it loads).
 std::string error_of(const std::string& text, const std::string& base_dir = "") {
   try {
-    tme::load_scene_text(text, "bad.yaml", base_dir.empty() ? scratch_dir() : base_dir);
+    // A fresh, empty directory for map files (none of the scenes below finds a file it names).
+    const TempDir scratch("tmesim_scene_errors");
+    tme::load_scene_text(text, "bad.yaml", base_dir.empty() ? scratch.string() : base_dir);
   } catch (const tme::SceneError& e) {
     return e.what();
   }
@@ -665,7 +660,8 @@ void write_map(const std::string& dir, const std::string& file, tme::Dims d, dou
 }
 
 TEST(SceneErrors, MapShapeMismatch) {
-  const std::string dir = scratch_dir();
+  const TempDir tmp("tmesim_scene_errors");
+  const std::string dir = tmp.string();
   write_map(dir, "small.vti", tme::Dims{2, 4, 4}, 0);
   EXPECT_EQ(error_of(R"(name: bad
 grid: {shape: [4, 4, 4], spacing: 10 um}
@@ -680,7 +676,8 @@ species:
 }
 
 TEST(SceneErrors, LabelMapValueOutOfRange) {
-  const std::string dir = scratch_dir();
+  const TempDir tmp("tmesim_scene_errors");
+  const std::string dir = tmp.string();
   std::vector<double> v(64, 0.0);
   v[1 + 4 * (2 + 4 * 3)] = 2;  // voxel (1, 2, 3)
   write_map(dir, "labels.vti", tme::Dims{4, 4, 4}, 0, v);
@@ -699,7 +696,8 @@ species:
 }
 
 TEST(SceneErrors, InitialMapNegative) {
-  const std::string dir = scratch_dir();
+  const TempDir tmp("tmesim_scene_errors");
+  const std::string dir = tmp.string();
   write_map(dir, "init.vti", tme::Dims{4, 4, 4}, -0.5);
   EXPECT_EQ(error_of(R"(name: bad
 grid: {shape: [4, 4, 4], spacing: 10 um}
@@ -717,7 +715,8 @@ species:
 
 TEST(SceneErrors, MapArrayMissing) {
   // The reader's own reason is passed on after the file name.
-  const std::string dir = scratch_dir();
+  const TempDir tmp("tmesim_scene_errors");
+  const std::string dir = tmp.string();
   write_map(dir, "src.vti", tme::Dims{4, 4, 4}, 1);
   const std::string msg = error_of(R"(name: bad
 grid: {shape: [4, 4, 4], spacing: 10 um}
@@ -739,7 +738,8 @@ species:
 }
 
 TEST(SceneErrors, SceneFileMissing) {
-  const std::string path = scratch_dir() + "/none.yaml";
+  const TempDir tmp("tmesim_scene_errors");
+  const std::string path = tmp.string() + "/none.yaml";
   try {
     tme::load_scene(path);
     FAIL() << "loaded a missing file";

@@ -8,6 +8,7 @@
 
 #include "host/io/vtk_io.hpp"
 #include "host/scene/scene.hpp"
+#include "tests/program.hpp"
 
 namespace {
 
@@ -16,15 +17,6 @@ using tme::LoadedScene;
 using tme::Problem;
 
 const std::string kScenes = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests";
-
-std::string scratch_dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path dir =
-      fs::path(::testing::TempDir()) / ("tmesim_scene_load_" + std::string(info->name()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
 
 // Voxel centres of a grid, x fastest (what the loader tests membership with).
 struct Centre {
@@ -296,6 +288,7 @@ output:
 }
 
 TEST(SceneLoad, ObserveDefaultsToEveryRegion) {
+  const tme::test::TempDir tmp("tmesim_scene_load");
   const LoadedScene ls = tme::load_scene_text(R"(name: obs
 grid: {shape: [10, 10, 10], spacing: 10 um}
 time: {end: 1 h, output_every: 10 min}
@@ -305,7 +298,7 @@ regions:
 species:
   - {name: A, unit: nM, diffusion: 10 um^2/s, initial: {regions: {a: 3 nM}}}
 )",
-                                              "obs.yaml", scratch_dir());
+                                              "obs.yaml", tmp.string());
   ASSERT_EQ(ls.problem.regions.size(), 2u);
   EXPECT_EQ(ls.problem.regions[0].name, "b");  // in the order written
   EXPECT_EQ(ls.problem.regions[1].name, "a");
@@ -326,7 +319,8 @@ species:
 }
 
 TEST(SceneLoad, Maps) {
-  const std::string dir = scratch_dir();
+  const tme::test::TempDir tmp("tmesim_scene_load");
+  const std::string dir = tmp.string();
   tme::GridSpec g;
   g.d = tme::Dims{6, 5, 4};
   g.h[0] = g.h[1] = g.h[2] = 10;
@@ -377,6 +371,7 @@ species:
 }
 
 TEST(SceneLoad, PeriodicAndOverrides) {
+  const tme::test::TempDir tmp("tmesim_scene_load");
   const LoadedScene ls = tme::load_scene_text(R"(name: bc
 grid: {shape: [4, 4, 4], spacing: [1 um, 2 um, 3 um], origin: [1 mm, 0 um, -1 mm]}
 time: {end: 100 s, output_every: 100 s, step: auto}
@@ -386,7 +381,7 @@ species:
     diffusion: 1 um^2/s
     boundary: {all: periodic, z-: {fixed: 2 ug/L}, z+: no_flux}
 )",
-                                              "bc.yaml", scratch_dir());
+                                              "bc.yaml", tmp.string());
   const tme::SpeciesCoeffs& c = ls.problem.coeffs[0];
   for (int f = 0; f < 4; ++f) EXPECT_EQ(c.bc[f].type, tme::kPeriodic);
   EXPECT_EQ(c.bc[tme::kZm].type, tme::kFixed);

@@ -12,6 +12,7 @@
 
 #include "host/core/vessels.hpp"
 #include "host/scene/scene.hpp"
+#include "tests/program.hpp"
 
 namespace {
 
@@ -399,13 +400,7 @@ TEST(SceneModelTme, EveryParameterHasASource) {
 
 class SceneModelFiles : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = (fs::path(::testing::TempDir()) / ("tmesim_scene_model_" + std::string(info->name())))
-               .lexically_normal();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = tmp_.path(); }
   void write(const std::string& name, const std::string& text) const {
     std::ofstream(dir_ / name) << text;
   }
@@ -422,6 +417,7 @@ class SceneModelFiles : public ::testing::Test {
   LoadedScene load(const std::string& scene) const {
     return tme::load_scene_text(scene, "scene.yaml", dir_.string());
   }
+  const tme::test::TempDir tmp_{"tmesim_scene_model"};
   fs::path dir_;
 };
 

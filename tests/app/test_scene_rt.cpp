@@ -10,6 +10,7 @@
 
 #include "host/io/vtk_io.hpp"
 #include "host/scene/scene.hpp"
+#include "tests/program.hpp"
 
 namespace {
 
@@ -40,16 +41,6 @@ const std::string kPlan = R"(  plans:
       schedule: {total: 10 Gy, fractions: 5}
 )";
 
-std::string scratch_dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path dir =
-      fs::path(::testing::TempDir()) /
-      ("tmesim_scene_rt_" + std::string(info->test_suite_name()) + "_" + info->name());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
-
 LoadedScene load(const std::string& rt, const std::string& dir = ".") {
   return tme::load_scene_text(kHead + "radiotherapy:\n" + rt, "rt.yaml", dir);
 }
@@ -57,7 +48,8 @@ LoadedScene load(const std::string& rt, const std::string& dir = ".") {
 // The message loading throws ("" when it loads).
 std::string error_of(const std::string& rt, const std::string& head = kHead) {
   try {
-    tme::load_scene_text(head + "radiotherapy:\n" + rt, "bad.yaml", scratch_dir());
+    const tme::test::TempDir scratch("tmesim_scene_rt");
+    tme::load_scene_text(head + "radiotherapy:\n" + rt, "bad.yaml", scratch.string());
   } catch (const tme::SceneError& e) {
     return e.what();
   }
@@ -138,7 +130,8 @@ TEST(SceneRtPlans, EllipsoidTarget) {
 }
 
 TEST(SceneRtPlans, VtiDoseMapIsResampled) {
-  const std::string dir = scratch_dir();
+  const tme::test::TempDir tmp("tmesim_scene_rt");
+  const std::string dir = tmp.string();
   // A coarser image (2x2x2 voxels of 200 um from -100 um: footprint [-100, 300] um) with a
   // linear dose 1 Gy + x / (100 um) Gy at its voxel centres (x = 0, 200 um).
   tme::GridSpec img;

@@ -16,7 +16,6 @@
 #include <vtkXMLImageDataWriter.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -30,6 +29,7 @@
 #include <unistd.h>
 
 #include "host/io/vtk_io.hpp"
+#include "tests/program.hpp"
 
 namespace fs = std::filesystem;
 
@@ -38,19 +38,7 @@ namespace {
 // A fresh scratch directory per test, removed afterwards.
 class VtkIo : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("tmesim_vtkio_" + std::to_string(::getpid()) + "_" + info->name() + "_" +
-            std::to_string(counter++));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  void SetUp() override { dir_ = tmp_.path(); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::vector<std::string> listing() const {
     std::vector<std::string> out;
@@ -58,6 +46,7 @@ class VtkIo : public ::testing::Test {
     std::sort(out.begin(), out.end());
     return out;
   }
+  const tme::test::TempDir tmp_{"tmesim_vtkio"};
   fs::path dir_;
 };
 

@@ -115,9 +115,8 @@ TEST_P(AllScenes, RunsEndToEnd) {
   std::string id = c.path;
   for (char& ch : id)
     if (ch == '/' || ch == '.') ch = '_';
-  const fs::path tmp = fs::temp_directory_path() / ("tmesim_all_scenes_" + std::to_string(::getpid())) / id;
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
+  const tme::test::TempDir dir("tmesim_all_scenes_" + id);
+  const fs::path& tmp = dir.path();
   const std::string copied = tme::test::copy_scenes_with_edits(fs::path(kSourceDir) / "scenes", tmp, c.path, c.edits);
   ASSERT_EQ(copied, "") << "update the table";
   const fs::path scene = tmp / "scenes" / c.path;
@@ -151,11 +150,6 @@ TEST_P(AllScenes, RunsEndToEnd) {
     while (std::getline(ls, cell, ',')) EXPECT_TRUE(std::isfinite(std::stod(cell))) << line;
   }
   EXPECT_EQ(rows, c.volumes);
-  if (!::testing::Test::HasFailure()) {
-    fs::remove_all(tmp);
-    std::error_code ec;
-    fs::remove(tmp.parent_path(), ec);  // only when empty
-  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Scenes, AllScenes, ::testing::ValuesIn(cases()),

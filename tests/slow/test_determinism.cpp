@@ -63,20 +63,14 @@ class Determinism : public ::testing::TestWithParam<Case> {};
 TEST_P(Determinism, SameVolumesForRepeatsAndThreadCounts) {
   if (!kBinary) GTEST_SKIP() << "built without the tmesim program (TMESIM_APP=OFF)";
   const Case& c = GetParam();
-  const fs::path tmp = fs::temp_directory_path() / ("tmesim_determinism_" + std::to_string(::getpid())) / c.name;
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
+  const tme::test::TempDir dir("tmesim_determinism_" + c.name);
+  const fs::path& tmp = dir.path();
   ASSERT_EQ(tme::test::copy_scenes_with_edits(fs::path(kSourceDir) / "scenes", tmp, c.scene, c.edits), "");
 
   const fs::path two = run_with(c, tmp, 2, "2a");
   expect_same_outputs(two, run_with(c, tmp, 2, "2b"), "2 threads, twice");
   expect_same_outputs(two, run_with(c, tmp, 1, "1"), "1 and 2 threads");
   expect_same_outputs(two, run_with(c, tmp, 3, "3"), "3 and 2 threads");
-  if (!::testing::Test::HasFailure()) {
-    fs::remove_all(tmp);
-    std::error_code ec;
-    fs::remove(tmp.parent_path(), ec);  // only when empty
-  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -75,7 +75,6 @@ std::vector<Row> scope_rows(const std::vector<Row>& rows, const std::string& sco
 }
 
 struct SceneRun {
-  fs::path dir;             // the run directory
   std::vector<Row> rows;    // delivered_schedule.csv
   std::vector<Row> lesion;  // its rows with scope 'lesion' (the whole grid): one per fraction
 };
@@ -86,28 +85,26 @@ struct SceneRun {
 // schedule and in provenance.json.
 SceneRun run_scene(const std::string& name, int fractions, int volumes) {
   SceneRun run;
-  const fs::path tmp = fs::temp_directory_path() / ("tmesim_examples_" + std::to_string(::getpid())) / name;
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  run.dir = tmp / "run";
+  const tme::test::TempDir tmp("tmesim_examples_" + name);  // removed on return
+  const fs::path dir = tmp / "run";
   const std::string scene = std::string(kSourceDir) + "/scenes/" + name + ".yaml";
   // GNU OpenMP spins while it waits for work; on a busy 2-core machine (ctest -j, builds) that
   // makes these runs 10x slower. Passive waiting changes no result. A value set outside wins.
   const tme::test::Result r =
-      tme::test::run_shell(kBinary, "run " + scene + " -o " + run.dir.string() + " --backend cpu --quiet", tmp,
-                           "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} ");
+      tme::test::run_shell(kBinary, "run " + scene + " -o " + dir.string() + " --backend cpu --quiet",
+                           tmp.path(), "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} ");
   EXPECT_EQ(r.code, 0) << name << "\n" << r.err;
   if (r.code != 0) return run;
 
-  EXPECT_TRUE(fs::exists(run.dir / "fields.pvd"));
+  EXPECT_TRUE(fs::exists(dir / "fields.pvd"));
   char last[32];
   std::snprintf(last, sizeof last, "fields_%04d.vti", volumes - 1);
-  EXPECT_TRUE(fs::exists(run.dir / last)) << last;
+  EXPECT_TRUE(fs::exists(dir / last)) << last;
   std::snprintf(last, sizeof last, "fields_%04d.vti", volumes);
-  EXPECT_FALSE(fs::exists(run.dir / last)) << last;
+  EXPECT_FALSE(fs::exists(dir / last)) << last;
 
   // The .vti header is plain XML before the appended (binary) data.
-  std::string vti = slurp(run.dir / "fields_0001.vti");
+  std::string vti = slurp(dir / "fields_0001.vti");
   const size_t appended = vti.find("<AppendedData");
   EXPECT_NE(appended, std::string::npos);
   vti = vti.substr(0, appended);
@@ -116,20 +113,13 @@ SceneRun run_scene(const std::string& name, int fractions, int volumes) {
                             "Name=\"IFN1 [pg/mL]\""})
     EXPECT_NE(vti.find(array), std::string::npos) << array;
 
-  run.rows = read_schedule(run.dir / "delivered_schedule.csv");
+  run.rows = read_schedule(dir / "delivered_schedule.csv");
   run.lesion = scope_rows(run.rows, "lesion");
   EXPECT_EQ((int)run.lesion.size(), fractions);
-  const std::string prov = slurp(run.dir / "provenance.json");
+  const std::string prov = slurp(dir / "provenance.json");
   const std::string key = "\"fractions_delivered\": " + std::to_string(fractions) + ",";
   EXPECT_NE(prov.find(key), std::string::npos) << key << "\n" << prov;
   return run;
-}
-
-void cleanup(const SceneRun& run) {
-  if (::testing::Test::HasFailure()) return;  // keep the run for a look
-  fs::remove_all(run.dir.parent_path());
-  std::error_code ec;
-  fs::remove(run.dir.parent_path().parent_path(), ec);  // only when empty
 }
 
 constexpr double kDay = 86400, kHour = 3600;
@@ -145,7 +135,6 @@ TEST(ExampleScenes, Conventional) {
   EXPECT_EQ(r.lesion[24].time_s, 33 * kDay);  // Friday of week 5
   for (const Row& x : r.lesion) EXPECT_EQ(x.prescribed_Gy, 2.0);
   EXPECT_NEAR(r.lesion[0].max_Gy, 2.0, 1e-3);
-  cleanup(r);
 }
 
 TEST(ExampleScenes, Sbrt) {
@@ -160,7 +149,6 @@ TEST(ExampleScenes, Sbrt) {
   const auto tumour = scope_rows(r.rows, "tumour");
   ASSERT_EQ(tumour.size(), 3u);
   EXPECT_GT(tumour[0].mean_Gy, 7.0);  // the lesion is inside the 8 Gy sphere (with a margin)
-  cleanup(r);
 }
 
 TEST(ExampleScenes, Single) {
@@ -171,7 +159,6 @@ TEST(ExampleScenes, Single) {
   EXPECT_EQ(r.lesion[0].time_s, 1 * kDay);
   EXPECT_EQ(r.lesion[0].prescribed_Gy, 20.0);
   EXPECT_NEAR(r.lesion[0].max_Gy, 20.0, 1e-2);
-  cleanup(r);
 }
 
 TEST(ExampleScenes, TwiceDaily) {
@@ -184,7 +171,6 @@ TEST(ExampleScenes, TwiceDaily) {
   EXPECT_EQ(r.lesion[10].time_s, 8 * kDay);                // Monday of week 2
   EXPECT_EQ(r.lesion[29].time_s, 19 * kDay + 6 * kHour);  // Friday 15:00 of week 3
   for (const Row& x : r.lesion) EXPECT_EQ(x.prescribed_Gy, 1.5);
-  cleanup(r);
 }
 
 TEST(ExampleScenes, ExplicitFile) {
@@ -201,7 +187,6 @@ TEST(ExampleScenes, ExplicitFile) {
     EXPECT_EQ(r.lesion[i].prescribed_Gy, d[i]) << i;
     EXPECT_NEAR(r.lesion[i].max_Gy, 6.15 * d[i] / 6, 2e-3) << i;
   }
-  cleanup(r);
 }
 
 TEST(ExampleScenes, TwoPlans) {
@@ -225,7 +210,6 @@ TEST(ExampleScenes, TwoPlans) {
   EXPECT_LT(b[0].max_Gy, 0.01);
   EXPECT_LT(a[1].max_Gy, 0.01);
   EXPECT_GT(b[1].mean_Gy, 0.4);
-  cleanup(r);
 }
 
 }  // namespace

@@ -500,16 +500,7 @@ class SceneFuzz : public ::testing::Test {
     // GNU OpenMP spins while it waits for work; on a busy machine that slows the runs down.
     ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
     ::setenv("OMP_NUM_THREADS", "1", 0);
-    root_ = fs::temp_directory_path() /
-            ("tmesim_fuzz_" + std::to_string(::getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-  }
-  void TearDown() override {
-    if (root_.empty()) return;
-    std::error_code ec;
-    if (!HasFailure()) fs::remove_all(root_, ec);
+    root_ = tmp_.path();
   }
 
   // A fresh copy of scenes/ (YAML files and maps) in root_/<name>; `shorten`: with the run
@@ -570,6 +561,7 @@ class SceneFuzz : public ::testing::Test {
     return o.code;
   }
 
+  const tme::test::TempDir tmp_{"tmesim_fuzz"};
   fs::path root_;
 };
 
