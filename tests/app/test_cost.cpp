@@ -57,11 +57,12 @@ species:
   EXPECT_LT(seconds_since(t0), 2.0);  // no region mask, no initial state of 1e9 voxels
   // 3 fields x 1e9 voxels x (initial, state read back, two backend buffers) + the program.
   // Fits: (16 GiB - 32 MiB) / 48 bytes per voxel.
-  if (R == 4)
+  if (R == 4) {
     EXPECT_EQ(e,
               "big.yaml:2:15: grid.shape: 1000 x 1000 x 1000 voxels with 3 fields needs at least 44.7 GiB of "
               "host memory on the cpu backend, more than the 16.0 GiB available (expected at most 357214890 "
               "voxels with 3 fields on this machine)");
+  }
   // The same scene on a machine that has the memory gets past the grid (and is not loaded here).
 }
 

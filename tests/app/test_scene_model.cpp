@@ -366,9 +366,11 @@ TEST(SceneModelTme, LoadsAndValidates) {
 
   // Every reaction rate is per day or slower except the fast uptake/secretion constants that
   // scale with a density; growth/conversion/relax rates stay below 10 1/day.
-  for (const tme::Term& t : m.terms)
-    if (t.kind == tme::kTermGrowth || t.kind == tme::kTermConversion || t.kind == tme::kTermRelax)
+  for (const tme::Term& t : m.terms) {
+    if (t.kind == tme::kTermGrowth || t.kind == tme::kTermConversion || t.kind == tme::kTermRelax) {
       EXPECT_LT(t.p[0], 10 / kDay);
+    }
+  }
 
   // The vessel map is generated (mean S/V about 2 pi r / spacing^2 = 6.3e-3 1/um).
   const int vs = index_of(p, "vasculature");

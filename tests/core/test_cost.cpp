@@ -135,9 +135,10 @@ TEST(Cost, MemoryFloorAndRefusalWithInjectedMachine) {
   EXPECT_EQ(f.host, kProgram + 4 * 3 * R * 1e9);
   Machine m;
   m.host_available = 16.0 * (1 << 30);
-  if (R == 4)
+  if (R == 4) {
     EXPECT_EQ(memory_refusal(f, m, true),
               "needs at least 44.7 GiB of host memory on the cpu backend, more than the 16.0 GiB available");
+  }
   m.host_available = 1e12;
   EXPECT_EQ(memory_refusal(f, m, true), "");
   // cuda: the state buffers live on the device.
@@ -148,9 +149,10 @@ TEST(Cost, MemoryFloorAndRefusalWithInjectedMachine) {
   const MemoryCost fc = memory_floor(nv, 3, CostBackend::kCuda);
   EXPECT_EQ(fc.host, kProgram + 2 * 3 * R * 1e9);
   EXPECT_EQ(fc.device, 2 * 3 * R * 1e9);
-  if (R == 4)
+  if (R == 4) {
     EXPECT_EQ(memory_refusal(fc, g),
               "needs 22.4 GiB of device memory on the cuda backend, more than the 8.00 GiB free on Test GPU");
+  }
   // The floor never exceeds the full count of the same fields.
   const Problem p = small();
   EXPECT_LE(memory_floor(480, 2, CostBackend::kCpu).host, memory_cost(p, CostBackend::kCpu).host);

@@ -114,8 +114,9 @@ TEST_P(Hold, HeldVoxelDeliversTheSteadyAmountAtLargeSteps) {
     const std::string what = std::string(integrator_name(cs.it)) + ", k dt " + std::to_string(cs.kdt);
     EXPECT_EQ(c[p.grid.d.index(kN / 2, kN / 2, kN / 2)], real(1)) << what;
     EXPECT_LT(std::abs(delivered(c) / f_ref - 1), cs.tol) << what;
-    if (cs.it == Integrator::kLod)
+    if (cs.it == Integrator::kLod) {
       for (real v : c) ASSERT_GE(v, real(0)) << what;
+    }
   }
 }
 

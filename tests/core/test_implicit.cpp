@@ -299,8 +299,9 @@ TEST(ImplicitDevice, EmulatedDeviceSweepsMatchTheCpuSweeps) {
           implicit_sweep_emulated(a);
           // Round-off of terms of order 1 (the right-hand sides sum several of them).
           EXPECT_LE(max_rel_diff(c2, c1, 1.0), 1e-6) << "kind " << kind << " axis " << axis << " grid " << d.nx;
-          if (kind == kSweepAdiFirst || kind == kSweepAdiMiddle)  // else x is forward-pass scratch
+          if (kind == kSweepAdiFirst || kind == kSweepAdiMiddle) {  // else x is forward-pass scratch
             EXPECT_LE(max_rel_diff(x2, x1, 1.0), 1e-6) << "kind " << kind << " axis " << axis << " grid " << d.nx;
+          }
           EXPECT_GT(std::max(max_rel_diff(c1, p.initial), max_rel_diff(x1, incr)), 1e-3);  // not vacuous
         }
       }

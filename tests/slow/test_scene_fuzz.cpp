@@ -117,12 +117,6 @@ std::vector<Span> code_spans(const std::string& t) {
   return lines;
 }
 
-size_t indent_of(const std::string& t, const Span& l) {
-  size_t i = l.begin;
-  while (i < l.end && (t[i] == ' ' || t[i] == '-')) ++i;
-  return i - l.begin;
-}
-
 // A key and its value: the key's span, the value's span (empty for a block value) and, for a
 // block value, the end of the nested lines.
 struct KeyVal {
