@@ -1,4 +1,4 @@
-// Mechanism signs of the default model (scenes/models/tme.yaml, issue 5) in small 3D scenes,
+// Mechanism signs of the default model (scenes/models/tme.yaml) in small 3D scenes,
 // on every backend: each test loads the model through a scene, runs it with Simulation and
 // compares runs that differ in one thing (a parameter override, an initial level, a
 // radiotherapy fraction). Where a closed form exists the numbers are checked against it.

@@ -1,4 +1,4 @@
-// The model sections of a scene (issue 5): model files with includes, parameters, populations,
+// The model sections of a scene: model files with includes, parameters, populations,
 // states, initial overrides, drugs, blood inputs and terms, converted to the internal units of
 // kernels/terms.hpp; the default model scenes/models/tme.yaml; exact error messages.
 #include <gtest/gtest.h>
