@@ -20,11 +20,14 @@
 #include "host/io/input_file.hpp"
 #include "host/io/vtk_io.hpp"
 #include "host/scene/scene.hpp"
+#include "tests/error_of.hpp"
 #include "tests/program.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
+
+using tme::test::any_error_of;
 
 class InputFiles : public ::testing::Test {
  protected:
@@ -41,16 +44,6 @@ class InputFiles : public ::testing::Test {
   const tme::test::TempDir tmp_{"tmesim_input"};
   fs::path dir_;
 };
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -93,19 +86,22 @@ TEST_F(InputFiles, SpecialFilesAreRefusedWithoutBeingRead) {
   using tme::InputKind;
   const std::string f = fifo("pipe.yaml");
   const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(error_of([&] { tme::read_input_file(f, InputKind::Yaml); }), f + ": not a regular file (a FIFO)");
-  EXPECT_EQ(error_of([&] { tme::check_input_file(f, InputKind::Data); }), f + ": not a regular file (a FIFO)");
+  EXPECT_EQ(any_error_of([&] { tme::read_input_file(f, InputKind::Yaml); }),
+            f + ": not a regular file (a FIFO)");
+  EXPECT_EQ(any_error_of([&] { tme::check_input_file(f, InputKind::Data); }),
+            f + ": not a regular file (a FIFO)");
   EXPECT_LT(seconds_since(t0), 2.0);
 
   const std::string zero = path("zero.yaml");
   fs::create_symlink("/dev/zero", zero);
-  EXPECT_EQ(error_of([&] { tme::read_input_file(zero, InputKind::Yaml); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_input_file(zero, InputKind::Yaml); }),
             zero + ": not a regular file (a character device)");
   fs::create_directories(path("adir"));
-  EXPECT_EQ(error_of([&] { tme::read_input_file(path("adir"), InputKind::Yaml); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_input_file(path("adir"), InputKind::Yaml); }),
             path("adir") + ": not a regular file (a directory)");
-  EXPECT_EQ(error_of([&] { tme::read_input_file(path("none"), InputKind::Yaml); }), path("none") + ": no such file");
-  EXPECT_EQ(error_of([&] { tme::read_input_file("/proc/self/status", InputKind::Yaml); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_input_file(path("none"), InputKind::Yaml); }),
+            path("none") + ": no such file");
+  EXPECT_EQ(any_error_of([&] { tme::read_input_file("/proc/self/status", InputKind::Yaml); }),
             "/proc/self/status: is on a kernel pseudo file system such as /proc or /sys (not a regular file)");
 
   // Sparse files one byte over the caps (no data written).
@@ -117,9 +113,9 @@ TEST_F(InputFiles, SpecialFilesAreRefusedWithoutBeingRead) {
     ASSERT_EQ(::ftruncate(fd, n), 0);
     ::close(fd);
   }
-  EXPECT_EQ(error_of([&] { tme::read_input_file(big_yaml, InputKind::Yaml); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_input_file(big_yaml, InputKind::Yaml); }),
             big_yaml + ": is 16.0 MiB, more than the 16 MiB a YAML file may have");
-  EXPECT_EQ(error_of([&] { tme::read_image_map(big_map, ""); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_image_map(big_map, ""); }),
             big_map + ": is 4.0 GiB, more than the 4 GiB a map or dose file may have");
   EXPECT_EQ(tme::read_input_file(write("ok.yaml", "a: 1\n"), InputKind::Yaml), "a: 1\n");
 }
@@ -143,7 +139,7 @@ TEST_F(InputFiles, TextCheckAndPrintable) {
 
 TEST_F(InputFiles, SceneNamesSpecialOrForeignFiles) {
   auto load = [&](const std::string& text) {
-    return error_of([&] { tme::load_scene(write("scene.yaml", text)); });
+    return any_error_of([&] { tme::load_scene(write("scene.yaml", text)); });
   };
   const std::string sc = path("scene.yaml");
   const std::string expected = " (expected a regular YAML model file of at most 16 MiB)";
@@ -214,11 +210,11 @@ TEST_F(InputFiles, SceneNamesSpecialOrForeignFiles) {
 
   // The scene file itself.
   const std::string f = fifo("scene_fifo.yaml");
-  EXPECT_EQ(error_of([&] { tme::load_scene(f); }),
+  EXPECT_EQ(any_error_of([&] { tme::load_scene(f); }),
             f + ":1:1: (top level): cannot read the scene file: not a regular file (a FIFO) (expected a regular YAML "
                 "file of at most 16 MiB)");
   const std::string bin = write("bin_scene.yaml", std::string("name: s\n\0\0\0", 11));
-  EXPECT_EQ(error_of([&] { tme::load_scene(bin); }),
+  EXPECT_EQ(any_error_of([&] { tme::load_scene(bin); }),
             bin + ":2:1: (top level): not a text file: control byte 0x00 (expected a UTF-8 YAML file)");
 
   // Maps: the same rules.
@@ -233,28 +229,28 @@ TEST_F(InputFiles, SceneNamesSpecialOrForeignFiles) {
 TEST_F(InputFiles, DetachedDataFiles) {
   const std::string hdr = "NRRD0004\ntype: double\ndimension: 3\nsizes: 2 2 2\nencoding: ascii\n";
   const std::string passwd = write("a.nhdr", hdr + "data file: /etc/passwd\n");
-  const std::string e = error_of([&] { tme::read_image_map(passwd, ""); });
+  const std::string e = any_error_of([&] { tme::read_image_map(passwd, ""); });
   EXPECT_EQ(e, passwd + ": cannot read image (its data file must be a plain file name in the header's directory)");
   const std::string up = write("b.nhdr", hdr + "data file: ../b.raw\n");
-  EXPECT_EQ(error_of([&] { tme::read_image_map(up, ""); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_image_map(up, ""); }),
             up + ": cannot read image (its data file must be a plain file name in the header's directory)");
   fifo("c.raw");
   const std::string f = write("c.nhdr", hdr + "data file: c.raw\n");
-  EXPECT_EQ(error_of([&] { tme::read_image_map(f, ""); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_image_map(f, ""); }),
             f + ": cannot read image (its data file " + path("c.raw") + ": not a regular file (a FIFO))");
   // ASCII data that are not numbers: the position, not the text.
   write("d.raw", "root:x:0:0:root:/root:/bin/bash\n");
   const std::string d = write("d.nhdr", hdr + "data file: d.raw\n");
-  EXPECT_EQ(error_of([&] { tme::read_image_map(d, ""); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_image_map(d, ""); }),
             d + ": cannot read image (value 1 of the ASCII data is not a number)");
 
   const std::string mhd_hdr = "ObjectType = Image\nNDims = 3\nDimSize = 2 2 2\nElementType = MET_FLOAT\n";
   const std::string m1 = write("m1.mhd", mhd_hdr + "ElementDataFile = /dev/zero\n");
-  EXPECT_EQ(error_of([&] { tme::read_image_map(m1, ""); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_image_map(m1, ""); }),
             m1 + ": cannot read image (its ElementDataFile must be a plain file name in the header's directory)");
   const std::string m2 = write("m2.mhd", mhd_hdr + "ElementDataFile = LIST\n");
   fs::create_directories(path("LIST"));
-  EXPECT_EQ(error_of([&] { tme::read_image_map(m2, ""); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_image_map(m2, ""); }),
             m2 + ": cannot read image (its ElementDataFile " + path("LIST") + ": not a regular file (a directory))");
 }
 
@@ -264,27 +260,27 @@ TEST_F(InputFiles, MalformedVtiMapsGiveErrorsNotCrashes) {
   testing::internal::CaptureStderr();
   // An ASCII array shorter than its extent (VTK 9.1 crashed on it).
   const std::string shrt = write("short.vti", vti_text("0 2 0 2 0 2", "0 2 0 2 0 2", "1 2 3"));
-  EXPECT_EQ(error_of([&] { tme::read_image_map(shrt, ""); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_image_map(shrt, ""); }),
             shrt + ": cannot read image (array 'm': has 3 of the 8 values its extent needs)");
   // A piece outside the whole extent (crashed too).
   const std::string ext = write("ext.vti", vti_text("0 2 0 2 0 2", "0 4 0 4 0 4", "1 2 3 4 5 6 7 8"));
-  EXPECT_EQ(error_of([&] { tme::read_image_map(ext, ""); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_image_map(ext, ""); }),
             ext + ": cannot read image (piece extent 0 4 0 4 0 4 does not lie inside WholeExtent 0 2 0 2 0 2)");
   // Three components declared, one given (crashed too).
   const std::string comp =
       write("comp.vti", vti_text("0 2 0 2 0 2", "0 2 0 2 0 2", "1 2 3 4 5 6 7 8", "NumberOfComponents=\"3\" "));
-  EXPECT_EQ(error_of([&] { tme::read_image_map(comp, ""); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_image_map(comp, ""); }),
             comp + ": cannot read image (array 'm': has 8 of the 24 values its extent needs)");
   // A vector array with all its values: read, then refused as not scalar.
   std::string v24;
   for (int i = 0; i < 24; ++i) v24 += std::to_string(i) + " ";
   const std::string vec = write("vec.vti", vti_text("0 2 0 2 0 2", "0 2 0 2 0 2", v24, "NumberOfComponents=\"3\" "));
-  EXPECT_EQ(error_of([&] { tme::read_image_map(vec, "m"); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_image_map(vec, "m"); }),
             vec + ": array 'm' has 3 components (expected a scalar array)");
   // 100000^3 voxels: refused before anything is allocated.
   const std::string huge =
       write("huge.vti", vti_text("0 100000 0 100000 0 100000", "0 100000 0 100000 0 100000", "1 2 3"));
-  EXPECT_EQ(error_of([&] { tme::read_image_map(huge, ""); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_image_map(huge, ""); }),
             huge + ": cannot read image (array 'm': the extent declares 1e+15 values (7.1 PiB), more than a map may "
                    "have (1073741824 values, 4 GiB))");
 
@@ -305,18 +301,18 @@ TEST_F(InputFiles, MalformedVtiMapsGiveErrorsNotCrashes) {
   const size_t end = text.rfind("</AppendedData>");
   ASSERT_NE(end, std::string::npos);
   const std::string cut = write("cut.vti", text.substr(0, end - 30) + text.substr(end));
-  const std::string e_cut = error_of([&] { tme::read_image_map(cut, ""); });
+  const std::string e_cut = any_error_of([&] { tme::read_image_map(cut, ""); });
   EXPECT_EQ(e_cut.rfind(cut + ": cannot read image (array 'm': data ends early (", 0), 0u) << e_cut;
   EXPECT_NE(e_cut.find(" compressed bytes))"), std::string::npos) << e_cut;
   const std::string cut_end = write("cut_end.vti", text.substr(0, end - 30));
-  const std::string e_cut_end = error_of([&] { tme::read_image_map(cut_end, ""); });
+  const std::string e_cut_end = any_error_of([&] { tme::read_image_map(cut_end, ""); });
   EXPECT_EQ(e_cut_end.rfind(cut_end + ": cannot read image (", 0), 0u) << e_cut_end;
 
   // The extent of a compressed appended array changed: its header no longer fits.
   std::string small = text;
   for (size_t at; (at = small.find("0 4 0 4 0 4")) != std::string::npos;) small.replace(at, 11, "0 2 0 2 0 2");
   const std::string shrunk = write("shrunk.vti", small);
-  EXPECT_EQ(error_of([&] { tme::read_image_map(shrunk, ""); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_image_map(shrunk, ""); }),
             shrunk + ": cannot read image (array 'm': its compression header (1 block of 32768 bytes) does not "
                      "describe the 64 bytes the extent needs)");
 
@@ -324,7 +320,7 @@ TEST_F(InputFiles, MalformedVtiMapsGiveErrorsNotCrashes) {
   std::string b64_text = vti_text("0 1 0 1 0 1", "0 1 0 1 0 1", "CAAAAAAAAAAAAAAAAAD", "");
   b64_text.replace(b64_text.find("\"ascii\""), 7, "\"binary\"");
   const std::string b64 = write("b64.vti", b64_text);
-  EXPECT_EQ(error_of([&] { tme::read_image_map(b64, ""); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_image_map(b64, ""); }),
             b64 + ": cannot read image (array 'm': data ends early (base64 text cut inside a group of 4 characters))");
   EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
 }
@@ -334,18 +330,18 @@ TEST_F(InputFiles, HugeDeclaredSizesAreRefusedBeforeAllocating) {
   const std::string mha = write("huge.mha",
                                 "ObjectType = Image\nNDims = 3\nDimSize = 100000 100000 100000\nElementType = "
                                 "MET_FLOAT\nElementDataFile = LOCAL\nabc");
-  EXPECT_EQ(error_of([&] { tme::read_image_map(mha, ""); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_image_map(mha, ""); }),
             mha + ": cannot read image (its header declares 1e+15 values (3.6 PiB), more than a map may have "
                   "(1073741824 values, 4 GiB))");
   const std::string nrrd =
       write("huge.nrrd", "NRRD0004\ntype: float\ndimension: 3\nsizes: 100000 100000 100000\nencoding: raw\n\nabc");
-  EXPECT_EQ(error_of([&] { tme::read_image_map(nrrd, ""); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_image_map(nrrd, ""); }),
             nrrd + ": cannot read image (its header declares 1e+15 values (7.1 PiB), more than a map may have "
                    "(1073741824 values, 4 GiB))");
   const std::string neg = write("neg.mha",
                                 "ObjectType = Image\nNDims = 3\nDimSize = 2 -2 2\nElementType = MET_FLOAT\n"
                                 "ElementDataFile = LOCAL\nabc");
-  EXPECT_EQ(error_of([&] { tme::read_image_map(neg, ""); }),
+  EXPECT_EQ(any_error_of([&] { tme::read_image_map(neg, ""); }),
             neg + ": cannot read image (DimSize holds -2, not a size >= 1)");
 }
 
@@ -367,7 +363,7 @@ TEST_F(InputFiles, VtkMessagesReachTheErrorWithoutColourCodes) {
   for (size_t k = end - 16; k < end - 4; ++k) t[k] = (char)(t[k] ^ 0x5a);  // corrupt the compressed bytes
   const std::string bad = write("bad.vti", t);
   testing::internal::CaptureStderr();
-  const std::string e = error_of([&] { tme::read_image_map(bad, ""); });
+  const std::string e = any_error_of([&] { tme::read_image_map(bad, ""); });
   const std::string err_text = testing::internal::GetCapturedStderr();
   EXPECT_EQ(e, bad + ": cannot read image (Error reading extent 0 2 0 2 0 2 from piece 0: Zlib error while "
                      "uncompressing data)");
