@@ -54,7 +54,7 @@ __global__ void sweep_x_kernel(SweepArgs a, int rows_per_block) {
 
 }  // namespace
 
-void implicit_sweep_cuda(const SweepArgs& a) {
+void implicit_sweep_cuda(const SweepArgs& a, CudaStream stream) {
   const Dims d = a.g.d;
   check_implicit_grid(d);
   if (a.nspecies > 65535) throw std::runtime_error("implicit_sweep_cuda: too many species");
@@ -63,13 +63,13 @@ void implicit_sweep_cuda(const SweepArgs& a) {
     const long long nrows = (long long)d.ny * d.nz;
     const dim3 grid((unsigned)((nrows + rows - 1) / rows), (unsigned)a.nspecies);
     const size_t smem = (size_t)rows * tile_pitch(d.nx) * sizeof(real);
-    sweep_x_kernel<<<grid, kTileThreads, smem>>>(a, rows);
+    sweep_x_kernel<<<grid, kTileThreads, smem, stream>>>(a, rows);
     TME_CUDA_CHECK_LAUNCH("sweep_x_kernel");
     return;
   }
   const int outer = a.axis == 1 ? d.nz : d.ny;
   const dim3 grid((unsigned)((d.nx + kLineBlock - 1) / kLineBlock), (unsigned)outer, (unsigned)a.nspecies);
-  sweep_lines_kernel<<<grid, kLineBlock>>>(a);
+  sweep_lines_kernel<<<grid, kLineBlock, 0, stream>>>(a);
   TME_CUDA_CHECK_LAUNCH("sweep_lines_kernel");
 }
 

@@ -34,23 +34,27 @@ __global__ void fraction_kernel(FractionArgs a) {
   if (v < a.nvox) fraction_voxel(a, v);
 }
 
-void react_cuda(const ReactionArgs& a, real* fields, long long nvox, real dt) {
-  react_kernel<<<blocks_for(nvox), kBlock>>>(a, fields, nvox, dt);
+void react_cuda(const ReactionArgs& a, real* fields, long long nvox, real dt, CudaStream stream) {
+  if (nvox == 0) return;
+  react_kernel<<<blocks_for(nvox), kBlock, 0, stream>>>(a, fields, nvox, dt);
   TME_CUDA_CHECK_LAUNCH("react_kernel");
 }
 
-void chemotaxis_cuda(const ChemotaxisArgs& a) {
-  chemotaxis_kernel<<<blocks_for(a.g.d.nvox()), kBlock>>>(a);
+void chemotaxis_cuda(const ChemotaxisArgs& a, CudaStream stream) {
+  if (a.g.d.nvox() == 0) return;
+  chemotaxis_kernel<<<blocks_for(a.g.d.nvox()), kBlock, 0, stream>>>(a);
   TME_CUDA_CHECK_LAUNCH("chemotaxis_kernel");
 }
 
-void chemotaxis_velocity_cuda(const ChemotaxisArgs& a) {
-  chemotaxis_velocity_kernel<<<blocks_for(a.g.d.nvox()), kBlock>>>(a);
+void chemotaxis_velocity_cuda(const ChemotaxisArgs& a, CudaStream stream) {
+  if (a.g.d.nvox() == 0) return;
+  chemotaxis_velocity_kernel<<<blocks_for(a.g.d.nvox()), kBlock, 0, stream>>>(a);
   TME_CUDA_CHECK_LAUNCH("chemotaxis_velocity_kernel");
 }
 
-void fraction_cuda(const FractionArgs& a) {
-  fraction_kernel<<<blocks_for(a.nvox), kBlock>>>(a);
+void fraction_cuda(const FractionArgs& a, CudaStream stream) {
+  if (a.nvox == 0) return;
+  fraction_kernel<<<blocks_for(a.nvox), kBlock, 0, stream>>>(a);
   TME_CUDA_CHECK_LAUNCH("fraction_kernel");
 }
 

@@ -20,17 +20,18 @@ __global__ void state_check_kernel(StateCheckArgs a, unsigned long long* first) 
   }
 }
 
-long long state_check_cuda(const StateCheckArgs& a, unsigned long long* first_dev) {
-  const unsigned long long none = ~0ull;
-  TME_CUDA_CHECK(cudaMemcpy(first_dev, &none, sizeof none, cudaMemcpyHostToDevice));
+long long state_check_cuda(const StateCheckArgs& a, unsigned long long* first_dev, CudaStream stream) {
+  // All bytes 0xff: the word starts at ~0 ("none"), which every wrong index is below.
+  TME_CUDA_CHECK(cudaMemsetAsync(first_dev, 0xff, sizeof *first_dev, stream));
   const long long n = a.nvox * a.nspecies;
   const long long want = (n + kBlock - 1) / kBlock;
   const unsigned blocks = (unsigned)(want < 4096 ? (want > 0 ? want : 1) : 4096);
-  state_check_kernel<<<blocks, kBlock>>>(a, first_dev);
+  state_check_kernel<<<blocks, kBlock, 0, stream>>>(a, first_dev);
   TME_CUDA_CHECK_LAUNCH("state_check_kernel");
-  unsigned long long first = none;
-  TME_CUDA_CHECK(cudaMemcpy(&first, first_dev, sizeof first, cudaMemcpyDeviceToHost));
-  return first == none ? -1 : (long long)first;
+  unsigned long long first = ~0ull;
+  TME_CUDA_CHECK(cudaMemcpyAsync(&first, first_dev, sizeof first, cudaMemcpyDeviceToHost, stream));
+  TME_CUDA_CHECK(cudaStreamSynchronize(stream));  // the answer reaches the host
+  return first == ~0ull ? -1 : (long long)first;
 }
 
 }  // namespace tme
