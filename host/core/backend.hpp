@@ -1,5 +1,8 @@
 // The per-step backend interface (cpu or cuda) chosen at run time. A backend owns the
-// device-resident state of one problem; the host drives it one operation at a time.
+// device-resident state of one problem; the host drives it one operation at a time. Both
+// backends are one template over an execution space (host/core/backend_impl.hpp). A CUDA
+// backend queues its work on a stream of its own and returns before the device is done;
+// read_state and first_bad_value wait for it, so several backends can share one GPU.
 #pragma once
 #include <memory>
 #include <string>
@@ -44,12 +47,16 @@ class Backend {
   // index s * nvox + voxel of the first value (lowest index) of field s that is NaN, infinite,
   // below lower[s] or above upper[s] (one limit per species), or -1 when all are fine.
   virtual long long first_bad_value(const std::vector<real>& lower, const std::vector<real>& upper) = 0;
+  // Waits until the work queued so far is done (the CPU backend never queues): for timings.
+  virtual void finish() = 0;
 };
 
 // "cpu", "cuda" or "auto" (cuda when a device exists). Throws std::runtime_error with the
 // reason when the requested backend is not available.
 std::unique_ptr<Backend> make_backend(const std::string& name);
 std::unique_ptr<Backend> make_cpu_backend();
+// Throws std::runtime_error in a build without CUDA (host/core/backend_nocuda.cpp).
+std::unique_ptr<Backend> make_cuda_backend();
 
 // True when the CUDA backend is compiled in and a device answers; else why not.
 bool cuda_available(std::string* why = nullptr);

@@ -223,7 +223,7 @@ MemoryCost memory_cost(const Problem& p, CostBackend b) {
   for (const NamedMask& r : p.regions) problem += double(r.mask.size());
   for (const RadiationPlan& plan : md.plans) problem += kReal * double(plan.dose.size());
   // Backend: state ping-pong, its copies of the blocks and labels, implicit scratch and
-  // factor tables, chemotaxis face drifts (backend_cpu.cpp, backend_cuda.cu).
+  // factor tables, chemotaxis face drifts (backend_impl.hpp).
   double backend = 2 * kReal * ns * nv + blocks;
   if (implicit(p)) {
     const ImplicitScratchNeeds need = implicit_scratch_needs(scheme_of(p), p.coeffs);

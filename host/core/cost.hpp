@@ -3,7 +3,7 @@
 // of their inputs (probe_machine alone asks the system), so that tests can inject any machine.
 //
 // Memory is counted from the buffers the program allocates (docs/architecture.md, "Memory per
-// voxel"): the Problem, the backend's copies and scratch (backend_cpu.cpp, backend_cuda.cu),
+// voxel"): the Problem, the backend's copies and scratch (backend_impl.hpp),
 // and what `tmesim run` keeps beside them (host/cli/commands.cpp: the state read back per
 // output, radiotherapy accumulators and survival per population). The run time comes from the
 // measured CPU costs per voxel and pass of docs/performance.md; for CUDA it is derived from the

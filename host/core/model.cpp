@@ -214,23 +214,6 @@ std::vector<ChemotaxisArgs> build_chemotaxis_args(const Model& m, const GridGeom
   return out;
 }
 
-void run_chemotaxis_pass(ChemotaxisArgs args, double dt, real* state, real* spare, real* vel,
-                         ChemotaxisKernel velocity, ChemotaxisKernel step, BlockCopy copy) {
-  const long long nv = args.g.d.nvox(), off = args.cx[0].cell * nv;
-  const int n = chemotaxis_substeps(args, dt);
-  args.dt = real(dt / n);
-  args.in = state;  // signals (unchanged by the pass)
-  args.vel = vel;
-  velocity(args);
-  real* blocks[2] = {state + off, spare + off};
-  for (int it = 0; it < n; ++it) {
-    args.cell_in = blocks[it % 2];
-    args.cell_out = blocks[(it + 1) % 2];
-    step(args);
-  }
-  if (n % 2) copy(blocks[1], blocks[0], nv);
-}
-
 int chemotaxis_substeps(const ChemotaxisArgs& a, double dt) {
   const double lim = 0.95 * double(chemotaxis_dt_limit(a));
   const double n = std::ceil(dt / lim);  // counted in double: a huge drift must not wrap an int

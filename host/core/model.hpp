@@ -120,13 +120,4 @@ std::vector<ChemotaxisArgs> build_chemotaxis_args(const Model& m, const GridGeom
 // Number of equal sub-steps keeping each pass of dt [s] within its positivity limit.
 int chemotaxis_substeps(const ChemotaxisArgs& a, double dt);
 
-// One chemotaxis pass of dt [s] (shared by the backends; pointers are the backend's): the face
-// drifts once into `vel` (3 nvox), then the sub-steps, ping-ponging the population's block
-// between `state` and `spare` (both nspecies blocks of nvox); `copy(src, dst, nvox)` brings
-// the result back into `state` when it ends in `spare` (at most one copy per pass).
-using ChemotaxisKernel = void (*)(const ChemotaxisArgs&);
-using BlockCopy = void (*)(const real* src, real* dst, long long n);
-void run_chemotaxis_pass(ChemotaxisArgs args, double dt, real* state, real* spare, real* vel,
-                         ChemotaxisKernel velocity, ChemotaxisKernel step, BlockCopy copy);
-
 }  // namespace tme

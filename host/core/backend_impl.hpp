@@ -1,0 +1,253 @@
+// The one implementation of the Backend interface, a template over an execution space:
+// HostSpace (host/core/backend_cpu.cpp: host memory, OpenMP loops) and CudaSpace
+// (host/core/backend_cuda.cpp: device memory, kernels queued on the backend's own stream).
+// The sequencing of every operation (ping-pong, sub-steps, factor tables, scratch on first
+// use) is written here once; the kernel arguments are built once at load, and only the state
+// pointers (which swap between steps) and the step length change per call.
+//
+// What a Space provides:
+//   kName, kHostMemory              "cpu"/"cuda"; whether its buffers are host memory
+//   Buffer<T>                       storage of n values, constructed from a label (errors name
+//                                   it); data(), size(), empty(), swap()
+//   exec()                          the handle the launchers of kernels/launch.hpp take
+//   device()                        the description Backend::device() returns
+//   prepare()                       per-load setup of the threads that will run the loops
+//   allocate(buf, n)                n values, contents undefined; waits for queued work first
+//                                   when it replaces storage that work may use
+//   to_space, to_host, copy, zero   byte copies host -> space, space -> host (returns when
+//                                   the bytes are on the host), within the space, and a fill
+//                                   with zero bytes; queued in order with the launches
+//   sync()                          waits for everything queued
+#pragma once
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "host/core/backend.hpp"
+#include "host/core/model.hpp"
+#include "kernels/launch.hpp"
+
+namespace tme {
+
+template <class Space>
+class SpaceBackend final : public Backend {
+ public:
+  template <class T>
+  using Buffer = typename Space::template Buffer<T>;
+
+  SpaceBackend() = default;
+  SpaceBackend(const SpaceBackend&) = delete;
+  SpaceBackend& operator=(const SpaceBackend&) = delete;
+  // Queued work still reads and writes the buffers: let it end before they are freed (the
+  // space, declared first, goes last).
+  ~SpaceBackend() override {
+    try {
+      sp_.sync();
+    } catch (...) {  // a failed kernel: nothing left to report it to
+    }
+  }
+
+  std::string name() const override { return Space::kName; }
+  std::string device() const override { return sp_.device(); }
+
+  void load(const Problem& p) override {
+    p.check();
+    sp_.sync();  // a reload replaces buffers that queued work may still use
+    sp_.prepare();
+    geom_ = p.grid.geom();
+    ns_ = p.nspecies();
+    nvox_ = geom_.d.nvox();
+    host_coeffs_ = p.coeffs;
+    put(coeffs_, p.coeffs);
+    put(labels_, p.labels);
+    put(src_, p.src);
+    put(upt_, p.upt);
+    put(hold_, p.hold);
+    {
+      std::vector<real> init = p.initial;
+      apply_holds(p, init);
+      put(a_, init);
+    }
+    zeros(b_, a_.size());
+    for (Buffer<real>* b : {&cp_, &ep_, &vel_, &dose_}) sp_.allocate(*b, 0);  // scratch: on first use
+    fac_dt_ = NAN;
+
+    explicit_ = ExplicitArgs();
+    explicit_.g = geom_;
+    explicit_.nspecies = ns_;
+    explicit_.label = ptr_or_null(labels_);
+    explicit_.src = ptr_or_null(src_);
+    explicit_.upt = ptr_or_null(upt_);
+    explicit_.hold = ptr_or_null(hold_);
+    explicit_.coeffs = ptr_or_null(coeffs_);
+
+    sweep_ = SweepArgs();
+    sweep_.g = geom_;
+    sweep_.nspecies = ns_;
+    sweep_.label = explicit_.label;
+    sweep_.src = explicit_.src;
+    sweep_.upt = explicit_.upt;
+    sweep_.hold = explicit_.hold;
+    sweep_.coeffs = explicit_.coeffs;
+
+    LocalReactions lr = build_local_reactions(p.model, ns_);
+    put(terms_, lr.terms);
+    reaction_ = lr.args;
+    reaction_.terms = ptr_or_null(terms_);
+    nglobals_ = (int)p.model.globals.size();
+
+    const double h[3] = {p.grid.h[0], p.grid.h[1], p.grid.h[2]};
+    chemo_ = build_chemotaxis_args(p.model, geom_, h, host_coeffs_);
+    fraction_ = build_fraction_args(p.model);
+    fraction_.nvox = nvox_;
+    zeros(check_first_, 1);
+    // The copies above read the Problem and `init`, which belong to the caller and this
+    // scope: let them complete before returning.
+    sp_.sync();
+  }
+
+  void explicit_steps(double dt, int n) override {
+    ExplicitArgs a = explicit_;
+    a.dt = real(dt);
+    for (int it = 0; it < n; ++it) {
+      a.in = a_.data();
+      a.out = b_.data();
+      tme::explicit_step(sp_.exec(), a);
+      a_.swap(b_);
+    }
+  }
+
+  void implicit_steps(Scheme scheme, double dt, int n) override {
+    if (n <= 0) return;
+    check_implicit_grid(geom_.d);
+    const ImplicitScratchNeeds need = implicit_scratch_needs(scheme, host_coeffs_);
+    if (need.rows && cp_.size() != a_.size()) zeros(cp_, a_.size());  // on first use
+    if (need.rows_periodic && ep_.size() != a_.size()) zeros(ep_, a_.size());
+    sweep_.cp = ptr_or_null(cp_);
+    sweep_.ep = ptr_or_null(ep_);
+    if (scheme != fac_scheme_ || dt != fac_dt_) {  // the factor tables depend on scheme and step only
+      build_all_line_factors(scheme, dt, host_coeffs_, geom_, host_fac_);  // on the host
+      for (int axis = 0; axis < 3; ++axis) fac_ptr_[axis] = stage(fac_[axis], host_fac_[axis]);
+      fac_scheme_ = scheme;
+      fac_dt_ = dt;
+    }
+    const auto exec = sp_.exec();
+    run_implicit_steps(scheme, dt, n, sweep_, fac_ptr_, a_.data(), b_.data(),
+                       [exec](const SweepArgs& s) { tme::implicit_sweep(exec, s); });
+  }
+
+  void react(double dt, const std::vector<double>& globals) override {
+    if (reaction_.nterms == 0) return;
+    ReactionArgs a = reaction_;
+    set_globals(a, globals, nglobals_);
+    tme::react(sp_.exec(), a, a_.data(), nvox_, real(dt));
+  }
+
+  // Per moving population: the face drifts once into vel_, then equal sub-steps within the
+  // positivity limit, ping-ponging the population's block between the state and the spare
+  // state; an odd count leaves the result in the spare block, copied back (one copy per pass).
+  void chemotaxis(double dt) override {
+    if (chemo_.empty()) return;
+    if (vel_.size() != size_t(3 * nvox_)) zeros(vel_, size_t(3 * nvox_));  // on first use
+    for (const ChemotaxisArgs& pass : chemo_) {
+      ChemotaxisArgs a = pass;
+      const int n = chemotaxis_substeps(a, dt);
+      a.dt = real(dt / n);
+      a.in = a_.data();  // signals (unchanged by the pass)
+      a.vel = vel_.data();
+      tme::chemotaxis_velocity(sp_.exec(), a);
+      const long long off = a.cx[0].cell * nvox_;
+      real* blocks[2] = {a_.data() + off, b_.data() + off};
+      for (int it = 0; it < n; ++it) {
+        a.cell_in = blocks[it % 2];
+        a.cell_out = blocks[(it + 1) % 2];
+        tme::chemotaxis(sp_.exec(), a);
+      }
+      if (n % 2) sp_.copy(blocks[0], blocks[1], size_t(nvox_) * sizeof(real));
+    }
+  }
+
+  void apply_fraction(const std::vector<real>& dose) override {
+    if ((long long)dose.size() != nvox_) throw std::invalid_argument("apply_fraction: one dose per voxel expected");
+    FractionArgs a = fraction_;
+    a.fields = a_.data();
+    a.dose = stage(dose_, dose);
+    tme::fraction(sp_.exec(), a);
+  }
+
+  void read_state(std::vector<real>& out) override {
+    out.resize(a_.size());
+    sp_.to_host(out.data(), a_.data(), a_.size() * sizeof(real));
+  }
+  void write_state(const std::vector<real>& in) override {
+    if (in.size() != a_.size()) throw std::invalid_argument("write_state: wrong size");
+    sp_.to_space(a_.data(), in.data(), in.size() * sizeof(real));
+  }
+  long long first_bad_value(const std::vector<real>& lower, const std::vector<real>& upper) override {
+    return tme::state_check(sp_.exec(), state_check_args(a_.data(), nvox_, ns_, lower, upper), check_first_.data());
+  }
+  void finish() override { sp_.sync(); }
+
+ private:
+  template <class T>
+  static T* ptr_or_null(const Buffer<T>& b) {
+    return b.empty() ? nullptr : const_cast<T*>(b.data());
+  }
+  // Host values into space buffer b (resized to fit).
+  template <class T>
+  void put(Buffer<T>& b, const std::vector<T>& v) {
+    sp_.allocate(b, v.size());
+    if (!v.empty()) sp_.to_space(b.data(), v.data(), v.size() * sizeof(T));
+  }
+  template <class T>
+  void zeros(Buffer<T>& b, size_t n) {
+    sp_.allocate(b, n);
+    if (n) sp_.zero(b.data(), n * sizeof(T));
+  }
+  // Where the space's launches read host values `v` from: v itself when the space works in
+  // host memory, else a copy in `b`.
+  const real* stage(Buffer<real>& b, const std::vector<real>& v) {
+    if constexpr (Space::kHostMemory) {
+      return v.empty() ? nullptr : v.data();
+    } else {
+      put(b, v);
+      return ptr_or_null(b);
+    }
+  }
+
+  Space sp_;  // first: destroyed last
+  GridGeom geom_;
+  int ns_ = 0;
+  long long nvox_ = 0;
+  std::vector<SpeciesCoeffs> host_coeffs_;      // host copy (factor tables, feature flags)
+  Buffer<SpeciesCoeffs> coeffs_{"species_coeffs"};  // nspecies entries
+  Buffer<uint8_t> labels_{"tissue_labels"};     // 1 byte per voxel, or empty
+  Buffer<real> src_{"source_blocks"};           // source Vmax blocks [unit/s]
+  Buffer<real> upt_{"uptake_blocks"};           // uptake Vmax blocks [unit/s]
+  Buffer<real> hold_{"held_values"};            // held-value blocks [unit] (NaN = free)
+  Buffer<real> a_{"state"}, b_{"state_spare"};  // state ping-pong, nspecies * nvox each
+  Buffer<real> cp_{"implicit_rows"};            // implicit per-line scratch, nspecies * nvox
+  Buffer<real> ep_{"implicit_rows_periodic"};   // same, for periodic axes
+  std::vector<real> host_fac_[3];               // implicit factor tables per axis, built on the host
+  Buffer<real> fac_[3] = {Buffer<real>("implicit_factors_x"), Buffer<real>("implicit_factors_y"),
+                          Buffer<real>("implicit_factors_z")};  // their copies in the space
+  const real* fac_ptr_[3] = {nullptr, nullptr, nullptr};        // where the sweeps read them
+  Scheme fac_scheme_ = Scheme::kLodEuler;       // scheme and step [s] the tables were built for
+  double fac_dt_ = NAN;
+  Buffer<Term> terms_{"reaction_terms"};        // term table in local slots
+  int nglobals_ = 0;
+  Buffer<real> vel_{"chemotaxis_face_drift"};   // 3 * nvox (12 bytes per voxel)
+  Buffer<real> dose_{"fraction_dose"};          // [Gy], nvox (device spaces only)
+  Buffer<unsigned long long> check_first_{"state_check_first"};  // state check scratch, 1 word
+
+  // Kernel arguments built at load (state pointers and step set per call).
+  ExplicitArgs explicit_;
+  SweepArgs sweep_;
+  ReactionArgs reaction_;
+  std::vector<ChemotaxisArgs> chemo_;  // one pass per moving population
+  FractionArgs fraction_;
+};
+
+}  // namespace tme
