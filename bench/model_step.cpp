@@ -35,15 +35,19 @@ void run(const std::string& name, int n, int steps, double dt) {
   b->react(dt, g);
   b->implicit_steps(Scheme::kLodEuler, dt, 1);
   b->chemotaxis(dt);
+  b->finish();  // CUDA queues its work: every timing below waits for its end
   std::vector<real> state;
   auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) b->implicit_steps(Scheme::kLodEuler, dt, 1);
+  b->finish();
   const double t_tr = seconds_since(t0) / steps;
   t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) b->react(dt, g);
+  b->finish();
   const double t_re = seconds_since(t0) / steps;
   t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) b->chemotaxis(dt);
+  b->finish();
   const double t_ch = seconds_since(t0) / steps;
   b->read_state(state);
   for (real v : state)
@@ -57,8 +61,10 @@ void run(const std::string& name, int n, int steps, double dt) {
   auto bc = make_backend(name);
   bc->load(cp);
   bc->explicit_steps(1, 1);
+  bc->finish();
   t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) bc->explicit_steps(1, 1);
+  bc->finish();
   const double t_cp = seconds_since(t0) / steps;
 
   const double nv = double(p.grid.nvox());
