@@ -329,6 +329,7 @@ class Loader {
   // scene_rt.cpp: the 'radiotherapy' section (after species and the model are read).
   void read_radiotherapy(const Val& v);
   friend struct RtReader;  // scene_rt.cpp: the radiotherapy section's readers
+  friend class Keys;       // below: one key read, converted and echoed per call
   // A dimensional value that is either a literal quantity ("0.4 1/day") or the name of a model
   // parameter (scene_model.cpp), converted to dim.unit; fails with the position of v (and of
   // the parameter's definition when that is where the problem is).
@@ -357,6 +358,143 @@ inline YAML::Node flow(YAML::Node n) {
   n.SetStyle(YAML::EmitterStyle::Flow);
   return n;
 }
+
+// ---- keys read and echoed in one call --------------------------------------------------------
+
+// The default of an optional key: text read like a written value, and echoed as is.
+struct Or {
+  std::string text;
+};
+
+// One mapping of a scene or model file read key by key. Each call checks one key, converts it
+// once to internal units and writes its entry of the resolved scene into `out`: the text as
+// written, or the default's text when the key is absent. So what is read and what is echoed
+// cannot drift apart. A missing required key fails at its mapping with the expectation the
+// value would fail with ("a value in s, e.g. '10 min'" unless `expected` says otherwise).
+class Keys {
+ public:
+  Keys(const Loader& l, Fields f, YAML::Node out) : L(l), f_(std::move(f)), out_(std::move(out)) {}
+
+  const Fields& fields() const { return f_; }
+  bool has(const std::string& key) const { return f_.has(key); }
+  Val get(const std::string& key) const { return f_.get(key); }
+  YAML::Node& out() { return out_; }
+
+  // Any value: read(Val) converts it; the entry is its text.
+  template <class F>
+  auto req(const std::string& key, const std::string& expected, F read) {
+    const Val v = f_.required(key, expected);
+    auto x = read(v);
+    out_[key] = v.text();
+    return x;
+  }
+  template <class F>
+  auto opt(const std::string& key, const Or& def, F read) {
+    const Val v = f_.get(key);
+    auto x = read(v.present() ? v : Val{YAML::Node(def.text), v.path, v.mark});
+    out_[key] = v.present() ? v.text() : def.text;
+    return x;
+  }
+
+  // A literal quantity [dim.unit].
+  double quantity(const std::string& key, const Dim& dim, Bound b, const std::string& expected = "") {
+    return req(key, or_dim(expected, dim), [&](const Val& v) { return L.quantity(v, dim, b, expected); });
+  }
+  double quantity(const std::string& key, const Dim& dim, Bound b, const Or& def,
+                  const std::string& expected = "") {
+    return opt(key, def, [&](const Val& v) { return L.quantity(v, dim, b, expected); });
+  }
+  // A literal quantity or a model parameter's name [dim.unit].
+  double value(const std::string& key, const Dim& dim, Bound b, const std::string& expected = "") {
+    return req(key, or_dim(expected, dim), [&](const Val& v) { return L.value(v, dim, b, expected); });
+  }
+  double value(const std::string& key, const Dim& dim, Bound b, const Or& def, const std::string& expected = "") {
+    return opt(key, def, [&](const Val& v) { return L.value(v, dim, b, expected); });
+  }
+  // Non-empty text.
+  std::string text(const std::string& key, const std::string& expected) {
+    return req(key, expected, [&](const Val& v) { return L.text(v, expected); });
+  }
+  std::string text(const std::string& key, const Or& def, const std::string& expected) {
+    return opt(key, def, [&](const Val& v) { return L.text(v, expected); });
+  }
+  // A unit UDUNITS parses; with `to`, one that converts to to.unit.
+  std::string unit(const std::string& key, const std::string& expected) {
+    return req(key, expected, [&](const Val& v) { return parsed_unit(v, expected, nullptr); });
+  }
+  std::string unit(const std::string& key, const Or& def, const std::string& expected, const Dim& to) {
+    return opt(key, def, [&](const Val& v) { return parsed_unit(v, expected, &to); });
+  }
+  // A name (kNameRule); `what` says whose: "species name".
+  std::string name(const std::string& key, const std::string& what) {
+    return req(key, kNameRule, [&](const Val& v) { return L.identifier(v, what); });
+  }
+  // One of `options`: "'x' is not <noun> (expected <expected>)".
+  std::string choice(const std::string& key, const std::vector<std::string>& options, const std::string& noun,
+                     const std::string& expected) {
+    return req(key, expected, [&](const Val& v) { return one_of(v, options, noun, expected); });
+  }
+  std::string choice(const std::string& key, const std::vector<std::string>& options, const std::string& noun,
+                     const std::string& expected, const Or& def) {
+    return opt(key, def, [&](const Val& v) { return one_of(v, options, noun, expected); });
+  }
+  // An integer in [min, max].
+  long long integer(const std::string& key, long long min, long long max, const std::string& expected) {
+    return req(key, expected, [&](const Val& v) { return L.integer(v, min, max, expected); });
+  }
+  long long integer(const std::string& key, long long min, long long max, const std::string& expected,
+                    const Or& def) {
+    return opt(key, def, [&](const Val& v) { return L.integer(v, min, max, expected); });
+  }
+  // A plain number in the range `in` allows ("'2' is out of range (expected <expected>)").
+  template <class In>
+  double number(const std::string& key, const std::string& expected, const Or& def, In in) {
+    return opt(key, def, [&](const Val& v) {
+      const double x = L.number(v, expected);
+      if (!in(x)) L.err_.fail(v, in_quotes(v.text()) + " is out of range", expected);
+      return x;
+    });
+  }
+  // A defined region (by name).
+  const Region& region(const std::string& key, const std::string& expected = "a region name") {
+    const Region* r = nullptr;
+    req(key, expected, [&](const Val& v) { return r = &L.region(v); });
+    return *r;
+  }
+  // A field (species, population or state) by name; `role`: "a population".
+  int field(const std::string& key, const std::string& role) {
+    return req(key, role, [&](const Val& v) { return L.field_index(v, role); });
+  }
+  // 3 literal lengths [um], echoed as a flow list of their texts.
+  std::vector<double> lengths3(const std::string& key, const std::string& expected) {
+    YAML::Node o;
+    const std::vector<double> x = L.lengths3(f_.required(key, expected), expected, o);
+    out_[key] = o;
+    return x;
+  }
+
+ private:
+  static std::string or_dim(const std::string& expected, const Dim& dim) {
+    return expected.empty() ? dim.expect() : expected;
+  }
+  std::string parsed_unit(const Val& v, const std::string& expected, const Dim* to) const {
+    const std::string u = L.text(v, expected);
+    if (!L.units_.parses(u)) L.err_.fail(v, "unit " + in_quotes(u) + " does not parse", expected);
+    if (to && !L.units_.convertible(u, to->unit)) L.err_.fail(v, in_quotes(u) + " is not " + to->noun + " unit", expected);
+    return u;
+  }
+  std::string one_of(const Val& v, const std::vector<std::string>& options, const std::string& noun,
+                     const std::string& expected) const {
+    const std::string s = L.text(v, expected);
+    if (std::find(options.begin(), options.end(), s) == options.end())
+      L.err_.fail(v, in_quotes(s) + " is not " + noun, expected);
+    return s;
+  }
+
+  const Loader& L;
+  Fields f_;
+  YAML::Node out_;
+};
 
 // Empty lists and mappings print as [] and {} on the key's line.
 inline YAML::Node flow_empty(YAML::Node n) {

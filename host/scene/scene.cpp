@@ -278,27 +278,22 @@ void Loader::read_grid(const Val& v, int nfields) {
   }
   out["spacing"] = h_out;
 
-  YAML::Node o_out = flow(YAML::Node(YAML::NodeType::Sequence));
   if (g.has("origin")) {
     const std::vector<double> o =
-        lengths3(g.get("origin"), "a list of 3 lengths, e.g. [0 um, 0 um, 0 um]", o_out);
+        Keys(*this, g, out).lengths3("origin", "a list of 3 lengths, e.g. [0 um, 0 um, 0 um]");
     for (int a = 0; a < 3; ++a) p_.grid.origin[a] = o[a];
   } else {
-    for (int a = 0; a < 3; ++a) o_out.push_back("0 um");
+    out["origin"] = flow(YAML::Node(std::vector<std::string>(3, "0 um")));
   }
-  out["origin"] = o_out;
   out_["grid"] = out;
 }
 
 void Loader::read_time(const Val& v) {
-  const Fields t(err_, v, {"end", "output_every", "integrator", "step", "cfl", "tolerance"});
   YAML::Node out(YAML::NodeType::Map);
-  const Val ev = t.required("end", kTime.expect());
-  p_.time.t_end = quantity(ev, kTime, Bound::kPositive);
-  out["end"] = ev.text();
-
-  const Val ov = t.required("output_every", kTime.expect());
-  p_.time.output_every = quantity(ov, kTime, Bound::kPositive);
+  Keys t(*this, Fields(err_, v, {"end", "output_every", "integrator", "step", "cfl", "tolerance"}), out);
+  p_.time.t_end = t.quantity("end", kTime, Bound::kPositive);
+  p_.time.output_every = t.quantity("output_every", kTime, Bound::kPositive);
+  const Val ev = t.get("end"), ov = t.get("output_every");
   if (p_.time.output_every > p_.time.t_end)
     err_.fail(ov, in_quotes(ov.text()) + " is longer than end " + in_quotes(ev.text()),
               "an output interval <= time.end");
@@ -306,69 +301,39 @@ void Loader::read_time(const Val& v) {
   if (outputs > kMaxOutputs)
     err_.fail(ov, in_quotes(ov.text()) + " gives " + count_text(outputs) + " volumes over end " + in_quotes(ev.text()),
               "at most " + count_text(kMaxOutputs) + " volumes (time.end / time.output_every + 1)");
-  out["output_every"] = ov.text();
 
-  std::string integ = "explicit";
-  if (t.has("integrator")) {
-    const Val iv = t.get("integrator");
-    integ = text(iv, "explicit, lod or adi");
-    if (!parse_integrator(integ, &p_.time.integrator))
-      err_.fail(iv, in_quotes(integ) + " is not an available integrator", "explicit, lod or adi");
-  }
-  out["integrator"] = integ;
+  const std::string integ =
+      t.choice("integrator", {"explicit", "lod", "adi"}, "an available integrator", "explicit, lod or adi",
+               Or{"explicit"});
+  parse_integrator(integ, &p_.time.integrator);
   const bool implicit = p_.time.integrator != Integrator::kExplicit;
 
   // step: explicit: 'auto' (stability limit x cfl) or a maximum step; lod/adi: a fixed
   // maximum step, or 'auto' (chosen from time.tolerance).
-  std::string step = "auto";
-  if (t.has("step")) {
-    const Val sv = t.get("step");
+  const std::string step = t.opt("step", Or{"auto"}, [&](const Val& sv) {
     const std::string expected = "'auto' or a time > 0 s, e.g. '10 s'";
-    if (!(sv.scalar() && sv.text() == "auto")) {
-      if (sv.scalar() && split_quantity(sv.text()).status == QuantityText::kNoNumber)
-        err_.fail(sv, in_quotes(sv.text()) + " is neither 'auto' nor a time", expected);
-      const double dt = quantity(sv, kTime, Bound::kPositive, expected);
-      (implicit ? p_.time.step : p_.time.max_step) = dt;
-      step = sv.text();
-    }
-  }
-  out["step"] = step;
+    if (sv.scalar() && sv.text() == "auto") return sv.text();
+    if (sv.scalar() && split_quantity(sv.text()).status == QuantityText::kNoNumber)
+      err_.fail(sv, in_quotes(sv.text()) + " is neither 'auto' nor a time", expected);
+    (implicit ? p_.time.step : p_.time.max_step) = quantity(sv, kTime, Bound::kPositive, expected);
+    return sv.text();
+  });
 
   if (implicit) {
     if (t.has("cfl"))
       err_.fail(t.get("cfl"), "cfl applies to the explicit integrator only",
                 "no cfl with integrator " + integ);
-    std::string tol = step == "auto" ? "1e-3" : "";
-    if (t.has("tolerance")) {
-      const Val tv = t.get("tolerance");
-      const std::string expected = "a number in (0, 0.5], e.g. 1e-3";
-      if (step != "auto")
-        err_.fail(tv, "tolerance applies to step: auto only", "either a fixed step or a tolerance");
-      const double tl = number(tv, expected);
-      if (!(tl > 0 && tl <= 0.5)) err_.fail(tv, in_quotes(tv.text()) + " is out of range", expected);
-      tol = tv.text();
-    }
-    if (step == "auto") {
-      p_.time.tolerance = std::stod(tol);
-      out["tolerance"] = tol;
-    }
-    out_["time"] = out;
-    return;
+    if (t.has("tolerance") && step != "auto")
+      err_.fail(t.get("tolerance"), "tolerance applies to step: auto only", "either a fixed step or a tolerance");
+    if (step == "auto")
+      p_.time.tolerance = t.number("tolerance", "a number in (0, 0.5], e.g. 1e-3", Or{"1e-3"},
+                                   [](double x) { return x > 0 && x <= 0.5; });
+  } else {
+    if (t.has("tolerance"))
+      err_.fail(t.get("tolerance"), "tolerance applies to the lod and adi integrators only",
+                "no tolerance with integrator explicit");
+    p_.time.cfl = t.number("cfl", "a number in (0, 1], e.g. 0.9", Or{"0.9"}, [](double x) { return x > 0 && x <= 1; });
   }
-  if (t.has("tolerance"))
-    err_.fail(t.get("tolerance"), "tolerance applies to the lod and adi integrators only",
-              "no tolerance with integrator explicit");
-
-  std::string cfl = "0.9";
-  if (t.has("cfl")) {
-    const Val cv = t.get("cfl");
-    const std::string expected = "a number in (0, 1], e.g. 0.9";
-    const double c = number(cv, expected);
-    if (!(c > 0 && c <= 1)) err_.fail(cv, in_quotes(cv.text()) + " is out of range", expected);
-    p_.time.cfl = c;
-    cfl = cv.text();
-  }
-  out["cfl"] = cfl;
   out_["time"] = out;
 }
 
@@ -377,12 +342,10 @@ std::vector<uint8_t> Loader::shape_mask(const Fields& shape, const std::string& 
   const Dims& d = p_.grid.d;
   const Val sv = shape.get(kind);
   if (kind == "sphere") {
-    const Fields s(err_, sv, {"center", "radius"});
-    YAML::Node c_out;
-    const std::string c_expected = "a list of 3 lengths, e.g. [1 mm, 1 mm, 1 mm]";
-    const std::vector<double> c = lengths3(s.required("center", c_expected), c_expected, c_out);
-    const Val rv = s.required("radius", kLength.expect());
-    const double r = quantity(rv, kLength, Bound::kPositive);
+    // The region is echoed as written (read_regions): these entries are not kept.
+    Keys s(*this, Fields(err_, sv, {"center", "radius"}), YAML::Node(YAML::NodeType::Map));
+    const std::vector<double> c = s.lengths3("center", "a list of 3 lengths, e.g. [1 mm, 1 mm, 1 mm]");
+    const double r = s.quantity("radius", kLength, Bound::kPositive);
     for (int k = 0; k < d.nz; ++k)
       for (int j = 0; j < d.ny; ++j)
         for (int i = 0; i < d.nx; ++i) {
@@ -391,15 +354,12 @@ std::vector<uint8_t> Loader::shape_mask(const Fields& shape, const std::string& 
           mask[d.index(i, j, k)] = dx * dx + dy * dy + dz * dz <= r * r;
         }
   } else {
-    const Fields b(err_, sv, {"min", "max"});
-    YAML::Node lo_out, hi_out;
+    Keys b(*this, Fields(err_, sv, {"min", "max"}), YAML::Node(YAML::NodeType::Map));
     const std::string expected = "a list of 3 lengths, e.g. [0 um, 0 um, 0 um]";
-    const std::vector<double> lo = lengths3(b.required("min", expected), expected, lo_out);
-    const Val hv = b.required("max", expected);
-    const std::vector<double> hi = lengths3(hv, expected, hi_out);
+    const std::vector<double> lo = b.lengths3("min", expected), hi = b.lengths3("max", expected);
     for (int a = 0; a < 3; ++a)
       if (!(hi[a] > lo[a]))
-        err_.fail(hv, std::string("is not above min along ") + "xyz"[a], "max > min on every axis");
+        err_.fail(b.get("max"), std::string("is not above min along ") + "xyz"[a], "max > min on every axis");
     for (int k = 0; k < d.nz; ++k)
       for (int j = 0; j < d.ny; ++j)
         for (int i = 0; i < d.nx; ++i) {
@@ -474,21 +434,14 @@ void Loader::read_tissue(const Val& v) {
     YAML::Node r_out(YAML::NodeType::Sequence);
     if (t.has("regions")) {
       for (const Val& e : list(t.get("regions"), "a list of {label: <label>, region: <region>}")) {
-        const Fields f(err_, e, {"label", "region"});
-        const Val lab = f.required("label", "one of: " + join(p_.label_names));
-        const std::string ln = text(lab, "one of: " + join(p_.label_names));
-        const auto it = std::find(p_.label_names.begin(), p_.label_names.end(), ln);
-        if (it == p_.label_names.end())
-          err_.fail(lab, in_quotes(ln) + " is not a tissue label",
-                    "one of: " + join(p_.label_names));
-        const Region& r = region(f.required("region", "a region name"));
-        const uint8_t value = (uint8_t)(it - p_.label_names.begin());
+        Keys f(*this, Fields(err_, e, {"label", "region"}), flow(YAML::Node(YAML::NodeType::Map)));
+        const std::string ln = f.choice("label", p_.label_names, "a tissue label", "one of: " + join(p_.label_names));
+        const Region& r = f.region("region");
+        const uint8_t value =
+            (uint8_t)(std::find(p_.label_names.begin(), p_.label_names.end(), ln) - p_.label_names.begin());
         for (long long i = 0; i < nvox(); ++i)
           if (r.mask[i]) p_.labels[i] = value;
-        YAML::Node e_out(YAML::NodeType::Map);
-        e_out["label"] = ln;
-        e_out["region"] = r.name;
-        r_out.push_back(flow(e_out));
+        r_out.push_back(f.out());
       }
     }
     out["regions"] = r_out;
@@ -529,15 +482,13 @@ void Loader::read_diffusion(const Val& v, SpeciesCoeffs& c, YAML::Node& out) {
               "a single diffusion coefficient, e.g. '10 um^2/s', or tissue.labels");
   std::vector<std::string> keys{"default"};
   keys.insert(keys.end(), p_.label_names.begin(), p_.label_names.end());
-  const Fields f(err_, v, keys);
-  const Val dv =
-      f.required("default", "a diffusion coefficient for labels not listed, e.g. '10 um^2/s'");
-  const double d = value(dv, kDiffusion, Bound::kNonNegative);
+  out = YAML::Node(YAML::NodeType::Map);
+  Keys f(*this, Fields(err_, v, keys), out);
+  const double d = f.req("default", "a diffusion coefficient for labels not listed, e.g. '10 um^2/s'",
+                         [&](const Val& x) { return value(x, kDiffusion, Bound::kNonNegative); });
   for (real& x : c.D) x = real(d);
   c.uses_labels = 1;
-  out = YAML::Node(YAML::NodeType::Map);
-  out["default"] = dv.text();
-  for (const auto& [key, val] : f.entries()) {
+  for (const auto& [key, val] : f.fields().entries()) {
     const std::string label = key.text();
     if (label == "default") continue;
     const int l = int(std::find(p_.label_names.begin(), p_.label_names.end(), label) -
@@ -619,28 +570,19 @@ void Loader::read_initial(const Val& v, const Dim& conc, real* init, YAML::Node&
     out["constant"] = "0 " + conc.unit;
     return;
   }
-  const Fields f(err_, v, {"constant", "gaussian", "regions", "map"});
-  const std::string kind = f.one_of({"constant", "gaussian", "regions", "map"});
+  Keys f(*this, Fields(err_, v, {"constant", "gaussian", "regions", "map"}), out);
+  const std::string kind = f.fields().one_of({"constant", "gaussian", "regions", "map"});
   const Val kv = f.get(kind);
+  const Or zero{"0 " + conc.unit};
   if (kind == "constant") {
-    const double c = quantity(kv, conc, Bound::kNonNegative);
-    std::fill(init, init + n, real(c));
-    out["constant"] = kv.text();
+    std::fill(init, init + n, real(f.quantity("constant", conc, Bound::kNonNegative)));
   } else if (kind == "gaussian") {
-    const Fields g(err_, kv, {"center", "sigma", "peak", "background"});
-    YAML::Node g_out(YAML::NodeType::Map), c_out;
-    const std::string c_expected = "a list of 3 lengths, e.g. [1 mm, 1 mm, 1 mm]";
-    const std::vector<double> c = lengths3(g.required("center", c_expected), c_expected, c_out);
-    const Val sv = g.required("sigma", kLength.expect());
-    const double sigma = quantity(sv, kLength, Bound::kPositive);
-    const Val pv = g.required("peak", conc.expect());
-    const double peak = quantity(pv, conc, Bound::kNonNegative);
-    double bg = 0;
-    std::string bg_text = "0 " + conc.unit;
-    if (g.has("background")) {
-      bg = quantity(g.get("background"), conc, Bound::kNonNegative);
-      bg_text = g.get("background").text();
-    }
+    YAML::Node g_out(YAML::NodeType::Map);
+    Keys g(*this, Fields(err_, kv, {"center", "sigma", "peak", "background"}), g_out);
+    const std::vector<double> c = g.lengths3("center", "a list of 3 lengths, e.g. [1 mm, 1 mm, 1 mm]");
+    const double sigma = g.quantity("sigma", kLength, Bound::kPositive);
+    const double peak = g.quantity("peak", conc, Bound::kNonNegative);
+    const double bg = g.quantity("background", conc, Bound::kNonNegative, zero);
     const Dims& d = p_.grid.d;
     for (int k = 0; k < d.nz; ++k)
       for (int j = 0; j < d.ny; ++j)
@@ -650,24 +592,12 @@ void Loader::read_initial(const Val& v, const Dim& conc, real* init, YAML::Node&
           const double r2 = dx * dx + dy * dy + dz * dz;
           init[d.index(i, j, k)] = real(bg + peak * std::exp(-r2 / (2 * sigma * sigma)));
         }
-    g_out["center"] = c_out;
-    g_out["sigma"] = sv.text();
-    g_out["peak"] = pv.text();
-    g_out["background"] = bg_text;
     out["gaussian"] = g_out;
   } else if (kind == "regions") {
-    const Fields r =
-        Fields::any(err_, kv, "a mapping of region names (and 'background') to concentrations");
     YAML::Node r_out(YAML::NodeType::Map);
-    double bg = 0;
-    std::string bg_text = "0 " + conc.unit;
-    if (r.has("background")) {
-      bg = quantity(r.get("background"), conc, Bound::kNonNegative);
-      bg_text = r.get("background").text();
-    }
-    std::fill(init, init + n, real(bg));
-    r_out["background"] = bg_text;
-    for (const auto& [key, val] : r.entries()) {
+    Keys r(*this, Fields::any(err_, kv, "a mapping of region names (and 'background') to concentrations"), r_out);
+    std::fill(init, init + n, real(r.quantity("background", conc, Bound::kNonNegative, zero)));
+    for (const auto& [key, val] : r.fields().entries()) {
       if (key.text() == "background") continue;
       const Region& reg = region(key);
       const real c = real(quantity(val, conc, Bound::kNonNegative));
@@ -678,17 +608,10 @@ void Loader::read_initial(const Val& v, const Dim& conc, real* init, YAML::Node&
     out["regions"] = r_out;
   } else {
     const Fields m(err_, kv, {"file", "array", "unit"});
-    YAML::Node m_out(YAML::NodeType::Map);
-    std::string unit = conc.unit;
-    const std::string u_expected = "a unit convertible to " + conc.unit;
-    if (m.has("unit")) {
-      const Val uv = m.get("unit");
-      unit = text(uv, u_expected);
-      if (!units_.parses(unit))
-        err_.fail(uv, "unit " + in_quotes(unit) + " does not parse", u_expected);
-      if (!units_.convertible(unit, conc.unit))
-        err_.fail(uv, in_quotes(unit) + " is not " + conc.noun + " unit", u_expected);
-    }
+    YAML::Node m_out(YAML::NodeType::Map), u_out(YAML::NodeType::Map);
+    // The unit is checked before the file is read, and echoed after file and array.
+    const std::string unit =
+        Keys(*this, m, u_out).unit("unit", Or{conc.unit}, "a unit convertible to " + conc.unit, conc);
     const MapData md = read_map(m, m_out);
     m_out["unit"] = unit;
     // value in species unit = a + b * map value (affine, so offsets would be honoured too)
@@ -716,22 +639,18 @@ void Loader::read_sources(const Val& v, const Dim& rate, SpeciesCoeffs& c, YAML:
   const std::vector<Val> items =
       list(v, "a list of {region: <name>, rate: <value>} or {map: {file, array}, rate: <value>}");
   for (const Val& e : items) {
-    const Fields f(err_, e, {"region", "map", "rate"});
-    YAML::Node e_out(YAML::NodeType::Map);
-    if (f.one_of({"region", "map"}) == "region") {
-      const Region& r = region(f.get("region"));
-      const Val rv = f.required("rate", rate.expect());
-      const double q = quantity(rv, rate, Bound::kNonNegative);
+    Keys f(*this, Fields(err_, e, {"region", "map", "rate"}), flow(YAML::Node(YAML::NodeType::Map)));
+    if (f.fields().one_of({"region", "map"}) == "region") {
+      const Region& r = f.region("region");
+      const double q = f.quantity("rate", rate, Bound::kNonNegative);
       for (long long i = 0; i < n; ++i)
         if (r.mask[i]) block[i] += q;
-      e_out["region"] = r.name;
-      e_out["rate"] = rv.text();
     } else {
       const Fields m(err_, f.get("map"), {"file", "array"});
       YAML::Node m_out(YAML::NodeType::Map);
       const MapData md = read_map(m, m_out);
-      const Val rv = f.required("rate", rate.expect());
-      const double q = quantity(rv, rate, Bound::kNonNegative);
+      f.out()["map"] = m_out;
+      const double q = f.quantity("rate", rate, Bound::kNonNegative);
       for (long long i = 0; i < n; ++i) {
         const double x = md.values[i];
         if (!(x >= 0) || !std::isfinite(x))
@@ -741,10 +660,8 @@ void Loader::read_sources(const Val& v, const Dim& rate, SpeciesCoeffs& c, YAML:
                     "source map values >= 0");
         block[i] += q * x;
       }
-      e_out["map"] = m_out;
-      e_out["rate"] = rv.text();
     }
-    out.push_back(flow(e_out));
+    out.push_back(f.out());
   }
   if (items.empty()) return;
   for (long long i = 0; i < n; ++i)  // each rate fits; their sum (or a map value times a rate) must too
@@ -762,16 +679,12 @@ void Loader::read_hold(const Val& v, const Dim& conc, SpeciesCoeffs& c, YAML::No
   const std::string expected = "a list of {region: <name>, value: <concentration>}";
   const std::vector<Val> items = list(v, expected);
   for (const Val& e : items) {
-    const Fields f(err_, e, {"region", "value"});
-    const Region& r = region(f.required("region", "a region name"));
-    const Val vv = f.required("value", conc.expect());
-    const double q = value(vv, conc, Bound::kNonNegative);
+    Keys f(*this, Fields(err_, e, {"region", "value"}), flow(YAML::Node(YAML::NodeType::Map)));
+    const Region& r = f.region("region");
+    const double q = f.value("value", conc, Bound::kNonNegative);
     for (long long i = 0; i < n; ++i)  // regions hold at least one voxel centre (read_regions)
       if (r.mask[i]) block[i] = real(q);
-    YAML::Node e_out(YAML::NodeType::Map);
-    e_out["region"] = r.name;
-    e_out["value"] = vv.text();
-    out.push_back(flow(e_out));
+    out.push_back(f.out());
   }
   if (items.empty()) return;
   c.hold_slot = (int)hold_blocks_.size();
@@ -780,61 +693,42 @@ void Loader::read_hold(const Val& v, const Dim& conc, SpeciesCoeffs& c, YAML::No
 
 void Loader::read_uptake(const Val& v, const Dim& conc, const Dim& rate, SpeciesCoeffs& c,
                          YAML::Node& out) {
-  const Fields u(err_, v, {"vmax", "km", "region"});
   out = YAML::Node(YAML::NodeType::Map);
-  const Val vv = u.required("vmax", rate.expect());
-  const double vmax = quantity(vv, rate, Bound::kNonNegative);
-  const Val kv = u.required("km", conc.expect());
-  c.km = real(quantity(kv, conc, Bound::kPositive));
+  Keys u(*this, Fields(err_, v, {"vmax", "km", "region"}), out);
+  const double vmax = u.quantity("vmax", rate, Bound::kNonNegative);
+  c.km = real(u.quantity("km", conc, Bound::kPositive));
   std::vector<real> block(nvox(), real(vmax));
-  out["vmax"] = vv.text();
-  out["km"] = kv.text();
-  if (u.has("region")) {
-    const Region& r = region(u.get("region"));
+  if (u.has("region")) {  // absent: everywhere
+    const Region& r = u.region("region");
     for (long long i = 0; i < nvox(); ++i)
       if (!r.mask[i]) block[i] = 0;
-    out["region"] = r.name;
   }
   c.upt_slot = (int)upt_blocks_.size();
   upt_blocks_.push_back(std::move(block));
 }
 
 void Loader::read_species(const Val& v, int index) {
-  const Fields s(
-      err_, v, {"name", "unit", "diffusion", "decay", "boundary", "initial", "sources", "uptake", "hold"});
   YAML::Node out(YAML::NodeType::Map);
+  Keys s(*this,
+         Fields(err_, v, {"name", "unit", "diffusion", "decay", "boundary", "initial", "sources", "uptake", "hold"}),
+         out);
   const long long n = nvox();
 
   check_memory(v, index + 1);
   p_.initial.resize((size_t)(index + 1) * n, real(0));
-  const Val nv = s.required("name", kNameRule);
-  const std::string name = identifier(nv, "species name");
+  const std::string name = s.name("name", "species name");
   for (const SpeciesInfo& other : p_.species)
     if (other.name == name)
-      err_.fail(nv, "duplicate species name " + in_quotes(name),
-                "a name not used by an earlier species");
-  out["name"] = name;
-
-  const std::string u_expected = "a concentration unit, e.g. ng/mL, nM or cells/mm^3";
-  const Val uv = s.required("unit", u_expected);
-  const std::string unit = text(uv, u_expected);
-  if (!units_.parses(unit))
-    err_.fail(uv, "unit " + in_quotes(unit) + " does not parse", u_expected);
-  out["unit"] = unit;
+      err_.fail(s.get("name"), "duplicate species name " + in_quotes(name), "a name not used by an earlier species");
+  const std::string unit = s.unit("unit", "a concentration unit, e.g. ng/mL, nM or cells/mm^3");
   p_.species.push_back({name, unit});
   const Dim conc = concentration(unit), rate = concentration_rate(unit);
 
   SpeciesCoeffs c;
   YAML::Node d_out;
-  read_diffusion(s.required("diffusion", kDiffusion.expect()), c, d_out);
+  read_diffusion(s.fields().required("diffusion", kDiffusion.expect()), c, d_out);
   out["diffusion"] = d_out;
-
-  std::string decay = "0 1/s";
-  if (s.has("decay")) {
-    c.decay = real(value(s.get("decay"), kDecay, Bound::kNonNegative));
-    decay = s.get("decay").text();
-  }
-  out["decay"] = decay;
+  c.decay = real(s.value("decay", kDecay, Bound::kNonNegative, Or{"0 1/s"}));
 
   YAML::Node b_out;
   read_boundary(s.get("boundary"), conc, c, b_out);
@@ -931,18 +825,15 @@ LoadedScene Loader::load(const std::string& text_in) {
        "radiotherapy"});
 
   // The name becomes the run directory runs/<name>: a plain file name, never a path.
-  const Val name_v = root.required("name", kRunNameRule);
-  p_.name = text(name_v, kRunNameRule);
-  if (!is_plain_file_name(p_.name))
-    err_.fail(name_v,
-              (p_.name.size() > 60 ? "'" + p_.name.substr(0, 60) + "...'" : in_quotes(p_.name)) +
-                  " is not a plain file name",
-              kRunNameRule);
-  out_["name"] = p_.name;
-  if (root.has("seed"))
-    p_.seed = (unsigned long long)integer(root.get("seed"), 0, LLONG_MAX,
-                                          "a non-negative integer, e.g. 42");
-  out_["seed"] = p_.seed;
+  Keys top_keys(*this, root, out_);
+  p_.name = top_keys.req("name", kRunNameRule, [&](const Val& v) {
+    const std::string s = text(v, kRunNameRule);
+    if (!is_plain_file_name(s))
+      err_.fail(v, (s.size() > 60 ? "'" + s.substr(0, 60) + "...'" : in_quotes(s)) + " is not a plain file name",
+                kRunNameRule);
+    return s;
+  });
+  p_.seed = (unsigned long long)top_keys.integer("seed", 0, LLONG_MAX, "a non-negative integer, e.g. 42", Or{"0"});
 
   int listed = 0;  // fields the scene lists itself; model files may add more
   for (const char* key : {"species", "populations", "states"})

@@ -213,9 +213,9 @@ struct ModelReader {
 
   // A new field (population or state) named by s.name, stored in `unit`; its initial block is
   // zeroed. Returns its index.
-  int new_field(const Fields& s, const std::string& unit, YAML::Node& out) {
-    const Val nv = s.required("name", kNameRule);
-    const std::string name = L.identifier(nv, "field name");
+  int new_field(Keys& s, const std::string& unit) {
+    const std::string name = s.name("name", "field name");
+    const Val nv = s.get("name");
     for (const SpeciesInfo& other : p().species)
       if (other.name == name)
         err().fail(nv, "duplicate field name " + in_quotes(name),
@@ -229,75 +229,59 @@ struct ModelReader {
     p().initial.resize((size_t)(idx + 1) * nvox(), real(0));
     m.population.resize(idx + 1, 0);
     m.floor.resize(idx + 1, 0);
-    out["name"] = name;
-    out["unit"] = unit;
+    s.out()["unit"] = unit;
     return idx;
   }
 
   // The optional absolute tolerance of field idx (default `def`, in the field's unit).
-  void read_floor(const Fields& s, int idx, const std::string& def, YAML::Node& out) {
-    const Dim conc = concentration(unit_of(idx));
-    if (s.has("floor")) {
-      m.floor[idx] = L.value(s.get("floor"), conc, Bound::kPositive);
-      out["floor"] = s.get("floor").text();
-    } else {
-      m.floor[idx] = L.units_.to(def, unit_of(idx));
-      out["floor"] = def;
-    }
+  void read_floor(Keys& s, int idx, const std::string& def) {
+    m.floor[idx] = s.value("floor", concentration(unit_of(idx)), Bound::kPositive, Or{def});
   }
 
   // populations[i]: cells/mm^3, random motility, optional crowding volume.
   void read_population(const Val& v) {
-    const Fields s(err(), v,
-                   {"name", "unit", "motility", "capacity", "initial", "boundary", "floor"});
+    YAML::Node out(YAML::NodeType::Map);
+    Keys s(L, Fields(err(), v, {"name", "unit", "motility", "capacity", "initial", "boundary", "floor"}), out);
     if (s.has("unit") && !(s.get("unit").scalar() && s.get("unit").text() == kPopUnit))
       err().fail(s.get("unit"), not_a(s.get("unit").node, kPopUnit),
                  kPopUnit + " (every population is a cell density in cells/mm^3)");
-    YAML::Node out(YAML::NodeType::Map);
-    const int idx = new_field(s, kPopUnit, out);
+    const int idx = new_field(s, kPopUnit);
     m.population[idx] = 1;
     SpeciesCoeffs c;
     YAML::Node d_out;
-    L.read_diffusion(s.required("motility", kDiffusion.expect()), c, d_out);
+    L.read_diffusion(s.fields().required("motility", kDiffusion.expect()), c, d_out);
     out["motility"] = d_out;
-    std::string cap = "none";
-    if (s.has("capacity")) {
-      const Val cv = s.get("capacity");
-      if (!(cv.scalar() && cv.text() == "none")) {
-        if ((int)model().crowd_species.size() >= kMaxCrowding)
-          err().fail(cv, "is the crowding population number " + std::to_string(kMaxCrowding + 1),
-                     "at most " + std::to_string(kMaxCrowding) + " populations with a capacity");
-        const double k = L.value(cv, kCapacity, Bound::kPositive);  // [cells/mm^3]
-        model().crowd_species.push_back(idx);
-        model().crowd_volume.push_back(1.0 / k);  // [1/(cells/mm^3)]
-        cap = cv.text();
-      }
-    }
-    out["capacity"] = cap;
+    s.opt("capacity", Or{"none"}, [&](const Val& cv) {
+      if (cv.scalar() && cv.text() == "none") return 0;
+      if ((int)model().crowd_species.size() >= kMaxCrowding)
+        err().fail(cv, "is the crowding population number " + std::to_string(kMaxCrowding + 1),
+                   "at most " + std::to_string(kMaxCrowding) + " populations with a capacity");
+      const double k = L.value(cv, kCapacity, Bound::kPositive);  // [cells/mm^3]
+      model().crowd_species.push_back(idx);
+      model().crowd_volume.push_back(1.0 / k);  // [1/(cells/mm^3)]
+      return 0;
+    });
     YAML::Node i_out, b_out;
     read_field_initial(s.get("initial"), idx, i_out);
     out["initial"] = i_out;
     L.read_boundary(s.get("boundary"), concentration(kPopUnit), c, b_out);
     out["boundary"] = b_out;
-    read_floor(s, idx, "1e-3 " + kPopUnit, out);
+    read_floor(s, idx, "1e-3 " + kPopUnit);
     p().coeffs.push_back(c);
     L.out_["populations"].push_back(out);
   }
 
   // states[i]: local, non-diffusing (D = 0, no-flux).
   void read_state(const Val& v) {
-    const Fields s(err(), v, {"name", "unit", "initial", "floor"});
-    const std::string u_expected = "a unit, e.g. 1, 1/um or cells/mm^3";
-    const Val uv = s.required("unit", u_expected);
-    const std::string unit = L.text(uv, u_expected);
-    if (!L.units_.parses(unit))
-      err().fail(uv, "unit " + in_quotes(unit) + " does not parse", u_expected);
-    YAML::Node out(YAML::NodeType::Map);
-    const int idx = new_field(s, unit, out);
+    YAML::Node out(YAML::NodeType::Map), u_out(YAML::NodeType::Map);
+    Keys s(L, Fields(err(), v, {"name", "unit", "initial", "floor"}), out);
+    // The unit is checked before the name, and echoed after it (new_field).
+    const std::string unit = Keys(L, s.fields(), u_out).unit("unit", "a unit, e.g. 1, 1/um or cells/mm^3");
+    const int idx = new_field(s, unit);
     YAML::Node i_out;
     read_field_initial(s.get("initial"), idx, i_out);
     out["initial"] = i_out;
-    read_floor(s, idx, unit == "1" ? "1e-9" : "1e-9 " + unit, out);
+    read_floor(s, idx, unit == "1" ? "1e-9" : "1e-9 " + unit);
     p().coeffs.push_back(SpeciesCoeffs{});
     L.out_["states"].push_back(out);
   }
@@ -321,7 +305,7 @@ struct ModelReader {
   // {vessels: {mean_spacing, radius, seed, exclude}}: vessel surface density S/V [1/um]
   // (host/core/vessels.hpp), converted to the field's unit.
   void read_vessels(const Val& v, int idx, real* init, YAML::Node& out) {
-    const Fields g(err(), v, {"mean_spacing", "radius", "seed", "exclude"});
+    Keys g(L, Fields(err(), v, {"mean_spacing", "radius", "seed", "exclude"}), out);
     const std::string& unit = unit_of(idx);
     if (!same_dimension(L.units_, unit, "1/um"))
       err().fail(v,
@@ -329,26 +313,11 @@ struct ModelReader {
                      ", not a surface density",
                  "a field whose unit converts to 1/um");
     VesselSpec spec;
-    const Val sv = g.required("mean_spacing", kLength.expect());
-    spec.mean_spacing_um = L.value(sv, kLength, Bound::kPositive);
-    out["mean_spacing"] = sv.text();
-    std::string radius = "5 um";  // VesselSpec's default
-    if (g.has("radius")) {
-      spec.radius_um = L.value(g.get("radius"), kLength, Bound::kPositive);
-      radius = g.get("radius").text();
-    }
-    out["radius"] = radius;
-    spec.seed = p().seed;
-    if (g.has("seed"))
-      spec.seed = (unsigned long long)L.integer(g.get("seed"), 0, LLONG_MAX,
-                                                "a non-negative integer, e.g. 3");
-    out["seed"] = spec.seed;
-    const uint8_t* exclude = nullptr;
-    if (g.has("exclude")) {
-      const Region& r = L.region(g.get("exclude"));
-      exclude = r.mask.data();
-      out["exclude"] = r.name;
-    }
+    spec.mean_spacing_um = g.value("mean_spacing", kLength, Bound::kPositive);
+    spec.radius_um = g.value("radius", kLength, Bound::kPositive, Or{"5 um"});  // VesselSpec's default
+    spec.seed = (unsigned long long)g.integer("seed", 0, LLONG_MAX, "a non-negative integer, e.g. 3",
+                                              Or{std::to_string(p().seed)});  // default: the scene's
+    const uint8_t* exclude = g.has("exclude") ? g.region("exclude").mask.data() : nullptr;
     std::vector<double> sv_um;
     try {
       sv_um = generate_vessel_surface(p().grid, spec, exclude);

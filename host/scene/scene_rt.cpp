@@ -82,13 +82,9 @@ struct RtReader {
     return t;
   }
 
-  // An optional value: `read` on the key when present, else `def` (text written to out).
-  template <class F>
-  auto opt(const Fields& f, const std::string& key, const std::string& def, YAML::Node& o,
-           F read) const -> decltype(read(f.get(key))) {
-    const Val v = f.get(key);
-    o[key] = v.present() ? v.text() : def;
-    return read(v.present() ? v : Val{YAML::Node(def), v.path, v.mark});
+  // The keys of mapping v, each echoed into o as it is read.
+  Keys keys(const Val& v, const std::vector<std::string>& allowed, YAML::Node o) const {
+    return Keys(L, Fields(err, v, allowed), std::move(o));
   }
 
   // Field index with the unit it carries.
@@ -163,30 +159,24 @@ struct RtReader {
 
   void oxygen(const Val& v) {
     if (!v.present()) return;
-    const Fields f(err, v, {"field", "pO2_per_unit", "oer_max", "k"});
-    YAML::Node o = flow_map();
-    const Val fv = f.required("field", "the oxygen field");
+    Keys f = keys(v, {"field", "pO2_per_unit", "oer_max", "k"}, flow_map());
     Model& m = p.model;
-    m.oxygen = field(fv, "the oxygen field");
-    o["field"] = fv.text();
+    m.oxygen = f.field("field", "the oxygen field");
     // pO2 [mmHg] per unit of the field; defaults to the unit's own value when it is a pressure.
     const std::string u = unit(m.oxygen);
     const bool pressure = L.units_.convertible(u, "mmHg");
-    const std::string pu_expected = "the pO2 of 1 " + u + " of " + fv.text() +
+    const std::string pu_expected = "the pO2 of 1 " + u + " of " + f.get("field").text() +
                                     (pressure ? "" : ", as " + u + " is not a pressure") +
                                     ", e.g. '0.75 mmHg'";
-    if (!pressure) f.required("pO2_per_unit", pu_expected);
-    m.oxygen_to_mmHg = opt(f, "pO2_per_unit", "1 " + u, o, [&](const Val& x) {
-      return L.value(x, kPressure, Bound::kPositive, pu_expected);
-    });
-    m.oer_max = opt(f, "oer_max", "3", o, [&](const Val& x) {
+    if (!pressure) f.fields().required("pO2_per_unit", pu_expected);
+    m.oxygen_to_mmHg = f.value("pO2_per_unit", kPressure, Bound::kPositive, Or{"1 " + u}, pu_expected);
+    m.oer_max = f.opt("oer_max", Or{"3"}, [&](const Val& x) {
       const double r = L.value(x, kNumber, Bound::kPositive, "a number >= 1, e.g. 3");
       if (r < 1) err.fail(x, in_quotes(x.text()) + " is below 1", "a number >= 1, e.g. 3");
       return r;
     });
-    m.oer_k_mmHg = opt(f, "k", "3 mmHg", o,
-                       [&](const Val& x) { return L.value(x, kPressure, Bound::kPositive); });
-    out["oxygen"] = o;
+    m.oer_k_mmHg = f.value("k", kPressure, Bound::kPositive, Or{"3 mmHg"});
+    out["oxygen"] = f.out();
   }
 
   void response(const Val& v) {
@@ -198,31 +188,24 @@ struct RtReader {
         err.fail(v, "has " + std::to_string(items.size()) + " entries",
                  "at most " + std::to_string(kMaxRadioPops) + " populations");
       for (const Val& e : items) {
-        const Fields f(err, e, {"population", "alpha", "beta", "doomed"});
-        YAML::Node eo = flow_map();
+        Keys f = keys(e, {"population", "alpha", "beta", "doomed"}, flow_map());
         RadioPopulation r;
-        const Val pv = f.required("population", "a population");
-        r.species = field(pv, "a population");
+        r.species = f.field("population", "a population");
         for (const RadioPopulation& q : p.model.radio_pops)
           if (q.species == r.species)
-            err.fail(pv, "population " + in_quotes(pv.text()) + " is listed twice",
+            err.fail(f.get("population"), "population " + in_quotes(f.get("population").text()) + " is listed twice",
                      "each population once");
-        eo["population"] = pv.text();
-        const Val av = f.required("alpha", kAlpha.expect()),
-                  bv = f.required("beta", kBeta.expect());
-        r.alpha = real(L.value(av, kAlpha, Bound::kNonNegative));
-        r.beta = real(L.value(bv, kBeta, Bound::kNonNegative));
-        eo["alpha"] = av.text();
-        eo["beta"] = bv.text();
+        f.fields().required("alpha", kAlpha.expect());  // both present before either is read
+        f.fields().required("beta", kBeta.expect());
+        r.alpha = real(f.value("alpha", kAlpha, Bound::kNonNegative));
+        r.beta = real(f.value("beta", kBeta, Bound::kNonNegative));
         if (f.has("doomed")) {
-          const Val dv = f.get("doomed");
-          r.doomed = field(dv, "a doomed-cell pool");
+          r.doomed = f.field("doomed", "a doomed-cell pool");
           if (r.doomed == r.species)
-            err.fail(dv, "is the irradiated population itself", "another field");
-          eo["doomed"] = dv.text();
+            err.fail(f.get("doomed"), "is the irradiated population itself", "another field");
         }
         p.model.radio_pops.push_back(r);
-        o.push_back(eo);
+        o.push_back(f.out());
       }
     }
     out["response"] = o;
@@ -237,32 +220,20 @@ struct RtReader {
         err.fail(v, "has " + std::to_string(items.size()) + " entries",
                  "at most " + std::to_string(kMaxRadioReleases) + " releases");
       for (const Val& e : items) {
-        const Fields f(err, e,
-                       {"field", "kind", "yield", "per", "threshold", "steepness", "saturation"});
-        YAML::Node eo = flow_map();
+        Keys f = keys(e, {"field", "kind", "yield", "per", "threshold", "steepness", "saturation"}, flow_map());
         RadioRelease r;
-        const Val fv = f.required("field", "a field");
-        r.species = field(fv, "a field");
-        eo["field"] = fv.text();
-        const std::string kinds = "interferon or linear";
-        const Val kv = f.required("kind", kinds);
-        const std::string kind = L.text(kv, kinds);
-        if (kind != "interferon" && kind != "linear")
-          err.fail(kv, in_quotes(kind) + " is not a release kind", kinds);
+        r.species = f.field("field", "a field");
+        const std::string kind = f.choice("kind", {"interferon", "linear"}, "a release kind", "interferon or linear");
         r.kind = kind == "interferon" ? kReleaseInterferon : kReleaseLinear;
-        eo["kind"] = kind;
         // yield [field unit / Gy], or [field unit / Gy / per unit] when scaled by a density
         std::string yu = unit(r.species) + "/Gy";
-        if (f.has("per")) {
+        if (f.has("per")) {  // read before the yield (its unit), echoed after it
           r.per = field(f.get("per"), "a population");
           const std::string pu = unit(r.per);
           yu += pu.find_first_of("/*. ") == std::string::npos ? "/" + pu : "/(" + pu + ")";
         }
-        const Dim ydim{"a release yield", yu, "0.01 " + yu};
-        const Val yv = f.required("yield", ydim.expect());
-        r.yield = real(L.value(yv, ydim, Bound::kNonNegative));
-        eo["yield"] = yv.text();
-        if (f.has("per")) eo["per"] = f.get("per").text();
+        r.yield = real(f.value("yield", Dim{"a release yield", yu, "0.01 " + yu}, Bound::kNonNegative));
+        if (f.has("per")) f.out()["per"] = f.get("per").text();
         const char* const other[2][2] = {{"threshold", "steepness"}, {"saturation", nullptr}};
         for (const char* k : other[r.kind == kReleaseInterferon ? 1 : 0])
           if (k && f.has(k))
@@ -272,18 +243,14 @@ struct RtReader {
                      r.kind == kReleaseInterferon ? "threshold and steepness for kind interferon"
                                                   : "saturation for kind linear");
         if (r.kind == kReleaseInterferon) {
-          r.p1 = real(opt(f, "threshold", rt::num(rt::Ifn1Defaults::d_thr_Gy) + " Gy", eo,
-                          [&](const Val& x) { return L.value(x, kDose, Bound::kPositive); }));
-          r.p2 =
-              real(opt(f, "steepness", rt::num(rt::Ifn1Defaults::steepness), eo, [&](const Val& x) {
-                return L.value(x, kNumber, Bound::kPositive, "a number > 0, e.g. 4");
-              }));
+          r.p1 = real(f.value("threshold", kDose, Bound::kPositive, Or{rt::num(rt::Ifn1Defaults::d_thr_Gy) + " Gy"}));
+          r.p2 = real(f.value("steepness", kNumber, Bound::kPositive, Or{rt::num(rt::Ifn1Defaults::steepness)},
+                              "a number > 0, e.g. 4"));
         } else {
-          r.p1 = real(opt(f, "saturation", "0 Gy", eo,
-                          [&](const Val& x) { return L.value(x, kDose, Bound::kNonNegative); }));
+          r.p1 = real(f.value("saturation", kDose, Bound::kNonNegative, Or{"0 Gy"}));
         }
         p.model.radio_releases.push_back(r);
-        o.push_back(eo);
+        o.push_back(f.out());
       }
     }
     out["releases"] = o;
@@ -291,31 +258,25 @@ struct RtReader {
 
   // ---- plans -----------------------------------------------------------------------------------
 
-  std::vector<double> lengths(const Fields& f, const std::string& key, YAML::Node& o) const {
-    const std::string expected = "a list of 3 lengths, e.g. [1 mm, 1 mm, 1 mm]";
-    YAML::Node lo;
-    const std::vector<double> x = L.lengths3(f.required(key, expected), expected, lo);
-    o[key] = lo;
-    return x;
+  static std::vector<double> lengths(Keys& f, const std::string& key) {
+    return f.lengths3(key, "a list of 3 lengths, e.g. [1 mm, 1 mm, 1 mm]");
   }
 
   rt::Target target(const Val& v, YAML::Node& o) const {
     const std::vector<std::string> shapes{"sphere", "box", "ellipsoid"};
-    const Fields f(err, v, {"sphere", "box", "ellipsoid", "prescription", "penumbra"});
-    const std::string shape = f.one_of(shapes);
+    Keys f = keys(v, {"sphere", "box", "ellipsoid", "prescription", "penumbra"}, o);
+    const std::string shape = f.fields().one_of(shapes);
     rt::Target t;
     YAML::Node so = flow_map();
     if (shape == "sphere") {
-      const Fields s(err, f.get(shape), {"center", "radius"});
-      const std::vector<double> c = lengths(s, "center", so);
-      const Val rv = s.required("radius", kLength.expect());
-      t.radius_um = L.quantity(rv, kLength, Bound::kPositive);
-      so["radius"] = rv.text();
+      Keys s = keys(f.get(shape), {"center", "radius"}, so);
+      const std::vector<double> c = lengths(s, "center");
+      t.radius_um = s.quantity("radius", kLength, Bound::kPositive);
       std::copy(c.begin(), c.end(), t.center_um);
     } else if (shape == "box") {
       t.shape = rt::TargetShape::Box;
-      const Fields b(err, f.get(shape), {"min", "max"});
-      const std::vector<double> lo = lengths(b, "min", so), hi = lengths(b, "max", so);
+      Keys b = keys(f.get(shape), {"min", "max"}, so);
+      const std::vector<double> lo = lengths(b, "min"), hi = lengths(b, "max");
       for (int a = 0; a < 3; ++a) {
         if (!(hi[a] > lo[a]))
           err.fail(b.get("max"), std::string("is not above min along ") + "xyz"[a],
@@ -325,8 +286,8 @@ struct RtReader {
       }
     } else {
       t.shape = rt::TargetShape::Ellipsoid;
-      const Fields e(err, f.get(shape), {"center", "semi_axes"});
-      const std::vector<double> c = lengths(e, "center", so), ax = lengths(e, "semi_axes", so);
+      Keys e = keys(f.get(shape), {"center", "semi_axes"}, so);
+      const std::vector<double> c = lengths(e, "center"), ax = lengths(e, "semi_axes");
       for (int a = 0; a < 3; ++a) {
         if (!(ax[a] > 0))
           err.fail(e.get("semi_axes"), std::string("is not > 0 along ") + "xyz"[a],
@@ -336,20 +297,16 @@ struct RtReader {
       }
     }
     o[shape] = so;
-    const Val pv = f.required("prescription", kDose.expect());
-    t.prescription_Gy = L.value(pv, kDose, Bound::kNonNegative);
-    o["prescription"] = pv.text();
-    t.penumbra_um = opt(f, "penumbra", "0 um", o, [&](const Val& x) {
-      return L.quantity(x, kLength, Bound::kNonNegative, "an 80%-20% width, e.g. '0.3 mm'");
-    });
+    t.prescription_Gy = f.value("prescription", kDose, Bound::kNonNegative);
+    t.penumbra_um = f.quantity("penumbra", kLength, Bound::kNonNegative, Or{"0 um"}, "an 80%-20% width, e.g. '0.3 mm'");
     return t;
   }
 
   // The dose map of one fraction at the plan's per_fraction level [Gy per voxel].
   std::vector<double> dose_map(const Val& v, YAML::Node& o) const {
     const std::vector<std::string> file_keys{"array", "scale", "outside", "fill"};
-    const Fields f(err, v, {"targets", "background", "file", "array", "scale", "outside", "fill"});
-    const std::string src = f.one_of({"targets", "file"});
+    Keys f = keys(v, {"targets", "background", "file", "array", "scale", "outside", "fill"}, o);
+    const std::string src = f.fields().one_of({"targets", "file"});
     for (const std::string& k :
          src == "targets" ? file_keys : std::vector<std::string>{"background"})
       if (f.has(k))
@@ -367,8 +324,7 @@ struct RtReader {
         to.push_back(eo);
       }
       o["targets"] = to;
-      a.background_Gy = opt(f, "background", "0 Gy", o,
-                            [&](const Val& x) { return L.value(x, kDose, Bound::kNonNegative); });
+      a.background_Gy = f.value("background", kDose, Bound::kNonNegative, Or{"0 Gy"});
       try {
         return rt::analytic_dose(p.grid, a);
       } catch (const std::invalid_argument& e) {
@@ -394,29 +350,22 @@ struct RtReader {
     if (f.has("array")) {
       if (dicom)
         err.fail(f.get("array"), "array applies to image files only", "no array for DICOM");
-      array = L.text(f.get("array"), "the name of an array in the file");
-      o["array"] = array;
+      array = f.text("array", "the name of an array in the file");
     }
     rt::ResampleOptions ro;
-    ro.scale = opt(f, "scale", "1", o, [&](const Val& x) {
+    ro.scale = f.opt("scale", Or{"1"}, [&](const Val& x) {
       const std::string expected = "a number > 0, e.g. 0.04 for a 25-fraction total";
       const double s = L.number(x, expected);
       if (!(s > 0) || !std::isfinite(s))
         err.fail(x, in_quotes(x.text()) + " must be > 0", expected);
       return s;
     });
-    const std::string out_expected = "fill or error";
-    const std::string outside = opt(f, "outside", "fill", o, [&](const Val& x) {
-      const std::string s = L.text(x, out_expected);
-      if (s != "fill" && s != "error") err.fail(x, in_quotes(s) + " is not a policy", out_expected);
-      return s;
-    });
+    const std::string outside = f.choice("outside", {"fill", "error"}, "a policy", "fill or error", Or{"fill"});
     ro.outside = outside == "fill" ? rt::OutsidePolicy::Fill : rt::OutsidePolicy::Error;
     if (outside == "error" && f.has("fill"))
       err.fail(f.get("fill"), "fill applies to outside: fill only", "no fill with outside: error");
     if (outside == "fill")
-      ro.fill = opt(f, "fill", "0 Gy", o,
-                    [&](const Val& x) { return L.value(x, kDose, Bound::kNonNegative); });
+      ro.fill = f.value("fill", kDose, Bound::kNonNegative, Or{"0 Gy"});
     rt::DoseImage img;
     try {
       img = rt::read_dose_image(path.string(), array);
@@ -451,7 +400,7 @@ struct RtReader {
                                                "gap",      "min_gap"};
     std::vector<std::string> keys = course_keys;
     for (const char* k : {"times", "doses", "list"}) keys.push_back(k);
-    const Fields f(err, v, keys);
+    Keys f = RtReader::keys(v, keys, o);
     const bool expl = f.has("times") || f.has("doses") || f.has("list");
     if (expl) {
       for (const std::string& k : course_keys)
@@ -462,20 +411,15 @@ struct RtReader {
       rt::ExplicitFractions ef;
       ef.plan = plan;
       Val at;  // where a problem with the whole list is reported
-      if (f.one_of({"times", "list"}) == "list") {
-        if (f.has("doses")) f.one_of({"list", "doses"});  // fails: doses belong to times
+      if (f.fields().one_of({"times", "list"}) == "list") {
+        if (f.has("doses")) f.fields().one_of({"list", "doses"});  // fails: doses belong to times
         at = f.get("list");
         YAML::Node lo(YAML::NodeType::Sequence);
         for (const Val& e : L.list(at, "a list of {time, dose}")) {
-          const Fields fe(err, e, {"time", "dose"});
-          YAML::Node eo = flow_map();
-          const Val tv = fe.required("time", kRunTime);
-          const double t = time(tv, Bound::kNonNegative);
-          eo["time"] = tv.text();
-          const double d = opt(fe, "dose", per_fraction_text, eo,
-                               [&](const Val& x) { return L.value(x, kDose, Bound::kPositive); });
-          ef.time_dose.push_back({t, d});
-          lo.push_back(eo);
+          Keys fe = RtReader::keys(e, {"time", "dose"}, flow_map());
+          const double t = fe.req("time", kRunTime, [&](const Val& x) { return time(x, Bound::kNonNegative); });
+          ef.time_dose.push_back({t, fe.value("dose", kDose, Bound::kPositive, Or{per_fraction_text})});
+          lo.push_back(fe.out());
         }
         o["list"] = lo;
       } else {
@@ -501,8 +445,7 @@ struct RtReader {
           }
           o["doses"] = d_out;
         } else {
-          const double d = opt(f, "doses", per_fraction_text, o,
-                               [&](const Val& x) { return L.value(x, kDose, Bound::kPositive); });
+          const double d = f.value("doses", kDose, Bound::kPositive, Or{per_fraction_text});
           for (auto& td : ef.time_dose) td.second = d;
         }
       }
@@ -517,47 +460,33 @@ struct RtReader {
     c.plan = plan;
     const std::string dose_expected =
         "two of total, per_fraction (default the plan's) and fractions, or all three consistent";
-    if (f.has("total")) {
-      c.total_dose_Gy = L.value(f.get("total"), kDose, Bound::kPositive);
-      o["total"] = f.get("total").text();
-    }
-    if (f.has("per_fraction")) {
-      c.dose_per_fraction_Gy = L.value(f.get("per_fraction"), kDose, Bound::kPositive);
-      o["per_fraction"] = f.get("per_fraction").text();
-    }
-    if (f.has("fractions")) {
-      c.n_fractions = (int)L.integer(f.get("fractions"), 1, 1000000, "a number of fractions >= 1");
-      o["fractions"] = f.get("fractions").text();
-    }
+    if (f.has("total")) c.total_dose_Gy = f.value("total", kDose, Bound::kPositive);
+    if (f.has("per_fraction")) c.dose_per_fraction_Gy = f.value("per_fraction", kDose, Bound::kPositive);
+    if (f.has("fractions")) c.n_fractions = (int)f.integer("fractions", 1, 1000000, "a number of fractions >= 1");
     if (!f.has("per_fraction") && f.has("total") != f.has("fractions"))
       c.dose_per_fraction_Gy = per_fraction;  // the plan's level fills in the missing one
-    if (f.has("pattern") && f.has("per_week")) f.one_of({"pattern", "per_week"});  // fails
+    if (f.has("pattern") && f.has("per_week")) f.fields().one_of({"pattern", "per_week"});  // fails
     if (f.has("pattern")) {
-      const Val pv = f.get("pattern");
-      c.week_pattern = L.text(pv, "7 characters 0 or 1, Monday first, e.g. '1111100'");
-      try {
-        rt::check_week_pattern(c.week_pattern);
-      } catch (const std::invalid_argument& e) {
-        err.fail(pv, e.what(), "7 characters 0 or 1, Monday first, e.g. '1111100'");
-      }
-      o["pattern"] = c.week_pattern;
-    } else {
-      c.fractions_per_week = (int)opt(f, "per_week", "5", o, [&](const Val& x) {
-        return L.integer(x, 1, 7, "1 to 7 fractions per week");
+      const std::string expected = "7 characters 0 or 1, Monday first, e.g. '1111100'";
+      c.week_pattern = f.req("pattern", expected, [&](const Val& x) {
+        try {
+          rt::check_week_pattern(L.text(x, expected));
+        } catch (const std::invalid_argument& e) {
+          err.fail(x, e.what(), expected);
+        }
+        return x.text();
       });
+    } else {
+      c.fractions_per_week = (int)f.integer("per_week", 1, 7, "1 to 7 fractions per week", Or{"5"});
     }
-    c.start_s =
-        opt(f, "start", "0 s", o, [&](const Val& x) { return time(x, Bound::kNonNegative); });
-    c.clock_s = opt(f, "clock", "09:00", o, [&](const Val& x) { return clock_s(x, x.text()); });
-    c.fractions_per_day = (int)opt(f, "per_day", "1", o, [&](const Val& x) {
-      return L.integer(x, 1, 24, "fractions per treatment day, e.g. 2");
-    });
-    c.gap_s = opt(f, "gap", "6 h", o, [&](const Val& x) {
+    c.start_s = f.opt("start", Or{"0 s"}, [&](const Val& x) { return time(x, Bound::kNonNegative); });
+    c.clock_s = f.opt("clock", Or{"09:00"}, [&](const Val& x) { return clock_s(x, x.text()); });
+    c.fractions_per_day = (int)f.integer("per_day", 1, 24, "fractions per treatment day, e.g. 2", Or{"1"});
+    c.gap_s = f.opt("gap", Or{"6 h"}, [&](const Val& x) {
       return time(x, Bound::kPositive, "a time between fractions of a day, e.g. '6 h'");
     });
-    c.min_gap_s = opt(f, "min_gap", "6 h", o, [&](const Val& x) {
-      return time(x, Bound::kNonNegative, "a time, e.g. '6 h'");
-    });
+    c.min_gap_s =
+        f.opt("min_gap", Or{"6 h"}, [&](const Val& x) { return time(x, Bound::kNonNegative, "a time, e.g. '6 h'"); });
     try {
       rt::course_dose(c);
     } catch (const std::invalid_argument& e) {
@@ -595,34 +524,26 @@ struct RtReader {
     std::vector<std::vector<rt::Fraction>> per_plan;
     std::vector<Val> schedules;
     for (const Val& e : items) {
-      const Fields f(err, e, {"name", "dose", "per_fraction", "schedule"});
-      YAML::Node po(YAML::NodeType::Map);
+      Keys f = keys(e, {"name", "dose", "per_fraction", "schedule"}, YAML::Node(YAML::NodeType::Map));
       RadiationPlan plan;
-      const Val nv = f.required("name", kNameRule);
-      plan.name = L.identifier(nv, "plan name");
+      plan.name = f.name("name", "plan name");
       for (const RadiationPlan& q : p.model.plans)
         if (q.name == plan.name)
-          err.fail(nv, "duplicate plan name " + in_quotes(plan.name),
-                   "a name not used by an earlier plan");
-      po["name"] = plan.name;
+          err.fail(f.get("name"), "duplicate plan name " + in_quotes(plan.name), "a name not used by an earlier plan");
       YAML::Node dose_out(YAML::NodeType::Map);
-      const std::vector<double> d =
-          dose_map(f.required("dose", "a mapping with targets or file"), dose_out);
+      const std::vector<double> d = dose_map(f.fields().required("dose", "a mapping with targets or file"), dose_out);
       plan.dose.assign(d.begin(), d.end());
-      po["dose"] = dose_out;
-      const Val pf =
-          f.required("per_fraction", "the dose per fraction the map stands for, e.g. '2 Gy'");
-      plan.nominal_Gy = L.value(pf, kDose, Bound::kPositive);
-      po["per_fraction"] = pf.text();
-      const Val sv =
-          f.required("schedule", "a course {total, fractions, ...} or explicit fractions");
+      f.out()["dose"] = dose_out;
+      plan.nominal_Gy = f.req("per_fraction", "the dose per fraction the map stands for, e.g. '2 Gy'",
+                              [&](const Val& x) { return L.value(x, kDose, Bound::kPositive); });
+      const Val sv = f.fields().required("schedule", "a course {total, fractions, ...} or explicit fractions");
       YAML::Node so(YAML::NodeType::Map);
       per_plan.push_back(
-          schedule(sv, (int)p.model.plans.size(), plan.nominal_Gy, pf.text(), cal, so));
+          schedule(sv, (int)p.model.plans.size(), plan.nominal_Gy, f.get("per_fraction").text(), cal, so));
       schedules.push_back(sv);
-      po["schedule"] = so;
+      f.out()["schedule"] = so;
       p.model.plans.push_back(std::move(plan));
-      o.push_back(po);
+      o.push_back(f.out());
     }
     out["plans"] = o;
 
