@@ -136,18 +136,14 @@ struct RtReader {
     }
     std::vector<std::string> keys{"default"};
     keys.insert(keys.end(), p.label_names.begin(), p.label_names.end());
-    const Fields f(err, v, keys);
-    if (p.label_names.empty()) f.required("default", "a default alpha/beta, e.g. '10 Gy'");
+    Keys f = RtReader::keys(v, keys, o);
+    if (p.label_names.empty()) f.fields().required("default", "a default alpha/beta, e.g. '10 Gy'");
     std::vector<double> ab(nl, NAN);
-    if (f.has("default")) {
-      ab.assign(nl, L.value(f.get("default"), kDose, Bound::kPositive));
-      o["default"] = f.get("default").text();
-    }
+    if (f.has("default")) ab.assign(nl, f.value("default", kDose, Bound::kPositive));
     for (size_t l = 0; l < p.label_names.size(); ++l) {
       const std::string& name = p.label_names[l];
       if (f.has(name)) {
-        ab[l] = L.value(f.get(name), kDose, Bound::kPositive);
-        o[name] = f.get(name).text();
+        ab[l] = f.value(name, kDose, Bound::kPositive);
       } else if (std::isnan(ab[l])) {
         err.fail(v, "has no value for tissue label " + in_quotes(name),
                  "a default, or a value for every tissue label");
