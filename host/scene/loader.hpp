@@ -415,9 +415,6 @@ class Keys {
   std::string text(const std::string& key, const std::string& expected) {
     return req(key, expected, [&](const Val& v) { return L.text(v, expected); });
   }
-  std::string text(const std::string& key, const Or& def, const std::string& expected) {
-    return opt(key, def, [&](const Val& v) { return L.text(v, expected); });
-  }
   // A unit UDUNITS parses; with `to`, one that converts to to.unit.
   std::string unit(const std::string& key, const std::string& expected) {
     return req(key, expected, [&](const Val& v) { return parsed_unit(v, expected, nullptr); });
