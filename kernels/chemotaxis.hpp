@@ -8,7 +8,8 @@
 //   v_ij = vmax tanh(chi (S_j - S_i) / (h vmax))   [um/s]
 // (linear, chi grad S, for small gradients; saturating at vmax for steep ones). The face flux
 // [unit um/s] is v_ij c_i when v_ij > 0 (out of i) and v_ij c_j when v_ij < 0 (into i).
-// Walls carry no drift flux (every face type; periodic axes wrap).
+// Walls carry no drift flux whatever their kind (the population's ghost values of boundary.hpp
+// are not used: no drift across a fixed-value face); periodic axes wrap (across_face).
 #pragma once
 #include <cmath>
 
@@ -53,13 +54,14 @@ TME_HD inline real chemotaxis_dt_limit(const ChemotaxisArgs& a) {
   return rate > real(0) ? real(1) / rate : real(1e30);
 }
 
-// Neighbour of voxel (i, j, k) across its + face along `ax`, or -1 at a wall.
-TME_HD inline long long plus_neighbour(const ChemotaxisArgs& a, int i, int j, int k, int ax) {
+// Neighbour of voxel (i, j, k) across its face toward dir (-1 or +1) along `ax`, or -1 at a
+// wall (across_face, boundary.hpp).
+TME_HD inline long long face_neighbour(const ChemotaxisArgs& a, int i, int j, int k, int ax, int dir) {
   const Dims d = a.g.d;
-  const int q[3] = {i, j, k}, n[3] = {d.nx, d.ny, d.nz};
-  if (q[ax] + 1 < n[ax]) return d.index(ax == 0 ? i + 1 : i, ax == 1 ? j + 1 : j, ax == 2 ? k + 1 : k);
-  if (!a.periodic[ax] || n[ax] == 1) return -1;
-  return d.index(ax == 0 ? 0 : i, ax == 1 ? 0 : j, ax == 2 ? 0 : k);
+  const int p[3] = {i, j, k}, n[3] = {d.nx, d.ny, d.nz};
+  const int q = across_face(n[ax], p[ax], dir, a.periodic[ax] != 0);
+  if (q < 0) return -1;
+  return d.index(ax == 0 ? q : i, ax == 1 ? q : j, ax == 2 ? q : k);
 }
 
 // Pass 1 (once per chemotaxis pass: the signal does not change during it): the drift across
@@ -67,7 +69,7 @@ TME_HD inline long long plus_neighbour(const ChemotaxisArgs& a, int i, int j, in
 TME_HD inline void chemotaxis_velocity_cell(const ChemotaxisArgs& a, int i, int j, int k) {
   const long long nv = a.g.d.nvox(), idx = a.g.d.index(i, j, k);
   for (int ax = 0; ax < 3; ++ax) {
-    const long long nb = plus_neighbour(a, i, j, k, ax);
+    const long long nb = face_neighbour(a, i, j, k, ax, +1);
     real v = 0;
     if (nb >= 0)
       for (int q = 0; q < a.ncx; ++q) {
@@ -85,20 +87,16 @@ TME_HD inline void chemotaxis_cell(const ChemotaxisArgs& a, int i, int j, int k)
   const long long nv = d.nvox();
   const real* c = a.cell_in;
   const long long idx = d.index(i, j, k);
-  const int q[3] = {i, j, k}, n[3] = {d.nx, d.ny, d.nz};
-  const long long stride[3] = {1, (long long)d.nx, (long long)d.nx * d.ny};
   real div = 0;  // net outflow [unit/s] per unit length
   for (int ax = 0; ax < 3; ++ax) {
     // + face: drift from this voxel to the + neighbour
-    const long long up = plus_neighbour(a, i, j, k, ax);
+    const long long up = face_neighbour(a, i, j, k, ax, +1);
     if (up >= 0) {
       const real v = a.vel[ax * nv + idx];
       div += (v > real(0) ? v * c[idx] : v * c[up]) / a.h[ax];
     }
     // - face: the - neighbour's + face, drift from it into this voxel
-    long long lo = -1;
-    if (q[ax] > 0) lo = idx - stride[ax];
-    else if (a.periodic[ax] && n[ax] > 1) lo = idx + (long long)(n[ax] - 1) * stride[ax];
+    const long long lo = face_neighbour(a, i, j, k, ax, -1);
     if (lo >= 0) {
       const real v = a.vel[ax * nv + lo];
       div -= (v > real(0) ? v * c[lo] : v * c[idx]) / a.h[ax];

@@ -1,20 +1,13 @@
 // Plain-data coefficients the per-voxel functions read. No strings, no owners.
 // Internal units: length um, time s, concentration in each species' own unit.
 #pragma once
+#include "boundary.hpp"
 #include "view.hpp"
 
 namespace tme {
 
 constexpr int kMaxLabels = 16;   // tissue labels 0..15 (uint8 map, 1 byte per voxel)
 constexpr int kMaxSpecies = 64;  // species per scene
-
-enum BcType : int { kNoFlux = 0, kFixed = 1, kPeriodic = 2 };
-enum Face : int { kXm = 0, kXp = 1, kYm = 2, kYp = 3, kZm = 4, kZp = 5 };
-
-struct FaceBC {
-  int type = kNoFlux;
-  real value = 0;  // fixed value at the face [species unit]
-};
 
 // Per-species coefficients (about 120 bytes).
 struct SpeciesCoeffs {
@@ -25,8 +18,10 @@ struct SpeciesCoeffs {
   int src_slot = -1;        // index of this species' zeroth-order source block, -1 none
   int upt_slot = -1;        // index of this species' uptake Vmax block, -1 none
   int hold_slot = -1;       // index of this species' held-value block (NaN = free voxel), -1 none
-  FaceBC bc[6];             // x-, x+, y-, y+, z-, z+
+  FaceBC bc[6];             // x-, x+, y-, y+, z-, z+ (Face); kinds in boundary.hpp
 };
+
+TME_HD inline bool axis_periodic(const SpeciesCoeffs& sc, int axis) { return axis_periodic(sc.bc, axis); }
 
 // Grid geometry seen by the kernels.
 struct GridGeom {

@@ -21,23 +21,16 @@ TME_HD inline real face_D(const SpeciesCoeffs& sc, const uint8_t* label, long lo
 }
 
 // Contribution of one face to dc/dt of cell (i,j,k): flux through that face divided by the
-// cell volume [species unit / s]. `dir` is -1 or +1, `axis` 0,1,2.
+// cell volume [species unit / s]. `dir` is -1 or +1, `axis` 0,1,2. Across a face of the grid
+// the neighbour or the ghost value comes from boundary.hpp.
 TME_HD inline real face_term(ConstView<real> c, const SpeciesCoeffs& sc, const uint8_t* label,
                              const GridGeom& g, int i, int j, int k, int axis, int dir) {
   const int n = axis == 0 ? g.d.nx : (axis == 1 ? g.d.ny : g.d.nz);
   const int p = axis == 0 ? i : (axis == 1 ? j : k);
-  const FaceBC& bc = sc.bc[2 * axis + (dir > 0 ? 1 : 0)];
-  int q = p + dir;
+  const int q = across_face(n, p, dir, axis_periodic(sc, axis));
   const long long self = g.d.index(i, j, k);
   const real cs = c.p[self];
-  if (q < 0 || q >= n) {
-    if (bc.type == kNoFlux) return real(0);
-    if (bc.type == kFixed) {
-      // Boundary value on the face, half a cell away: ghost value 2*v - c.
-      return real(2) * cell_D(sc, label, self) * (bc.value - cs) * g.inv_h2[axis];
-    }
-    q = q < 0 ? n - 1 : 0;  // periodic wrap
-  }
+  if (q < 0) return cell_D(sc, label, self) * wall_jump(sc.bc[face_index(axis, dir)], cs) * g.inv_h2[axis];
   const int ni = axis == 0 ? q : i, nj = axis == 1 ? q : j, nk = axis == 2 ? q : k;
   const long long nb = g.d.index(ni, nj, nk);
   return face_D(sc, label, self, nb) * (c.p[nb] - cs) * g.inv_h2[axis];

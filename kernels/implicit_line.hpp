@@ -16,22 +16,22 @@ TME_HD inline int axis_len(const Dims& d, int axis) { return axis == 0 ? d.nx : 
 TME_HD inline long long axis_stride(const Dims& d, int axis) {
   return axis == 0 ? 1 : (axis == 1 ? (long long)d.nx : (long long)d.nx * d.ny);
 }
-TME_HD inline bool axis_periodic(const SpeciesCoeffs& sc, int axis) { return sc.bc[2 * axis].type == kPeriodic; }
 
 // Weight [1/s] of the face between cells p and p+1 of a line (idx: voxel index of cell p,
 // stride: voxel distance of consecutive cells). For p = n-1 it is the wrap face to cell 0 on a
-// periodic line (0 when n == 1: a cell exchanging with itself carries no flux), else 0.
+// periodic line (0 when n == 1: a cell exchanging with itself carries no flux), else 0: the
+// neighbour across the face comes from across_face (boundary.hpp).
 TME_HD inline real face_weight(const SpeciesCoeffs& sc, const uint8_t* label, real inv_h2, int n, int p,
                                long long idx, long long stride, bool periodic) {
-  if (p < n - 1) return face_D(sc, label, idx, idx + stride) * inv_h2;
-  if (!periodic || n == 1) return real(0);
-  return face_D(sc, label, idx, idx - (long long)(n - 1) * stride) * inv_h2;
+  const int q = across_face(n, p, +1, periodic);
+  if (q < 0) return real(0);
+  return face_D(sc, label, idx, idx + (long long)(q - p) * stride) * inv_h2;
 }
 
 // Row p of the 1D operator: (L c)_p = wl (c_{p-1} - c_p) + wr (c_{p+1} - c_p) - wf c_p + bnd,
 // with c_{-1} and c_n wrapping on periodic lines. wl, wr, wf [1/s]; wf and bnd [unit/s] hold the
-// fixed-value faces (value half a cell away: weight 2 D_p/h^2, as in face_term). On
-// non-periodic lines the end cells have wl = 0 (p = 0) and wr = 0 (p = n-1).
+// wall faces of the end cells (wall_row_terms, boundary.hpp; the ghost cell has the end cell's
+// D). On non-periodic lines the end cells have wl = 0 (p = 0) and wr = 0 (p = n-1).
 struct LineRow {
   real wl = 0, wr = 0, wf = 0, bnd = 0;
 };
@@ -43,19 +43,10 @@ TME_HD inline LineRow line_row(const SpeciesCoeffs& sc, const uint8_t* label, in
   r.wr = face_weight(sc, label, inv_h2, n, p, idx, stride, per);
   r.wl = p > 0 ? face_weight(sc, label, inv_h2, n, p - 1, idx - stride, stride, per)
                : face_weight(sc, label, inv_h2, n, n - 1, idx + (long long)(n - 1) * stride, stride, per);
-  if (!per) {
-    const FaceBC& lo = sc.bc[2 * axis];
-    const FaceBC& hi = sc.bc[2 * axis + 1];
-    if (p == 0 && lo.type == kFixed) {
-      const real w = real(2) * cell_D(sc, label, idx) * inv_h2;
-      r.wf += w;
-      r.bnd += w * lo.value;
-    }
-    if (p == n - 1 && hi.type == kFixed) {
-      const real w = real(2) * cell_D(sc, label, idx) * inv_h2;
-      r.wf += w;
-      r.bnd += w * hi.value;
-    }
+  if (!per && (p == 0 || p == n - 1)) {
+    const real w = cell_D(sc, label, idx) * inv_h2;
+    if (p == 0) wall_row_terms(sc.bc[face_index(axis, -1)], w, r.wf, r.bnd);
+    if (p == n - 1) wall_row_terms(sc.bc[face_index(axis, +1)], w, r.wf, r.bnd);
   }
   return r;
 }
@@ -66,13 +57,11 @@ TME_HD inline LineRow uniform_row(const SpeciesCoeffs& sc, real D, int axis, rea
   const bool per = axis_periodic(sc, axis);
   const real w = D * inv_h2;
   LineRow r;
-  r.wl = (p > 0 || (per && n > 1)) ? w : real(0);
-  r.wr = (p < n - 1 || (per && n > 1)) ? w : real(0);
+  r.wl = across_face(n, p, -1, per) >= 0 ? w : real(0);
+  r.wr = across_face(n, p, +1, per) >= 0 ? w : real(0);
   if (!per) {
-    const FaceBC& lo = sc.bc[2 * axis];
-    const FaceBC& hi = sc.bc[2 * axis + 1];
-    if (p == 0 && lo.type == kFixed) r.wf += real(2) * w, r.bnd += real(2) * w * lo.value;
-    if (p == n - 1 && hi.type == kFixed) r.wf += real(2) * w, r.bnd += real(2) * w * hi.value;
+    if (p == 0) wall_row_terms(sc.bc[face_index(axis, -1)], w, r.wf, r.bnd);
+    if (p == n - 1) wall_row_terms(sc.bc[face_index(axis, +1)], w, r.wf, r.bnd);
   }
   return r;
 }
@@ -88,10 +77,10 @@ TME_HD inline real max_D(const SpeciesCoeffs& sc) {
 // Voxel indices of the lower and upper neighbour of cell p along a line (wrapping). On
 // non-periodic lines the wrapped index is a valid voxel whose weight in LineRow is 0.
 TME_HD inline long long lower_nb(int n, int p, long long idx, long long stride) {
-  return p > 0 ? idx - stride : idx + (long long)(n - 1) * stride;
+  return idx + (long long)(wrap_index(n, p, -1) - p) * stride;
 }
 TME_HD inline long long upper_nb(int n, int p, long long idx, long long stride) {
-  return p < n - 1 ? idx + stride : idx - (long long)(n - 1) * stride;
+  return idx + (long long)(wrap_index(n, p, +1) - p) * stride;
 }
 
 // Linear part of (L c)_p (without the boundary term) [unit/s]; c is one species block. Flux

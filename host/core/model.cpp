@@ -205,7 +205,7 @@ std::vector<ChemotaxisArgs> build_chemotaxis_args(const Model& m, const GridGeom
       a->g = g;
       for (int ax = 0; ax < 3; ++ax) {
         a->h[ax] = real(h_um[ax]);
-        a->periodic[ax] = coeffs.at(c.cell).bc[2 * ax].type == kPeriodic;
+        a->periodic[ax] = axis_periodic(coeffs.at(c.cell), ax);
       }
     }
     if (a->ncx >= kMaxChemotaxis) fail("too many chemotaxis terms for one population");

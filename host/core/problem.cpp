@@ -30,18 +30,11 @@ double Problem::explicit_dt_limit() const {
     double w = 0;
     for (int a = 0; a < 3; ++a) {
       // Stencil weight of the worst cell along this axis, in units of D/h^2: an interior face
-      // weighs 1, a fixed-value face 2 (its value sits half a cell away), a no-flux face 0.
-      const bool fixed = sc.bc[2 * a].type == kFixed || sc.bc[2 * a + 1].type == kFixed;
-      const bool both_fixed = sc.bc[2 * a].type == kFixed && sc.bc[2 * a + 1].type == kFixed;
-      double faces;
-      if (sc.bc[2 * a].type == kPeriodic)
-        faces = n[a] == 1 ? 0.0 : 2.0;
-      else if (n[a] == 1)
-        faces = both_fixed ? 4.0 : (fixed ? 2.0 : 0.0);
-      else if (n[a] == 2)
-        faces = fixed ? 3.0 : 1.0;
-      else
-        faces = fixed ? 3.0 : 2.0;
+      // weighs 1, a face on the grid's boundary what boundary.hpp says (end_face_weight: a
+      // fixed-value face 2, its value sitting half a cell away; no-flux 0; periodic 1).
+      const double lo = end_face_weight(sc.bc[face_index(a, -1)], n[a]);
+      const double hi = end_face_weight(sc.bc[face_index(a, +1)], n[a]);
+      const double faces = n[a] == 1 ? lo + hi : std::max(1 + std::max(lo, hi), n[a] >= 3 ? 2.0 : 0.0);
       w += faces * dmax / (grid.h[a] * grid.h[a]);
     }
     double vmax = 0;
@@ -93,7 +86,7 @@ void Problem::check() const {
     if (sc.decay < 0) fail("decay must be >= 0");
     if (sc.upt_slot >= 0 && !(sc.km > 0)) fail("Michaelis-Menten km must be > 0");
     for (int a = 0; a < 3; ++a)
-      if ((sc.bc[2 * a].type == kPeriodic) != (sc.bc[2 * a + 1].type == kPeriodic))
+      if ((sc.bc[face_index(a, -1)].type == kPeriodic) != (sc.bc[face_index(a, +1)].type == kPeriodic))
         fail("periodic boundaries must be set on both faces of an axis");
   }
   if (!(time.t_end > 0) || !(time.output_every > 0)) fail("end time and output interval must be > 0");
