@@ -10,8 +10,9 @@
 #include <vector>
 
 #include "host/core/backend.hpp"
-#include "host/core/reference_model.hpp"
 #include "host/core/simulation.hpp"
+#include "kernels/implicit.hpp"
+#include "tests/support/reference_model.hpp"
 
 namespace {
 

@@ -8,10 +8,14 @@
 #include <string>
 #include <vector>
 
-#include "host/core/problem.hpp"
-#include "kernels/implicit.hpp"
+#include "kernels/tme_hd.hpp"
 
 namespace tme {
+
+// Declared only: a change to the problem or to the implicit kernels does not rebuild every
+// file that sees a backend. Callers that pass a Scheme include kernels/implicit.hpp.
+struct Problem;
+enum class Scheme : int;  // kernels/implicit.hpp
 
 struct DeviceInfo {
   std::string name;

@@ -27,6 +27,7 @@
 
 #include "host/core/backend.hpp"
 #include "host/core/model.hpp"
+#include "host/core/problem.hpp"
 #include "kernels/launch.hpp"
 
 namespace tme {

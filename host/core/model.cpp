@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/chemotaxis.hpp"
+
 namespace tme {
 namespace {
 

@@ -8,8 +8,9 @@
 #include <vector>
 
 #include "host/core/pk.hpp"
-#include "kernels/chemotaxis.hpp"
-#include "kernels/fraction.hpp"
+#include "kernels/chemotaxis_types.hpp"
+#include "kernels/coeffs.hpp"
+#include "kernels/fraction_types.hpp"
 #include "kernels/terms.hpp"
 
 namespace tme {

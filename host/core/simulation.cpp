@@ -6,6 +6,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "kernels/implicit.hpp"
+
 namespace tme {
 
 double substep_count(double span, double dt_max) {

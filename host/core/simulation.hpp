@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "host/core/backend.hpp"
+#include "host/core/problem.hpp"
 
 namespace tme {
 

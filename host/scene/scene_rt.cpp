@@ -9,6 +9,7 @@
 #include "host/rt/format.hpp"
 #include "host/rt/schedule.hpp"
 #include "host/scene/loader.hpp"
+#include "kernels/radiation.hpp"
 
 namespace tme {
 namespace scene_detail {

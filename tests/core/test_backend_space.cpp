@@ -8,12 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "host/core/reference_model.hpp"
 #include "host/core/simulation.hpp"
 #include "kernels/device_buffer.hpp"
 #include "kernels/explicit_launch.hpp"
+#include "kernels/implicit.hpp"
 #include "tests/core/backend_param.hpp"
 #include "tests/error_of.hpp"
+#include "tests/support/reference_model.hpp"
 
 namespace tme::test {
 namespace {

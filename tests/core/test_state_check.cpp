@@ -9,6 +9,7 @@
 #include <string>
 
 #include "host/core/simulation.hpp"
+#include "kernels/implicit.hpp"
 #include "kernels/state_check.hpp"
 #include "tests/core/backend_param.hpp"
 #include "tests/error_of.hpp"
