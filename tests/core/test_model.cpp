@@ -7,9 +7,9 @@
 #include <functional>
 #include <vector>
 
-#include "host/core/reference_model.hpp"
 #include "host/core/simulation.hpp"
 #include "tests/core/backend_param.hpp"
+#include "tests/support/reference_model.hpp"
 
 namespace tme::test {
 namespace {
