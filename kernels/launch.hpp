@@ -7,9 +7,9 @@
 #include <stdexcept>
 #include <vector>
 
-#include "chemotaxis.hpp"
+#include "chemotaxis_types.hpp"
 #include "explicit_step.hpp"
-#include "fraction.hpp"
+#include "fraction_types.hpp"
 #include "implicit.hpp"
 #include "state_check.hpp"
 #include "terms.hpp"

@@ -1,5 +1,7 @@
 // OpenMP loops over the model's one-cell functions: coupled reactions, chemotaxis drift and
 // radiotherapy fractions (kernels/terms.hpp, chemotaxis.hpp, fraction.hpp).
+#include "kernels/chemotaxis.hpp"
+#include "kernels/fraction.hpp"
 #include "kernels/launch.hpp"
 
 namespace tme {

@@ -1,5 +1,7 @@
 // CUDA launchers over the model's one-cell functions (one thread per voxel).
 #include "host/core/cuda_check.hpp"
+#include "kernels/chemotaxis.hpp"
+#include "kernels/fraction.hpp"
 #include "kernels/launch.hpp"
 
 namespace tme {
