@@ -12,7 +12,7 @@
 #include "fraction_types.hpp"
 #include "implicit.hpp"
 #include "state_check.hpp"
-#include "terms.hpp"
+#include "term_types.hpp"
 
 namespace tme {
 

@@ -3,6 +3,7 @@
 #include "kernels/chemotaxis.hpp"
 #include "kernels/fraction.hpp"
 #include "kernels/launch.hpp"
+#include "kernels/terms.hpp"
 
 namespace tme {
 namespace {

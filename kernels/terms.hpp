@@ -1,7 +1,9 @@
-// The coupled reaction terms of the tumour-microenvironment model: a flat table of
-// plain-data term descriptors that one voxel's update reads, shared by the OpenMP loop and the
-// CUDA kernel. The model is data: species, populations and terms come from the scene; nothing
-// here names a molecule or a cell type.
+// The coupled reaction terms of the tumour-microenvironment model: the one-cell rate function
+// of each term kind and the per-voxel integrator, shared by the OpenMP loop and the CUDA
+// kernel. The model is data: species, populations and terms come from the scene; nothing
+// here names a molecule or a cell type. The plain data these read (Term, Factor, TermKind,
+// ReactionArgs, the limits and the term registry) is in kernels/term_types.hpp; include this
+// header only where the terms are run (kernels/model_cpu.cpp, model_cuda.cu, tests of it).
 //
 // Each term adds to production P_i >= 0 [unit_i/s] and per-capita loss L_i >= 0 [1/s] of the
 // fields it touches, so dc_i/dt = P_i(c) - L_i(c) c_i. The per-voxel integrator
@@ -9,7 +11,7 @@
 // step, exact for linear decay with a constant source, second order otherwise.
 //
 // Units: time s, length um, each field in its own unit (cells/mm^3 for populations; the
-// scene converts every parameter once at load to the units noted per kind below).
+// scene converts every parameter once at load to the units noted per kind in term_types.hpp).
 //
 // Splitting: diffusion, first-order decay, map sources and map uptake of each species stay in
 // the transport operator (explicit or implicit, kernels/explicit_step.hpp, implicit.hpp); the
@@ -19,101 +21,10 @@
 #include <cmath>
 
 #include "state_check.hpp"
+#include "term_types.hpp"
 #include "tme_hd.hpp"
 
 namespace tme {
-
-constexpr int kMaxTerms = 96;        // terms per model
-constexpr int kMaxTermFactors = 3;   // modulating factors per term
-constexpr int kMaxTermProducts = 2;  // products per kill/conversion term
-constexpr int kMaxCrowding = 8;      // populations that occupy volume
-constexpr int kMaxGlobals = 16;      // uniform per-step inputs (plasma levels, blood cells)
-constexpr int kMaxReactSpecies = 32; // fields one voxel's reaction update can hold
-
-// A factor multiplies a term's rate; its input x is
-//   x = c[a] (/ c[b] if b >= 0) * prod_j free_j,    free_j = Kd_j / (Kd_j + c[ab_j]) (ab_j >= 0)
-// i.e. optionally a ratio, times the fractions of the target left unoccupied by up to two
-// antibodies with dissociation constants Kd_j [unit of ab_j]. PD-1/PD-L1 engagement is
-// x = PD-L1 level * free(anti-PD-1) * free(anti-PD-L1).
-enum FactorKind : int {
-  kFactorHillAct = 0,  // x^n / (K^n + x^n)
-  kFactorHillInh = 1,  // K^n / (K^n + x^n)
-  kFactorRoom = 2,     // max(0, 1 - phi): free volume fraction (crowding); x unused
-  kFactorLinear = 3,   // x / K (unbounded; e.g. proportional recruitment)
-};
-
-struct Factor {
-  int kind = kFactorHillAct;
-  int a = -1;          // species index of the input (unused by kFactorRoom)
-  int b = -1;          // divisor species index, or -1
-  int ab[2] = {-1, -1};  // blocking antibody species, or -1
-  real kd[2] = {1, 1};   // [unit of ab_j]
-  real K = 1;          // half-maximum [unit of x]
-  real n = 1;          // Hill coefficient [-]
-};
-
-enum TermKind : int {
-  // target T: r T g(phi) * F. g = 1 - phi (logistic) or -ln(phi) (Gompertz, phi floored at
-  // 1e-12); negative g (overcrowded) becomes loss. p[0] = r [1/s], p[1] = 0 logistic, 1 Gompertz.
-  kTermGrowth = 0,
-  // target X, by population `src`: P_X += p[0] c_src F. p[0] [unit_X/s per unit_src].
-  kTermSecretion = 1,
-  // target X, by population `src`: L_X += p[0] c_src F / (1 + c_X / p[1]) when p[1] > 0
-  // (Michaelis-Menten, p[0] = Vmax/Km per cell, p[1] = Km [unit_X]) else p[0] c_src F (linear).
-  // p[0] [1/s per unit_src].
-  kTermUptake = 2,
-  // target T killed by effector `src`: L_T += p[0] c_src F; each product gets
-  // yield * p[0] c_src F c_T. p[0] [1/s per unit_src].
-  kTermKill = 3,
-  // conversion of target A (to products): L_A += p[0] F; each product gets
-  // yield * p[0] F c_A. p[0] [1/s]. No product = death/clearance.
-  kTermConversion = 4,
-  // local state S relaxing toward level = p[1] + (p[2] - p[1]) F: P_S += level p[0],
-  // L_S += p[0]. p[0] = 1/tau [1/s], p[1] base, p[2] maximum [unit_S]. No factors: level p[1].
-  kTermRelax = 5,
-  // blood exchange through vessels (antibody extravasation): with S = c[src] the vessel
-  // surface density [1/um] and Cb = globals[global] the plasma level [unit_X]:
-  // P_X += p[0] S Cb F, L_X += p[0] S F. p[0] = permeability [um/s].
-  kTermExchange = 6,
-  // entry from blood (T cells): P_X += p[0] c[src] globals[global] F. p[0] [1/s per unit_src]
-  // (src = vessel surface density or any field; src = -1 means 1).
-  kTermInflux = 7,
-};
-
-struct TermProduct {
-  int species = -1;
-  real yield = 1;  // [unit_product per unit_target]
-};
-
-// One term (about 200 bytes). Unused slots hold -1.
-struct Term {
-  int kind = kTermConversion;
-  int target = -1;
-  int src = -1;
-  int global = -1;
-  real p[3] = {0, 0, 0};
-  int nfactors = 0;
-  Factor f[kMaxTermFactors];
-  int nproducts = 0;
-  TermProduct prod[kMaxTermProducts];
-};
-
-// The whole table plus the per-step uniform inputs, passed by value (pointers non-owning; on
-// the CUDA backend `terms` is a device pointer). Every species index in terms, factors and
-// crowding is a LOCAL slot 0..nlocal-1; local[m] is the field (species) index of slot m.
-struct ReactionArgs {
-  const Term* terms = nullptr;
-  int nterms = 0;
-  int ncrowd = 0;
-  int crowd_species[kMaxCrowding] = {};
-  real crowd_volume[kMaxCrowding] = {};  // volume per cell [mm^3 per (cells/mm^3 unit)] = 1/capacity
-  real globals[kMaxGlobals] = {};        // per-step values (e.g. mean plasma level over the step)
-  int nlocal = 0;                        // fields the terms touch: c[local[m]] for m < nlocal
-  int local[kMaxReactSpecies] = {};
-  real atol[kMaxReactSpecies] = {};      // absolute tolerance per local field [its unit]
-  real rtol = real(1e-4);                // relative tolerance of one sub-step
-  int max_substeps = 4096;               // per voxel and call; beyond it the step is accepted
-};
 
 // Crowding: occupied volume fraction phi = sum_p c_p v_p [-].
 TME_HD inline real occupied_fraction(const ReactionArgs& a, const real* c) {
@@ -164,62 +75,90 @@ TME_HD inline real term_factors(const Term& t, const real* c, real phi) {
   return F;
 }
 
+// ---- one rate function per TermKind -------------------------------------------------------
+// Each adds one term's production and per-capita loss at the local state c into P and L (local
+// slots). F is the product of the term's factors, phi the occupied volume fraction.
+
+TME_HD inline real term_source(const Term& t, const real* c) { return t.src >= 0 ? c[t.src] : real(1); }
+
+TME_HD inline void growth_rates(const Term& t, const ReactionArgs&, const real* c, real phi, real F, real* P,
+                                real* L) {
+  using std::log;
+  real g;
+  if (t.growth_law() == kGrowthGompertz) {
+    const real ph = phi > real(1e-12) ? phi : (phi == phi ? real(1e-12) : phi);  // keeps NaN
+    g = -log(ph);
+  } else {
+    g = real(1) - phi;
+  }
+  const real r = t.rate() * F * g;
+  if (r >= real(0)) P[t.target] += r * c[t.target];
+  else L[t.target] -= r;
+}
+
+TME_HD inline void secretion_rates(const Term& t, const ReactionArgs&, const real* c, real, real F, real* P,
+                                   real*) {
+  P[t.target] += t.rate() * term_source(t, c) * F;
+}
+
+TME_HD inline void uptake_rates(const Term& t, const ReactionArgs&, const real* c, real, real F, real*, real* L) {
+  real l = t.rate() * term_source(t, c) * F;
+  if (t.km() > real(0)) l /= real(1) + c[t.target] / t.km();
+  L[t.target] += l;
+}
+
+// Loss at per-capita rate k of the target; each product gains yield * k * c_target.
+TME_HD inline void loss_to_products(const Term& t, real k, const real* c, real* P, real* L) {
+  L[t.target] += k;
+  const real flux = k * c[t.target];
+  for (int m = 0; m < t.nproducts; ++m) P[t.prod[m].species] += t.prod[m].yield * flux;
+}
+
+TME_HD inline void kill_rates(const Term& t, const ReactionArgs&, const real* c, real, real F, real* P, real* L) {
+  loss_to_products(t, t.rate() * F * term_source(t, c), c, P, L);
+}
+
+TME_HD inline void conversion_rates(const Term& t, const ReactionArgs&, const real* c, real, real F, real* P,
+                                    real* L) {
+  loss_to_products(t, t.rate() * F, c, P, L);
+}
+
+TME_HD inline void relax_rates(const Term& t, const ReactionArgs&, const real*, real, real F, real* P, real* L) {
+  const real level = t.nfactors > 0 ? t.base() + (t.top() - t.base()) * F : t.base();
+  P[t.target] += t.rate() * clamp_nonneg(level);
+  L[t.target] += t.rate();
+}
+
+TME_HD inline void exchange_rates(const Term& t, const ReactionArgs& a, const real* c, real, real F, real* P,
+                                  real* L) {
+  const real k = t.rate() * term_source(t, c) * F;
+  const real cb = a.globals[t.global];
+  P[t.target] += k * clamp_nonneg(cb);
+  L[t.target] += k;
+}
+
+TME_HD inline void influx_rates(const Term& t, const ReactionArgs& a, const real* c, real, real F, real* P,
+                                real*) {
+  const real cb = a.globals[t.global];
+  P[t.target] += t.rate() * term_source(t, c) * F * clamp_nonneg(cb);
+}
+
 // Adds every term's production and loss at the local state c (>= 0) into P and L (local
 // slots; the caller zeroes them).
 TME_HD inline void term_rates(const ReactionArgs& a, const real* c, real* P, real* L) {
-  using std::log;
   const real phi = occupied_fraction(a, c);
   for (int q = 0; q < a.nterms; ++q) {
     const Term& t = a.terms[q];
     const real F = term_factors(t, c, phi);
-    const real cs = t.src >= 0 ? c[t.src] : real(1);
     switch (t.kind) {
-      case kTermGrowth: {
-        real g;
-        if (t.p[1] > real(0.5)) {
-          const real ph = phi > real(1e-12) ? phi : (phi == phi ? real(1e-12) : phi);  // keeps NaN
-          g = -log(ph);
-        } else {
-          g = real(1) - phi;
-        }
-        const real r = t.p[0] * F * g;
-        if (r >= real(0)) P[t.target] += r * c[t.target];
-        else L[t.target] -= r;
-        break;
-      }
-      case kTermSecretion: P[t.target] += t.p[0] * cs * F; break;
-      case kTermUptake: {
-        real l = t.p[0] * cs * F;
-        if (t.p[1] > real(0)) l /= real(1) + c[t.target] / t.p[1];
-        L[t.target] += l;
-        break;
-      }
-      case kTermKill:
-      case kTermConversion: {
-        const real k = t.p[0] * F * (t.kind == kTermKill ? cs : real(1));
-        L[t.target] += k;
-        const real flux = k * c[t.target];
-        for (int m = 0; m < t.nproducts; ++m) P[t.prod[m].species] += t.prod[m].yield * flux;
-        break;
-      }
-      case kTermRelax: {
-        const real level = t.nfactors > 0 ? t.p[1] + (t.p[2] - t.p[1]) * F : t.p[1];
-        P[t.target] += t.p[0] * clamp_nonneg(level);
-        L[t.target] += t.p[0];
-        break;
-      }
-      case kTermExchange: {
-        const real k = t.p[0] * cs * F;
-        const real cb = a.globals[t.global];
-        P[t.target] += k * clamp_nonneg(cb);
-        L[t.target] += k;
-        break;
-      }
-      case kTermInflux: {
-        const real cb = a.globals[t.global];
-        P[t.target] += t.p[0] * cs * F * clamp_nonneg(cb);
-        break;
-      }
+      case kTermGrowth: growth_rates(t, a, c, phi, F, P, L); break;
+      case kTermSecretion: secretion_rates(t, a, c, phi, F, P, L); break;
+      case kTermUptake: uptake_rates(t, a, c, phi, F, P, L); break;
+      case kTermKill: kill_rates(t, a, c, phi, F, P, L); break;
+      case kTermConversion: conversion_rates(t, a, c, phi, F, P, L); break;
+      case kTermRelax: relax_rates(t, a, c, phi, F, P, L); break;
+      case kTermExchange: exchange_rates(t, a, c, phi, F, P, L); break;
+      case kTermInflux: influx_rates(t, a, c, phi, F, P, L); break;
       default: break;
     }
   }

@@ -27,13 +27,26 @@ void Model::check(int nspecies, long long nvox) const {
   for (size_t q = 0; q < terms.size(); ++q) {
     const Term& t = terms[q];
     const std::string w = "term " + std::to_string(q);
-    if (t.kind < kTermGrowth || t.kind > kTermInflux) fail(w + " has an unknown kind");
+    const TermRow* row = term_row(t.kind);
+    if (!row) fail(w + " has an unknown kind");
     check_species(t.target, nspecies, w + " target");
     check_species(t.src, nspecies, w + " source", true);
-    const bool needs_src = t.kind == kTermSecretion || t.kind == kTermUptake ||
-                           t.kind == kTermKill || t.kind == kTermExchange;
+    bool needs_src = false, needs_global = false;
+    for (const TermKey& k : row->keys) {
+      if (!k.key) break;
+      needs_src = needs_src || ((k.type == TermKeyType::kBy || k.type == TermKeyType::kVessels) &&
+                                k.need == TermNeed::kRequired);
+      needs_global = needs_global || k.type == TermKeyType::kGlobal;
+      if (k.type == TermKeyType::kChoice) {  // p[slot] is the index of one of the choices
+        int n = 1;
+        for (const char* c = k.choices; *c; ++c) n += *c == '|';
+        const real x = t.p[k.slot];
+        if (!(x >= 0 && x < n && x == real(int(x))))
+          fail(w + " " + k.key + " must be one of " + std::to_string(n) + " choices (" + k.choices + ")");
+      }
+    }
     if (needs_src && t.src < 0) fail(w + " needs a source population or vessel field");
-    if (t.kind == kTermExchange || t.kind == kTermInflux)
+    if (needs_global)
       if (t.global < 0 || t.global >= (int)globals.size())
         fail(w + " refers to global input " + std::to_string(t.global));
     if (t.nfactors < 0 || t.nfactors > kMaxTermFactors) fail(w + " has too many factors");
@@ -50,7 +63,7 @@ void Model::check(int nspecies, long long nvox) const {
       if (!(fc.n > 0)) fail(w + " factor Hill coefficient must be > 0");
     }
     for (int m = 0; m < t.nproducts; ++m) check_species(t.prod[m].species, nspecies, w + " product");
-    if (!(t.p[0] >= 0) || !std::isfinite(double(t.p[0]))) fail(w + " rate must be finite and >= 0");
+    if (!(t.rate() >= 0) || !std::isfinite(double(t.rate()))) fail(w + " rate must be finite and >= 0");
   }
   if (crowd_species.size() != crowd_volume.size()) fail("crowding lists differ in length");
   if ((int)crowd_species.size() > kMaxCrowding) fail("too many crowding populations");

@@ -1,5 +1,5 @@
 // The coupled tumour-microenvironment model of a problem, as plain data in internal units:
-// reaction terms (kernels/terms.hpp), chemotaxis (kernels/chemotaxis.hpp), uniform inputs
+// reaction terms (kernels/term_types.hpp), chemotaxis (kernels/chemotaxis.hpp), uniform inputs
 // from the systemic compartments (plasma antibody levels, blood T cells), and radiotherapy
 // (plans, fractions, responses; kernels/fraction.hpp). Built by the scene loader or by tests.
 // Species indices here are FIELD indices of the problem (0..nspecies-1).
@@ -11,7 +11,7 @@
 #include "kernels/chemotaxis_types.hpp"
 #include "kernels/coeffs.hpp"
 #include "kernels/fraction_types.hpp"
-#include "kernels/terms.hpp"
+#include "kernels/term_types.hpp"
 
 namespace tme {
 
@@ -74,7 +74,8 @@ struct Model {
 };
 
 // Builders for code-built models (tests, benchmarks): a term of `kind` on `target` with
-// source `src` (-1 none) and parameters p0..p2 (units per kind: kernels/terms.hpp), and a
+// source `src` (-1 none) and parameters p0..p2 in slots 0..2 (TermParam: the rate, then e.g.
+// the growth law, km or base, and top; units per kind in kernels/term_types.hpp), and a
 // factor of `kind` on field `a` with half-maximum K and Hill coefficient n.
 inline Term make_term(int kind, int target, int src, double p0, double p1 = 0, double p2 = 0) {
   Term t;
