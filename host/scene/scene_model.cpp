@@ -1,7 +1,9 @@
 // Scene sections of the coupled model ("the model is data"): model files with
 // includes, named parameters, populations, local states, initial overrides (vessel maps),
 // drugs, blood inputs and reaction terms, converted once into Problem::model in the internal
-// units of kernels/terms.hpp. The schema is documented in docs/model.md; keep the two in step.
+// units of kernels/term_types.hpp. Terms are read by walking their kind's row of the term
+// registry (kTermRegistry there). The schema is documented in docs/model.md; keep the two in
+// step (tests/app/test_term_registry.cpp holds the term table to the registry).
 //
 // Every message names the file the offending value is in: each model file has its own Errors,
 // and InFile points the loader's readers (err_, base_dir_) at the file being read.
@@ -25,20 +27,18 @@ const std::vector<std::string> kModelFileKeys{"include", "parameters", "species"
                                               "states",  "terms",      "drugs",   "blood"};
 const std::vector<std::string> kSceneModelKeys{"model", "parameters", "populations", "states",
                                                "terms", "drugs",      "blood",       "initial"};
-const std::vector<std::string> kTermKinds{"growth",   "secretion",  "uptake",
-                                          "kill",     "conversion", "relax",
-                                          "exchange", "influx",     "chemotaxis"};
-// Keys besides the kind key, per kind (in the order of kTermKinds).
-const std::vector<std::vector<std::string>> kTermKeys{
-    {"rate", "law", "factors"},
-    {"by", "rate", "factors"},
-    {"by", "rate", "km", "factors"},
-    {"by", "rate", "factors", "products"},
-    {"rate", "products", "factors"},
-    {"time", "base", "max", "factors"},
-    {"vessels", "permeability", "plasma", "factors"},
-    {"vessels", "blood", "rate", "factors"},
-    {"signal", "sensitivity", "max_speed"}};
+// The kind keys of terms (kTermRegistry, kernels/term_types.hpp), and the other keys of one.
+std::vector<std::string> term_kind_names() {
+  std::vector<std::string> v;
+  for (const TermRow& r : kTermRegistry) v.push_back(r.name);
+  return v;
+}
+std::vector<std::string> term_keys(const TermRow& r) {
+  std::vector<std::string> v;
+  for (const TermKey& k : r.keys)
+    if (k.key) v.push_back(k.key);
+  return v;
+}
 const std::vector<std::string> kFactorKinds{"activate", "inhibit", "room", "linear"};
 const std::vector<std::string> kPkKeys{"central_volume", "peripheral_volume", "clearance",
                                        "intercompartmental", "molecular_weight"};
@@ -47,10 +47,7 @@ const std::string kPopUnit = "cells/mm^3";  // the unit of every population
 const std::string kParamExpected =
     "a number with a unit, e.g. '0.4 1/day', or the name of another parameter";
 
-const Dim kRate{"a rate", "1/s", "0.4 1/day"};
 const Dim kHill{"a Hill coefficient", "1", "1.26"};
-const Dim kSpeed{"a speed", "um/s", "3.6 um/min"};
-const Dim kPermeability{"a permeability", "um/s", "3e-7 cm/s"};
 const Dim kVolume{"a volume", "L", "3 L"};
 const Dim kClearance{"a clearance", "L/s", "0.2 L/day"};
 const Dim kMolarMass{"a molecular weight", "g/mol", "146000 g/mol"};
@@ -839,164 +836,156 @@ struct ModelReader {
     return fc;
   }
 
-  void read_term(const Val& v) {
-    const std::string kinds = join(kTermKinds);
-    const Fields any = Fields::any(
-        err(), v, "a mapping with one term kind (" + kinds + ") naming the target field");
-    bool has_kind = false;
-    for (const auto& e : any.entries()) has_kind = has_kind || contains(kTermKinds, e.first.text());
-    if (!has_kind)
-      for (const auto& e : any.entries()) {
-        bool known = false;
-        for (const auto& keys : kTermKeys) known = known || contains(keys, e.first.text());
-        if (!known)
-          err().fail(e.first, "unknown term kind " + in_quotes(e.first.text()),
-                     "exactly one of: " + kinds);
-      }
-    const std::string kind = any.one_of(kTermKinds);
-    const size_t ki = std::find(kTermKinds.begin(), kTermKinds.end(), kind) - kTermKinds.begin();
-    std::vector<std::string> allowed{kind};
-    allowed.insert(allowed.end(), kTermKeys[ki].begin(), kTermKeys[ki].end());
-    const Fields f(err(), v, allowed);
-    YAML::Node out(YAML::NodeType::Map);
+  // The units a term's keys are written in (TermKey::unit): X the target's, B its by/vessels
+  // field's (empty without one), G its drug or blood input's, S its signal's.
+  struct TermUnits {
+    std::string X, B, G, S;
+  };
 
-    const Val tv = f.get(kind);
-    const bool pop_target = kind == "growth" || kind == "kill" || kind == "chemotaxis";
-    const int target = pop_target ? population(tv) : field(tv);
-    const std::string& ut = unit_of(target);
-    out[kind] = name_of(target);
-
-    // A required value [dim.unit], written to the resolved term as given.
-    auto num = [&](const std::string& key, const Dim& dim, Bound b) {
-      check_unit(v, dim);
-      const Val x = f.required(key, dim.expect());
-      out[key] = x.text();
-      return L.value(x, dim, b);
+  // The dimension of value key k: its unit built from the term's units, its noun and example.
+  static Dim term_dim(const TermKey& k, const TermUnits& u) {
+    auto part = [&](const std::string& x) {
+      return x == "X" ? u.X : x == "B" ? u.B : x == "G" ? u.G : x == "S" ? u.S : x;
     };
-    auto by = [&]() {
-      const int s = population(f.required("by", "a population"));
-      out["by"] = name_of(s);
-      return s;
-    };
+    std::vector<std::string> dens;
+    for (int i = 1; i < 4 && k.unit[i]; ++i) dens.push_back(part(k.unit[i]));
+    const std::string unit = dens.empty() ? part(k.unit[0]) : quot(part(k.unit[0]), dens);
+    return {k.noun, unit, k.example ? std::string(k.example) : "1 " + unit};
+  }
 
-    if (kind == "chemotaxis") {
-      if ((int)model().chemotaxis.size() >= kMaxChemotaxis)
-        err().fail(v, "is chemotaxis term number " + std::to_string(kMaxChemotaxis + 1),
-                   "at most " + std::to_string(kMaxChemotaxis) + " chemotaxis terms");
-      Chemotaxis c;
-      c.cell = target;
-      const Val sv = f.required("signal", "a field");
-      c.signal = field(sv);
-      out["signal"] = name_of(c.signal);
-      // chi [um^2/s per signal unit], vmax [um/s]
-      c.chi = real(num("sensitivity",
-                       dim_in("a chemotactic sensitivity", quot("um^2/s", {unit_of(c.signal)})),
-                       Bound::kNonNegative));
-      c.vmax = real(num("max_speed", kSpeed, Bound::kPositive));
-      model().chemotaxis.push_back(c);
-      L.out_["terms"].push_back(out);
-      return;
+  static Bound bound_of(TermBound b) {
+    return b == TermBound::kPositive ? Bound::kPositive
+           : b == TermBound::kNonNegative ? Bound::kNonNegative
+                                         : Bound::kAny;
+  }
+
+  // A required value of the term mapping `v` in `dim`, written to the resolved term as given.
+  double term_value(const Val& v, const Fields& f, const std::string& key, const Dim& dim, Bound b,
+                    YAML::Node& out) {
+    check_unit(v, dim);
+    const Val x = f.required(key, dim.expect());
+    out[key] = x.text();
+    return L.value(x, dim, b);
+  }
+
+  // One key of a term's row (all but factors and products): reads it into t (or the chemotaxis
+  // signal, or `val` for a value without a slot) and the resolved term.
+  void read_term_key(const Val& v, const Fields& f, const TermKey& k, Term& t, TermUnits& u,
+                     double& val, YAML::Node& out) {
+    const std::string key = k.key;
+    switch (k.type) {
+      case TermKeyType::kBy: {
+        t.src = population(f.required(key, k.noun));
+        out[key] = name_of(t.src);
+        u.B = unit_of(t.src);
+        return;
+      }
+      case TermKeyType::kVessels: {
+        Val sv = f.get(key);
+        if (k.need == TermNeed::kRequired) {
+          sv = f.required(key, k.noun);
+        } else if (!sv.present() || (sv.scalar() && sv.text() == "none")) {
+          out[key] = "none";
+          return;
+        }
+        t.src = field(sv);
+        if (k.per_um && !same_dimension(L.units_, unit_of(t.src), "1/um"))
+          err().fail(sv,
+                     "field " + in_quotes(name_of(t.src)) + " is in " + in_quotes(unit_of(t.src)) +
+                         ", not a surface density",
+                     "a field whose unit converts to 1/um");
+        out[key] = name_of(t.src);
+        u.B = unit_of(t.src);
+        return;
+      }
+      case TermKeyType::kGlobal: {
+        const Val gv = f.required(key, k.noun);
+        t.global = global(gv, k.noun);
+        u.G = model().globals[t.global].unit;
+        if (k.in_target_unit &&
+            (!same_dimension(L.units_, u.G, u.X) || std::fabs(L.units_.to("1 " + u.G, u.X) - 1) > 1e-12))
+          err().fail(gv,
+                     in_quotes(gv.text()) + " is in " + in_quotes(u.G) + " but " +
+                         in_quotes(name_of(t.target)) + " is in " + in_quotes(u.X),
+                     "a plasma level in the target field's unit");
+        out[key] = gv.text();
+        return;
+      }
+      case TermKeyType::kField: {
+        const int s = field(f.required(key, k.noun));
+        out[key] = name_of(s);
+        u.S = unit_of(s);
+        val = s;
+        return;
+      }
+      case TermKeyType::kChoice: {
+        std::vector<std::string> choices;
+        std::stringstream cs(k.choices);
+        for (std::string c; std::getline(cs, c, '|');) choices.push_back(c);
+        std::string word = choices[0];
+        if (f.has(key)) {
+          const std::string expected =
+              join(std::vector<std::string>(choices.begin(), choices.end() - 1)) + " or " + choices.back();
+          word = L.text(f.get(key), expected);
+          if (!contains(choices, word))
+            err().fail(f.get(key), in_quotes(word) + " is not " + k.noun, expected);
+        }
+        out[key] = word;
+        t.p[k.slot] = real(std::find(choices.begin(), choices.end(), word) - choices.begin());
+        return;
+      }
+      case TermKeyType::kValue: {
+        if (k.need == TermNeed::kWithFactors) {
+          const Val fv = f.get("factors");
+          if (!(fv.present() && fv.node.IsSequence() && fv.node.size() > 0)) {
+            if (f.has(key))
+              err().fail(f.get(key), key + " applies only with factors",
+                         "no " + key + " without factors (" + k.without + ")");
+            return;
+          }
+        } else if (k.need == TermNeed::kOptional && !f.has(key)) {
+          return;
+        }
+        val = term_value(v, f, key, term_dim(k, u), bound_of(k.bound), out);
+        if (k.slot < 0) return;
+        if (k.convert == TermConvert::kReciprocal) {
+          t.p[k.slot] = real(1.0 / val);
+        } else if (k.convert == TermConvert::kPerVesselUm) {
+          const double to_um = L.units_.to("1 " + u.B, "1/um");  // [1/um per field unit]
+          t.p[k.slot] = real(val * to_um);
+        } else {
+          t.p[k.slot] = real(val);
+        }
+        return;
+      }
+      case TermKeyType::kHook:
+        if (key == "rate") uptake_rate(v, f, t, u, out);  // TermHook::kUptakeRate (km with it)
+        return;
+      case TermKeyType::kFactors:
+      case TermKeyType::kProducts:
+        return;  // after the other keys
     }
-    if ((int)model().terms.size() >= kMaxTerms)
-      err().fail(v, "is term number " + std::to_string(kMaxTerms + 1),
-                 "at most " + std::to_string(kMaxTerms) + " terms");
+  }
 
-    Term t;
-    t.target = target;
-    if (kind == "growth") {
-      t.kind = kTermGrowth;
-      t.p[0] = real(num("rate", kRate, Bound::kNonNegative));  // [1/s]
-      std::string law = "logistic";
-      if (f.has("law")) {
-        law = L.text(f.get("law"), "logistic or gompertz");
-        if (law != "logistic" && law != "gompertz")
-          err().fail(f.get("law"), in_quotes(law) + " is not a growth law", "logistic or gompertz");
-      }
-      out["law"] = law;
-      t.p[1] = law == "gompertz" ? 1 : 0;
-    } else if (kind == "secretion") {
-      t.kind = kTermSecretion;
-      t.src = by();
-      // [unit_X/s per unit_src]
-      t.p[0] = real(num("rate", dim_in("a secretion rate", quot(ut, {"s", unit_of(t.src)})),
-                        Bound::kNonNegative));
-    } else if (kind == "uptake") {
-      t.kind = kTermUptake;
-      t.src = by();
-      if (f.has("km")) {
-        // Michaelis-Menten: rate = Vmax per unit of `by` [unit_X/s per unit_src], km [unit_X];
-        // p[0] = Vmax/km [1/s per unit_src]
-        const double vmax =
-            num("rate", dim_in("a maximum uptake rate", quot(ut, {"s", unit_of(t.src)})),
-                Bound::kNonNegative);
-        const double km = num("km", concentration(ut), Bound::kPositive);
-        L.check_real(f.get("km"), "rate / km = " + fmt(vmax) + " / " + fmt(km), vmax / km, "1/s per source unit");
-        t.p[0] = real(vmax / km);
-        t.p[1] = real(km);
-      } else {
-        t.p[0] = real(num("rate", dim_in("an uptake rate", quot("1", {"s", unit_of(t.src)})),
-                          Bound::kNonNegative));
-      }
-    } else if (kind == "kill") {
-      t.kind = kTermKill;
-      t.src = by();
-      t.p[0] = real(num("rate", dim_in("a kill rate", quot("1", {"s", unit_of(t.src)})),
-                        Bound::kNonNegative));
-    } else if (kind == "conversion") {
-      t.kind = kTermConversion;
-      t.p[0] = real(num("rate", kRate, Bound::kNonNegative));
-    } else if (kind == "relax") {
-      t.kind = kTermRelax;
-      t.p[0] = real(1.0 / num("time", kTime, Bound::kPositive));  // 1/tau [1/s]
-      t.p[1] = real(num("base", concentration(ut), Bound::kNonNegative));
-      const bool factors = f.has("factors") && f.get("factors").node.IsSequence() &&
-                           f.get("factors").node.size() > 0;
-      if (factors) {
-        t.p[2] = real(num("max", concentration(ut), Bound::kNonNegative));
-      } else if (f.has("max")) {
-        err().fail(f.get("max"), "max applies only with factors",
-                   "no max without factors (the level is base)");
-      }
-    } else if (kind == "exchange") {
-      t.kind = kTermExchange;
-      const Val sv = f.required("vessels", "a vessel surface density field (1/um)");
-      t.src = field(sv);
-      if (!same_dimension(L.units_, unit_of(t.src), "1/um"))
-        err().fail(sv,
-                   "field " + in_quotes(name_of(t.src)) + " is in " + in_quotes(unit_of(t.src)) +
-                       ", not a surface density",
-                   "a field whose unit converts to 1/um");
-      out["vessels"] = name_of(t.src);
-      const double to_um = L.units_.to("1 " + unit_of(t.src), "1/um");  // [1/um per field unit]
-      t.p[0] = real(num("permeability", kPermeability, Bound::kNonNegative) * to_um);
-      const Val gv = f.required("plasma", "a drug or blood input");
-      t.global = global(gv, "a drug or blood input");
-      const std::string& ug = model().globals[t.global].unit;
-      if (!same_dimension(L.units_, ug, ut) || std::fabs(L.units_.to("1 " + ug, ut) - 1) > 1e-12)
-        err().fail(gv,
-                   in_quotes(gv.text()) + " is in " + in_quotes(ug) + " but " +
-                       in_quotes(name_of(target)) + " is in " + in_quotes(ut),
-                   "a plasma level in the target field's unit");
-      out["plasma"] = gv.text();
-    } else if (kind == "influx") {
-      t.kind = kTermInflux;
-      std::vector<std::string> per{"s"};
-      if (f.has("vessels") && !(f.get("vessels").scalar() && f.get("vessels").text() == "none")) {
-        t.src = field(f.get("vessels"));
-        out["vessels"] = name_of(t.src);
-        per.push_back(unit_of(t.src));
-      } else {
-        out["vessels"] = "none";
-      }
-      const Val gv = f.required("blood", "a blood input or drug");
-      t.global = global(gv, "a blood input or drug");
-      out["blood"] = gv.text();
-      per.push_back(model().globals[t.global].unit);
-      // [unit_X/s per unit_src per unit_blood]
-      t.p[0] = real(num("rate", dim_in("an influx rate", quot(ut, per)), Bound::kNonNegative));
+  // TermHook::kUptakeRate. With km, Michaelis-Menten: rate = Vmax per unit of `by` [unit_X/s
+  // per unit_src], km [unit_X], stored as rate = Vmax/km [1/s per unit_src] and km. Without,
+  // linear uptake: rate [1/s per unit_src].
+  void uptake_rate(const Val& v, const Fields& f, Term& t, const TermUnits& u, YAML::Node& out) {
+    if (f.has("km")) {
+      const double vmax = term_value(v, f, "rate", dim_in("a maximum uptake rate", quot(u.X, {"s", u.B})),
+                                     Bound::kNonNegative, out);
+      const double km = term_value(v, f, "km", concentration(u.X), Bound::kPositive, out);
+      L.check_real(f.get("km"), "rate / km = " + fmt(vmax) + " / " + fmt(km), vmax / km, "1/s per source unit");
+      t.p[kParamRate] = real(vmax / km);
+      t.p[kParamKm] = real(km);
+    } else {
+      t.p[kParamRate] = real(term_value(v, f, "rate", dim_in("an uptake rate", quot("1", {"s", u.B})),
+                                        Bound::kNonNegative, out));
     }
+  }
 
-    // factors (at most kMaxTermFactors)
+  // A term's factors (at most kMaxTermFactors), always written to the resolved term.
+  void read_term_factors(const Fields& f, Term& t, YAML::Node& out) {
     YAML::Node f_out(YAML::NodeType::Sequence);
     if (f.has("factors")) {
       const std::vector<Val> items = L.list(f.get("factors"), "a list of factors");
@@ -1010,29 +999,91 @@ struct ModelReader {
       }
     }
     out["factors"] = f_out;
+  }
 
-    // products of kill and conversion: yield [unit_product per unit_target]
-    if (kind == "kill" || kind == "conversion") {
-      YAML::Node p_out(YAML::NodeType::Map);
-      if (f.has("products")) {
-        const Val pv = f.get("products");
-        const Fields pr = Fields::any(
-            err(), pv, "a mapping of product fields to yields, e.g. {antigen: 1.34e-14 mol/cell}");
-        if ((int)pr.entries().size() > kMaxTermProducts)
-          err().fail(pv, "has " + std::to_string(pr.entries().size()) + " products",
-                     "at most " + std::to_string(kMaxTermProducts) + " products");
-        for (const auto& [key, val] : pr.entries()) {
-          TermProduct& tp = t.prod[t.nproducts++];
-          tp.species = field(key);
-          const Dim yd =
-              dim_in("a yield", unit_of(tp.species) == ut ? "1" : quot(unit_of(tp.species), {ut}));
-          check_unit(val, yd);
-          tp.yield = real(L.value(val, yd, Bound::kNonNegative));
-          p_out[name_of(tp.species)] = val.text();
-        }
+  // A kill or conversion term's products: yield [unit_product per unit_target].
+  void read_term_products(const Fields& f, Term& t, const TermUnits& u, YAML::Node& out) {
+    YAML::Node p_out(YAML::NodeType::Map);
+    if (f.has("products")) {
+      const Val pv = f.get("products");
+      const Fields pr = Fields::any(
+          err(), pv, "a mapping of product fields to yields, e.g. {antigen: 1.34e-14 mol/cell}");
+      if ((int)pr.entries().size() > kMaxTermProducts)
+        err().fail(pv, "has " + std::to_string(pr.entries().size()) + " products",
+                   "at most " + std::to_string(kMaxTermProducts) + " products");
+      for (const auto& [key, val] : pr.entries()) {
+        TermProduct& tp = t.prod[t.nproducts++];
+        tp.species = field(key);
+        const Dim yd =
+            dim_in("a yield", unit_of(tp.species) == u.X ? "1" : quot(unit_of(tp.species), {u.X}));
+        check_unit(val, yd);
+        tp.yield = real(L.value(val, yd, Bound::kNonNegative));
+        p_out[name_of(tp.species)] = val.text();
       }
-      out["products"] = flow(p_out);
     }
+    out["products"] = flow(p_out);
+  }
+
+  // A term: the kind key names the target; the row's keys (kTermRegistry) in order, then its
+  // factors and products.
+  void read_term(const Val& v) {
+    const std::vector<std::string> kind_names = term_kind_names();
+    const std::string kinds = join(kind_names);
+    const Fields any = Fields::any(
+        err(), v, "a mapping with one term kind (" + kinds + ") naming the target field");
+    bool has_kind = false;
+    for (const auto& e : any.entries()) has_kind = has_kind || contains(kind_names, e.first.text());
+    if (!has_kind)
+      for (const auto& e : any.entries()) {
+        bool known = false;
+        for (const TermRow& r : kTermRegistry) known = known || contains(term_keys(r), e.first.text());
+        if (!known)
+          err().fail(e.first, "unknown term kind " + in_quotes(e.first.text()),
+                     "exactly one of: " + kinds);
+      }
+    const std::string kind = any.one_of(kind_names);
+    const TermRow& row = kTermRegistry[std::find(kind_names.begin(), kind_names.end(), kind) - kind_names.begin()];
+    std::vector<std::string> allowed{kind};
+    for (const std::string& k : term_keys(row)) allowed.push_back(k);
+    const Fields f(err(), v, allowed);
+    YAML::Node out(YAML::NodeType::Map);
+
+    const Val tv = f.get(kind);
+    Term t;
+    t.target = row.population_target ? population(tv) : field(tv);
+    out[kind] = name_of(t.target);
+    TermUnits u{unit_of(t.target), "", "", ""};
+
+    const bool chemotaxis = row.hook == TermHook::kChemotaxis;
+    if (chemotaxis && (int)model().chemotaxis.size() >= kMaxChemotaxis)
+      err().fail(v, "is chemotaxis term number " + std::to_string(kMaxChemotaxis + 1),
+                 "at most " + std::to_string(kMaxChemotaxis) + " chemotaxis terms");
+    if (!chemotaxis && (int)model().terms.size() >= kMaxTerms)
+      err().fail(v, "is term number " + std::to_string(kMaxTerms + 1),
+                 "at most " + std::to_string(kMaxTerms) + " terms");
+    t.kind = row.kind;
+    double vals[kMaxTermKeys] = {};
+    bool has_factors = false, has_products = false;
+    for (int i = 0; i < kMaxTermKeys && row.keys[i].key; ++i) {
+      read_term_key(v, f, row.keys[i], t, u, vals[i], out);
+      has_factors = has_factors || row.keys[i].type == TermKeyType::kFactors;
+      has_products = has_products || row.keys[i].type == TermKeyType::kProducts;
+    }
+
+    if (chemotaxis) {
+      // TermHook::kChemotaxis: signal, chi [um^2/s per signal unit], vmax [um/s]
+      Chemotaxis c;
+      c.cell = t.target;
+      c.signal = (int)vals[0];
+      c.chi = real(vals[1]);
+      c.vmax = real(vals[2]);
+      model().chemotaxis.push_back(c);
+      L.out_["terms"].push_back(out);
+      return;
+    }
+
+    if (has_factors) read_term_factors(f, t, out);
+    if (has_products) read_term_products(f, t, u, out);
     model().terms.push_back(t);
     L.out_["terms"].push_back(out);
   }
