@@ -96,8 +96,8 @@ TEST_F(SceneModelSmall, TermsExact) {
   // growth T: the scene's r = 0.25 1/day reaches the term through the alias r_alias
   EXPECT_EQ(t[0].kind, tme::kTermGrowth);
   EXPECT_EQ(t[0].target, T);
-  expect_rel(t[0].p[0], 0.25 / kDay);
-  EXPECT_EQ(t[0].p[1], 1);  // gompertz
+  expect_rel(t[0].rate(), 0.25 / kDay);
+  EXPECT_EQ(t[0].growth_law(), tme::kGrowthGompertz);
   EXPECT_EQ(t[0].nfactors, 0);
 
   // kill T by E, three factors, product A
@@ -105,7 +105,7 @@ TEST_F(SceneModelSmall, TermsExact) {
   EXPECT_EQ(k.kind, tme::kTermKill);
   EXPECT_EQ(k.target, T);
   EXPECT_EQ(k.src, E);
-  expect_rel(k.p[0], 1e-4 / kDay);  // mm^3/cell/day -> 1/s per cells/mm^3
+  expect_rel(k.rate(), 1e-4 / kDay);  // mm^3/cell/day -> 1/s per cells/mm^3
   ASSERT_EQ(k.nfactors, 3);
   EXPECT_EQ(k.f[0].kind, tme::kFactorHillInh);
   EXPECT_EQ(k.f[0].a, L);
@@ -129,32 +129,32 @@ TEST_F(SceneModelSmall, TermsExact) {
 
   EXPECT_EQ(t[2].kind, tme::kTermConversion);
   EXPECT_EQ(t[2].target, A);
-  expect_rel(t[2].p[0], 2 / kDay);
+  expect_rel(t[2].rate(), 2 / kDay);
   EXPECT_EQ(t[2].nproducts, 0);
 
   // secretion S by T: 1 fg/cell/h = 1e-6 ng / 3600 s per cell, times 1e3 mm^3 per mL
   EXPECT_EQ(t[3].kind, tme::kTermSecretion);
   EXPECT_EQ(t[3].target, S);
   EXPECT_EQ(t[3].src, T);
-  expect_rel(t[3].p[0], 1e-6 / 3600 * 1e3);
+  expect_rel(t[3].rate(), 1e-6 / 3600 * 1e3);
   ASSERT_EQ(t[3].nfactors, 1);
   EXPECT_EQ(t[3].f[0].kind, tme::kFactorRoom);
 
-  // uptake, linear [1/s per cells/mm^3] and Michaelis-Menten (p0 = Vmax/km, p1 = km)
+  // uptake, linear [1/s per cells/mm^3] and Michaelis-Menten (rate = Vmax/km, km)
   EXPECT_EQ(t[4].kind, tme::kTermUptake);
   EXPECT_EQ(t[4].src, E);
-  expect_rel(t[4].p[0], 1e-9);
-  EXPECT_EQ(t[4].p[1], 0);
+  expect_rel(t[4].rate(), 1e-9);
+  EXPECT_EQ(t[4].km(), 0);
   EXPECT_EQ(t[5].kind, tme::kTermUptake);
-  expect_rel(t[5].p[0], 1e-6 / 0.5);  // 3.6 fg/cell/h = 1e-6 (ng/mL)/s per cells/mm^3
-  expect_rel(t[5].p[1], 0.5);
+  expect_rel(t[5].rate(), 1e-6 / 0.5);  // 3.6 fg/cell/h = 1e-6 (ng/mL)/s per cells/mm^3
+  expect_rel(t[5].km(), 0.5);
 
   // relax L toward 0.1 + 0.9 * act(S)
   EXPECT_EQ(t[6].kind, tme::kTermRelax);
   EXPECT_EQ(t[6].target, L);
-  expect_rel(t[6].p[0], 1 / kDay);
-  expect_rel(t[6].p[1], 0.1);
-  expect_rel(t[6].p[2], 1);
+  expect_rel(t[6].rate(), 1 / kDay);
+  expect_rel(t[6].base(), 0.1);
+  expect_rel(t[6].top(), 1);
   ASSERT_EQ(t[6].nfactors, 1);
   expect_rel(t[6].f[0].K, 0.11);
   expect_rel(t[6].f[0].n, 1.26);
@@ -164,14 +164,14 @@ TEST_F(SceneModelSmall, TermsExact) {
   EXPECT_EQ(t[7].target, B);
   EXPECT_EQ(t[7].src, V);
   EXPECT_EQ(t[7].global, 0);
-  expect_rel(t[7].p[0], 3e-6);
+  expect_rel(t[7].rate(), 3e-6);
 
   // influx E: 0.075 um/s in (cells/mm^3)/s/(1/mm)/(cells/mL) = mL/(mm^2 s) = 1e3 mm/s
   EXPECT_EQ(t[8].kind, tme::kTermInflux);
   EXPECT_EQ(t[8].target, E);
   EXPECT_EQ(t[8].src, V);
   EXPECT_EQ(t[8].global, 1);
-  expect_rel(t[8].p[0], 0.075e-3 / 1e3);
+  expect_rel(t[8].rate(), 0.075e-3 / 1e3);
   ASSERT_EQ(t[8].nfactors, 1);
   EXPECT_EQ(t[8].f[0].kind, tme::kFactorLinear);
   EXPECT_EQ(t[8].f[0].a, S);
@@ -181,10 +181,10 @@ TEST_F(SceneModelSmall, TermsExact) {
   EXPECT_EQ(t[9].kind, tme::kTermSecretion);
   EXPECT_EQ(t[9].target, O2);
   EXPECT_EQ(t[9].src, E);
-  expect_rel(t[9].p[0], 1e-6);                  // 1e-18 mol/cell/s = 1e-6 uM/s per cells/mm^3
+  expect_rel(t[9].rate(), 1e-6);                  // 1e-18 mol/cell/s = 1e-6 uM/s per cells/mm^3
   EXPECT_EQ(t[10].kind, tme::kTermConversion);  // M -> M at half yield
   EXPECT_EQ(t[10].target, M);
-  expect_rel(t[10].p[0], 1 / 3600.0);
+  expect_rel(t[10].rate(), 1 / 3600.0);
   ASSERT_EQ(t[10].nproducts, 1);
   EXPECT_EQ(t[10].prod[0].species, M);
   expect_rel(t[10].prod[0].yield, 0.5);
@@ -277,7 +277,7 @@ TEST_F(SceneModelSmall, ResolvedSceneIsSelfContainedAndReloads) {
     EXPECT_EQ(x.target, z.target);
     EXPECT_EQ(x.src, z.src);
     EXPECT_EQ(x.global, z.global);
-    for (int i = 0; i < 3; ++i) EXPECT_EQ(x.p[i], z.p[i]);
+    for (int i = 0; i < tme::kTermParams; ++i) EXPECT_EQ(x.p[i], z.p[i]);
     ASSERT_EQ(x.nfactors, z.nfactors);
     for (int f = 0; f < x.nfactors; ++f) {
       EXPECT_EQ(x.f[f].kind, z.f[f].kind);
@@ -355,7 +355,7 @@ TEST(SceneModelTme, LoadsAndValidates) {
   EXPECT_EQ(kill.kind, tme::kTermKill);
   EXPECT_EQ(kill.target, index_of(p, "T"));
   EXPECT_EQ(kill.src, index_of(p, "CD8"));
-  expect_rel(kill.p[0], 9e-5 / kDay);
+  expect_rel(kill.rate(), 9e-5 / kDay);
   EXPECT_EQ(kill.f[0].a, index_of(p, "PDL1"));
   EXPECT_EQ(kill.f[0].ab[0], index_of(p, "antiPD1"));
   EXPECT_EQ(kill.f[0].ab[1], index_of(p, "antiPDL1"));
@@ -368,7 +368,7 @@ TEST(SceneModelTme, LoadsAndValidates) {
   // scale with a density; growth/conversion/relax rates stay below 10 1/day.
   for (const tme::Term& t : m.terms) {
     if (t.kind == tme::kTermGrowth || t.kind == tme::kTermConversion || t.kind == tme::kTermRelax) {
-      EXPECT_LT(t.p[0], 10 / kDay);
+      EXPECT_LT(t.rate(), 10 / kDay);
     }
   }
 
@@ -450,16 +450,16 @@ TEST_F(SceneModelFiles, BaseLoads) {
 TEST_F(SceneModelFiles, ParameterOverrideAndAlias) {
   write("m.yaml", kModel + "  - {conversion: E, rate: r}\n");
   const LoadedScene a = load(kScene);
-  expect_rel(a.problem.model.terms[0].p[0], 0.4 / kDay);
-  expect_rel(a.problem.model.terms[1].p[0], 0.4 / kDay);
+  expect_rel(a.problem.model.terms[0].rate(), 0.4 / kDay);
+  expect_rel(a.problem.model.terms[1].rate(), 0.4 / kDay);
   // The scene's value replaces the model's everywhere it is used; an alias follows it.
   const LoadedScene b = load(kScene + "parameters: {r: 2 1/week}\n");
-  expect_rel(b.problem.model.terms[0].p[0], 2 / (7 * kDay));
-  expect_rel(b.problem.model.terms[1].p[0], 2 / (7 * kDay));
+  expect_rel(b.problem.model.terms[0].rate(), 2 / (7 * kDay));
+  expect_rel(b.problem.model.terms[1].rate(), 2 / (7 * kDay));
   // An override may itself be an alias of another model parameter.
   const LoadedScene c = load(kScene + "parameters: {r: r_fast}\n");
-  expect_rel(c.problem.model.terms[0].p[0], 1 / 3600.0);
-  expect_rel(c.problem.model.terms[1].p[0], 1 / 3600.0);
+  expect_rel(c.problem.model.terms[0].rate(), 1 / 3600.0);
+  expect_rel(c.problem.model.terms[1].rate(), 1 / 3600.0);
   EXPECT_NE(c.resolved_yaml.find("r: r_fast"), std::string::npos);
 }
 

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <functional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "host/core/simulation.hpp"
@@ -60,7 +62,7 @@ TEST_P(Model1, LogisticGrowthWithCrowdingIsExact) {
   auto b = backend();
   Problem p = voxel_problem({1e4});
   const double r = 0.4 / kDay, K = 2e5;
-  p.model.terms = {make_term(kTermGrowth, 0, -1, r, 0)};
+  p.model.terms = {make_term(kTermGrowth, 0, -1, r, kGrowthLogistic)};
   p.model.crowd_species = {0};
   p.model.crowd_volume = {1 / K};
   const double T = 20 * kDay;
@@ -73,7 +75,7 @@ TEST_P(Model1, GompertzGrowthIsExact) {
   auto b = backend();
   Problem p = voxel_problem({1e3});
   const double r = 0.1 / kDay, K = 2e5;
-  p.model.terms = {make_term(kTermGrowth, 0, -1, r, 1)};
+  p.model.terms = {make_term(kTermGrowth, 0, -1, r, kGrowthGompertz)};
   p.model.crowd_species = {0};
   p.model.crowd_volume = {1 / K};
   const double T = 30 * kDay;
@@ -242,9 +244,9 @@ TEST_P(Model1, CoupledTumourEffectorSystemMatchesRk4) {
   const double r = 0.3 / kDay, K = 2e5, kk = 2e-3 / kDay, pr = 1.0 / kDay, Kil = 0.32, d = 0.1 / kDay;
   const double sil = 1e-7, uil = 5e-8, sif = 2e-8;
   Problem p = voxel_problem({5e4, 2e3, 0.1, 0});
-  Term grow = make_term(kTermGrowth, 0, -1, r, 0);
+  Term grow = make_term(kTermGrowth, 0, -1, r, kGrowthLogistic);
   Term kill = make_term(kTermKill, 0, 1, kk);
-  Term prol = make_term(kTermGrowth, 1, -1, pr, 0);
+  Term prol = make_term(kTermGrowth, 1, -1, pr, kGrowthLogistic);
   prol.nfactors = 1;
   prol.f[0] = make_factor(kFactorHillAct, 2, Kil, 1);
   Term death = make_term(kTermConversion, 1, -1, d);
@@ -579,6 +581,27 @@ TEST(ModelCheck, RejectsInconsistentTables) {
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(), "problem: model: term 0 refers to global input 0");
   }
+  // The model check reads the term registry: a kind without a row, a source the row requires,
+  // a growth law that is not one of the row's choices.
+  const std::vector<std::pair<Term, std::string>> bad{
+      {make_term(kTermKinds, 0, -1, 1), "term 0 has an unknown kind"},
+      {make_term(kTermSecretion, 0, -1, 1), "term 0 needs a source population or vessel field"},
+      {make_term(kTermGrowth, 0, -1, 1, 2), "term 0 law must be one of 2 choices (logistic|gompertz)"},
+      {make_term(kTermGrowth, 0, -1, 1, 0.5), "term 0 law must be one of 2 choices (logistic|gompertz)"},
+  };
+  for (const auto& [t, msg] : bad) {
+    p.model.terms = {t};
+    try {
+      p.check();
+      ADD_FAILURE() << "no error for " << msg;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(e.what(), "problem: model: " + msg);
+    }
+  }
+  p.model.terms = {make_term(kTermGrowth, 0, -1, 1, kGrowthGompertz), make_term(kTermInflux, 1, -1, 1)};
+  p.model.terms[1].global = 0;
+  p.model.globals = {GlobalInput{}};
+  EXPECT_NO_THROW(p.check());
 }
 
 TEST(ModelGlobals, TableMeanIsExactForPiecewiseLinearInputs) {
