@@ -1,5 +1,6 @@
 // The fused explicit step for N = 1, 4, 12 species at 64^3, 128^3, 256^3 on every
-// available backend, plus (on a GPU) a device-to-device copy for a bandwidth reference.
+// available backend, plus (on a GPU) a device-to-device copy for a bandwidth reference; and
+// one step of each large-step scheme (BM_ImplicitStep) for the ways a line is solved.
 // Counters: vs_per_s = voxel-species updates per second; GBps = bytes the step must move
 // (one read and one write of every species value, 2 * sizeof(real) per voxel-species) / time.
 // A summary table at the end gives each CUDA case as a fraction of the copy bandwidth.
@@ -34,6 +35,45 @@ void BM_ExplicitStep(benchmark::State& st, const std::string& backend) {
   st.counters["vs_per_s"] = benchmark::Counter(vs, benchmark::Counter::kIsIterationInvariantRate);
   st.counters["GBps"] = benchmark::Counter(vs * 2 * sizeof(real) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   st.counters["bytes_per_vs"] = double(2 * sizeof(real));
+}
+
+// One large-step step (LOD or ADI, 100x the explicit limit) of 4 species at n^3, for each way
+// of solving a line: 'uniform' (uniform D, source, decay, fixed and no-flux faces: factored
+// tables), 'periodic' (the same, all faces periodic: factored bordered solve), 'labels' (two
+// tissues: rows per cell under LOD, max-D tables under ADI), 'uptake' (Michaelis-Menten
+// uptake: rows per cell under both).
+void BM_ImplicitStep(benchmark::State& st, const std::string& backend, tme::Scheme scheme, const std::string& kind) {
+  const int n = (int)st.range(0), ns = 4;
+  tme::Problem p = tme::make_uniform_problem({n, n, n}, 20, ns, 10, 1e-4);
+  for (size_t v = 0; v < p.initial.size(); v += 7) p.initial[v] = real(1);
+  p.nsrc = 1;
+  p.src.assign(p.grid.nvox(), real(0));
+  for (long long v = 0; v < p.grid.nvox(); v += 11) p.src[v] = real(1e-3);
+  for (auto& sc : p.coeffs) {
+    sc.src_slot = 0;
+    if (kind == "periodic")
+      for (int f = 0; f < 6; ++f) sc.bc[f] = {tme::kPeriodic, 0};
+    else
+      sc.bc[tme::kXm] = {tme::kFixed, real(1)};
+  }
+  if (kind == "labels") {
+    p.label_names = {"a", "b"};
+    p.labels.assign(p.grid.nvox(), 0);
+    for (long long v = 0; v < p.grid.nvox(); v += 3) p.labels[v] = 1;
+    for (auto& sc : p.coeffs) sc.uses_labels = 1, sc.D[1] = 3;
+  }
+  if (kind == "uptake") {
+    p.nupt = 1;
+    p.upt.assign(p.grid.nvox(), real(1e-3));
+    for (auto& sc : p.coeffs) sc.upt_slot = 0, sc.km = real(0.5);
+  }
+  auto b = tme::make_backend(backend);
+  b->load(p);
+  const double dt = 100 * p.explicit_dt_limit();
+  b->implicit_steps(scheme, dt, 1);  // warm-up (factor tables, scratch)
+  for (auto _ : st) b->implicit_steps(scheme, dt, 1);
+  const double vs = double(p.grid.nvox()) * ns;
+  st.counters["vs_per_s"] = benchmark::Counter(vs, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // Device-to-device copy of the largest state (256^3 x 12 values): the bandwidth reference.
@@ -106,6 +146,14 @@ int main(int argc, char** argv) {
     for (int n : {64, 128, 256})
       for (int ns : {1, 4, 12}) b->Args({n, ns});
   }
+  for (const auto& be : backends)
+    for (tme::Scheme sch : {tme::Scheme::kLodEuler, tme::Scheme::kDouglasAdi})
+      for (const char* kind : {"uniform", "periodic", "labels", "uptake"}) {
+        const std::string name =
+            "BM_ImplicitStep/" + be + (sch == tme::Scheme::kLodEuler ? "/lod/" : "/adi/") + kind;
+        benchmark::RegisterBenchmark(name.c_str(), BM_ImplicitStep, be, sch, std::string(kind))
+            ->ArgNames({"n"})->Arg(64)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
+      }
   benchmark::RegisterBenchmark("BM_CpuCopy", BM_CpuCopy)->Unit(benchmark::kMillisecond)->UseRealTime();
   if (tme::cuda_available())
     benchmark::RegisterBenchmark("BM_CudaCopy", BM_CudaCopy)->UseManualTime()->Unit(benchmark::kMillisecond);

@@ -174,15 +174,39 @@ TME_HD inline Tri sweep_tri(const SweepArgs& a, const SpeciesCoeffs& sc, long lo
   return t;
 }
 
+// ---- The right-hand sides of the sweeps, as formulas of one cell's values. sweep_rhs below
+// composes them per cell (the device's threads); the CPU loops hoist what does not change
+// along a line or across lanes (rows of uniform species, neighbour offsets, uniform weights)
+// and call the same formulas per lane. ----
+
+// (A_a c + b_a) at a cell of row r [unit/s] from its value c0 and its neighbours cl, cu along
+// the line (the wrapped ones on periodic lines; their weight is 0 at non-periodic ends). The
+// flux form of apply_row.
+TME_HD inline real row_value(const LineRow& r, real c0, real cl, real cu) {
+  return r.wl * (cl - c0) + r.wr * (cu - c0) - r.wf * c0 + r.bnd;
+}
+
+// LOD right-hand side theta_dt (v + (S - kappa c0)/3) [unit] from the row value v [unit/s],
+// the source S [unit/s] and the frozen reaction rate kappa [1/s] (0 and 0 without reactions).
+TME_HD inline real lod_rhs(real theta_dt, real v, real c0, real S, real kappa) {
+  return theta_dt * (v + (S - kappa * c0) / real(3));
+}
+
+// Reaction rate S - k c - u c+ [unit/s] (c+ = max(c, 0)) with u the frozen uptake rate [1/s].
+TME_HD inline real reaction_change(real S, real k, real u, real c) { return S - k * c - u * clamp_nonneg(c); }
+
+// First ADI sweep's right-hand side dt Phi (F + rate) [unit] from the full operator F and the
+// reaction rate [unit/s] and the weight Phi.
+TME_HD inline real adi_first_rhs(real dt, real weight, real F, real rate) { return dt * weight * (F + rate); }
+
 // Reaction part of the first ADI sweep at voxel idx of one species with state c: the rate
 // S - k c - V c+/(Km + c+) [unit/s] (c+ = max(c, 0)) and the weight Phi = phi(kappa dt).
 TME_HD inline void adi_reaction(const SpeciesCoeffs& sc, const real* src, const real* upt, long long nvox,
                                 long long idx, real c, real dt, real& rate, real& weight) {
   const real S = sc.src_slot >= 0 ? src[sc.src_slot * nvox + idx] : real(0);
   const real V = sc.upt_slot >= 0 ? upt[sc.upt_slot * nvox + idx] : real(0);
-  const real cp = clamp_nonneg(c);
-  const real u = V > real(0) ? V / (sc.km + cp) : real(0);  // frozen uptake rate [1/s]
-  rate = S - sc.decay * c - u * cp;
+  const real u = V > real(0) ? V / (sc.km + clamp_nonneg(c)) : real(0);  // frozen uptake rate [1/s]
+  rate = reaction_change(S, sc.decay, u, c);
   weight = phi1((sc.decay + u) * dt);
 }
 
@@ -207,8 +231,9 @@ TME_HD inline real full_operator(const SweepArgs& a, const SpeciesCoeffs& sc, in
   real F = 0;
   for (int ax = 0; ax < 3; ++ax) {
     const int n = axis_len(a.g.d, ax);
-    const LineRow r = table_row(species_table(a, s, ax), n, q[ax]);
-    F += apply_row(r, c, n, q[ax], idx, axis_stride(a.g.d, ax)) + r.bnd;
+    const long long st = axis_stride(a.g.d, ax);
+    F += row_value(table_row(species_table(a, s, ax), n, q[ax]), c[idx], c[lower_nb(n, q[ax], idx, st)],
+                   c[upper_nb(n, q[ax], idx, st)]);
   }
   return F;
 }
@@ -223,13 +248,14 @@ TME_HD inline real sweep_rhs(const SweepArgs& a, const SpeciesCoeffs& sc, int s,
   const real* c = a.c + off;
   if (a.kind == kSweepLod) {
     const int n = axis_len(a.g.d, a.axis), p = a.axis == 0 ? i : (a.axis == 1 ? j : k);
-    real d = apply_row(r, c, n, p, idx, axis_stride(a.g.d, a.axis)) + r.bnd;
-    if (has_reaction(sc)) d += (source_at(a, sc, idx) - reaction_rate(a, sc, off, idx) * c[idx]) / real(3);
-    return a.theta_dt * d;
+    const long long st = axis_stride(a.g.d, a.axis);
+    const real v = row_value(r, c[idx], c[lower_nb(n, p, idx, st)], c[upper_nb(n, p, idx, st)]);
+    if (!has_reaction(sc)) return lod_rhs(a.theta_dt, v, c[idx], real(0), real(0));
+    return lod_rhs(a.theta_dt, v, c[idx], source_at(a, sc, idx), reaction_rate(a, sc, off, idx));
   }
   real rate = 0, weight = 1;
   if (has_reaction(sc)) adi_reaction(sc, a.src, a.upt, a.g.d.nvox(), idx, c[idx], a.dt, rate, weight);
-  return a.dt * weight * (full_operator(a, sc, s, c, i, j, k) + rate);
+  return adi_first_rhs(a.dt, weight, full_operator(a, sc, s, c, i, j, k), rate);
 }
 
 // Stores the solved increment delta at voxel idx of species s (off = s nvox) as the sweep
@@ -243,6 +269,11 @@ TME_HD inline void sweep_store(const SweepArgs& a, long long off, long long idx,
     const real v = a.c[off + idx] + delta;
     a.c[off + idx] = clamp_nonneg(v);  // exact arithmetic gives v >= 0: round-off only (NaN stays)
   }
+}
+
+// Line of `base` (a field or per-line scratch, possibly absent) starting at offset `at`.
+TME_HD inline StridedLine line_at(real* base, long long at, long long stride) {
+  return StridedLine{base ? base + at : nullptr, stride};
 }
 
 // ---- Thread bodies of the CUDA kernels (implicit_cuda.cu). Kept here as TME_HD functions
@@ -261,7 +292,7 @@ TME_HD inline void sweep_line_body(const SweepArgs& a, int s, int i, int o) {
   const long long start = a.axis == 1 ? d.index(i, 0, o) : d.index(i, o, 0);
   const bool cyclic = axis_periodic(sc, a.axis);
   const int jj0 = a.axis == 1 ? 0 : o, kk0 = a.axis == 1 ? o : 0;
-  auto x = [&](int p, int) -> real& { return a.x[off + start + p * stride]; };
+  const StridedLine x = line_at(a.x, off + start, stride);
   auto out = [&](int p, int, real v) { sweep_store(a, off, start + p * stride, v); };
   if (!per_line(a, sc)) {
     const real* f = species_table(a, s, a.axis);
@@ -275,8 +306,7 @@ TME_HD inline void sweep_line_body(const SweepArgs& a, int s, int i, int o) {
       t = sweep_tri(a, sc, off, start + p * stride, r);
       dd = sweep_rhs(a, sc, s, r, i, a.axis == 1 ? p : jj0, a.axis == 1 ? kk0 : p);
     };
-    auto cp = [&](int p, int) -> real& { return a.cp[off + start + p * stride]; };
-    auto ep = [&](int p, int) -> real& { return a.ep[off + start + p * stride]; };
+    const StridedLine cp = line_at(a.cp, off + start, stride), ep = line_at(a.ep, off + start, stride);
     solve_lines<1>(n, cyclic, 1, elem, x, cp, ep, out);
   }
 }
@@ -310,18 +340,16 @@ TME_HD inline void tile_solve(const SweepArgs& a, int s, long long row0, int r, 
   const long long row = row0 + r, start = row * nx, nrows = (long long)d.ny * d.nz, off = s * d.nvox();
   real* line = tile + r * tile_pitch(nx);
   const bool cyclic = axis_periodic(sc, 0);
-  auto x = [&](int p, int) -> real& { return line[p]; };
+  const StridedLine x{line, 1};
   auto out = [&](int p, int, real v) { line[p] = v; };
   if (!per_line(a, sc)) {
-    auto rhs = [&](int p, int) { return line[p]; };
-    solve_lines_factored<1>(nx, cyclic, 1, species_table(a, s, 0), rhs, x, out);
+    solve_lines_factored<1>(nx, cyclic, 1, species_table(a, s, 0), x, x, out);
   } else {
     auto elem = [&](int p, int, Tri& t, real& dd) {
       t = sweep_tri(a, sc, off, start + p, implicit_row(a, sc, p, start + p));
       dd = line[p];
     };
-    auto cp = [&](int p, int) -> real& { return a.cp[off + p * nrows + row]; };
-    auto ep = [&](int p, int) -> real& { return a.ep[off + p * nrows + row]; };
+    const StridedLine cp = line_at(a.cp, off + row, nrows), ep = line_at(a.ep, off + row, nrows);
     solve_lines<1>(nx, cyclic, 1, elem, x, cp, ep, out);
   }
 }

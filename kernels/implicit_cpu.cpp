@@ -1,13 +1,14 @@
-// OpenMP loops of the implicit sweeps and the reaction pass (kernels/implicit.hpp), the
-// host-side factorisation of the uniform line systems, and a serial host run of the CUDA
-// kernels' thread bodies (tests compare it with the CPU loops).
+// OpenMP loops of the implicit sweeps (kernels/implicit.hpp), the host-side factorisation of
+// the uniform line systems, and a serial host run of the CUDA kernels' thread bodies (tests
+// compare it with the CPU loops).
 //
 // CPU layout: a thread takes a set of lines (lanes) at a time: a whole x-row of lines for
 // sweeps along y and z (one plane), kRowLanes rows for sweeps along x. It gathers their
-// right-hand sides (and, with tissue labels, their rows) into a thread-local buffer ordered
-// [p][lane], runs the elimination with the lane loop innermost (independent recurrences,
-// contiguous: vectorised), and scatters the increment back (sweep_store). The field
-// is read once and written once per sweep; the buffer stays in cache.
+// right-hand sides (sweep_rhs) and, for species solved line by line, their rows (sweep_tri)
+// into a thread-local buffer ordered [p][lane], runs the shared line solvers of
+// line_solver.hpp on it (lane loop innermost: the independent recurrences vectorise), and
+// scatters the increment back (sweep_store). The field is read once and written once per
+// sweep; the buffer stays in cache.
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -20,219 +21,132 @@ namespace {
 
 constexpr int kRowLanes = 16;  // rows per group in sweeps along x
 
-// Elimination on a buffer of nl lanes with the factored uniform matrix (solve_lines_factored
-// with the lanes innermost). buf: [p][lane] right-hand sides in, solution out; D, xl: nl each.
-void solve_buffer_factored(int n, int nl, bool cyclic, const real* f, real* buf, real* D, real* xl) {
-  const real *fa = f, *fim = f + n, *fcp = f + 2 * n, *fep = f + 3 * n, *fg = f + 4 * n;
-  const bool cyc = cyclic && n >= 3;
-  const int last = cyc ? n - 2 : n - 1;  // rows of the plain forward recurrence
-  if (cyc) {
-    const real* bl = buf + (long long)(n - 1) * nl;
-#pragma omp simd
-    for (int l = 0; l < nl; ++l) D[l] = bl[l];
-  }
-  for (int p = 0; p <= last; ++p) {
-    real* cur = buf + (long long)p * nl;
-    const real* prev = p > 0 ? cur - nl : cur;
-    const real ap = p > 0 ? fa[p] : real(0), mp = fim[p], gp = cyc ? fg[p] : real(0);
-#pragma omp simd
-    for (int l = 0; l < nl; ++l) {
-      cur[l] = (cur[l] - ap * prev[l]) * mp;
-      if (cyc) D[l] -= gp * cur[l];
-    }
-  }
-  if (!cyc) {
-    for (int p = n - 2; p >= 0; --p) {
-      real* cur = buf + (long long)p * nl;
-      const real cpp = fcp[p];
-#pragma omp simd
-      for (int l = 0; l < nl; ++l) cur[l] -= cpp * cur[l + nl];
-    }
-    return;
-  }
-  const real iB = f[9 * n];
-  real* bl = buf + (long long)(n - 1) * nl;
-#pragma omp simd
-  for (int l = 0; l < nl; ++l) bl[l] = xl[l] = D[l] * iB;
-  for (int p = n - 2; p >= 0; --p) {
-    real* cur = buf + (long long)p * nl;
-    const real cpp = fcp[p], epp = fep[p];
-#pragma omp simd
-    for (int l = 0; l < nl; ++l) cur[l] = cur[l] - cpp * cur[l + nl] - epp * xl[l];
-  }
-}
-
-// Same with per-lane rows (tissue labels): ta, tb, tc [p][lane] (short periodic lines already
-// folded); cp, ep [p][lane] scratch; g, B, D, xl: nl each (cyclic only). As solve_lines.
-void solve_buffer_rows(int n, int nl, bool cyclic, const real* ta, const real* tb, const real* tc, real* buf,
-                       real* cp, real* ep, real* g, real* B, real* D, real* xl) {
-  const bool cyc = cyclic && n >= 3;
-  if (cyc) {
-    const long long o = (long long)(n - 1) * nl;
-    for (int l = 0; l < nl; ++l) g[l] = tc[o + l], B[l] = tb[o + l], D[l] = buf[o + l];
-  }
-  const int last = cyc ? n - 2 : n - 1;
-  for (int p = 0; p <= last; ++p) {
-    const long long o = (long long)p * nl, q = p > 0 ? o - nl : o;
-    const real an1 = cyc && p + 1 == n - 2;  // 1 when the next last-row coupling gains a_{n-1}
-    const long long on1 = (long long)(n - 1) * nl;
-    for (int l = 0; l < nl; ++l) {
-      real m, cpn, epn, dpn;
-      if (p == 0) {
-        m = real(1) / tb[o + l];
-        cpn = tc[o + l] * m;
-        epn = cyc ? ta[o + l] * m : real(0);
-        dpn = buf[o + l] * m;
-      } else {
-        m = real(1) / (tb[o + l] - ta[o + l] * cp[q + l]);
-        cpn = tc[o + l] * m;
-        epn = cyc ? -ta[o + l] * ep[q + l] * m : real(0);
-        dpn = (buf[o + l] - ta[o + l] * buf[q + l]) * m;
-      }
-      if (cyc && p == n - 2) epn += cpn, cpn = real(0);
-      cp[o + l] = cpn;
-      buf[o + l] = dpn;
-      if (cyc) {
-        ep[o + l] = epn;
-        B[l] -= g[l] * epn;
-        D[l] -= g[l] * dpn;
-        g[l] = -g[l] * cpn + an1 * ta[on1 + l];
-      }
-    }
-  }
-  if (!cyc) {
-    for (int p = n - 2; p >= 0; --p) {
-      const long long o = (long long)p * nl;
-      for (int l = 0; l < nl; ++l) buf[o + l] -= cp[o + l] * buf[o + nl + l];
-    }
-    return;
-  }
-  const long long on1 = (long long)(n - 1) * nl;
-  for (int l = 0; l < nl; ++l) buf[on1 + l] = xl[l] = D[l] / B[l];
-  for (int p = n - 2; p >= 0; --p) {
-    const long long o = (long long)p * nl;
-    for (int l = 0; l < nl; ++l) buf[o + l] = buf[o + l] - cp[o + l] * buf[o + nl + l] - ep[o + l] * xl[l];
-  }
-}
-
-// Thread-local buffers of one sweep.
+// Thread-local buffers of one sweep, [p][lane]: right-hand sides in, solution out (buf);
+// rows (ta, tb, tc) and elimination scratch (cp, ep) of species solved line by line.
 struct LaneBuffers {
-  std::vector<real> buf, ta, tb, tc, cp, ep, g, B, D, xl;
+  std::vector<real> buf, ta, tb, tc, cp, ep;
   void size(int n, int nl, bool rows) {
     const size_t m = (size_t)n * nl;
     buf.resize(m);
-    D.resize(nl);
-    xl.resize(nl);
-    if (rows) {
-      ta.resize(m), tb.resize(m), tc.resize(m), cp.resize(m), ep.resize(m);
-      g.resize(nl), B.resize(nl);
-    }
+    if (rows) ta.resize(m), tb.resize(m), tc.resize(m), cp.resize(m), ep.resize(m);
   }
 };
 
-// One group of nl lanes: lane l, cell p is voxel (i0, j0, k0) + l e_lane + p e_axis.
+// Visits the cells (p, lane) of a group in the order of contiguous field accesses: p innermost
+// for lines along x (a lane is a row), the lane innermost for lines along y and z.
+template <class F>
+inline void for_cells(int axis, int n, int nl, const F& f) {
+  if (axis == 0) {
+    for (int l = 0; l < nl; ++l)
+      for (int p = 0; p < n; ++p) f(p, l);
+  } else {
+    for (int p = 0; p < n; ++p)
+      for (int l = 0; l < nl; ++l) f(p, l);
+  }
+}
+
+// Right-hand sides (sweep_rhs) of a group of lanes of a species with factor tables (uniform
+// rows, no uptake, no held voxels) into x [p][lane]: the row of cell p, its neighbour offsets
+// and the uniform reaction weights are the same in every lane, so they are hoisted out of the
+// lane loops, which then vectorise; the formulas are sweep_rhs's (implicit.hpp).
+void gather_table_rhs(const SweepArgs& a, const SpeciesCoeffs& sc, int s, int i0, int j0, int k0,
+                      const LaneBuffer& x) {
+  const Dims d = a.g.d;
+  const int axis = a.axis, n = axis_len(d, axis), nl = x.nl;
+  const long long stride = axis_stride(d, axis), lane_stride = axis == 0 ? d.nx : 1;
+  const long long base = d.index(i0, j0, k0), off = s * d.nvox();
+  const real* f = species_table(a, s, axis);
+  const bool react = has_reaction(sc);
+  const real* S = sc.src_slot >= 0 ? a.src + sc.src_slot * d.nvox() + base : nullptr;  // lane 0, cell 0
+  const real* c = a.c + off + base;
+  if (a.kind == kSweepAdiMiddle || a.kind == kSweepAdiLast) {  // d = x
+    const real* xs = a.x + off + base;
+    for (int p = 0; p < n; ++p) {
+      TME_LANES
+      for (int l = 0; l < nl; ++l) x(p, l) = xs[p * stride + l * lane_stride];
+    }
+  } else if (a.kind == kSweepLod) {
+    const real k = react ? sc.decay : real(0);  // reaction_rate without uptake
+    for (int p = 0; p < n; ++p) {
+      const LineRow r = table_row(f, n, p);
+      const long long at = p * stride, lo = lower_nb(n, p, at, stride), up = upper_nb(n, p, at, stride);
+      TME_LANES
+      for (int l = 0; l < nl; ++l) {
+        const long long q = l * lane_stride;
+        const real c0 = c[at + q];
+        x(p, l) = lod_rhs(a.theta_dt, row_value(r, c0, c[lo + q], c[up + q]), c0, S ? S[at + q] : real(0), k);
+      }
+    }
+  } else if (axis == 0 && !sc.uses_labels) {
+    // First ADI sweep (along x) with the operator assembled from the three axis tables as in
+    // full_operator; lanes are the rows j0 + l of plane k0. (With labels the tables hold the
+    // max-D preconditioner, not the operator: per cell below.)
+    const real *fy = species_table(a, s, 1), *fz = species_table(a, s, 2);
+    const real weight = react ? phi1(sc.decay * a.dt) : real(1);  // no uptake: uniform Phi
+    const long long sy = axis_stride(d, 1), sz = axis_stride(d, 2);
+    const LineRow rz = table_row(fz, d.nz, k0);
+    const long long zlo = lower_nb(d.nz, k0, 0, sz), zup = upper_nb(d.nz, k0, 0, sz);
+    for (int l = 0; l < nl; ++l) {
+      const int j = j0 + l;
+      const LineRow ry = table_row(fy, d.ny, j);
+      const long long ylo = lower_nb(d.ny, j, 0, sy), yup = upper_nb(d.ny, j, 0, sy);
+      const real* cl = c + l * lane_stride;  // row start
+      const real* Sl = S ? S + l * lane_stride : nullptr;
+      for (int p = 0; p < n; ++p) {
+        const real c0 = cl[p];
+        real F = row_value(table_row(f, n, p), c0, cl[lower_nb(n, p, p, 1)], cl[upper_nb(n, p, p, 1)]);
+        F += row_value(ry, c0, cl[p + ylo], cl[p + yup]);
+        F += row_value(rz, c0, cl[p + zlo], cl[p + zup]);
+        const real rate = react ? reaction_change(Sl ? Sl[p] : real(0), sc.decay, real(0), c0) : real(0);
+        x(p, l) = adi_first_rhs(a.dt, weight, F, rate);
+      }
+    }
+  } else {
+    for_cells(axis, n, nl, [&](int p, int l) {
+      x(p, l) = sweep_rhs(a, sc, s, table_row(f, n, p), i0 + (axis == 0 ? p : l),
+                          j0 + (axis == 0 ? l : (axis == 1 ? p : 0)), k0 + (axis == 2 ? p : 0));
+    });
+  }
+}
+
+// One group of nl <= L lanes: lane l, cell p is voxel (i0, j0, k0) + l e_lane + p e_axis.
+template <int L>
 void solve_group(const SweepArgs& a, const SpeciesCoeffs& sc, int s, int i0, int j0, int k0, int nl,
                  LaneBuffers& lb) {
   const Dims d = a.g.d;
   const int axis = a.axis, n = axis_len(d, axis);
   const long long stride = axis_stride(d, axis), lane_stride = axis == 0 ? d.nx : 1;
   const long long base = d.index(i0, j0, k0), off = s * d.nvox();
-  const bool labels = per_line(a, sc), periodic = axis_periodic(sc, axis);  // labels: rows per cell
-  const real* f = labels ? nullptr : species_table(a, s, axis);
-  // Gather: right-hand sides (and rows with labels).
-  if (!labels && !sc.uses_labels && a.kind == kSweepAdiFirst && axis == 0) {
-    // Uniform D, first ADI sweep (always along x): d = dt Phi (F(c) + S - k c) with F
-    // assembled from the three axis tables (flux form); lanes are rows j0 + l of plane k0.
-    // (With labels the tables hold the max-D preconditioner, not the operator: generic path.)
-    const real* fx = f;
-    const real *fy = species_table(a, s, 1), *fz = species_table(a, s, 2);
-    const real dt = a.dt, kd = sc.decay;
-    const real wdt = has_reaction(sc) ? dt * phi1(kd * dt) : dt;  // no uptake here: uniform Phi
-    const real* S = sc.src_slot >= 0 ? a.src + sc.src_slot * d.nvox() + base : nullptr;
-    const long long sy = axis_stride(d, 1), sz = axis_stride(d, 2);
-    for (int l = 0; l < nl; ++l) {
-      const int j = j0 + l;
-      const LineRow ry = table_row(fy, d.ny, j), rz = table_row(fz, d.nz, k0);
-      const long long ylo = lower_nb(d.ny, j, 0, sy), yup = upper_nb(d.ny, j, 0, sy);
-      const long long zlo = lower_nb(d.nz, k0, 0, sz), zup = upper_nb(d.nz, k0, 0, sz);
-      const real* c = a.c + off + base + l * lane_stride;  // row start
-      const real* Sl = S ? S + l * lane_stride : nullptr;
-      const real byz = ry.bnd + rz.bnd, wfyz = ry.wf + rz.wf;
-      for (int p = 0; p < n; ++p) {
-        const LineRow rx = table_row(fx, n, p);
-        const real cc = c[p];
-        real F = rx.wl * (c[lower_nb(n, p, p, 1)] - cc) + rx.wr * (c[upper_nb(n, p, p, 1)] - cc);
-        F += ry.wl * (c[p + ylo] - cc) + ry.wr * (c[p + yup] - cc);
-        F += rz.wl * (c[p + zlo] - cc) + rz.wr * (c[p + zup] - cc);
-        F += rx.bnd + byz - (rx.wf + wfyz) * cc - kd * cc + (Sl ? Sl[p] : real(0));
-        lb.buf[(long long)p * nl + l] = wdt * F;
-      }
-    }
+  const bool rows = per_line(a, sc), cyclic = axis_periodic(sc, axis);
+  const real* f = rows ? nullptr : species_table(a, s, axis);
+  const LaneBuffer x{lb.buf.data(), nl};
+  const LaneBuffer ta{lb.ta.data(), nl}, tb{lb.tb.data(), nl}, tc{lb.tc.data(), nl};
+  // Gather: the right-hand sides and, for species solved line by line, the rows.
+  if (rows) {
+    for_cells(axis, n, nl, [&](int p, int l) {
+      const long long idx = base + l * lane_stride + p * stride;
+      const LineRow r = implicit_row(a, sc, p, idx);
+      const Tri t = sweep_tri(a, sc, off, idx, r);
+      ta(p, l) = t.a, tb(p, l) = t.b, tc(p, l) = t.c;
+      x(p, l) = sweep_rhs(a, sc, s, r, i0 + (axis == 0 ? p : l), j0 + (axis == 0 ? l : (axis == 1 ? p : 0)),
+                          k0 + (axis == 2 ? p : 0));
+    });
   } else {
-    for (int p = 0; p < n; ++p) {
-      const long long o = (long long)p * nl;
-      real* bo = lb.buf.data() + o;
-      if (!labels && a.kind != kSweepAdiFirst) {
-        // Uniform D: the row is the same for every lane (sweep_rhs specialised, branch-free).
-        const long long at = off + base + p * stride;
-        if (a.kind == kSweepLod) {
-          const LineRow r = table_row(f, n, p);
-          const real* cs = a.c + at;
-          const long long dlo = lower_nb(n, p, 0, stride), dup = upper_nb(n, p, 0, stride);
-          const real th = a.theta_dt, k3 = sc.decay / real(3);  // no uptake here (per_line)
-          const real* S = sc.src_slot >= 0 ? a.src + sc.src_slot * d.nvox() + base + p * stride : nullptr;
-          for (int l = 0; l < nl; ++l) {
-            const long long q = l * lane_stride;
-            const real cc = cs[q];
-            real v = r.wl * (cs[q + dlo] - cc) + r.wr * (cs[q + dup] - cc) - r.wf * cc + r.bnd - k3 * cc;
-            if (S) v += S[q] / real(3);
-            bo[l] = th * v;
-          }
-        } else {
-          const real* xs = a.x + at;
-          for (int l = 0; l < nl; ++l) bo[l] = xs[l * lane_stride];
-        }
-        continue;
-      }
-      for (int l = 0; l < nl; ++l) {
-        const int i = i0 + (axis == 0 ? p : l), j = j0 + (axis == 0 ? l : (axis == 1 ? p : 0)),
-                  k = k0 + (axis == 2 ? p : 0);
-        const long long idx = base + l * lane_stride + p * stride;
-        if (!labels) {
-          bo[l] = sweep_rhs(a, sc, s, table_row(f, n, p), i, j, k);
-        } else {
-          const LineRow r = implicit_row(a, sc, p, idx);
-          Tri t = sweep_tri(a, sc, off, idx, r);
-          if (periodic && n <= 2) t = fold_short_cyclic(t, n, p);
-          lb.ta[o + l] = t.a, lb.tb[o + l] = t.b, lb.tc[o + l] = t.c;
-          bo[l] = sweep_rhs(a, sc, s, r, i, j, k);
-        }
-      }
-    }
+    gather_table_rhs(a, sc, s, i0, j0, k0, x);
   }
-  if (!labels)
-    solve_buffer_factored(n, nl, periodic, f, lb.buf.data(), lb.D.data(), lb.xl.data());
-  else
-    solve_buffer_rows(n, nl, periodic, lb.ta.data(), lb.tb.data(), lb.tc.data(), lb.buf.data(), lb.cp.data(),
-                      lb.ep.data(), lb.g.data(), lb.B.data(), lb.D.data(), lb.xl.data());
-  // Scatter (sweep_store, specialised): the increment, or the state plus the increment.
-  for (int p = 0; p < n; ++p) {
-    const real* bo = lb.buf.data() + (long long)p * nl;
-    const long long at = off + base + p * stride;
-    if (a.kind == kSweepAdiFirst || a.kind == kSweepAdiMiddle) {
-      real* xs = a.x + at;
-      for (int l = 0; l < nl; ++l) xs[l * lane_stride] = bo[l];
-    } else if (a.kind == kSweepAdiLast) {
-      real* cs = a.c + at;
-      for (int l = 0; l < nl; ++l) cs[l * lane_stride] += bo[l];
-    } else {
-      real* cs = a.c + at;
-      for (int l = 0; l < nl; ++l) {
-        const real v = cs[l * lane_stride] + bo[l];
-        cs[l * lane_stride] = clamp_nonneg(v);  // round-off only; NaN stays NaN
-      }
-    }
+  // Solve in place.
+  auto keep = [&](int p, int l, real v) { x(p, l) = v; };
+  if (!rows) {
+    solve_lines_factored<L>(n, cyclic, nl, f, x, x, keep);
+  } else {
+    auto elem = [&](int p, int l, Tri& t, real& dd) {
+      t = Tri{ta(p, l), tb(p, l), tc(p, l)};
+      dd = x(p, l);
+    };
+    solve_lines<L>(n, cyclic, nl, elem, x, LaneBuffer{lb.cp.data(), nl}, LaneBuffer{lb.ep.data(), nl}, keep);
   }
+  // Scatter.
+  for_cells(axis, n, nl, [&](int p, int l) { sweep_store(a, off, base + l * lane_stride + p * stride, x(p, l)); });
 }
 
 void sweep_species(const SweepArgs& a, int s) {
@@ -250,7 +164,7 @@ void sweep_species(const SweepArgs& a, int s) {
       for (int k = 0; k < d.nz; ++k)
         for (int q = 0; q < groups; ++q) {
           const int j0 = q * kRowLanes;
-          solve_group(a, sc, s, 0, j0, k, std::min(kRowLanes, d.ny - j0), lb);
+          solve_group<kRowLanes>(a, sc, s, 0, j0, k, std::min(kRowLanes, d.ny - j0), lb);
         }
     }
     return;
@@ -263,9 +177,9 @@ void sweep_species(const SweepArgs& a, int s) {
 #pragma omp for schedule(static)
     for (int o = 0; o < outer; ++o) {
       if (a.axis == 1)
-        solve_group(a, sc, s, 0, 0, o, d.nx, lb);
+        solve_group<kMaxImplicitLine>(a, sc, s, 0, 0, o, d.nx, lb);
       else
-        solve_group(a, sc, s, 0, o, 0, d.nx, lb);
+        solve_group<kMaxImplicitLine>(a, sc, s, 0, o, 0, d.nx, lb);
     }
   }
 }
@@ -310,7 +224,7 @@ void build_line_factors(const SpeciesCoeffs* coeffs, int nspecies, const GridGeo
   const int n = axis_len(g.d, axis);
   const long long len = factor_len(n);
   out.assign((size_t)(nspecies * len), real(0));
-  std::vector<double> ra(n), rb(n), rc(n);
+  std::vector<TriT<double>> rows(n);
   for (int s = 0; s < nspecies; ++s) {
     const SpeciesCoeffs& sc = coeffs[s];
     // LOD solves labelled species line by line (their block is unused); ADI preconditions
@@ -326,51 +240,21 @@ void build_line_factors(const SpeciesCoeffs* coeffs, int nspecies, const GridGeo
       f[6 * n + p] = r.wr;
       f[7 * n + p] = r.wf;
       f[8 * n + p] = r.bnd;
-      ra[p] = -theta_dt * r.wl;
-      rb[p] = 1 + theta_dt * (double(r.wl) + r.wr + r.wf + rates[s]);
-      rc[p] = -theta_dt * r.wr;
-      if (periodic && !cyclic) {  // fold_short_cyclic, in double
-        if (n == 1) rb[p] += ra[p] + rc[p], ra[p] = rc[p] = 0;
-        else if (p == 0) rc[p] += ra[p], ra[p] = 0;
-        else ra[p] += rc[p], rc[p] = 0;
-      }
+      TriT<double> t{-theta_dt * r.wl, 1 + theta_dt * (double(r.wl) + r.wr + r.wf + rates[s]), -theta_dt * r.wr};
+      rows[p] = periodic && !cyclic ? fold_short_cyclic(t, n, p) : t;
     }
+    // The matrix part of the solvers' elimination (line_solver.hpp), in double.
+    auto store = [&](int p, const ElimRow<double>& e) {
+      fa[p] = real(e.a), fim[p] = real(e.m), fcp[p] = real(e.cp), fep[p] = real(e.ep), fg[p] = real(e.g);
+    };
     if (!cyclic) {
-      double cpp = 0;
-      for (int p = 0; p < n; ++p) {
-        const double m = 1 / (rb[p] - ra[p] * cpp);
-        cpp = rc[p] * m;
-        fa[p] = real(ra[p]);
-        fim[p] = real(m);
-        fcp[p] = real(cpp);
-      }
+      double cp = 0;
+      for (int p = 0; p < n; ++p) store(p, elim_plain(rows[p], cp));
       continue;
     }
-    // Bordered elimination, as in solve_lines (matrix part only).
-    double g_last = rc[n - 1], B = rb[n - 1], cpp = 0, epp = 0;
-    for (int p = 0; p <= n - 2; ++p) {
-      double m, cpn, epn;
-      if (p == 0) {
-        m = 1 / rb[0];
-        cpn = rc[0] * m;
-        epn = ra[0] * m;
-        fa[0] = 0;
-      } else {
-        m = 1 / (rb[p] - ra[p] * cpp);
-        cpn = rc[p] * m;
-        epn = -ra[p] * epp * m;
-        fa[p] = real(ra[p]);
-      }
-      if (p == n - 2) epn += cpn, cpn = 0;
-      fim[p] = real(m);
-      fcp[p] = real(cpn);
-      fep[p] = real(epn);
-      fg[p] = real(g_last);
-      B -= g_last * epn;
-      g_last = -g_last * cpn + (p + 1 == n - 2 ? ra[n - 1] : 0.0);
-      cpp = cpn;
-      epp = epn;
-    }
+    double cp, ep, gl, B, an1;
+    border_start(rows[n - 1], cp, ep, gl, B, an1);
+    for (int p = 0; p <= n - 2; ++p) store(p, elim_bordered(rows[p], n, p, an1, cp, ep, gl, B));
     f[9 * n] = real(1 / B);
   }
 }

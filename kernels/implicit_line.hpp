@@ -1,11 +1,12 @@
 // One grid line of the implicit (large-step) diffusion schemes: the 1D finite-volume operator
-// L_a along axis a (the same discretisation as diffusion.hpp), the rows of (I - theta dt L_a),
-// and tridiagonal solvers (Thomas, and a cyclic variant for periodic lines) that run in place
-// on strided lines. All TME_HD: the CPU loops and the CUDA kernels call the same functions.
+// L_a along axis a (the same discretisation as diffusion.hpp) and the rows of (I - theta dt L_a);
+// the tridiagonal solvers of these rows are in line_solver.hpp. All TME_HD: the CPU loops and
+// the CUDA kernels call the same functions.
 //
 // Units: lengths um, time s, D um^2/s, face weights D/h^2 [1/s], values in the species' unit.
 #pragma once
 #include "diffusion.hpp"
+#include "line_solver.hpp"
 
 namespace tme {
 
@@ -92,139 +93,12 @@ TME_HD inline real apply_row(const LineRow& r, const real* c, int n, int p, long
 }
 
 // Row p of M = I - theta_dt * L (theta_dt [s]): a x_{p-1} + b x_p + c x_{p+1}. An M-matrix
-// (a, c <= 0, b >= 1 + |a| + |c|), so M^-1 >= 0 and the solvers below keep x >= 0 for d >= 0.
-struct Tri {
-  real a = 0, b = 1, c = 0;
-};
+// (a, c <= 0, b >= 1 + |a| + |c|), so M^-1 >= 0 and the line solvers keep x >= 0 for d >= 0.
 TME_HD inline Tri tri_row(const LineRow& r, real theta_dt) {
   return Tri{-theta_dt * r.wl, real(1) + theta_dt * (r.wl + r.wr + r.wf), -theta_dt * r.wr};
 }
 
-// Periodic lines of one or two cells: the wrap couplings land on the same unknowns as the
-// ordinary ones, so fold them in and solve as a plain (non-cyclic) system.
-TME_HD inline Tri fold_short_cyclic(Tri t, int n, int p) {
-  if (n == 1) return Tri{0, t.b + t.a + t.c, 0};
-  if (p == 0) return Tri{0, t.b, t.c + t.a};
-  return Tri{t.a + t.c, t.b, 0};
-}
-
-// Solve M x = d on nl <= L lines at once (lanes; L = 1 on the GPU, a few on the CPU so the
-// independent recurrences overlap). Accessors, each called with (p, lane):
-//   elem(p, l, Tri& t, real& d): row p and right-hand side; called exactly once per (p, l),
-//     before x(p, l) is written (so d may be read from x in place);
-//   x(p, l) -> real&: storage of the line (forward-pass values, in place);
-//   cp(p, l), ep(p, l) -> real&: scratch (ep only on cyclic lines);
-//   out(p, l, value): receives the solution, p descending.
-// Cyclic lines (periodic, n >= 3) are solved by Gaussian elimination of the bordered system
-// (fill-in in the last row and column) instead of Sherman-Morrison: one pass instead of two
-// solves and a correction, no pivoting needed for these diagonally dominant M-matrices, and
-// for non-negative data every update of the right-hand side is a sum of non-negative terms
-// (x >= 0 exactly in floating point, where Sherman-Morrison subtracts two solutions).
-// Thomas back substitution for nl interleaved lines: x_{n-1} = last, x_p = y_p - c'_p x_{p+1},
-// where y_p = x(p, l) holds the forward-eliminated values; each result goes to out(p, l, v).
-template <int L, class X, class CP, class Out>
-TME_HD inline void back_substitute(int n, int nl, const real* last, real* xn, const X& x, const CP& cp,
-                                   const Out& out) {
-  for (int l = 0; l < nl; ++l) {
-    xn[l] = last[l];
-    out(n - 1, l, xn[l]);
-  }
-  for (int p = n - 2; p >= 0; --p)
-    for (int l = 0; l < nl; ++l) {
-      xn[l] = x(p, l) - cp(p, l) * xn[l];
-      out(p, l, xn[l]);
-    }
-}
-
-template <int L, class Elem, class X, class CP, class EP, class Out>
-TME_HD inline void solve_lines(int n, bool cyclic, int nl, const Elem& elem, const X& x, const CP& cp,
-                               const EP& ep, const Out& out) {
-  real cpp[L], dpp[L], xn[L];
-  if (!cyclic || n <= 2) {
-    for (int l = 0; l < nl; ++l) cpp[l] = dpp[l] = real(0);
-    for (int p = 0; p < n; ++p)
-      for (int l = 0; l < nl; ++l) {
-        Tri t;
-        real d;
-        elem(p, l, t, d);
-        if (cyclic) t = fold_short_cyclic(t, n, p);
-        const real m = real(1) / (t.b - t.a * cpp[l]);
-        cpp[l] = t.c * m;
-        dpp[l] = (d - t.a * dpp[l]) * m;
-        cp(p, l) = cpp[l];
-        x(p, l) = dpp[l];
-      }
-    back_substitute<L>(n, nl, dpp, xn, x, cp, out);
-    return;
-  }
-  // Cyclic: rows 0..n-2 are normalised to x_p + cp_p x_{p+1} + ep_p x_{n-1} = dp_p (row n-2
-  // folds its upper coupling into ep); the last row accumulates g x_j + B x_{n-1} = D.
-  real epp[L], g[L], B[L], D[L], an1[L];
-  for (int l = 0; l < nl; ++l) {
-    Tri t;
-    real d;
-    elem(n - 1, l, t, d);
-    g[l] = t.c;  // last row's coupling to x_0
-    B[l] = t.b;
-    D[l] = d;
-    an1[l] = t.a;  // last row's coupling to x_{n-2}
-    cpp[l] = epp[l] = dpp[l] = real(0);
-  }
-  for (int p = 0; p <= n - 2; ++p)
-    for (int l = 0; l < nl; ++l) {
-      Tri t;
-      real d;
-      elem(p, l, t, d);
-      real m, cpn, epn, dpn;
-      if (p == 0) {
-        m = real(1) / t.b;
-        cpn = t.c * m;
-        epn = t.a * m;  // a_0 couples to x_{n-1}
-        dpn = d * m;
-      } else {
-        m = real(1) / (t.b - t.a * cpp[l]);
-        cpn = t.c * m;
-        epn = -t.a * epp[l] * m;
-        dpn = (d - t.a * dpp[l]) * m;
-      }
-      if (p == n - 2) {  // x_{p+1} is x_{n-1}
-        epn += cpn;
-        cpn = real(0);
-      }
-      cp(p, l) = cpn;
-      ep(p, l) = epn;
-      x(p, l) = dpn;
-      B[l] -= g[l] * epn;
-      D[l] -= g[l] * dpn;
-      g[l] = -g[l] * cpn + (p + 1 == n - 2 ? an1[l] : real(0));
-      cpp[l] = cpn;
-      epp[l] = epn;
-      dpp[l] = dpn;
-    }
-  real xl[L];
-  for (int l = 0; l < nl; ++l) {
-    xl[l] = D[l] / B[l];
-    xn[l] = xl[l];
-    out(n - 1, l, xl[l]);
-  }
-  for (int p = n - 2; p >= 0; --p)
-    for (int l = 0; l < nl; ++l) {
-      xn[l] = x(p, l) - cp(p, l) * xn[l] - ep(p, l) * xl[l];
-      out(p, l, xn[l]);
-    }
-}
-
-// The same elimination with the matrix factored once for all lines of an axis (uniform D):
-// only the right-hand side recurrences remain per line. Table of one species and axis for a
-// line of n cells (factor_len(n) values, built on the host by build_line_factors):
-//   a'[n]  coupling of dp_{p-1} in the forward pass (0 at p = 0)
-//   im[n]  1 / pivot
-//   cp[n]  normalised upper coupling
-//   ep[n]  normalised last-column coupling (cyclic lines only)
-//   g[n]   last-row multipliers (cyclic only)
-//   wl[n], wr[n], wf[n], bnd[n]   the LineRow of every cell (for right-hand sides)
-//   1/B    last pivot (cyclic only)
-TME_HD inline long long factor_len(int n) { return 9LL * n + 1; }
+// Row p of the factor table f of a line of n cells (layout: line_solver.hpp, factor_len).
 TME_HD inline LineRow table_row(const real* f, int n, int p) {
   LineRow r;
   r.wl = f[5 * n + p];
@@ -232,45 +106,6 @@ TME_HD inline LineRow table_row(const real* f, int n, int p) {
   r.wf = f[7 * n + p];
   r.bnd = f[8 * n + p];
   return r;
-}
-
-template <int L, class Rhs, class X, class Out>
-TME_HD inline void solve_lines_factored(int n, bool cyclic, int nl, const real* f, const Rhs& rhs, const X& x,
-                                        const Out& out) {
-  const real *fa = f, *fim = f + n, *fcp = f + 2 * n, *fep = f + 3 * n, *fg = f + 4 * n;
-  real dpp[L], xn[L];
-  if (!cyclic || n <= 2) {
-    for (int l = 0; l < nl; ++l) dpp[l] = real(0);
-    for (int p = 0; p < n; ++p)
-      for (int l = 0; l < nl; ++l) {
-        dpp[l] = (rhs(p, l) - fa[p] * dpp[l]) * fim[p];
-        x(p, l) = dpp[l];
-      }
-    back_substitute<L>(n, nl, dpp, xn, x, [&](int p, int) { return fcp[p]; }, out);
-    return;
-  }
-  real D[L], xl[L];
-  for (int l = 0; l < nl; ++l) {
-    D[l] = rhs(n - 1, l);
-    dpp[l] = real(0);
-  }
-  for (int p = 0; p <= n - 2; ++p)
-    for (int l = 0; l < nl; ++l) {
-      dpp[l] = (rhs(p, l) - fa[p] * dpp[l]) * fim[p];
-      x(p, l) = dpp[l];
-      D[l] -= fg[p] * dpp[l];
-    }
-  const real iB = f[9 * n];
-  for (int l = 0; l < nl; ++l) {
-    xl[l] = D[l] * iB;
-    xn[l] = xl[l];
-    out(n - 1, l, xl[l]);
-  }
-  for (int p = n - 2; p >= 0; --p)
-    for (int l = 0; l < nl; ++l) {
-      xn[l] = x(p, l) - fcp[p] * xn[l] - fep[p] * xl[l];
-      out(p, l, xn[l]);
-    }
 }
 
 }  // namespace tme
