@@ -48,7 +48,7 @@ inline void for_cells(int axis, int n, int nl, const F& f) {
 // Right-hand sides (sweep_rhs) of a group of lanes of a species with factor tables (uniform
 // rows, no uptake, no held voxels) into x [p][lane]: the row of cell p, its neighbour offsets
 // and the uniform reaction weights are the same in every lane, so they are hoisted out of the
-// lane loops, which then vectorise; the formulas are sweep_rhs's (implicit.hpp).
+// lane loops; the formulas are sweep_rhs's (implicit.hpp).
 void gather_table_rhs(const SweepArgs& a, const SpeciesCoeffs& sc, int s, int i0, int j0, int k0,
                       const LaneBuffer& x) {
   const Dims d = a.g.d;
@@ -61,17 +61,14 @@ void gather_table_rhs(const SweepArgs& a, const SpeciesCoeffs& sc, int s, int i0
   const real* c = a.c + off + base;
   if (a.kind == kSweepAdiMiddle || a.kind == kSweepAdiLast) {  // d = x
     const real* xs = a.x + off + base;
-    for (int p = 0; p < n; ++p) {
-      TME_LANES
+    for (int p = 0; p < n; ++p)
       for (int l = 0; l < nl; ++l) x(p, l) = xs[p * stride + l * lane_stride];
-    }
   } else if (a.kind == kSweepLod) {
     const real k = react ? sc.decay : real(0);  // reaction_rate without uptake
     for (int p = 0; p < n; ++p) {
       const LineRow r = table_row(f, n, p);
       const long long at = p * stride, lo = lower_nb(n, p, at, stride), up = upper_nb(n, p, at, stride);
-      TME_LANES
-      for (int l = 0; l < nl; ++l) {
+      for (int l = 0; l < nl; ++l) {  // vectorised where lanes are contiguous (y, z)
         const long long q = l * lane_stride;
         const real c0 = c[at + q];
         x(p, l) = lod_rhs(a.theta_dt, row_value(r, c0, c[lo + q], c[up + q]), c0, S ? S[at + q] : real(0), k);
