@@ -13,6 +13,7 @@
 
 #include "host/core/backend.hpp"
 #include "host/core/simulation.hpp"
+#include "kernels/implicit.hpp"
 
 namespace {
 
