@@ -98,7 +98,8 @@ void BM_CpuCopy(benchmark::State& st) {
     for (long long i = 0; i < n; ++i) dst[i] = src[i];
     benchmark::DoNotOptimize(dst.data());
   }
-  st.counters["GBps"] = benchmark::Counter(2.0 * n * sizeof(real) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["GBps"] =
+      benchmark::Counter(2.0 * n * sizeof(real) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // Console output as usual, and a short summary table at the end.
@@ -131,8 +132,11 @@ class SummaryReporter : public benchmark::ConsoleReporter {
       if (copy > 0) std::snprintf(frac, sizeof frac, "%.0f%%", 100 * g / copy);
       std::printf("%-48s %10.3f %8.1f %10.3f %12s\n", name.c_str(), time_ms_[name], g, g / (2 * sizeof(real)), frac);
     }
-    if (copy_cpu > 0) std::printf("%-48s %10s %8.1f %10s %12s\n", "host copy, 805 MB (read+write)", "", copy_cpu, "", "100%");
-    if (copy_gpu > 0) std::printf("%-48s %10s %8.1f %10s %12s\n", "device-to-device copy, 805 MB (read+write)", "", copy_gpu, "", "100%");
+    if (copy_cpu > 0)
+      std::printf("%-48s %10s %8.1f %10s %12s\n", "host copy, 805 MB (read+write)", "", copy_cpu, "", "100%");
+    if (copy_gpu > 0)
+      std::printf("%-48s %10s %8.1f %10s %12s\n", "device-to-device copy, 805 MB (read+write)", "", copy_gpu, "",
+                  "100%");
   }
 
  private:
@@ -154,10 +158,13 @@ int main(int argc, char** argv) {
   for (const auto& be : backends)
     for (tme::Scheme sch : {tme::Scheme::kLodEuler, tme::Scheme::kDouglasAdi})
       for (const char* kind : {"uniform", "periodic", "labels", "uptake"}) {
-        const std::string name =
-            "BM_ImplicitStep/" + be + (sch == tme::Scheme::kLodEuler ? "/lod/" : "/adi/") + kind;
+        const std::string name = "BM_ImplicitStep/" + be + (sch == tme::Scheme::kLodEuler ? "/lod/" : "/adi/") + kind;
         benchmark::RegisterBenchmark(name.c_str(), BM_ImplicitStep, be, sch, std::string(kind))
-            ->ArgNames({"n"})->Arg(64)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
+            ->ArgNames({"n"})
+            ->Arg(64)
+            ->Arg(128)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
       }
   benchmark::RegisterBenchmark("BM_CpuCopy", BM_CpuCopy)->Unit(benchmark::kMillisecond)->UseRealTime();
   if (tme::cuda_available())

@@ -64,7 +64,8 @@ double pulse_error(const std::string& backend, Integrator integ, double dt) {
   };
   for (int k = 0; k < n; ++k)
     for (int j = 0; j < n; ++j)
-      for (int i = 0; i < n; ++i) p.initial[p.grid.d.index(i, j, k)] = real(std::exp(-r2(i, j, k) / (2 * sigma0 * sigma0)));
+      for (int i = 0; i < n; ++i)
+        p.initial[p.grid.d.index(i, j, k)] = real(std::exp(-r2(i, j, k) / (2 * sigma0 * sigma0)));
   auto b = tme::make_backend(backend);
   b->load(p);
   tme::Simulation sim(p, *b);
@@ -76,7 +77,8 @@ double pulse_error(const std::string& backend, Integrator integ, double dt) {
   for (int k = 0; k < n; ++k)
     for (int j = 0; j < n; ++j)
       for (int i = 0; i < n; ++i) {
-        const double exact = std::pow(sigma0 * sigma0 / s2, 1.5) * std::exp(-r2(i, j, k) / (2 * s2)) * std::exp(-kDecay * T);
+        const double exact =
+            std::pow(sigma0 * sigma0 / s2, 1.5) * std::exp(-r2(i, j, k) / (2 * s2)) * std::exp(-kDecay * T);
         const double e = c[p.grid.d.index(i, j, k)] - exact;
         num += e * e;
         den += exact * exact;
@@ -90,14 +92,18 @@ int main(int argc, char** argv) {
   bool quick = false;
   std::string backend = "cpu";
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--quick")) quick = true;
-    else if (!std::strcmp(argv[i], "--backend") && i + 1 < argc) backend = argv[++i];
+    if (!std::strcmp(argv[i], "--quick"))
+      quick = true;
+    else if (!std::strcmp(argv[i], "--backend") && i + 1 < argc)
+      backend = argv[++i];
   }
   auto be = tme::make_backend(backend);
   std::printf("backend %s (%s)\n\n", be->name().c_str(), be->device().c_str());
 
   const double dt_ref = 0.6;  // 0.01 min [s]
-  std::printf("## Time per step at dt = 0.01 min\n\n| grid | substrates | integrator | ms/step | voxel-substrate updates/s |\n|---|---:|---|---:|---:|\n");
+  std::printf(
+      "## Time per step at dt = 0.01 min\n\n| grid | substrates | integrator | ms/step | voxel-substrate updates/s "
+      "|\n|---|---:|---|---:|---:|\n");
   for (int n : {100, 200}) {
     if (quick && n == 200) continue;
     for (int ns : {1, 10}) {
@@ -110,9 +116,12 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("\n## Gaussian pulse (sigma 100 um, T = 0.64 min, dx 20 um): relative L2 error\n\n| integrator | dt [min] | error |\n|---|---:|---:|\n");
+  std::printf(
+      "\n## Gaussian pulse (sigma 100 um, T = 0.64 min, dx 20 um): relative L2 error\n\n| integrator | dt [min] | "
+      "error |\n|---|---:|---:|\n");
   double best_dt[2] = {0, 0};
-  const std::vector<double> dts_min = quick ? std::vector<double>{0.01, 0.04} : std::vector<double>{0.01, 0.02, 0.04, 0.08, 0.16};
+  const std::vector<double> dts_min =
+      quick ? std::vector<double>{0.01, 0.04} : std::vector<double>{0.01, 0.02, 0.04, 0.08, 0.16};
   for (Integrator integ : {Integrator::kLod, Integrator::kAdi}) {
     for (double dtm : dts_min) {
       const double e = pulse_error(backend, integ, dtm * 60);
@@ -121,8 +130,10 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("\n## One simulated minute of 100^3 x 10 at the largest step with error <= %.2f%%\n\n| integrator | dt [min] | s per simulated minute | speed-up vs BioFVM 1.0.4 (%.1f s) |\n|---|---:|---:|---:|\n",
-              100 * kBiofvmError, kBiofvmSecondsPerMinute);
+  std::printf(
+      "\n## One simulated minute of 100^3 x 10 at the largest step with error <= %.2f%%\n\n| integrator | dt [min] | s "
+      "per simulated minute | speed-up vs BioFVM 1.0.4 (%.1f s) |\n|---|---:|---:|---:|\n",
+      100 * kBiofvmError, kBiofvmSecondsPerMinute);
   for (Integrator integ : {Integrator::kLod, Integrator::kAdi}) {
     const double dt = best_dt[integ == Integrator::kAdi];
     if (dt <= 0) {

@@ -99,7 +99,9 @@ int main(int argc, char** argv) {
   const std::string which = argc > 4 ? argv[4] : "all";
   if (which == "all" || which == "cpu") run("cpu", n, steps, dt);
   std::string why;
-  if ((which == "all" || which == "cuda") && cuda_available(&why)) run("cuda", n, steps, dt);
-  else if (which == "cuda") std::printf("cuda: %s\n", why.c_str());
+  if ((which == "all" || which == "cuda") && cuda_available(&why))
+    run("cuda", n, steps, dt);
+  else if (which == "cuda")
+    std::printf("cuda: %s\n", why.c_str());
   return 0;
 }

@@ -38,7 +38,7 @@ tme::Problem scene(int n, tme::Integrator integ, double step_s) {
       }
   for (int s = 0; s < ns; ++s) {
     tme::SpeciesCoeffs& sc = p.coeffs[s];
-    sc.D[0] = real(10 + 10 * s);                                   // [um^2/s]
+    sc.D[0] = real(10 + 10 * s);                                           // [um^2/s]
     sc.decay = real(std::log(2.0) / (720.0 * std::pow(120.0, s / 11.0)));  // half-life 12 min .. 1 day
     sc.src_slot = 0;
     if (s % 3 == 0) {
@@ -69,13 +69,20 @@ int main(int argc, char** argv) {
   std::string backend = "cpu", integ_name = "adi";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--n") n = std::stoi(v);
-    else if (k == "--days") days = std::stod(v);
-    else if (k == "--step-min") step_min = std::stod(v);
-    else if (k == "--integrator") integ_name = v;
-    else if (k == "--backend") backend = v;
-    else if (k == "--window-h") window_h = std::stod(v);
-    else if (k == "--ref-div") ref_div = std::stoi(v);
+    if (k == "--n")
+      n = std::stoi(v);
+    else if (k == "--days")
+      days = std::stod(v);
+    else if (k == "--step-min")
+      step_min = std::stod(v);
+    else if (k == "--integrator")
+      integ_name = v;
+    else if (k == "--backend")
+      backend = v;
+    else if (k == "--window-h")
+      window_h = std::stod(v);
+    else if (k == "--ref-div")
+      ref_div = std::stoi(v);
   }
   tme::Integrator integ;
   if (!tme::parse_integrator(integ_name, &integ)) {
@@ -102,7 +109,8 @@ int main(int argc, char** argv) {
     simq.advance_to(window);
     b->read_state(fine);
   }
-  std::printf("accuracy over %.3g h: relative L2 difference to step/%d: %.3e\n", window_h, ref_div, rel_l2(coarse, fine));
+  std::printf("accuracy over %.3g h: relative L2 difference to step/%d: %.3e\n", window_h, ref_div,
+              rel_l2(coarse, fine));
 
   tme::Problem p = scene(n, integ, step);
   b->load(p);
@@ -111,6 +119,7 @@ int main(int argc, char** argv) {
   sim.advance_to(days * 86400);
   b->finish();  // CUDA queues its work: time it to its end
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("%.3g simulated days: %lld steps, wall %.1f s (%.3f s/step)\n", days, sim.steps(), wall, wall / sim.steps());
+  std::printf("%.3g simulated days: %lld steps, wall %.1f s (%.3f s/step)\n", days, sim.steps(), wall,
+              wall / sim.steps());
   return 0;
 }

@@ -18,16 +18,16 @@ struct Chemotaxis {
 
 struct ChemotaxisArgs {
   GridGeom g;
-  real h[3] = {1, 1, 1};   // spacing [um]
+  real h[3] = {1, 1, 1};  // spacing [um]
   int periodic[3] = {0, 0, 0};
-  const real* in = nullptr;  // all fields (nspecies blocks): the signals
+  const real* in = nullptr;       // all fields (nspecies blocks): the signals
   const real* cell_in = nullptr;  // the moving population before the sub-step (nvox values)
   real* cell_out = nullptr;       // ... and after it (another buffer: sub-steps ping-pong)
-  real* vel = nullptr;       // scratch, 3 blocks of nvox: drift [um/s] across the +x, +y, +z
-                             // face of each voxel (12 bytes per voxel); 0 on walls
+  real* vel = nullptr;            // scratch, 3 blocks of nvox: drift [um/s] across the +x, +y, +z
+                                  // face of each voxel (12 bytes per voxel); 0 on walls
   Chemotaxis cx[kMaxChemotaxis];
-  int ncx = 0;               // entries of this pass, all with the same `cell`
-  real dt = 0;               // [s], <= chemotaxis_dt_limit
+  int ncx = 0;  // entries of this pass, all with the same `cell`
+  real dt = 0;  // [s], <= chemotaxis_dt_limit
 };
 
 }  // namespace tme

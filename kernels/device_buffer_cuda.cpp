@@ -1,11 +1,11 @@
 // RawDeviceBuffer (kernels/device_buffer.hpp): compiled with the host compiler against the CUDA
 // runtime, only in builds with the CUDA backend.
-#include "kernels/device_buffer.hpp"
-
 #include <cuda_runtime.h>
 
 #include <cstdio>
 #include <stdexcept>
+
+#include "kernels/device_buffer.hpp"
 
 namespace tme {
 

@@ -23,8 +23,8 @@ TME_HD inline real face_D(const SpeciesCoeffs& sc, const uint8_t* label, long lo
 // Contribution of one face to dc/dt of cell (i,j,k): flux through that face divided by the
 // cell volume [species unit / s]. `dir` is -1 or +1, `axis` 0,1,2. Across a face of the grid
 // the neighbour or the ghost value comes from boundary.hpp.
-TME_HD inline real face_term(ConstView<real> c, const SpeciesCoeffs& sc, const uint8_t* label,
-                             const GridGeom& g, int i, int j, int k, int axis, int dir) {
+TME_HD inline real face_term(ConstView<real> c, const SpeciesCoeffs& sc, const uint8_t* label, const GridGeom& g, int i,
+                             int j, int k, int axis, int dir) {
   const int n = axis == 0 ? g.d.nx : (axis == 1 ? g.d.ny : g.d.nz);
   const int p = axis == 0 ? i : (axis == 1 ? j : k);
   const int q = across_face(n, p, dir, axis_periodic(sc, axis));
@@ -58,8 +58,8 @@ TME_HD inline real diffusion_rhs_interior(ConstView<real> c, const SpeciesCoeffs
 }
 
 // Diffusion part of dc/dt at one cell [species unit / s].
-TME_HD inline real diffusion_rhs(ConstView<real> c, const SpeciesCoeffs& sc, const uint8_t* label,
-                                 const GridGeom& g, int i, int j, int k) {
+TME_HD inline real diffusion_rhs(ConstView<real> c, const SpeciesCoeffs& sc, const uint8_t* label, const GridGeom& g,
+                                 int i, int j, int k) {
   if (i > 0 && j > 0 && k > 0 && i < g.d.nx - 1 && j < g.d.ny - 1 && k < g.d.nz - 1)
     return diffusion_rhs_interior(c, sc, label, g, g.d.index(i, j, k));
   return face_term(c, sc, label, g, i, j, k, 0, -1) + face_term(c, sc, label, g, i, j, k, 0, +1) +

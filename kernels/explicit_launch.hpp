@@ -4,7 +4,6 @@
 // only 65535), so nz * nspecies has no limit of its own. x stays fastest for coalescing.
 #pragma once
 #include <stdexcept>
-
 #include <string>
 
 #include "kernels/view.hpp"
@@ -28,8 +27,8 @@ inline ExplicitLaunch explicit_launch(const Dims& d, int nspecies) {
   const long long gx = tiles_x * d.nz * nspecies;
   const long long gy = (d.ny + ExplicitLaunch::kBlockY - 1) / ExplicitLaunch::kBlockY;
   if (gx > kCudaMaxGridX || gy > kCudaMaxGridY)
-    throw std::invalid_argument("explicit step: grid " + std::to_string(d.nx) + " x " + std::to_string(d.ny) +
-                                " x " + std::to_string(d.nz) + " with " + std::to_string(nspecies) +
+    throw std::invalid_argument("explicit step: grid " + std::to_string(d.nx) + " x " + std::to_string(d.ny) + " x " +
+                                std::to_string(d.nz) + " with " + std::to_string(nspecies) +
                                 " species exceeds the CUDA launch limits");
   l.grid_x = (unsigned)gx;
   l.grid_y = (unsigned)gy;
@@ -43,8 +42,7 @@ inline ExplicitLaunch explicit_launch(const Dims& d, int nspecies) {
 struct ExplicitCell {
   int i, j, k, s;
 };
-TME_HD inline ExplicitCell explicit_cell(const ExplicitLaunch& l, unsigned bx, unsigned by, unsigned tx,
-                                         unsigned ty) {
+TME_HD inline ExplicitCell explicit_cell(const ExplicitLaunch& l, unsigned bx, unsigned by, unsigned tx, unsigned ty) {
   const unsigned tile = bx % l.tiles_x, plane = bx / l.tiles_x;  // plane = k + nz * s
   ExplicitCell c;
   c.i = int(tile * ExplicitLaunch::kBlockX + tx);

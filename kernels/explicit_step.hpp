@@ -10,14 +10,14 @@ namespace tme {
 struct ExplicitArgs {
   GridGeom g;
   int nspecies = 0;
-  const real* in = nullptr;   // nspecies blocks of nvox values (input state)
-  real* out = nullptr;        // same layout (output state)
-  const uint8_t* label = nullptr;  // tissue label per voxel, or null
-  const real* src = nullptr;  // source blocks [unit/s], indexed by SpeciesCoeffs::src_slot
-  const real* upt = nullptr;  // uptake Vmax blocks [unit/s], indexed by upt_slot
-  const real* hold = nullptr; // held-value blocks [unit] (NaN = free), indexed by hold_slot
+  const real* in = nullptr;               // nspecies blocks of nvox values (input state)
+  real* out = nullptr;                    // same layout (output state)
+  const uint8_t* label = nullptr;         // tissue label per voxel, or null
+  const real* src = nullptr;              // source blocks [unit/s], indexed by SpeciesCoeffs::src_slot
+  const real* upt = nullptr;              // uptake Vmax blocks [unit/s], indexed by upt_slot
+  const real* hold = nullptr;             // held-value blocks [unit] (NaN = free), indexed by hold_slot
   const SpeciesCoeffs* coeffs = nullptr;  // nspecies entries
-  real dt = 0;                // [s]
+  real dt = 0;                            // [s]
 };
 
 TME_HD inline void explicit_update_cell(const ExplicitArgs& a, int s, int i, int j, int k) {

@@ -11,8 +11,7 @@
 namespace tme {
 
 TME_HD inline real release_factor(const RadioRelease& r, real d) {
-  return r.kind == kReleaseInterferon ? rt::ifn1_release_factor(d, r.p1, r.p2)
-                                      : rt::dose_release_factor(d, r.p1);
+  return r.kind == kReleaseInterferon ? rt::ifn1_release_factor(d, r.p1, r.p2) : rt::dose_release_factor(d, r.p1);
 }
 
 // Surviving fraction of population q at this voxel.

@@ -26,22 +26,22 @@ enum ReleaseKind : int {
 struct RadioRelease {
   int species = -1;  // field that receives it
   int kind = kReleaseLinear;
-  real yield = 0;    // [unit_species / Gy] (per unit of `per` when per >= 0)
-  real p1 = 0;       // d_sat or d_thr [Gy]
-  real p2 = 4;       // steepness [-] (interferon)
-  int per = -1;      // population whose density scales the release, or -1
+  real yield = 0;  // [unit_species / Gy] (per unit of `per` when per >= 0)
+  real p1 = 0;     // d_sat or d_thr [Gy]
+  real p2 = 4;     // steepness [-] (interferon)
+  int per = -1;    // population whose density scales the release, or -1
 };
 
 struct FractionArgs {
-  real* fields = nullptr;       // nspecies blocks of nvox values
+  real* fields = nullptr;  // nspecies blocks of nvox values
   long long nvox = 0;
-  const real* dose = nullptr;   // physical dose of this fraction per voxel [Gy]
+  const real* dose = nullptr;  // physical dose of this fraction per voxel [Gy]
   int npop = 0;
   RadioPopulation pop[kMaxRadioPops];
   int nrel = 0;
   RadioRelease rel[kMaxRadioReleases];
-  int oxygen = -1;              // oxygen field, or -1 (no oxygen modification)
-  real oxygen_to_mmHg = 1;      // pO2 [mmHg] per unit of the oxygen field
+  int oxygen = -1;          // oxygen field, or -1 (no oxygen modification)
+  real oxygen_to_mmHg = 1;  // pO2 [mmHg] per unit of the oxygen field
   real oer_max = 3, oer_k_mmHg = 3;
 };
 

@@ -102,11 +102,11 @@ struct SweepArgs {
   real* cp = nullptr;    // elimination scratch of per-line species (per_line), nspecies * nvox
   real* ep = nullptr;    // same for cyclic lines (periodic axes), or null
   const real* fac[3] = {nullptr, nullptr, nullptr};  // factor tables per axis: nspecies blocks
-                         // of factor_len(n_axis) values, for species that are not per_line
+                                                     // of factor_len(n_axis) values, for species that are not per_line
   const uint8_t* label = nullptr;
-  const real* src = nullptr;  // source blocks [unit/s]
-  const real* upt = nullptr;  // uptake Vmax blocks [unit/s]
-  const real* hold = nullptr; // held-value blocks [unit] (NaN = free)
+  const real* src = nullptr;   // source blocks [unit/s]
+  const real* upt = nullptr;   // uptake Vmax blocks [unit/s]
+  const real* hold = nullptr;  // held-value blocks [unit] (NaN = free)
   const SpeciesCoeffs* coeffs = nullptr;
 };
 
@@ -135,7 +135,8 @@ TME_HD inline bool per_line(const SweepArgs& a, const SpeciesCoeffs& sc) {
 // for LOD, the uniform max-D row for ADI (see "Tissue labels" above).
 TME_HD inline LineRow implicit_row(const SweepArgs& a, const SpeciesCoeffs& sc, int p, long long idx) {
   const int n = axis_len(a.g.d, a.axis);
-  if (a.kind == kSweepLod) return line_row(sc, a.label, a.axis, a.g.inv_h2[a.axis], n, p, idx, axis_stride(a.g.d, a.axis));
+  if (a.kind == kSweepLod)
+    return line_row(sc, a.label, a.axis, a.g.inv_h2[a.axis], n, p, idx, axis_stride(a.g.d, a.axis));
   return uniform_row(sc, max_D(sc), a.axis, a.g.inv_h2[a.axis], n, p);
 }
 
@@ -380,8 +381,8 @@ inline double implicit_diag_rate(Scheme scheme, const SpeciesCoeffs& sc) {
 // factor tables built with implicit_theta_dt and implicit_diag_rate for (scheme, dt).
 // sweep(const SweepArgs&) launches one sweep.
 template <class Sweep>
-inline void run_implicit_steps(Scheme scheme, double dt, int n, SweepArgs base, const real* const fac[3],
-                               real* state, real* incr, Sweep sweep) {
+inline void run_implicit_steps(Scheme scheme, double dt, int n, SweepArgs base, const real* const fac[3], real* state,
+                               real* incr, Sweep sweep) {
   base.theta_dt = real(dt);  // LOD's weight (ADI computes its own per voxel)
   base.dt = real(dt);
   base.c = state;

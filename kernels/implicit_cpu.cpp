@@ -49,8 +49,7 @@ inline void for_cells(int axis, int n, int nl, const F& f) {
 // rows, no uptake, no held voxels) into x [p][lane]: the row of cell p, its neighbour offsets
 // and the uniform reaction weights are the same in every lane, so they are hoisted out of the
 // lane loops; the formulas are sweep_rhs's (implicit.hpp).
-void gather_table_rhs(const SweepArgs& a, const SpeciesCoeffs& sc, int s, int i0, int j0, int k0,
-                      const LaneBuffer& x) {
+void gather_table_rhs(const SweepArgs& a, const SpeciesCoeffs& sc, int s, int i0, int j0, int k0, const LaneBuffer& x) {
   const Dims d = a.g.d;
   const int axis = a.axis, n = axis_len(d, axis), nl = x.nl;
   const long long stride = axis_stride(d, axis), lane_stride = axis == 0 ? d.nx : 1;
@@ -108,8 +107,7 @@ void gather_table_rhs(const SweepArgs& a, const SpeciesCoeffs& sc, int s, int i0
 
 // One group of nl <= L lanes: lane l, cell p is voxel (i0, j0, k0) + l e_lane + p e_axis.
 template <int L>
-void solve_group(const SweepArgs& a, const SpeciesCoeffs& sc, int s, int i0, int j0, int k0, int nl,
-                 LaneBuffers& lb) {
+void solve_group(const SweepArgs& a, const SpeciesCoeffs& sc, int s, int i0, int j0, int k0, int nl, LaneBuffers& lb) {
   const Dims d = a.g.d;
   const int axis = a.axis, n = axis_len(d, axis);
   const long long stride = axis_stride(d, axis), lane_stride = axis == 0 ? d.nx : 1;
@@ -210,14 +208,13 @@ void implicit_sweep_emulated(const SweepArgs& a) {
 
 void check_implicit_grid(const Dims& d) {
   if (d.nx > kMaxImplicitLine || d.ny > kMaxImplicitLine || d.nz > kMaxImplicitLine)
-    throw std::invalid_argument("implicit integrators: grid lines are limited to " +
-                                std::to_string(kMaxImplicitLine) + " cells per axis (grid is " +
-                                std::to_string(d.nx) + "x" + std::to_string(d.ny) + "x" +
+    throw std::invalid_argument("implicit integrators: grid lines are limited to " + std::to_string(kMaxImplicitLine) +
+                                " cells per axis (grid is " + std::to_string(d.nx) + "x" + std::to_string(d.ny) + "x" +
                                 std::to_string(d.nz) + ")");
 }
 
-void build_line_factors(const SpeciesCoeffs* coeffs, int nspecies, const GridGeom& g, int axis,
-                        const double* theta_dts, const double* rates, std::vector<real>& out) {
+void build_line_factors(const SpeciesCoeffs* coeffs, int nspecies, const GridGeom& g, int axis, const double* theta_dts,
+                        const double* rates, std::vector<real>& out) {
   const int n = axis_len(g.d, axis);
   const long long len = factor_len(n);
   out.assign((size_t)(nspecies * len), real(0));
@@ -266,8 +263,8 @@ ImplicitScratchNeeds implicit_scratch_needs(Scheme scheme, const std::vector<Spe
   return n;
 }
 
-void build_all_line_factors(Scheme scheme, double dt, const std::vector<SpeciesCoeffs>& coeffs,
-                            const GridGeom& g, std::vector<real> out[3]) {
+void build_all_line_factors(Scheme scheme, double dt, const std::vector<SpeciesCoeffs>& coeffs, const GridGeom& g,
+                            std::vector<real> out[3]) {
   std::vector<double> theta_dt, rate;
   for (const auto& sc : coeffs) {
     theta_dt.push_back(implicit_theta_dt(scheme, sc, dt));

@@ -22,8 +22,8 @@ TME_HD inline long long axis_stride(const Dims& d, int axis) {
 // stride: voxel distance of consecutive cells). For p = n-1 it is the wrap face to cell 0 on a
 // periodic line (0 when n == 1: a cell exchanging with itself carries no flux), else 0: the
 // neighbour across the face comes from across_face (boundary.hpp).
-TME_HD inline real face_weight(const SpeciesCoeffs& sc, const uint8_t* label, real inv_h2, int n, int p,
-                               long long idx, long long stride, bool periodic) {
+TME_HD inline real face_weight(const SpeciesCoeffs& sc, const uint8_t* label, real inv_h2, int n, int p, long long idx,
+                               long long stride, bool periodic) {
   const int q = across_face(n, p, +1, periodic);
   if (q < 0) return real(0);
   return face_D(sc, label, idx, idx + (long long)(q - p) * stride) * inv_h2;
@@ -37,8 +37,8 @@ struct LineRow {
   real wl = 0, wr = 0, wf = 0, bnd = 0;
 };
 
-TME_HD inline LineRow line_row(const SpeciesCoeffs& sc, const uint8_t* label, int axis, real inv_h2, int n,
-                               int p, long long idx, long long stride) {
+TME_HD inline LineRow line_row(const SpeciesCoeffs& sc, const uint8_t* label, int axis, real inv_h2, int n, int p,
+                               long long idx, long long stride) {
   const bool per = axis_periodic(sc, axis);
   LineRow r;
   r.wr = face_weight(sc, label, inv_h2, n, p, idx, stride, per);

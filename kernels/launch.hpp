@@ -30,8 +30,8 @@ void implicit_sweep_emulated(const SweepArgs& a);
 // species, nspecies blocks of factor_len(n) values, built with one D per species (max_D: D[0]
 // without labels; with labels the ADI preconditioner, unused by LOD). theta_dt [s] and the
 // diagonal reaction rate [1/s]: one value per species. Computed in double, stored in `real`.
-void build_line_factors(const SpeciesCoeffs* coeffs, int nspecies, const GridGeom& g, int axis,
-                        const double* theta_dt, const double* rate, std::vector<real>& out);
+void build_line_factors(const SpeciesCoeffs* coeffs, int nspecies, const GridGeom& g, int axis, const double* theta_dt,
+                        const double* rate, std::vector<real>& out);
 // Host: throws std::invalid_argument when a grid line is longer than kMaxImplicitLine.
 void check_implicit_grid(const Dims& d);
 
@@ -42,8 +42,8 @@ struct ImplicitScratchNeeds {
 };
 ImplicitScratchNeeds implicit_scratch_needs(Scheme scheme, const std::vector<SpeciesCoeffs>& coeffs);
 // Host: the three axes' factor tables (build_line_factors) of every species for (scheme, dt).
-void build_all_line_factors(Scheme scheme, double dt, const std::vector<SpeciesCoeffs>& coeffs,
-                            const GridGeom& g, std::vector<real> out[3]);
+void build_all_line_factors(Scheme scheme, double dt, const std::vector<SpeciesCoeffs>& coeffs, const GridGeom& g,
+                            std::vector<real> out[3]);
 
 // Coupled reaction terms over dt [s] at every voxel of `fields` (nspecies blocks of nvox).
 void react_cpu(const ReactionArgs& a, real* fields, long long nvox, real dt);
@@ -57,8 +57,8 @@ void fraction_cpu(const FractionArgs& a);
 // (state_value_bad), or -1 when every value is fine.
 long long state_check_cpu(const StateCheckArgs& a);
 // Host: the check's arguments for `fields` (nspecies blocks of nvox) with one limit per species.
-inline StateCheckArgs state_check_args(const real* fields, long long nvox, int nspecies,
-                                       const std::vector<real>& lower, const std::vector<real>& upper) {
+inline StateCheckArgs state_check_args(const real* fields, long long nvox, int nspecies, const std::vector<real>& lower,
+                                       const std::vector<real>& upper) {
   if ((int)lower.size() != nspecies || (int)upper.size() != nspecies || nspecies > kMaxSpecies)
     throw std::invalid_argument("state check: one lower and one upper limit per species expected");
   StateCheckArgs a;

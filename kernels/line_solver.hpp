@@ -263,8 +263,8 @@ TME_HD inline void eliminate(int n, bool cyclic, int nl, M& mat, const X& x, con
 // exactly once per (p, l), before x(p, l) is written, so d may be read from x in place);
 // cp(p, l), ep(p, l) -> real&: scratch (ep only on cyclic lines).
 template <int L, class Elem, class X, class CP, class EP, class Out>
-TME_HD inline void solve_lines(int n, bool cyclic, int nl, const Elem& elem, const X& x, const CP& cp,
-                               const EP& ep, const Out& out) {
+TME_HD inline void solve_lines(int n, bool cyclic, int nl, const Elem& elem, const X& x, const CP& cp, const EP& ep,
+                               const Out& out) {
   CellRows<L, Elem, CP, EP> mat(elem, cp, ep, n, cyclic && n <= 2);
   eliminate<L>(n, cyclic, nl, mat, x, out);
 }

@@ -18,12 +18,12 @@
 
 namespace tme {
 
-constexpr int kMaxTerms = 96;        // terms per model
-constexpr int kMaxTermFactors = 3;   // modulating factors per term
-constexpr int kMaxTermProducts = 2;  // products per kill/conversion term
-constexpr int kMaxCrowding = 8;      // populations that occupy volume
-constexpr int kMaxGlobals = 16;      // uniform per-step inputs (plasma levels, blood cells)
-constexpr int kMaxReactSpecies = 32; // fields one voxel's reaction update can hold
+constexpr int kMaxTerms = 96;         // terms per model
+constexpr int kMaxTermFactors = 3;    // modulating factors per term
+constexpr int kMaxTermProducts = 2;   // products per kill/conversion term
+constexpr int kMaxCrowding = 8;       // populations that occupy volume
+constexpr int kMaxGlobals = 16;       // uniform per-step inputs (plasma levels, blood cells)
+constexpr int kMaxReactSpecies = 32;  // fields one voxel's reaction update can hold
 
 // A factor multiplies a term's rate; its input x is
 //   x = c[a] (/ c[b] if b >= 0) * prod_j free_j,    free_j = Kd_j / (Kd_j + c[ab_j]) (ab_j >= 0)
@@ -39,12 +39,12 @@ enum FactorKind : int {
 
 struct Factor {
   int kind = kFactorHillAct;
-  int a = -1;          // species index of the input (unused by kFactorRoom)
-  int b = -1;          // divisor species index, or -1
+  int a = -1;            // species index of the input (unused by kFactorRoom)
+  int b = -1;            // divisor species index, or -1
   int ab[2] = {-1, -1};  // blocking antibody species, or -1
   real kd[2] = {1, 1};   // [unit of ab_j]
-  real K = 1;          // half-maximum [unit of x]
-  real n = 1;          // Hill coefficient [-]
+  real K = 1;            // half-maximum [unit of x]
+  real n = 1;            // Hill coefficient [-]
 };
 
 // The rate function of a term (kernels/terms.hpp); production P and per-capita loss L of the
@@ -131,9 +131,9 @@ struct ReactionArgs {
   real globals[kMaxGlobals] = {};        // per-step values (e.g. mean plasma level over the step)
   int nlocal = 0;                        // fields the terms touch: c[local[m]] for m < nlocal
   int local[kMaxReactSpecies] = {};
-  real atol[kMaxReactSpecies] = {};      // absolute tolerance per local field [its unit]
-  real rtol = real(1e-4);                // relative tolerance of one sub-step
-  int max_substeps = 4096;               // per voxel and call; beyond it the step is accepted
+  real atol[kMaxReactSpecies] = {};  // absolute tolerance per local field [its unit]
+  real rtol = real(1e-4);            // relative tolerance of one sub-step
+  int max_substeps = 4096;           // per voxel and call; beyond it the step is accepted
 };
 
 // ---- the term registry: how a scene writes each kind --------------------------------------
@@ -179,33 +179,34 @@ enum class TermHook : int {
 // by/vessels field (the part is left out when the term has none), G the unit of its drug or
 // blood input and S the unit of its signal field; any other part is a unit as written.
 struct TermKey {
-  const char* key = nullptr;          // null: past the row's last key
+  const char* key = nullptr;  // null: past the row's last key
   TermKeyType type = TermKeyType::kValue;
   TermNeed need = TermNeed::kRequired;
   const char* noun = nullptr;         // kValue: "a secretion rate"; kChoice: "a growth law";
                                       // kGlobal/kBy/kVessels: what the message expects
   const char* unit[4] = {};           // kValue: the unit (see above)
   const char* example = nullptr;      // kValue: e.g. "0.4 1/day" (null: "1 <unit>")
-  TermBound bound = TermBound::kAny; // kValue
+  TermBound bound = TermBound::kAny;  // kValue
   int slot = -1;                      // kValue, kChoice: the TermParam slot
   TermConvert convert = TermConvert::kAsIs;
-  const char* choices = nullptr;      // kChoice: "logistic|gompertz", the first the default
-  bool per_um = false;                // kVessels: the field's unit must convert to 1/um
-  bool in_target_unit = false;        // kGlobal: its unit must be the target's
-  const char* without = nullptr;      // kWithFactors: what holds without factors
+  const char* choices = nullptr;  // kChoice: "logistic|gompertz", the first the default
+  bool per_um = false;            // kVessels: the field's unit must convert to 1/um
+  bool in_target_unit = false;    // kGlobal: its unit must be the target's
+  const char* without = nullptr;  // kWithFactors: what holds without factors
 };
 
 constexpr int kMaxTermKeys = 6;
 
 struct TermRow {
-  const char* name;                   // the kind key as scenes write it
-  int kind;                           // TermKind, or -1 (kChemotaxis: not a reaction term)
-  bool population_target;             // the kind key names a population (else any field)
+  const char* name;        // the kind key as scenes write it
+  int kind;                // TermKind, or -1 (kChemotaxis: not a reaction term)
+  bool population_target;  // the kind key names a population (else any field)
   TermHook hook;
-  TermKey keys[kMaxTermKeys];         // besides the kind key, in the order of docs/model.md
+  TermKey keys[kMaxTermKeys];  // besides the kind key, in the order of docs/model.md
 };
 
 // One row per kind; rows of reaction terms are in TermKind order (kTermRegistry[k].kind == k).
+// clang-format off
 inline constexpr TermRow kTermRegistry[] = {
     {"growth", kTermGrowth, true, TermHook::kNone,
      {{"rate", TermKeyType::kValue, TermNeed::kRequired, "a rate", {"1/s"}, "0.4 1/day",
@@ -263,6 +264,7 @@ inline constexpr TermRow kTermRegistry[] = {
       {"max_speed", TermKeyType::kValue, TermNeed::kRequired, "a speed", {"um/s"}, "3.6 um/min",
        TermBound::kPositive}}},
 };
+// clang-format on
 constexpr int kTermRegistryRows = int(sizeof(kTermRegistry) / sizeof(kTermRegistry[0]));
 
 // The row of a reaction term kind, or null for an unknown kind.

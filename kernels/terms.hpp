@@ -81,8 +81,7 @@ TME_HD inline real term_factors(const Term& t, const real* c, real phi) {
 
 TME_HD inline real term_source(const Term& t, const real* c) { return t.src >= 0 ? c[t.src] : real(1); }
 
-TME_HD inline void growth_rates(const Term& t, const ReactionArgs&, const real* c, real phi, real F, real* P,
-                                real* L) {
+TME_HD inline void growth_rates(const Term& t, const ReactionArgs&, const real* c, real phi, real F, real* P, real* L) {
   using std::log;
   real g;
   if (t.growth_law() == kGrowthGompertz) {
@@ -92,12 +91,13 @@ TME_HD inline void growth_rates(const Term& t, const ReactionArgs&, const real* 
     g = real(1) - phi;
   }
   const real r = t.rate() * F * g;
-  if (r >= real(0)) P[t.target] += r * c[t.target];
-  else L[t.target] -= r;
+  if (r >= real(0))
+    P[t.target] += r * c[t.target];
+  else
+    L[t.target] -= r;
 }
 
-TME_HD inline void secretion_rates(const Term& t, const ReactionArgs&, const real* c, real, real F, real* P,
-                                   real*) {
+TME_HD inline void secretion_rates(const Term& t, const ReactionArgs&, const real* c, real, real F, real* P, real*) {
   P[t.target] += t.rate() * term_source(t, c) * F;
 }
 
@@ -118,8 +118,7 @@ TME_HD inline void kill_rates(const Term& t, const ReactionArgs&, const real* c,
   loss_to_products(t, t.rate() * F * term_source(t, c), c, P, L);
 }
 
-TME_HD inline void conversion_rates(const Term& t, const ReactionArgs&, const real* c, real, real F, real* P,
-                                    real* L) {
+TME_HD inline void conversion_rates(const Term& t, const ReactionArgs&, const real* c, real, real F, real* P, real* L) {
   loss_to_products(t, t.rate() * F, c, P, L);
 }
 
@@ -129,16 +128,14 @@ TME_HD inline void relax_rates(const Term& t, const ReactionArgs&, const real*, 
   L[t.target] += t.rate();
 }
 
-TME_HD inline void exchange_rates(const Term& t, const ReactionArgs& a, const real* c, real, real F, real* P,
-                                  real* L) {
+TME_HD inline void exchange_rates(const Term& t, const ReactionArgs& a, const real* c, real, real F, real* P, real* L) {
   const real k = t.rate() * term_source(t, c) * F;
   const real cb = a.globals[t.global];
   P[t.target] += k * clamp_nonneg(cb);
   L[t.target] += k;
 }
 
-TME_HD inline void influx_rates(const Term& t, const ReactionArgs& a, const real* c, real, real F, real* P,
-                                real*) {
+TME_HD inline void influx_rates(const Term& t, const ReactionArgs& a, const real* c, real, real F, real* P, real*) {
   const real cb = a.globals[t.global];
   P[t.target] += t.rate() * term_source(t, c) * F * clamp_nonneg(cb);
 }

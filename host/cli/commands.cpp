@@ -19,8 +19,8 @@
 #include "host/io/run_dir.hpp"
 #include "host/io/vtk_io.hpp"
 #include "host/rt/delivery.hpp"
-#include "kernels/fraction.hpp"
 #include "host/scene/scene.hpp"
+#include "kernels/fraction.hpp"
 
 namespace fs = std::filesystem;
 
@@ -40,7 +40,12 @@ class ProgressPrinter {
   // estimate_s: the run time estimated before the start (cost line), shown until progress
   // gives a measured ETA; <= 0: none.
   ProgressPrinter(std::ostream& out, double t_end, double every_s, bool quiet, double estimate_s)
-      : out_(out), t_end_(t_end), every_(every_s), quiet_(quiet), estimate_(estimate_s), start_(clock::now()),
+      : out_(out),
+        t_end_(t_end),
+        every_(every_s),
+        quiet_(quiet),
+        estimate_(estimate_s),
+        start_(clock::now()),
         last_(start_) {}
   void update(double t, long long steps, bool force = false) {
     if (quiet_) return;
@@ -51,11 +56,11 @@ class ProgressPrinter {
     const double frac = t_end_ > 0 ? t / t_end_ : 1;
     // No measured ETA before the run has advanced: the estimate, or "unknown".
     const std::string eta = frac > 0 && steps > 0 && wall > 0 ? human_time(wall * (1 - frac) / frac)
-                            : estimate_ > 0                    ? "about " + human_time(estimate_) + " (estimate)"
-                                                               : "unknown";
+                            : estimate_ > 0                   ? "about " + human_time(estimate_) + " (estimate)"
+                                                              : "unknown";
     out_ << "progress: t = " << human_time(t) << " of " << human_time(t_end_) << " (" << std::fixed
-         << std::setprecision(1) << 100 * frac << "%), " << std::setprecision(0)
-         << (wall > 0 ? steps / wall : 0.0) << " steps/s, ETA " << std::defaultfloat << eta << std::endl;
+         << std::setprecision(1) << 100 * frac << "%), " << std::setprecision(0) << (wall > 0 ? steps / wall : 0.0)
+         << " steps/s, ETA " << std::defaultfloat << eta << std::endl;
   }
 
  private:
@@ -83,7 +88,8 @@ void print_cost(std::ostream& out, const RunCost& c, const Machine& m) {
     out << ", device memory " << human_bytes(c.memory.device);
     if (std::isfinite(m.device_available)) out << " (" << human_bytes(m.device_available) << " free)";
   }
-  out << "; " << (c.steps.fixed() ? count_text(c.steps.min) : count_text(c.steps.min) + " to " + count_text(c.steps.max))
+  out << "; "
+      << (c.steps.fixed() ? count_text(c.steps.min) : count_text(c.steps.min) + " to " + count_text(c.steps.max))
       << " steps" << (c.steps.fixed() ? "" : " (step auto)") << "; " << count_text(c.outputs) << " outputs x "
       << human_bytes(c.bytes_per_output) << " = " << human_bytes(c.output_bytes) << " at most (before compression)";
   if (std::isfinite(m.disk_available)) out << ", " << human_bytes(m.disk_available) << " free";
@@ -160,18 +166,18 @@ int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err,
     const Problem& p = ls.problem;
     probe_disk(machine, "", p);
     const RunCost cost = estimate_cost(p, species_written(ls), machine);
-    out << scene << (cost.refusal.empty() ? ": ok: " : ": refused: ") << p.grid.d.nx << "x" << p.grid.d.ny << "x" << p.grid.d.nz << " voxels, "
-        << p.nspecies() << " fields, " << human_time(p.time.t_end) << ", integrator "
-        << integrator_name(p.time.integrator) << ", explicit step limit " << human_time(p.explicit_dt_limit())
-        << "\n";
+    out << scene << (cost.refusal.empty() ? ": ok: " : ": refused: ") << p.grid.d.nx << "x" << p.grid.d.ny << "x"
+        << p.grid.d.nz << " voxels, " << p.nspecies() << " fields, " << human_time(p.time.t_end) << ", integrator "
+        << integrator_name(p.time.integrator) << ", explicit step limit " << human_time(p.explicit_dt_limit()) << "\n";
     const Model& m = p.model;
     if (m.has_reactions() || !m.chemotaxis.empty() || !m.drugs.empty() || !m.globals.empty())
-      out << "  model: " << m.terms.size() << " terms, " << m.chemotaxis.size() << " chemotaxis, "
-          << m.globals.size() << " uniform inputs (" << m.drugs.size() << " drugs)\n";
+      out << "  model: " << m.terms.size() << " terms, " << m.chemotaxis.size() << " chemotaxis, " << m.globals.size()
+          << " uniform inputs (" << m.drugs.size() << " drugs)\n";
     for (const Drug& d : m.drugs)
       if (!d.doses.empty())
-        out << "  drug '" << d.name << "': " << d.doses.size() << " doses from t = " << human_time(d.doses.front().time_s)
-            << ", plasma terminal half-life " << human_time(pk::terminal_half_life_s(d.pk)) << "\n";
+        out << "  drug '" << d.name << "': " << d.doses.size()
+            << " doses from t = " << human_time(d.doses.front().time_s) << ", plasma terminal half-life "
+            << human_time(pk::terminal_half_life_s(d.pk)) << "\n";
     for (size_t q = 0; q < m.plans.size(); ++q) {
       int n = 0;
       double total = 0;
@@ -234,9 +240,8 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     const std::vector<double> times = sim.output_times();
     if (!o.quiet)
       out << "tmesim " << version() << ": scene '" << p.name << "', " << p.grid.d.nx << "x" << p.grid.d.ny << "x"
-          << p.grid.d.nz << " voxels, " << p.nspecies() << " species, " << human_time(p.time.t_end)
-          << ", backend " << backend->name() << " (" << backend->device() << "), integrator "
-          << integrator_name(p.time.integrator)
+          << p.grid.d.nz << " voxels, " << p.nspecies() << " species, " << human_time(p.time.t_end) << ", backend "
+          << backend->name() << " (" << backend->device() << "), integrator " << integrator_name(p.time.integrator)
           << (p.time.integrator != Integrator::kExplicit && p.time.tolerance > 0
                   ? ", step from tolerance " + std::to_string(p.time.tolerance)
                   : ", step <= " + human_time(sim.dt_max()))
@@ -348,8 +353,8 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     const fs::path fin = dir->final_path();
     out << "wrote " << times.size() << " volumes, " << sim.steps() << " steps in " << std::setprecision(3) << wall
         << " s to " << fin.string() << "\n"
-        << "open in ParaView: paraview " << (fin / "fields.pvd").string()
-        << "  (a time series; observables in " << (fin / "observables.csv").string() << ")\n";
+        << "open in ParaView: paraview " << (fin / "fields.pvd").string() << "  (a time series; observables in "
+        << (fin / "observables.csv").string() << ")\n";
     return 0;
   } catch (const std::exception& e) {
     err << "error: " << e.what() << "\n";

@@ -6,14 +6,14 @@
 namespace tme {
 
 struct RunOptions {
-  std::string scene;             // scene file
-  std::string out;               // run directory; empty: runs/<scene name>
-  std::string backend = "auto";  // auto | cpu | cuda
-  bool force = false;            // replace an existing run directory
-  bool quiet = false;            // no progress lines
-  std::string command_line;      // recorded in provenance.json
-  double progress_every_s = 2.0; // minimum wall time between progress lines [s]
-  long long check_every = 0;     // state check every this many steps too (0: at outputs only)
+  std::string scene;              // scene file
+  std::string out;                // run directory; empty: runs/<scene name>
+  std::string backend = "auto";   // auto | cpu | cuda
+  bool force = false;             // replace an existing run directory
+  bool quiet = false;             // no progress lines
+  std::string command_line;       // recorded in provenance.json
+  double progress_every_s = 2.0;  // minimum wall time between progress lines [s]
+  long long check_every = 0;      // state check every this many steps too (0: at outputs only)
 };
 
 // Each returns the process exit code: 0 success, 1 run-time failure, 2 bad input.

@@ -1,6 +1,5 @@
 // tmesim command line: run | validate | info, and --version.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 #include <string>
 
@@ -9,7 +8,8 @@
 int main(int argc, char** argv) {
   CLI::App app{"tmesim: reaction-diffusion of the tumour microenvironment on CPU and CUDA"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", tme::version_line(), "print the version (the first line of 'tmesim info') and exit");
+  app.set_version_flag("--version", tme::version_line(),
+                       "print the version (the first line of 'tmesim info') and exit");
 
   tme::RunOptions ro;
   auto* run = app.add_subcommand("run", "run a scene and write a run directory");

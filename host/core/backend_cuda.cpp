@@ -73,8 +73,8 @@ class CudaSpace {
     TME_CUDA_CHECK(cudaGetDevice(&dev));
     cudaDeviceProp prop{};
     TME_CUDA_CHECK(cudaGetDeviceProperties(&prop, dev));
-    device_ = std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) +
-              ", " + std::to_string(prop.totalGlobalMem >> 20) + " MiB)";
+    device_ = std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ", " +
+              std::to_string(prop.totalGlobalMem >> 20) + " MiB)";
     // Non-blocking: no implicit ordering with the legacy default stream, so backends on other
     // threads (or other code using the default stream) do not serialise with this one.
     TME_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));

@@ -222,25 +222,25 @@ class SpaceBackend final : public Backend {
   GridGeom geom_;
   int ns_ = 0;
   long long nvox_ = 0;
-  std::vector<SpeciesCoeffs> host_coeffs_;      // host copy (factor tables, feature flags)
+  std::vector<SpeciesCoeffs> host_coeffs_;          // host copy (factor tables, feature flags)
   Buffer<SpeciesCoeffs> coeffs_{"species_coeffs"};  // nspecies entries
-  Buffer<uint8_t> labels_{"tissue_labels"};     // 1 byte per voxel, or empty
-  Buffer<real> src_{"source_blocks"};           // source Vmax blocks [unit/s]
-  Buffer<real> upt_{"uptake_blocks"};           // uptake Vmax blocks [unit/s]
-  Buffer<real> hold_{"held_values"};            // held-value blocks [unit] (NaN = free)
-  Buffer<real> a_{"state"}, b_{"state_spare"};  // state ping-pong, nspecies * nvox each
-  Buffer<real> cp_{"implicit_rows"};            // implicit per-line scratch, nspecies * nvox
-  Buffer<real> ep_{"implicit_rows_periodic"};   // same, for periodic axes
-  std::vector<real> host_fac_[3];               // implicit factor tables per axis, built on the host
+  Buffer<uint8_t> labels_{"tissue_labels"};         // 1 byte per voxel, or empty
+  Buffer<real> src_{"source_blocks"};               // source Vmax blocks [unit/s]
+  Buffer<real> upt_{"uptake_blocks"};               // uptake Vmax blocks [unit/s]
+  Buffer<real> hold_{"held_values"};                // held-value blocks [unit] (NaN = free)
+  Buffer<real> a_{"state"}, b_{"state_spare"};      // state ping-pong, nspecies * nvox each
+  Buffer<real> cp_{"implicit_rows"};                // implicit per-line scratch, nspecies * nvox
+  Buffer<real> ep_{"implicit_rows_periodic"};       // same, for periodic axes
+  std::vector<real> host_fac_[3];                   // implicit factor tables per axis, built on the host
   Buffer<real> fac_[3] = {Buffer<real>("implicit_factors_x"), Buffer<real>("implicit_factors_y"),
                           Buffer<real>("implicit_factors_z")};  // their copies in the space
   const real* fac_ptr_[3] = {nullptr, nullptr, nullptr};        // where the sweeps read them
-  Scheme fac_scheme_ = Scheme::kLodEuler;       // scheme and step [s] the tables were built for
+  Scheme fac_scheme_ = Scheme::kLodEuler;                       // scheme and step [s] the tables were built for
   double fac_dt_ = NAN;
-  Buffer<Term> terms_{"reaction_terms"};        // term table in local slots
+  Buffer<Term> terms_{"reaction_terms"};  // term table in local slots
   int nglobals_ = 0;
-  Buffer<real> vel_{"chemotaxis_face_drift"};   // 3 * nvox (12 bytes per voxel)
-  Buffer<real> dose_{"fraction_dose"};          // [Gy], nvox (device spaces only)
+  Buffer<real> vel_{"chemotaxis_face_drift"};                    // 3 * nvox (12 bytes per voxel)
+  Buffer<real> dose_{"fraction_dose"};                           // [Gy], nvox (device spaces only)
   Buffer<unsigned long long> check_first_{"state_check_first"};  // state check scratch, 1 word
 
   // Kernel arguments built at load (state pointers and step set per call).

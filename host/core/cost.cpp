@@ -58,10 +58,10 @@ constexpr double kChemotaxisVp = 331.7e-3 / (128.0 * 128 * 128 * 2);
 constexpr double kWriteBytesPerS = 6.14e6 / 0.36;
 
 // ---- CUDA: not measured (no device has been available); derived from memory bandwidth.
-constexpr double kAssumedBandwidth = 1e12;   // [bytes/s] when the device does not say
-constexpr double kBandwidthFraction = 0.5;   // share of the peak a pass reaches (assumed)
-constexpr double kPassOverheadS = 20e-6;     // launch and synchronisation per pass (assumed)
-constexpr double kPcieBytesPerS = 1e10;      // device to host copy of the state per output
+constexpr double kAssumedBandwidth = 1e12;  // [bytes/s] when the device does not say
+constexpr double kBandwidthFraction = 0.5;  // share of the peak a pass reaches (assumed)
+constexpr double kPassOverheadS = 20e-6;    // launch and synchronisation per pass (assumed)
+constexpr double kPcieBytesPerS = 1e10;     // device to host copy of the state per output
 
 bool implicit(const Problem& p) { return p.time.integrator != Integrator::kExplicit; }
 Scheme scheme_of(const Problem& p) {
@@ -120,11 +120,11 @@ double run_seconds(const Problem& p, double steps, double segments, double outpu
       int labelled = 0;
       for (const SpeciesCoeffs& c : p.coeffs) labelled += c.uses_labels != 0;
       transport = nv * ((ns - labelled) * kExplicitVs + labelled * kExplicitLabelsVs);
-    }
-    else
-      transport = nv * ((ns - per_line) * (p.time.integrator == Integrator::kLod ? kLodVs : kAdiVs) + per_line * kPerLineVs);
-    const double compute = transport_steps * transport + react_passes * nterms * nv * kReactVt +
-                           chemo_passes * npops * nv * kChemotaxisVp;
+    } else
+      transport =
+          nv * ((ns - per_line) * (p.time.integrator == Integrator::kLod ? kLodVs : kAdiVs) + per_line * kPerLineVs);
+    const double compute =
+        transport_steps * transport + react_passes * nterms * nv * kReactVt + chemo_passes * npops * nv * kChemotaxisVp;
     // Scaled to the threads from the 2 measured, linearly (optimistic at many threads); no
     // slower with 1 (on the measuring machine 1 thread took 26.1 ms of CPU time for the
     // 32.6 ms step of 2 threads: they share memory bandwidth).
@@ -138,8 +138,8 @@ double run_seconds(const Problem& p, double steps, double segments, double outpu
   if (implicit(p)) transport = 3 * (transport + 2 * kReal * per_line * nv);
   const double react = 2 * kReal * ns * nv, chemo = 8 * kReal * npops * nv;
   const double passes = transport_steps + react_passes + chemo_passes;
-  const double compute = (transport_steps * transport + react_passes * react + chemo_passes * chemo) / bw +
-                         passes * kPassOverheadS;
+  const double compute =
+      (transport_steps * transport + react_passes * react + chemo_passes * chemo) / bw + passes * kPassOverheadS;
   return compute + outputs * ns * nv * kReal / kPcieBytesPerS + write;
 }
 
@@ -329,8 +329,8 @@ RunCost estimate_cost(const Problem& p, int species_written, const Machine& m) {
   }
   if (c.refusal.empty() && !(c.steps.min <= kMaxSteps)) {
     char buf[96];
-    std::snprintf(buf, sizeof buf, "takes %s%.3g steps, more than the limit of %.3g steps per run", c.steps.fixed() ? "" : "at least ",
-                  c.steps.min, kMaxSteps);
+    std::snprintf(buf, sizeof buf, "takes %s%.3g steps, more than the limit of %.3g steps per run",
+                  c.steps.fixed() ? "" : "at least ", c.steps.min, kMaxSteps);
     c.refusal = std::string(buf) + " (estimated run time " + human_time(c.seconds_min) + " on " +
                 (m.backend == CostBackend::kCuda ? "cuda" : "cpu") + ")";
   }

@@ -78,14 +78,14 @@ double vti_bytes(long long nvox, int arrays);
 struct RunCost {
   MemoryCost memory;
   StepCount steps;
-  double outputs = 0;           // volumes written
-  int arrays = 0;               // arrays per volume
-  double bytes_per_output = 0;  // vti_bytes of one volume
-  double output_bytes = 0;      // all volumes and observables.csv
+  double outputs = 0;                       // volumes written
+  int arrays = 0;                           // arrays per volume
+  double bytes_per_output = 0;              // vti_bytes of one volume
+  double output_bytes = 0;                  // all volumes and observables.csv
   double seconds_min = 0, seconds_max = 0;  // run-time estimate (range with step 'auto')
-  bool time_measured = true;    // false: derived from bandwidth (cuda), not measured
-  std::string refusal;          // why the run cannot go on this machine; empty when it can
-  std::vector<std::string> warnings;  // outputs beyond the free disk space, ...
+  bool time_measured = true;                // false: derived from bandwidth (cuda), not measured
+  std::string refusal;                      // why the run cannot go on this machine; empty when it can
+  std::vector<std::string> warnings;        // outputs beyond the free disk space, ...
 };
 
 // Everything above for p on machine m; `species_written` is the number of species arrays in

@@ -15,8 +15,7 @@ namespace {
 void check_species(int s, int nspecies, const std::string& what, bool optional = false) {
   if (optional && s == -1) return;
   if (s < 0 || s >= nspecies)
-    fail(what + " refers to field " + std::to_string(s) + " (expected 0.." +
-         std::to_string(nspecies - 1) + ")");
+    fail(what + " refers to field " + std::to_string(s) + " (expected 0.." + std::to_string(nspecies - 1) + ")");
 }
 
 }  // namespace
@@ -34,8 +33,8 @@ void Model::check(int nspecies, long long nvox) const {
     bool needs_src = false, needs_global = false;
     for (const TermKey& k : row->keys) {
       if (!k.key) break;
-      needs_src = needs_src || ((k.type == TermKeyType::kBy || k.type == TermKeyType::kVessels) &&
-                                k.need == TermNeed::kRequired);
+      needs_src = needs_src ||
+                  ((k.type == TermKeyType::kBy || k.type == TermKeyType::kVessels) && k.need == TermNeed::kRequired);
       needs_global = needs_global || k.type == TermKeyType::kGlobal;
       if (k.type == TermKeyType::kChoice) {  // p[slot] is the index of one of the choices
         int n = 1;
@@ -79,8 +78,7 @@ void Model::check(int nspecies, long long nvox) const {
   for (const GlobalInput& g : globals) {
     if (g.kind == GlobalInput::Kind::kPlasma && (g.drug < 0 || g.drug >= (int)drugs.size()))
       fail("global '" + g.name + "' refers to a missing drug");
-    if (g.kind == GlobalInput::Kind::kTable &&
-        (g.times_s.empty() || g.times_s.size() != g.values.size()))
+    if (g.kind == GlobalInput::Kind::kTable && (g.times_s.empty() || g.times_s.size() != g.values.size()))
       fail("global '" + g.name + "' needs a non-empty table of times and values");
   }
   if ((int)globals.size() > kMaxGlobals) fail("too many global inputs");
@@ -154,10 +152,8 @@ void set_globals(ReactionArgs& a, const std::vector<double>& globals, int expect
 double global_value(const Model& m, int g, double t) {
   const GlobalInput& in = m.globals.at(g);
   switch (in.kind) {
-    case GlobalInput::Kind::kConstant:
-      return in.value;
-    case GlobalInput::Kind::kPlasma:
-      return pk::plasma_nM(m.drugs.at(in.drug).pk, m.drugs.at(in.drug).doses, t);
+    case GlobalInput::Kind::kConstant: return in.value;
+    case GlobalInput::Kind::kPlasma: return pk::plasma_nM(m.drugs.at(in.drug).pk, m.drugs.at(in.drug).doses, t);
     case GlobalInput::Kind::kTable: {
       const auto& ts = in.times_s;
       if (t <= ts.front()) return in.values.front();
@@ -174,8 +170,7 @@ double global_mean(const Model& m, int g, double t0, double t1) {
   const GlobalInput& in = m.globals.at(g);
   if (t1 <= t0) return global_value(m, g, t0);
   switch (in.kind) {
-    case GlobalInput::Kind::kConstant:
-      return in.value;
+    case GlobalInput::Kind::kConstant: return in.value;
     case GlobalInput::Kind::kPlasma:
       return pk::plasma_mean_nM(m.drugs.at(in.drug).pk, m.drugs.at(in.drug).doses, t0, t1);
     case GlobalInput::Kind::kTable: {
@@ -206,8 +201,7 @@ FractionArgs build_fraction_args(const Model& m) {
   return a;
 }
 
-std::vector<ChemotaxisArgs> build_chemotaxis_args(const Model& m, const GridGeom& g,
-                                                  const double h_um[3],
+std::vector<ChemotaxisArgs> build_chemotaxis_args(const Model& m, const GridGeom& g, const double h_um[3],
                                                   const std::vector<SpeciesCoeffs>& coeffs) {
   std::vector<ChemotaxisArgs> out;
   for (const Chemotaxis& c : m.chemotaxis) {

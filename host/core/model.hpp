@@ -18,13 +18,13 @@ namespace tme {
 // A uniform input the terms read as globals[i] (kTermExchange, kTermInflux).
 struct GlobalInput {
   enum class Kind { kConstant, kTable, kPlasma };
-  std::string name;               // e.g. "plasma_antiPD1", "blood_CD8"
-  std::string unit;               // unit of the value, e.g. "nM", "cells/mm^3"
+  std::string name;  // e.g. "plasma_antiPD1", "blood_CD8"
+  std::string unit;  // unit of the value, e.g. "nM", "cells/mm^3"
   Kind kind = Kind::kConstant;
-  double value = 0;               // kConstant
-  std::vector<double> times_s;    // kTable: piecewise linear in time, held beyond the ends
+  double value = 0;             // kConstant
+  std::vector<double> times_s;  // kTable: piecewise linear in time, held beyond the ends
   std::vector<double> values;
-  int drug = -1;                  // kPlasma: index into Model::drugs (value in nM)
+  int drug = -1;  // kPlasma: index into Model::drugs (value in nM)
 };
 
 // An antibody given by intravenous doses, with its plasma pharmacokinetics.
@@ -43,26 +43,26 @@ struct RadiationPlan {
 };
 
 struct FractionEvent {
-  double time_s = 0;  // delivery time [s] of run time
-  int plan = 0;       // index into Model::plans
-  double dose_Gy = 0; // prescribed dose of this fraction [Gy]
+  double time_s = 0;   // delivery time [s] of run time
+  int plan = 0;        // index into Model::plans
+  double dose_Gy = 0;  // prescribed dose of this fraction [Gy]
 };
 
 struct Model {
   std::vector<Term> terms;
-  std::vector<int> crowd_species;     // populations occupying volume
-  std::vector<double> crowd_volume;   // volume fraction per unit density [1/(cells/mm^3)]
+  std::vector<int> crowd_species;    // populations occupying volume
+  std::vector<double> crowd_volume;  // volume fraction per unit density [1/(cells/mm^3)]
   std::vector<Chemotaxis> chemotaxis;
-  double rtol = 1e-3;                 // per-voxel reaction sub-step tolerance (relative)
-  std::vector<double> atol;           // per species [its unit]; empty = 1e-9 each
+  double rtol = 1e-3;        // per-voxel reaction sub-step tolerance (relative)
+  std::vector<double> atol;  // per species [its unit]; empty = 1e-9 each
   std::vector<GlobalInput> globals;
   std::vector<Drug> drugs;
 
   // radiotherapy
   std::vector<RadioPopulation> radio_pops;
   std::vector<RadioRelease> radio_releases;
-  int oxygen = -1;                    // oxygen species for the OER, or -1
-  double oxygen_to_mmHg = 1;          // pO2 [mmHg] per unit of the oxygen field
+  int oxygen = -1;            // oxygen species for the OER, or -1
+  double oxygen_to_mmHg = 1;  // pO2 [mmHg] per unit of the oxygen field
   double oer_max = 3, oer_k_mmHg = 3;
   std::vector<RadiationPlan> plans;
   std::vector<FractionEvent> fractions;  // sorted by time
@@ -99,7 +99,7 @@ inline Factor make_factor(int kind, int a, double K, double n = 1) {
 // The reaction table in kernel form: terms remapped to local slots (the fields any term
 // touches), crowding, tolerances. `globals` are left at 0 (set per step).
 struct LocalReactions {
-  ReactionArgs args;         // args.terms is null: point it at `terms` (or a device copy)
+  ReactionArgs args;  // args.terms is null: point it at `terms` (or a device copy)
   std::vector<Term> terms;
 };
 LocalReactions build_local_reactions(const Model& m, int nspecies);
@@ -116,8 +116,7 @@ FractionArgs build_fraction_args(const Model& m);
 
 // Chemotaxis passes, one per moving population (in, out and dt left unset); periodic axes
 // follow the population's boundary conditions.
-std::vector<ChemotaxisArgs> build_chemotaxis_args(const Model& m, const GridGeom& g,
-                                                  const double h_um[3],
+std::vector<ChemotaxisArgs> build_chemotaxis_args(const Model& m, const GridGeom& g, const double h_um[3],
                                                   const std::vector<SpeciesCoeffs>& coeffs);
 // Number of equal sub-steps keeping each pass of dt [s] within its positivity limit.
 int chemotaxis_substeps(const ChemotaxisArgs& a, double dt);

@@ -28,11 +28,11 @@
 namespace tme::pk {
 
 struct TwoCompartment {
-  double vc_L = 0;              // central (plasma) volume [L], > 0
-  double vp_L = 0;              // peripheral volume [L], >= 0 (0 = one compartment)
-  double cl_L_per_s = 0;        // clearance from the central compartment [L/s], > 0
-  double q_L_per_s = 0;         // inter-compartmental clearance [L/s], >= 0 (0 = one compartment)
-  double mw_g_per_mol = 146000; // molecular weight [g/mol] (IgG about 146000-150000), > 0
+  double vc_L = 0;               // central (plasma) volume [L], > 0
+  double vp_L = 0;               // peripheral volume [L], >= 0 (0 = one compartment)
+  double cl_L_per_s = 0;         // clearance from the central compartment [L/s], > 0
+  double q_L_per_s = 0;          // inter-compartmental clearance [L/s], >= 0 (0 = one compartment)
+  double mw_g_per_mol = 146000;  // molecular weight [g/mol] (IgG about 146000-150000), > 0
 };
 
 // An IV bolus into the central compartment.
@@ -68,8 +68,7 @@ double plasma_nM(const TwoCompartment& p, const std::vector<Dose>& doses, double
 // Exact time average [nM] of the plasma concentration over [t0_s, t1_s] [s] (analytic
 // integral; doses inside the interval are integrated from their time). t1_s == t0_s gives
 // plasma_nM(t0_s); t1_s < t0_s throws.
-double plasma_mean_nM(const TwoCompartment& p, const std::vector<Dose>& doses, double t0_s,
-                      double t1_s);
+double plasma_mean_nM(const TwoCompartment& p, const std::vector<Dose>& doses, double t0_s, double t1_s);
 
 // A repeated dosing schedule: amount_mg every interval_s from start_s.
 struct Regimen {

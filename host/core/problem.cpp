@@ -119,7 +119,8 @@ void Problem::check() const {
     for (const RadioPopulation& r : model.radio_pops) touched |= r.species == s || r.doomed == s;
     for (const RadioRelease& r : model.radio_releases) touched |= r.species == s;
     if (touched)
-      fail("species '" + species[s].name + "' has held voxels and is also changed by model terms, "
+      fail("species '" + species[s].name +
+           "' has held voxels and is also changed by model terms, "
            "chemotaxis or radiotherapy (not supported: hold a separate source field instead)");
   }
 }

@@ -11,9 +11,9 @@
 namespace tme {
 
 struct GridSpec {
-  Dims d;                             // cells per axis
-  double h[3] = {1, 1, 1};            // spacing [um]
-  double origin[3] = {0, 0, 0};       // world position of the grid's lower corner [um]
+  Dims d;                        // cells per axis
+  double h[3] = {1, 1, 1};       // spacing [um]
+  double origin[3] = {0, 0, 0};  // world position of the grid's lower corner [um]
   long long nvox() const { return d.nvox(); }
   // World coordinate of a voxel centre [um].
   double center(int axis, int i) const { return origin[axis] + (i + 0.5) * h[axis]; }
@@ -52,31 +52,31 @@ struct TimeControl {
   double max_step = 0;      // [s]; explicit only: 0 = automatic (stability limit times cfl)
   double cfl = 0.9;         // explicit only: fraction of the stability limit used by 'auto'
   Integrator integrator = Integrator::kExplicit;
-  double step = 0;          // [s]; lod/adi: the largest step; 0 = 'auto' (from tolerance). The
-                            // stepper takes equal sub-steps <= step landing exactly on events.
-  double tolerance = 0;     // lod/adi with step 0: target relative local error of one step
-                            // (Simulation estimates it by step doubling), in (0, 0.5]
+  double step = 0;       // [s]; lod/adi: the largest step; 0 = 'auto' (from tolerance). The
+                         // stepper takes equal sub-steps <= step landing exactly on events.
+  double tolerance = 0;  // lod/adi with step 0: target relative local error of one step
+                         // (Simulation estimates it by step doubling), in (0, 0.5]
 };
 
 struct Problem {
   std::string name;
   GridSpec grid;
   std::vector<SpeciesInfo> species;
-  std::vector<SpeciesCoeffs> coeffs;    // one per species
-  std::vector<std::string> label_names; // tissue label names, index = label value
-  std::vector<uint8_t> labels;          // nvox (1 byte per voxel), or empty: all label 0
-  std::vector<real> initial;            // nspecies * nvox [species unit]
-  int nsrc = 0;                         // number of source blocks
-  std::vector<real> src;                // nsrc * nvox [unit/s]
-  int nupt = 0;                         // number of uptake blocks
-  std::vector<real> upt;                // nupt * nvox, Vmax [unit/s]
-  int nhold = 0;                        // number of held-value blocks
-  std::vector<real> hold;               // nhold * nvox [species unit]: the value a voxel is held
-                                        // at (vessels, nodes), NaN where it is free (4 bytes/voxel)
-  std::vector<NamedMask> regions;       // named regions reported in observables
+  std::vector<SpeciesCoeffs> coeffs;     // one per species
+  std::vector<std::string> label_names;  // tissue label names, index = label value
+  std::vector<uint8_t> labels;           // nvox (1 byte per voxel), or empty: all label 0
+  std::vector<real> initial;             // nspecies * nvox [species unit]
+  int nsrc = 0;                          // number of source blocks
+  std::vector<real> src;                 // nsrc * nvox [unit/s]
+  int nupt = 0;                          // number of uptake blocks
+  std::vector<real> upt;                 // nupt * nvox, Vmax [unit/s]
+  int nhold = 0;                         // number of held-value blocks
+  std::vector<real> hold;                // nhold * nvox [species unit]: the value a voxel is held
+                                         // at (vessels, nodes), NaN where it is free (4 bytes/voxel)
+  std::vector<NamedMask> regions;        // named regions reported in observables
   TimeControl time;
   unsigned long long seed = 0;
-  Model model;                          // coupled terms, systemic inputs, radiotherapy
+  Model model;  // coupled terms, systemic inputs, radiotherapy
 
   int nspecies() const { return (int)species.size(); }
   // Largest stable (and positivity-preserving) explicit step [s].

@@ -92,9 +92,9 @@ void check_state(const Problem& p, Backend& b, const StateLimits& lim, double t)
     why = "value " + num(x) + unit + " is above " + num(lim.upper[s]) + unit + " (" + num(kCapacityBoundFactor) +
           " x the carrying capacity)";
   throw StateError("state check failed at t = " + num(t) + " s: field '" + p.species[s].name + "' at voxel (" +
-                   std::to_string(i) + ", " + std::to_string(j) + ", " + std::to_string(k) + ") (x, y, z = " +
-                   num(p.grid.center(0, i)) + ", " + num(p.grid.center(1, j)) + ", " + num(p.grid.center(2, k)) +
-                   " um): " + why);
+                   std::to_string(i) + ", " + std::to_string(j) + ", " + std::to_string(k) +
+                   ") (x, y, z = " + num(p.grid.center(0, i)) + ", " + num(p.grid.center(1, j)) + ", " +
+                   num(p.grid.center(2, k)) + " um): " + why);
 }
 
 Simulation::Simulation(const Problem& p, Backend& b) : p_(p), b_(b) {
@@ -111,8 +111,7 @@ Simulation::Simulation(const Problem& p, Backend& b) : p_(p), b_(b) {
       auto_ = true;
       auto_cap_ = cap;
       dt_max_ = auto_step(p.time.tolerance, cap, 0, 12);
-    }
-    else
+    } else
       throw std::invalid_argument("Simulation: implicit integrators need time.step > 0 or a tolerance");
     return;
   }
@@ -144,9 +143,9 @@ void Simulation::advance_segment(double t, const Progress& progress) {
     // Equal sub-steps that land exactly on t; counted in double, refused beyond kMaxSteps.
     const double nd = substep_count(span, dt_max_);
     if (!(nd + double(steps_) <= kMaxSteps))
-      throw std::runtime_error("Simulation: advancing from t = " + num(t_) + " s to " + num(t) + " s takes " +
-                               num(nd) + " steps of at most " + num(dt_max_) + " s, beyond the limit of " +
-                               num(kMaxSteps) + " steps per run");
+      throw std::runtime_error("Simulation: advancing from t = " + num(t_) + " s to " + num(t) + " s takes " + num(nd) +
+                               " steps of at most " + num(dt_max_) + " s, beyond the limit of " + num(kMaxSteps) +
+                               " steps per run");
     const long long n = (long long)nd;
     const double dt = span / double(n);
     const double t0 = t_;
@@ -156,8 +155,10 @@ void Simulation::advance_segment(double t, const Progress& progress) {
       int chunk = (int)std::min<long long>(n - done, progress ? 32 : (1 << 20));
       if (check_every_ > 0) chunk = (int)std::min<long long>(chunk, check_every_ - steps_ % check_every_);
       if (!coupled_) {
-        if (expl) b_.explicit_steps(dt, chunk);
-        else implicit_steps(dt, chunk);
+        if (expl)
+          b_.explicit_steps(dt, chunk);
+        else
+          implicit_steps(dt, chunk);
       } else {
         for (int q = 0; q < chunk; ++q) {
           const long long i = done + q;

@@ -109,10 +109,10 @@ class Simulation {
   double dt_max_ = 0;
   double t_ = 0;
   long long steps_ = 0;
-  bool auto_ = false;                // time.step 'auto': re-estimated per advance_to call
+  bool auto_ = false;  // time.step 'auto': re-estimated per advance_to call
   double auto_cap_ = 0;
-  bool coupled_ = false;             // model terms or chemotaxis present
-  std::vector<double> events_;       // fraction and dose times [s], ascending, distinct
+  bool coupled_ = false;        // model terms or chemotaxis present
+  std::vector<double> events_;  // fraction and dose times [s], ascending, distinct
   int next_fraction_ = 0;
   FractionHook on_fraction_;
   StateLimits limits_;

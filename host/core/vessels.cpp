@@ -14,9 +14,7 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kExpMinus1 = 0.36787944117144233;  // e^-1, so no libm exp is needed
 
-[[noreturn]] void fail(const std::string& what) {
-  throw std::invalid_argument("generate_vessel_surface: " + what);
-}
+[[noreturn]] void fail(const std::string& what) { throw std::invalid_argument("generate_vessel_surface: " + what); }
 
 std::string num(double x) {
   std::ostringstream o;
@@ -53,8 +51,7 @@ void cross(const double a[3], const double b[3], double out[3]) {
 
 }  // namespace
 
-double rasterise_segment(const GridSpec& g, const double p0[3], const double p1[3],
-                         std::vector<double>& len_um) {
+double rasterise_segment(const GridSpec& g, const double p0[3], const double p1[3], std::vector<double>& len_um) {
   const int n[3] = {g.d.nx, g.d.ny, g.d.nz};
   double d[3], t0 = 0, t1 = 1;
   // Clip the parameter range [0,1] to the box (slab method).
@@ -99,13 +96,12 @@ double rasterise_segment(const GridSpec& g, const double p0[3], const double p1[
   return (t - t0) * L;
 }
 
-std::vector<double> generate_vessel_surface(const GridSpec& g, const VesselSpec& s,
-                                            const uint8_t* exclude, double* total_length_um) {
+std::vector<double> generate_vessel_surface(const GridSpec& g, const VesselSpec& s, const uint8_t* exclude,
+                                            double* total_length_um) {
   const double sp = s.mean_spacing_um, r = s.radius_um;
   if (!(sp > 0)) fail("mean_spacing_um must be > 0, got " + num(sp));
   if (!(r > 0)) fail("radius_um must be > 0, got " + num(r));
-  if (!(r < sp / 2))
-    fail("radius_um must be < mean_spacing_um / 2, got radius " + num(r) + " and spacing " + num(sp));
+  if (!(r < sp / 2)) fail("radius_um must be < mean_spacing_um / 2, got radius " + num(r) + " and spacing " + num(sp));
   if (g.d.nx <= 0 || g.d.ny <= 0 || g.d.nz <= 0)
     fail("grid has zero size (" + std::to_string(g.d.nx) + " x " + std::to_string(g.d.ny) + " x " +
          std::to_string(g.d.nz) + " voxels)");

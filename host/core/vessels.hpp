@@ -29,14 +29,12 @@ struct VesselSpec {
 // the mask. *total_length_um (if given) receives the total centre-line length inside the grid
 // box [um], excluded voxels included. Throws std::invalid_argument for spacing <= 0,
 // radius <= 0, radius >= spacing / 2, or a grid of zero size or non-positive spacing.
-std::vector<double> generate_vessel_surface(const GridSpec& g, const VesselSpec& s,
-                                            const uint8_t* exclude = nullptr,
+std::vector<double> generate_vessel_surface(const GridSpec& g, const VesselSpec& s, const uint8_t* exclude = nullptr,
                                             double* total_length_um = nullptr);
 
 // Adds to len_um[v] (nvox values) the length [um] of the segment p0-p1 [um, world
 // coordinates] inside voxel v, for the part of the segment inside the grid box. Returns the
 // clipped length [um] (0 when the segment misses the box). Exposed for tests.
-double rasterise_segment(const GridSpec& g, const double p0[3], const double p1[3],
-                         std::vector<double>& len_um);
+double rasterise_segment(const GridSpec& g, const double p0[3], const double p1[3], std::vector<double>& len_um);
 
 }  // namespace tme

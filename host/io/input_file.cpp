@@ -13,9 +13,7 @@
 namespace tme {
 namespace {
 
-const char* kind_text(InputKind kind) {
-  return kind == InputKind::Yaml ? "a YAML file" : "a map or dose file";
-}
+const char* kind_text(InputKind kind) { return kind == InputKind::Yaml ? "a YAML file" : "a map or dose file"; }
 
 std::uint64_t cap(InputKind kind) { return kind == InputKind::Yaml ? kMaxYamlBytes : kMaxDataBytes; }
 
@@ -44,8 +42,7 @@ bool pseudo_fs(long type) {
     case 0xde5e81e4:  // efivarfs
     case 0x6165676c:  // pstore
       return true;
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -166,16 +163,22 @@ std::string yaml_text_problem(const std::string& text, int& line, int& column) {
     if (c >= 0x80) {
       // UTF-8: a lead byte and its continuation bytes, no overlong forms or surrogates.
       unsigned cp = 0;
-      if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
-      else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
-      else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
-      else len = 0;
+      if (c >= 0xc2 && c <= 0xdf)
+        len = 2, cp = c & 0x1f;
+      else if (c >= 0xe0 && c <= 0xef)
+        len = 3, cp = c & 0x0f;
+      else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, cp = c & 0x07;
+      else
+        len = 0;
       bool ok = len > 0 && i + len <= n;
       for (size_t k = 1; ok && k < len; ++k) {
         ok = (s[i + k] & 0xc0) == 0x80;
         cp = (cp << 6) | (s[i + k] & 0x3f);
       }
-      if (ok) ok = !(len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) && !(len == 4 && (cp < 0x10000 || cp > 0x10ffff));
+      if (ok)
+        ok = !(len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) &&
+             !(len == 4 && (cp < 0x10000 || cp > 0x10ffff));
       if (!ok) {
         std::snprintf(b, sizeof b, "a byte that is not UTF-8 (0x%02x)", c);
         return b;

@@ -63,14 +63,12 @@ std::string protected_reason(const fs::path& dir, const fs::path& cwd, const fs:
     if (!ec && c == h) return "it is the home directory";
   }
   const fs::path w = fs::weakly_canonical(cwd, ec);
-  if (!ec && is_prefix(c, w))
-    return c == w ? "it is the current directory" : "it contains the current directory";
+  if (!ec && is_prefix(c, w)) return c == w ? "it is the current directory" : "it contains the current directory";
   return {};
 }
 
 // Why `dir` may not be replaced (the reason only), or empty.
-std::string refusal_reason(const fs::path& dir, RunDirKind kind, const fs::path& cwd,
-                           const fs::path& home) {
+std::string refusal_reason(const fs::path& dir, RunDirKind kind, const fs::path& cwd, const fs::path& home) {
   std::string why = protected_reason(dir, cwd, home);
   if (!why.empty()) return why;
   const fs::path d = strip_trailing_separators(dir);
@@ -78,8 +76,7 @@ std::string refusal_reason(const fs::path& dir, RunDirKind kind, const fs::path&
   std::error_code ec;
   const fs::file_status st = fs::symlink_status(abs, ec);
   if (!fs::exists(st)) return "it does not exist";
-  if (fs::is_symlink(st))
-    return "it is a symbolic link (only a run directory itself is replaced, never a link to one)";
+  if (fs::is_symlink(st)) return "it is a symbolic link (only a run directory itself is replaced, never a link to one)";
   if (!fs::is_directory(st)) return "it is not a directory";
   const fs::path marker = abs / kRunMarker;
   std::string first;
@@ -87,10 +84,8 @@ std::string refusal_reason(const fs::path& dir, RunDirKind kind, const fs::path&
     std::ifstream in(marker);
     std::getline(in, first);
   }
-  if (first != kRunMarkerHeader)
-    return std::string("it was not made by tmesim (no ") + kRunMarker + " marker inside)";
-  if (kind == RunDirKind::kFinished &&
-      !fs::is_regular_file(fs::symlink_status(abs / "provenance.json", ec)))
+  if (first != kRunMarkerHeader) return std::string("it was not made by tmesim (no ") + kRunMarker + " marker inside)";
+  if (kind == RunDirKind::kFinished && !fs::is_regular_file(fs::symlink_status(abs / "provenance.json", ec)))
     return "it holds no provenance.json (not a finished tmesim run)";
   return {};
 }
@@ -163,9 +158,8 @@ void write_text_atomic(const fs::path& path, const std::string& text) {
     std::error_code ec;
     fs::remove(tmp, ec);
     const std::string full = disk_full_message(path, err);
-    throw std::runtime_error(!full.empty() ? full
-                                           : path.string() + ": " + what +
-                                                 (err ? std::string(" (") + std::strerror(err) + ")" : ""));
+    throw std::runtime_error(
+        !full.empty() ? full : path.string() + ": " + what + (err ? std::string(" (") + std::strerror(err) + ")" : ""));
   };
   {
     errno = 0;
@@ -188,8 +182,8 @@ void write_text_atomic(const fs::path& path, const std::string& text) {
 bool is_plain_file_name(const std::string& s) {
   if (s.empty() || s.size() > 200 || s == "." || s == "..") return false;
   for (const char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '_' || c == '-';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -197,8 +191,7 @@ bool is_plain_file_name(const std::string& s) {
 
 fs::path default_run_path(const std::string& name) {
   if (!is_plain_file_name(name))
-    throw std::runtime_error("scene name '" + name + "' cannot name a run directory (expected " +
-                             kRunNameRule + ")");
+    throw std::runtime_error("scene name '" + name + "' cannot name a run directory (expected " + kRunNameRule + ")");
   return fs::path("runs") / name;
 }
 
@@ -227,9 +220,12 @@ RunOwner read_run_owner(const fs::path& dir) {
     const auto colon = line.find(": ");
     if (colon == std::string::npos) continue;
     const std::string key = line.substr(0, colon), value = line.substr(colon + 2);
-    if (key == "pid") o.pid = std::atoll(value.c_str());
-    else if (key == "started") o.started = value;
-    else if (key == "host") o.host = value;
+    if (key == "pid")
+      o.pid = std::atoll(value.c_str());
+    else if (key == "started")
+      o.started = value;
+    else if (key == "host")
+      o.host = value;
   }
   return o;
 }
@@ -244,8 +240,9 @@ RunDirectory::RunDirectory(fs::path final_dir, bool force, ProtectedDirs protect
   if (fs::exists(fs::symlink_status(final_, ec))) {
     const std::string why = refusal_reason(fs::absolute(final_), RunDirKind::kFinished, protect_.cwd, protect_.home);
     if (!why.empty())
-      throw std::runtime_error("output directory " + quoted(final_) + " exists and is not replaced, not even with --force: " +
-                               why + "; choose another with -o");
+      throw std::runtime_error("output directory " + quoted(final_) +
+                               " exists and is not replaced, not even with --force: " + why +
+                               "; choose another with -o");
     if (!force_)
       throw std::runtime_error("output directory " + quoted(final_) +
                                " exists (use --force to replace it, or -o to choose another)");
@@ -356,11 +353,9 @@ void RunDirectory::commit() {
   fs::path old;  // the replaced run, renamed aside
   int old_fd = -1;
   if (fs::exists(fs::symlink_status(final_, ec))) {
-    if (!force_)
-      throw std::runtime_error("output directory " + quoted(final_) + " appeared during the run");
+    if (!force_) throw std::runtime_error("output directory " + quoted(final_) + " appeared during the run");
     const std::string why = refusal_reason(fs::absolute(final_), RunDirKind::kFinished, protect_.cwd, protect_.home);
-    if (!why.empty())
-      throw std::runtime_error("refusing to replace " + quoted(final_) + ": " + why);
+    if (!why.empty()) throw std::runtime_error("refusing to replace " + quoted(final_) + ": " + why);
     bool busy = false;
     old_fd = lock_marker(final_, busy);
     if (old_fd < 0 || !same_marker(old_fd, final_)) {

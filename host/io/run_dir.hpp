@@ -50,8 +50,8 @@ enum class RunDirKind { kFinished, kIncomplete };
 // home directory of the process, parameters so that tests can use their own. Symbolic links
 // are resolved before comparing, so a link to a protected directory is refused too. The text
 // is a sentence naming the path: "refusing to replace '<dir>': <why>".
-std::string replace_refusal(const std::filesystem::path& dir, RunDirKind kind,
-                            const std::filesystem::path& cwd, const std::filesystem::path& home);
+std::string replace_refusal(const std::filesystem::path& dir, RunDirKind kind, const std::filesystem::path& cwd,
+                            const std::filesystem::path& home);
 
 // The directories a run never replaces, for this process: current_path() and $HOME (or the
 // password database's home when HOME is unset).
@@ -81,7 +81,7 @@ class RunDirectory {
   RunDirectory(const RunDirectory&) = delete;
   RunDirectory& operator=(const RunDirectory&) = delete;
 
-  const std::filesystem::path& work() const { return work_; }    // where files go meanwhile
+  const std::filesystem::path& work() const { return work_; }  // where files go meanwhile
   const std::filesystem::path& final_path() const { return final_; }
   // Move the finished directory into place. With force, an existing final directory that
   // replace_refusal() accepts is renamed aside, the new one renamed into place, then the old

@@ -35,17 +35,17 @@
 #include <vtkFloatArray.h>
 #include <vtkImageData.h>
 #include <vtkImageReader2.h>
+#include <vtkLogger.h>
 #include <vtkMatrix3x3.h>
 #include <vtkMetaImageReader.h>
 #include <vtkNew.h>
-#include <vtkLogger.h>
 #include <vtkNrrdReader.h>
 #include <vtkOutputWindow.h>
 #include <vtkPointData.h>
 #include <vtkSmartPointer.h>
-#include <vtkXMLImageDataReader.h>
 #include <vtkXMLDataElement.h>
 #include <vtkXMLDataParser.h>
+#include <vtkXMLImageDataReader.h>
 #include <vtkXMLImageDataWriter.h>
 
 #include <algorithm>
@@ -86,8 +86,7 @@ std::string first_line(std::string s) {
   // Drop the "ClassName (0x...): " prefix vtkErrorMacro puts in front of the text.
   const auto paren = s.find(" (");
   const auto colon = s.find("): ");
-  if (paren != std::string::npos && colon != std::string::npos && paren < colon &&
-      s.find(' ') == paren)
+  if (paren != std::string::npos && colon != std::string::npos && paren < colon && s.find(' ') == paren)
     s = s.substr(colon + 3);
   while (!s.empty() && (std::isspace((unsigned char)s.back()) || s.back() == '.')) s.pop_back();
   return s;
@@ -246,8 +245,8 @@ std::string commit_tmp(const std::string& tmp, const std::string& path) {
 // Shared writer: `arrays` become cell data of an image with g's geometry; a TimeValue field
 // array is added when has_time. Atomic (tmp + rename).
 void write_cell_image(const std::string& path, const GridSpec& g,
-                      const std::vector<vtkSmartPointer<vtkDataArray>>& arrays, bool has_time,
-                      double time_s, VtiCompression compression) {
+                      const std::vector<vtkSmartPointer<vtkDataArray>>& arrays, bool has_time, double time_s,
+                      VtiCompression compression) {
   if (g.d.nx < 1 || g.d.ny < 1 || g.d.nz < 1)
     write_fail(path, "grid has " + std::to_string(g.d.nx) + "x" + std::to_string(g.d.ny) + "x" +
                          std::to_string(g.d.nz) + " voxels");
@@ -288,15 +287,17 @@ void write_cell_image(const std::string& path, const GridSpec& g,
     // A full disk: VTK says only that the algorithm failed (or "Ran out of disk space").
     const unsigned long code = w->GetErrorCode();
     const std::string full = disk_full_message(path, code == vtkErrorCode::OutOfDiskSpaceError ? ENOSPC
-                                               : code > 0 && code < 20000             ? (int)code
-                                                                                      : write_errno);
+                                                     : code > 0 && code < 20000                ? (int)code
+                                                                                               : write_errno);
     if (!full.empty()) throw std::runtime_error(full);
     std::string reason = err->fired() ? err->message() : vtk_messages.error();
     if (reason.empty()) {
       reason = "VTK writer failed";
       // vtkErrorCode: values below 20000 are errno values, above are VTK's own codes.
-      if (code > 0 && code < 20000) reason += std::string(": ") + std::strerror((int)code);
-      else if (code != 0) reason += " (VTK error code " + std::to_string(code) + ")";
+      if (code > 0 && code < 20000)
+        reason += std::string(": ") + std::strerror((int)code);
+      else if (code != 0)
+        reason += " (VTK error code " + std::to_string(code) + ")";
     }
     write_fail(path, reason);
   }
@@ -349,19 +350,17 @@ int vti_word_size(const std::string& type) {
   static const struct {
     const char* name;
     int size;
-  } types[] = {{"Int8", 1},   {"UInt8", 1},   {"Int16", 2},   {"UInt16", 2},  {"Int32", 4},
-               {"UInt32", 4}, {"Int64", 8},   {"UInt64", 8},  {"Float32", 4}, {"Float64", 8},
-               {"Char", 1},   {"UChar", 1},   {"Short", 2},   {"UShort", 2},  {"Int", 4},
-               {"UInt", 4},   {"Long", 8},    {"ULong", 8},   {"Float", 4},   {"Double", 8},
-               {"IdType", 8}};
+  } types[] = {{"Int8", 1},  {"UInt8", 1},  {"Int16", 2},   {"UInt16", 2},  {"Int32", 4}, {"UInt32", 4},
+               {"Int64", 8}, {"UInt64", 8}, {"Float32", 4}, {"Float64", 8}, {"Char", 1},  {"UChar", 1},
+               {"Short", 2}, {"UShort", 2}, {"Int", 4},     {"UInt", 4},    {"Long", 8},  {"ULong", 8},
+               {"Float", 4}, {"Double", 8}, {"IdType", 8}};
   for (const auto& t : types)
     if (type == t.name) return t.size;
   return 0;
 }
 
 bool is_b64(int c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-         c == '/' || c == '=';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
 }
 
 int b64_value(int c) {
@@ -377,10 +376,10 @@ int b64_value(int c) {
 // and the decoded length (quads decoded one by one, '=' padding ends a quad early, as VTK's
 // vtkBase64InputStream does). Whitespace is skipped; a partial quad is an error.
 struct B64Scan {
-  std::string head;           // first bytes, decoded
+  std::string head;  // first bytes, decoded
   unsigned long long bytes = 0;
-  bool partial = false;       // the text ends inside a quad
-  bool bad = false;           // a character that is not base64
+  bool partial = false;  // the text ends inside a quad
+  bool bad = false;      // a character that is not base64
 };
 
 B64Scan scan_base64(std::istream& f, size_t keep) {
@@ -423,7 +422,7 @@ unsigned long long header_word(const unsigned char* b, int size, bool big_endian
 }
 
 struct VtiArrayCheck {
-  std::string path, name;  // for messages
+  std::string path, name;       // for messages
   unsigned long long need = 0;  // bytes of data the extent needs
   int hs = 4;                   // header word size
   bool compressed = false;
@@ -444,8 +443,7 @@ struct VtiArrayCheck {
       if (head.size() < (size_t)hs) fail(cut);
       const unsigned long long n = word(0);
       if (n != need)
-        fail("its header says " + std::to_string(n) + " bytes of data, the extent needs " +
-             std::to_string(need));
+        fail("its header says " + std::to_string(n) + " bytes of data, the extent needs " + std::to_string(need));
       if (avail >= 0 && avail < (long double)n)
         fail("data ends early (" + fmt_g((double)avail) + " of " + std::to_string(n) + " bytes)");
       return n;
@@ -455,14 +453,12 @@ struct VtiArrayCheck {
     const unsigned long long total = nb == 0 ? 0 : (nb - 1) * bs + (last ? last : bs);
     if (nb > need || (nb > 0 && (bs == 0 || bs > (1ull << 30) || last > bs)) || total != need)
       fail("its compression header (" + std::to_string(nb) + (nb == 1 ? " block" : " blocks") + " of " +
-           std::to_string(bs) +
-           " bytes) does not describe the " + std::to_string(need) + " bytes the extent needs");
+           std::to_string(bs) + " bytes) does not describe the " + std::to_string(need) + " bytes the extent needs");
     if (head.size() < (3 + nb) * (size_t)hs) fail(cut);
     unsigned long long sum = 0;
     for (unsigned long long k = 0; k < nb; ++k) sum += word(3 + k);
     if (avail >= 0 && avail < (long double)sum)
-      fail("data ends early (" + fmt_g((double)avail) + " of " + std::to_string(sum) +
-           " compressed bytes)");
+      fail("data ends early (" + fmt_g((double)avail) + " of " + std::to_string(sum) + " compressed bytes)");
     return sum;
   }
 };
@@ -487,7 +483,8 @@ void check_vti_layout(const std::string& path, vtkXMLImageDataReader* reader) {
   VtiArrayCheck c;
   c.path = path;
   const std::string header_type = attr(root, "header_type");
-  if (header_type == "UInt64") c.hs = 8;
+  if (header_type == "UInt64")
+    c.hs = 8;
   else if (!header_type.empty() && header_type != "UInt32")
     read_fail(path, "cannot read image (header_type '" + printable(header_type, 40) + "' is not UInt32 or UInt64)");
   c.compressed = !attr(root, "compressor").empty();
@@ -556,13 +553,15 @@ void check_vti_layout(const std::string& path, vtkXMLImageDataReader* reader) {
         const int word = vti_word_size(type);
         if (word == 0) c.fail("type '" + printable(type, 40) + "' is not a number type");
         long ncomp = 1;
-        if (da->GetAttribute("NumberOfComponents") && (!da->GetScalarAttribute("NumberOfComponents", ncomp) || ncomp < 1))
+        if (da->GetAttribute("NumberOfComponents") &&
+            (!da->GetScalarAttribute("NumberOfComponents", ncomp) || ncomp < 1))
           c.fail("NumberOfComponents must be a whole number >= 1");
         const long double values = (points ? npts : ncells) * ncomp;
         if (values > (long double)kMaxMapValues || values * word > (long double)kMaxDataBytes)
           c.fail("the extent declares " + fmt_g((double)values) + " values (" +
-                 byte_text((std::uint64_t)std::min(values * word, (long double)1e19)) + "), more than a map may have (" +
-                 std::to_string(kMaxMapValues) + " values, " + byte_text(kMaxDataBytes) + ")");
+                 byte_text((std::uint64_t)std::min(values * word, (long double)1e19)) +
+                 "), more than a map may have (" + std::to_string(kMaxMapValues) + " values, " +
+                 byte_text(kMaxDataBytes) + ")");
         total_bytes += values * word;
         if (total_bytes > (long double)kMaxDataBytes)
           read_fail(path, "cannot read image (its arrays declare more than " + byte_text(kMaxDataBytes) + ")");
@@ -590,7 +589,8 @@ void check_vti_layout(const std::string& path, vtkXMLImageDataReader* reader) {
           size_t hlen = (size_t)c.hs;
           if (c.compressed && s.head.size() >= 3 * (size_t)c.hs) {
             const auto* b = reinterpret_cast<const unsigned char*>(s.head.data());
-            hlen = (size_t)c.hs * (3 + (size_t)std::min<unsigned long long>(header_word(b, c.hs, c.big_endian), c.need + 1));
+            hlen = (size_t)c.hs *
+                   (3 + (size_t)std::min<unsigned long long>(header_word(b, c.hs, c.big_endian), c.need + 1));
           } else if (c.compressed) {
             hlen = 3 * (size_t)c.hs;
           }
@@ -607,11 +607,13 @@ void check_vti_layout(const std::string& path, vtkXMLImageDataReader* reader) {
             const B64Scan s = scan_base64(f, (size_t)c.hs * (3 + (c.need / 1024 + 2)));
             if (s.bad) c.fail("its base64 data hold a character that is not base64");
             size_t hlen = 3 * (size_t)c.hs;
-            if (!c.compressed) hlen = (size_t)c.hs;
+            if (!c.compressed)
+              hlen = (size_t)c.hs;
             else if (s.head.size() >= 3 * (size_t)c.hs)
-              hlen = (size_t)c.hs * (3 + (size_t)std::min<unsigned long long>(
-                                             header_word(reinterpret_cast<const unsigned char*>(s.head.data()), c.hs, c.big_endian),
-                                             c.need + 1));
+              hlen = (size_t)c.hs *
+                     (3 + (size_t)std::min<unsigned long long>(
+                              header_word(reinterpret_cast<const unsigned char*>(s.head.data()), c.hs, c.big_endian),
+                              c.need + 1));
             c.check_header(s.head, (long double)s.bytes - hlen);
           } else {
             // Raw: header words, then the data.
@@ -663,12 +665,13 @@ void copy_values(vtkDataArray* a, std::vector<double>& out) {
 // '.' or '..') in the header's directory, and a regular file (check_input_file). The name is
 // not echoed when refused. Returns its path.
 std::string detached_data_file(const std::string& header, const std::string& name, const char* field) {
-  const bool plain = !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
-                     name.find('\\') == std::string::npos &&
-                     std::all_of(name.begin(), name.end(), [](char ch) { return (unsigned char)ch >= 0x20 && ch != 0x7f; });
+  const bool plain =
+      !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+      name.find('\\') == std::string::npos &&
+      std::all_of(name.begin(), name.end(), [](char ch) { return (unsigned char)ch >= 0x20 && ch != 0x7f; });
   if (!plain)
-    read_fail(header, std::string("cannot read image (its ") + field +
-                          " must be a plain file name in the header's directory)");
+    read_fail(header,
+              std::string("cannot read image (its ") + field + " must be a plain file name in the header's directory)");
   const std::string df = (fs::path(header).parent_path() / name).string();
   try {
     check_input_file(df, InputKind::Data);
@@ -682,10 +685,10 @@ std::string detached_data_file(const std::string& header, const std::string& nam
 // declared size and the data file.
 struct MetaHeader {
   std::vector<long long> dims;
-  int word = 0;              // bytes per value (0: unknown type)
+  int word = 0;  // bytes per value (0: unknown type)
   long long channels = 1;
   bool compressed = false;
-  std::string data_file;     // "LOCAL" or a file name
+  std::string data_file;  // "LOCAL" or a file name
   long long header_bytes = 0;
 };
 
@@ -713,8 +716,8 @@ MetaHeader parse_meta_header(const std::string& path) {
       static const struct {
         const char* name;
         int size;
-      } types[] = {{"MET_CHAR", 1},  {"MET_UCHAR", 1},     {"MET_SHORT", 2},     {"MET_USHORT", 2},
-                   {"MET_INT", 4},   {"MET_UINT", 4},      {"MET_LONG", 4},      {"MET_ULONG", 4},
+      } types[] = {{"MET_CHAR", 1},      {"MET_UCHAR", 1},      {"MET_SHORT", 2}, {"MET_USHORT", 2},
+                   {"MET_INT", 4},       {"MET_UINT", 4},       {"MET_LONG", 4},  {"MET_ULONG", 4},
                    {"MET_LONG_LONG", 8}, {"MET_ULONG_LONG", 8}, {"MET_FLOAT", 4}, {"MET_DOUBLE", 8}};
       for (const auto& t : types)
         if (val == t.name) h.word = t.size;
@@ -732,9 +735,8 @@ MetaHeader parse_meta_header(const std::string& path) {
 void check_declared(const std::string& path, long double values, long double bytes) {
   if (values > (long double)kMaxMapValues || bytes > (long double)kMaxDataBytes)
     read_fail(path, "cannot read image (its header declares " + fmt_g((double)values) + " values (" +
-                        byte_text((std::uint64_t)std::min(bytes, (long double)1e19)) +
-                        "), more than a map may have (" + std::to_string(kMaxMapValues) + " values, " +
-                        byte_text(kMaxDataBytes) + "))");
+                        byte_text((std::uint64_t)std::min(bytes, (long double)1e19)) + "), more than a map may have (" +
+                        std::to_string(kMaxMapValues) + " values, " + byte_text(kMaxDataBytes) + "))");
 }
 
 void check_meta_header(const std::string& path) {
@@ -761,8 +763,8 @@ void check_meta_header(const std::string& path) {
   }
   const long double need = values * h.word;
   if (!h.compressed && h.word > 0 && have >= 0 && have < need)
-    read_fail(path, "cannot read image (data ends early: " + fmt_g((double)have) + " of " + fmt_g((double)need) +
-                        " bytes)");
+    read_fail(path,
+              "cannot read image (data ends early: " + fmt_g((double)have) + " of " + fmt_g((double)need) + " bytes)");
 }
 
 // Our own look at a NRRD header, for two things vtkNrrdReader gets wrong:
@@ -773,12 +775,12 @@ void check_meta_header(const std::string& path) {
 struct NrrdHeader {
   int dimension = 0;
   std::vector<long long> sizes;
-  double h0 = 1;             // spacing of axis 0 [um]
-  bool axis0_spatial = true; // axis 0 is a space axis (not a vector/list axis)
+  double h0 = 1;              // spacing of axis 0 [um]
+  bool axis0_spatial = true;  // axis 0 is a space axis (not a vector/list axis)
   std::string encoding = "raw";
-  std::string data_file;     // a single detached data file, or empty
+  std::string data_file;  // a single detached data file, or empty
   bool data_file_list = false;
-  bool left_handed = false;  // 'space' LAS / 3D-left-handed: vtkNrrdReader flips its y axis
+  bool left_handed = false;    // 'space' LAS / 3D-left-handed: vtkNrrdReader flips its y axis
   long long header_bytes = 0;  // attached data starts here
   bool is_ascii() const { return encoding == "ascii" || encoding == "txt" || encoding == "text"; }
 };
@@ -845,8 +847,7 @@ NrrdHeader parse_nrrd_header(const std::string& path) {
   }
   const auto pos = f.tellg();
   r.header_bytes = pos < 0 ? 0 : (long long)pos;
-  while (!r.data_file.empty() && std::isspace((unsigned char)r.data_file.back()))
-    r.data_file.pop_back();
+  while (!r.data_file.empty() && std::isspace((unsigned char)r.data_file.back())) r.data_file.pop_back();
   return r;
 }
 
@@ -867,24 +868,24 @@ std::vector<double> read_nrrd_ascii(const std::string& path, const NrrdHeader& h
     char* end = nullptr;
     const double x = std::strtod(tok.c_str(), &end);
     if (end == tok.c_str() || *end != '\0')
-      read_fail(path, "cannot read image (value " + std::to_string(v.size() + 1) + " of the ASCII data is not a number)");
+      read_fail(path,
+                "cannot read image (value " + std::to_string(v.size() + 1) + " of the ASCII data is not a number)");
     v.push_back(x);
   }
   if ((long long)v.size() < n)
-    read_fail(path, "cannot read image (data ends early: " + std::to_string(v.size()) + " of " +
-                        std::to_string(n) + " values)");
+    read_fail(path, "cannot read image (data ends early: " + std::to_string(v.size()) + " of " + std::to_string(n) +
+                        " values)");
   return v;
 }
 
 }  // namespace
 
-void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays,
-               double time_s) {
+void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays, double time_s) {
   write_vti(path, g, arrays, time_s, VtiCompression::ZLib);
 }
 
-void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays,
-               double time_s, VtiCompression compression) {
+void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays, double time_s,
+               VtiCompression compression) {
   using ArrT = std::conditional_t<std::is_same_v<real, double>, vtkDoubleArray, vtkFloatArray>;
   const long long n = g.nvox();
   std::vector<vtkSmartPointer<vtkDataArray>> vtk_arrays;
@@ -907,8 +908,8 @@ void write_image_map_vti(const std::string& path, const GridSpec& g, const std::
                          const std::vector<double>& values) {
   if (array.empty()) write_fail(path, "the array has no name");
   if ((long long)values.size() != g.nvox())
-    write_fail(path, "array '" + array + "' has " + std::to_string(values.size()) +
-                         " values for " + std::to_string(g.nvox()) + " voxels");
+    write_fail(path, "array '" + array + "' has " + std::to_string(values.size()) + " values for " +
+                         std::to_string(g.nvox()) + " voxels");
   auto arr = vtkSmartPointer<vtkDoubleArray>::New();
   arr->SetName(array.c_str());
   arr->SetNumberOfComponents(1);
@@ -916,8 +917,7 @@ void write_image_map_vti(const std::string& path, const GridSpec& g, const std::
   write_cell_image(path, g, {arr}, false, 0.0, VtiCompression::ZLib);
 }
 
-void write_pvd(const std::string& path,
-               const std::vector<std::pair<double, std::string>>& entries) {
+void write_pvd(const std::string& path, const std::vector<std::pair<double, std::string>>& entries) {
   std::string text =
       "<?xml version=\"1.0\"?>\n"
       "<VTKFile type=\"Collection\" version=\"0.1\" byte_order=\"LittleEndian\">\n"
@@ -1035,8 +1035,8 @@ ImageMap read_image_map(const std::string& path, const std::string& array) {
         if (!ec) have = (long long)sz - nrrd.header_bytes;
       }
       if (have >= 0 && have < need)
-        read_fail(path, "cannot read image (data ends early: " + std::to_string(have) + " of " +
-                            std::to_string(need) + " bytes)");
+        read_fail(path, "cannot read image (data ends early: " + std::to_string(have) + " of " + std::to_string(need) +
+                            " bytes)");
     }
   }
   std::string metaio_text;
@@ -1053,8 +1053,7 @@ ImageMap read_image_map(const std::string& path, const std::string& array) {
     read_fail(path, "cannot read image (" + reason + ")");
   }
   if (!metaio_text.empty()) read_fail(path, "cannot read image (" + metaio_text + ")");
-  if (reader->GetErrorCode() != 0 || !img)
-    read_fail(path, "cannot read image (VTK reader failed)");
+  if (reader->GetErrorCode() != 0 || !img) read_fail(path, "cannot read image (VTK reader failed)");
   // vtkImageReader2-based readers do not always report a failed read; an empty output means one.
   if (img->GetNumberOfPoints() == 0) read_fail(path, "cannot read image (no image data)");
 
@@ -1063,8 +1062,7 @@ ImageMap read_image_map(const std::string& path, const std::string& array) {
   bool on_points = true;
   std::vector<std::string> names;
   for (int pass = 0; pass < 2; ++pass) {
-    vtkFieldData* fd = pass == 0 ? (vtkFieldData*)img->GetPointData()
-                                 : (vtkFieldData*)img->GetCellData();
+    vtkFieldData* fd = pass == 0 ? (vtkFieldData*)img->GetPointData() : (vtkFieldData*)img->GetCellData();
     for (int i = 0; i < fd->GetNumberOfArrays(); ++i) {
       vtkDataArray* a = fd->GetArray(i);
       if (!a) continue;
@@ -1082,13 +1080,11 @@ ImageMap read_image_map(const std::string& path, const std::string& array) {
     if (names.empty()) read_fail(path, "no data arrays");
     if (array.empty()) {
       // Every array has several components: report the first.
-      vtkDataArray* a = img->GetPointData()->GetNumberOfArrays() > 0
-                            ? img->GetPointData()->GetArray(0)
-                            : img->GetCellData()->GetArray(0);
+      vtkDataArray* a = img->GetPointData()->GetNumberOfArrays() > 0 ? img->GetPointData()->GetArray(0)
+                                                                     : img->GetCellData()->GetArray(0);
       if (!a) a = img->GetCellData()->GetArray(0);
       const std::string nm = a && a->GetName() ? a->GetName() : "";
-      read_fail(path, "array '" + printable(nm, 60) + "' has " +
-                          std::to_string(a ? a->GetNumberOfComponents() : 0) +
+      read_fail(path, "array '" + printable(nm, 60) + "' has " + std::to_string(a ? a->GetNumberOfComponents() : 0) +
                           " components (expected a scalar array)");
     }
     std::string list;
@@ -1101,20 +1097,19 @@ ImageMap read_image_map(const std::string& path, const std::string& array) {
   bool unfold = false;
   double unfold_h0 = 1;
   if (is_nrrd && ncomp > 1) {
-    if ((nrrd.dimension == 2 || nrrd.dimension == 3) &&
-        (int)nrrd.sizes.size() == nrrd.dimension && nrrd.axis0_spatial &&
-        nrrd.sizes[0] == ncomp) {
+    if ((nrrd.dimension == 2 || nrrd.dimension == 3) && (int)nrrd.sizes.size() == nrrd.dimension &&
+        nrrd.axis0_spatial && nrrd.sizes[0] == ncomp) {
       unfold = true;
       unfold_h0 = nrrd.h0;
       // vtkNrrdReader flipped its y axis, which here is the file's z axis: not undone.
       if (nrrd.left_handed)
-        read_fail(path, "cannot read image (NRRD in a left-handed space with fewer than 10 "
-                        "samples along x is not supported)");
+        read_fail(path,
+                  "cannot read image (NRRD in a left-handed space with fewer than 10 "
+                  "samples along x is not supported)");
     }
   }
   if (ncomp != 1 && !unfold)
-    read_fail(path, "array '" + fname + "' has " + std::to_string(ncomp) +
-                        " components (expected a scalar array)");
+    read_fail(path, "array '" + fname + "' has " + std::to_string(ncomp) + " components (expected a scalar array)");
 
   // Geometry.
   int ext6[6];
@@ -1130,8 +1125,8 @@ ImageMap read_image_map(const std::string& path, const std::string& array) {
   }
   for (int a = 0; a < 3; ++a)
     if (!(sp[a] > 0) || !std::isfinite(sp[a]) || !std::isfinite(org[a]))
-      read_fail(path, "invalid spacing or origin (spacing " + fmt_g(sp[0]) + ", " + fmt_g(sp[1]) +
-                          ", " + fmt_g(sp[2]) + ")");
+      read_fail(path,
+                "invalid spacing or origin (spacing " + fmt_g(sp[0]) + ", " + fmt_g(sp[1]) + ", " + fmt_g(sp[2]) + ")");
 
   ImageMap m;
   int n[3];
@@ -1163,8 +1158,8 @@ ImageMap read_image_map(const std::string& path, const std::string& array) {
   m.d.ny = n[1];
   m.d.nz = n[2];
   if ((long long)found->GetNumberOfValues() != m.d.nvox())
-    read_fail(path, "array '" + fname + "' has " + std::to_string(found->GetNumberOfValues()) +
-                        " values for " + std::to_string(m.d.nvox()) + " voxels");
+    read_fail(path, "array '" + fname + "' has " + std::to_string(found->GetNumberOfValues()) + " values for " +
+                        std::to_string(m.d.nvox()) + " voxels");
   if (is_nrrd && nrrd.is_ascii()) {
     // vtkNrrdReader 9.1 returns garbage for ASCII data: parse the numbers here (file order is
     // x fastest, as for raw data); the geometry from the reader is fine.

@@ -10,31 +10,30 @@
 namespace tme {
 
 struct ArrayOut {
-  std::string name;    // as shown in ParaView, with unit: "IFNg [ng/mL]"
-  const real* data;    // nvox values, x fastest
+  std::string name;  // as shown in ParaView, with unit: "IFNg [ng/mL]"
+  const real* data;  // nvox values, x fastest
 };
 
 // Write one volume: grid as vtkImageData (cells = voxels, spacing and origin in um), cell
 // arrays, a "TimeValue" field array [s]. Writes path + ".tmp" then renames. Throws on failure.
-void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays,
-               double time_s);
+void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays, double time_s);
 
 // Compressor of the appended binary data. ZLib: the default above, smallest files. LZ4: about
 // 10x faster to write (256x256x128 x 2 float arrays: 0.15 s vs 1.7 s) for ~20% larger files.
 // None: raw. ParaView and VTK >= 8 read all three.
 enum class VtiCompression { None, ZLib, LZ4 };
-void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays,
-               double time_s, VtiCompression compression);
+void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays, double time_s,
+               VtiCompression compression);
 
 // Write a ParaView collection: (time [s], file name relative to the .pvd) pairs. Atomic.
 void write_pvd(const std::string& path, const std::vector<std::pair<double, std::string>>& entries);
 
 // A scalar image read from a file, in world units (um).
 struct ImageMap {
-  Dims d;                       // cells (voxels) per axis
-  double h[3] = {1, 1, 1};      // spacing [um]
-  double origin[3] = {0, 0, 0}; // lower corner of voxel (0,0,0) [um]
-  std::vector<double> values;   // nvox, x fastest
+  Dims d;                        // cells (voxels) per axis
+  double h[3] = {1, 1, 1};       // spacing [um]
+  double origin[3] = {0, 0, 0};  // lower corner of voxel (0,0,0) [um]
+  std::vector<double> values;    // nvox, x fastest
 };
 
 // Read array `array` (empty: the first scalar array) from a .vti, .mha, .mhd or .nrrd file.

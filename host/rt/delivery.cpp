@@ -15,9 +15,7 @@ namespace rt {
 
 namespace {
 
-[[noreturn]] void acc_fail(const std::string& what) {
-  throw std::invalid_argument("dose accumulator: " + what);
-}
+[[noreturn]] void acc_fail(const std::string& what) { throw std::invalid_argument("dose accumulator: " + what); }
 
 // A real for the CSV: %.9g, NaN as an empty cell.
 std::string csv_real(double v) {
@@ -37,8 +35,7 @@ std::string csv_text(const std::string& s) {
 
 }  // namespace
 
-DoseAccumulator::DoseAccumulator(long long nvox, std::vector<uint8_t> labels,
-                                 std::vector<double> alpha_beta_Gy)
+DoseAccumulator::DoseAccumulator(long long nvox, std::vector<uint8_t> labels, std::vector<double> alpha_beta_Gy)
     : labels_(std::move(labels)), ab_(std::move(alpha_beta_Gy)) {
   if (nvox < 0) acc_fail("voxel count " + std::to_string(nvox) + " is negative (expected >= 0)");
   if (!labels_.empty() && (long long)labels_.size() != nvox)
@@ -47,21 +44,20 @@ DoseAccumulator::DoseAccumulator(long long nvox, std::vector<uint8_t> labels,
   if (ab_.empty()) acc_fail("empty alpha/beta table (expected one value > 0 Gy per label)");
   for (size_t l = 0; l < ab_.size(); ++l)
     if (!(std::isfinite(ab_[l]) && ab_[l] > 0))
-      acc_fail("alpha/beta of label " + std::to_string(l) + " is " + num(ab_[l]) +
-               " Gy (expected finite and > 0)");
+      acc_fail("alpha/beta of label " + std::to_string(l) + " is " + num(ab_[l]) + " Gy (expected finite and > 0)");
   for (size_t i = 0; i < labels_.size(); ++i)
     if (labels_[i] >= ab_.size())
       acc_fail("voxel " + std::to_string(i) + " has label " + std::to_string(labels_[i]) +
-               " but the alpha/beta table has " + std::to_string(ab_.size()) +
-               " entries (labels 0.." + std::to_string(ab_.size() - 1) + ")");
+               " but the alpha/beta table has " + std::to_string(ab_.size()) + " entries (labels 0.." +
+               std::to_string(ab_.size() - 1) + ")");
   physical_.assign((size_t)nvox, 0.0);
   bed_ = eqd2_ = last_ = physical_;
 }
 
 void DoseAccumulator::add_fraction(const std::vector<double>& dose_Gy) {
   if (dose_Gy.size() != physical_.size())
-    acc_fail("fraction has " + std::to_string(dose_Gy.size()) + " dose values for " +
-             std::to_string(physical_.size()) + " voxels (expected one per voxel)");
+    acc_fail("fraction has " + std::to_string(dose_Gy.size()) + " dose values for " + std::to_string(physical_.size()) +
+             " voxels (expected one per voxel)");
   for (size_t i = 0; i < dose_Gy.size(); ++i)
     if (!(std::isfinite(dose_Gy[i]) && dose_Gy[i] >= 0))
       acc_fail("fraction dose at voxel " + std::to_string(i) + " is " + num(dose_Gy[i]) +
@@ -77,17 +73,13 @@ void DoseAccumulator::add_fraction(const std::vector<double>& dose_Gy) {
 }
 
 std::vector<DeliveredRow> summarise_fraction(
-    double time_s, int plan, const std::string& plan_name, double prescribed_Gy,
-    const std::vector<double>& dose_Gy,
+    double time_s, int plan, const std::string& plan_name, double prescribed_Gy, const std::vector<double>& dose_Gy,
     const std::vector<std::pair<std::string, const std::vector<uint8_t>*>>& regions) {
   for (const auto& [name, mask] : regions) {
-    if (!mask)
-      throw std::invalid_argument("summarise_fraction: region '" + name +
-                                  "' has no mask (null pointer)");
+    if (!mask) throw std::invalid_argument("summarise_fraction: region '" + name + "' has no mask (null pointer)");
     if (mask->size() != dose_Gy.size())
-      throw std::invalid_argument("summarise_fraction: region '" + name + "' mask has " +
-                                  std::to_string(mask->size()) + " voxels, expected " +
-                                  std::to_string(dose_Gy.size()) + " (one per dose value)");
+      throw std::invalid_argument("summarise_fraction: region '" + name + "' mask has " + std::to_string(mask->size()) +
+                                  " voxels, expected " + std::to_string(dose_Gy.size()) + " (one per dose value)");
   }
   const double nan = std::numeric_limits<double>::quiet_NaN();
   // Statistics over the voxels where inside(i) holds.
@@ -106,18 +98,17 @@ std::vector<DeliveredRow> summarise_fraction(
   };
   std::vector<DeliveredRow> rows;
   rows.push_back(row("lesion", [](size_t) { return true; }));
-  for (const auto& [name, mask] : regions)
-    rows.push_back(row(name, [m = mask](size_t i) { return (*m)[i] != 0; }));
+  for (const auto& [name, mask] : regions) rows.push_back(row(name, [m = mask](size_t i) { return (*m)[i] != 0; }));
   return rows;
 }
 
 std::string delivered_schedule_csv(const std::vector<DeliveredRow>& rows) {
   std::string s = "time_s,time_h,plan,plan_name,prescribed_Gy,scope,voxels,mean_Gy,min_Gy,max_Gy\n";
   for (const auto& r : rows)
-    s += csv_real(r.time_s) + "," + csv_real(r.time_s / kSecondsPerHour) + "," +
-         std::to_string(r.plan) + "," + csv_text(r.plan_name) + "," + csv_real(r.prescribed_Gy) + "," + csv_text(r.scope) +
-         "," + std::to_string(r.voxels) + "," + csv_real(r.mean_Gy) + "," + csv_real(r.min_Gy) +
-         "," + csv_real(r.max_Gy) + "\n";
+    s += csv_real(r.time_s) + "," + csv_real(r.time_s / kSecondsPerHour) + "," + std::to_string(r.plan) + "," +
+         csv_text(r.plan_name) + "," + csv_real(r.prescribed_Gy) + "," + csv_text(r.scope) + "," +
+         std::to_string(r.voxels) + "," + csv_real(r.mean_Gy) + "," + csv_real(r.min_Gy) + "," + csv_real(r.max_Gy) +
+         "\n";
   return s;
 }
 

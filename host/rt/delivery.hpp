@@ -27,17 +27,17 @@ class DoseAccumulator {
   // whole map before changing anything (a throw leaves the accumulator as it was).
   void add_fraction(const std::vector<double>& dose_Gy);
 
-  const std::vector<double>& physical_Gy() const { return physical_; }  // sum of d [Gy]
-  const std::vector<double>& bed_Gy() const { return bed_; }  // sum of d (1 + d / (a/b)) [Gy]
-  const std::vector<double>& eqd2_Gy() const { return eqd2_; }  // BED / (1 + 2 / (a/b)) [Gy]
+  const std::vector<double>& physical_Gy() const { return physical_; }   // sum of d [Gy]
+  const std::vector<double>& bed_Gy() const { return bed_; }             // sum of d (1 + d / (a/b)) [Gy]
+  const std::vector<double>& eqd2_Gy() const { return eqd2_; }           // BED / (1 + 2 / (a/b)) [Gy]
   const std::vector<double>& last_fraction_Gy() const { return last_; }  // zeros before any
-  int fractions() const { return fractions_; }  // number of add_fraction calls
+  int fractions() const { return fractions_; }                           // number of add_fraction calls
   long long voxels() const { return (long long)physical_.size(); }
 
  private:
   double alpha_beta_of(size_t voxel) const { return ab_[labels_.empty() ? 0 : labels_[voxel]]; }
   std::vector<uint8_t> labels_;
-  std::vector<double> ab_;  // [Gy] per label
+  std::vector<double> ab_;                            // [Gy] per label
   std::vector<double> physical_, bed_, eqd2_, last_;  // [Gy] per voxel
   int fractions_ = 0;
 };
@@ -45,21 +45,20 @@ class DoseAccumulator {
 // Summary of one delivered fraction over one scope (the whole lesion grid or a named region).
 // Statistics are of the physical dose of this fraction [Gy]; NaN when voxels == 0.
 struct DeliveredRow {
-  double time_s = 0;         // delivery time [s] of run time
-  int plan = 0;              // plan index
-  std::string plan_name;     // plan name
-  double prescribed_Gy = 0;  // prescribed dose of the fraction [Gy]
-  std::string scope;         // "lesion" or a region name
+  double time_s = 0;                           // delivery time [s] of run time
+  int plan = 0;                                // plan index
+  std::string plan_name;                       // plan name
+  double prescribed_Gy = 0;                    // prescribed dose of the fraction [Gy]
+  std::string scope;                           // "lesion" or a region name
   double mean_Gy = 0, min_Gy = 0, max_Gy = 0;  // over the scope's voxels [Gy]
-  long long voxels = 0;      // voxels in the scope
+  long long voxels = 0;                        // voxels in the scope
 };
 
 // Rows for one fraction: first scope "lesion" (all voxels of dose_Gy), then one per region
 // (mask of dose_Gy.size() bytes, nonzero = inside) in the order given. A region with no voxel
 // gives voxels 0 and NaN statistics. Throws for a null mask or a mask of the wrong size.
 std::vector<DeliveredRow> summarise_fraction(
-    double time_s, int plan, const std::string& plan_name, double prescribed_Gy,
-    const std::vector<double>& dose_Gy,
+    double time_s, int plan, const std::string& plan_name, double prescribed_Gy, const std::vector<double>& dose_Gy,
     const std::vector<std::pair<std::string, const std::vector<uint8_t>*>>& regions);
 
 // CSV text, one line per row after the header

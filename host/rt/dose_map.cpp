@@ -1,8 +1,6 @@
 // Dose maps: analytic targets, trilinear resampling, file dispatch (see dose_map.hpp).
 // The DICOM RT Dose reader lives in rt_dose_dicom.cpp (DCMTK).
 #include "host/rt/dose_map.hpp"
-#include "host/io/input_file.hpp"
-#include "host/rt/format.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -11,6 +9,9 @@
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
+
+#include "host/io/input_file.hpp"
+#include "host/rt/format.hpp"
 
 namespace tme {
 namespace rt {
@@ -41,8 +42,7 @@ double target_profile(const Target& t, const double x[3], double sigma) {
     }
     case TargetShape::Ellipsoid: {
       const double* a = t.half_size_um;
-      const double rho = std::sqrt((dx / a[0]) * (dx / a[0]) + (dy / a[1]) * (dy / a[1]) +
-                                   (dz / a[2]) * (dz / a[2]));
+      const double rho = std::sqrt((dx / a[0]) * (dx / a[0]) + (dy / a[1]) * (dy / a[1]) + (dz / a[2]) * (dz / a[2]));
       const double r = std::sqrt(dx * dx + dy * dy + dz * dz);
       const double s = rho > 0 ? r * (1.0 - 1.0 / rho) : -std::min(a[0], std::min(a[1], a[2]));
       return edge_profile(s, sigma);
@@ -50,8 +50,7 @@ double target_profile(const Target& t, const double x[3], double sigma) {
     case TargetShape::Box: {
       double p = 1;
       for (int k = 0; k < 3; ++k)
-        p *= slab_profile(x[k], t.center_um[k] - t.half_size_um[k],
-                          t.center_um[k] + t.half_size_um[k], sigma);
+        p *= slab_profile(x[k], t.center_um[k] - t.half_size_um[k], t.center_um[k] + t.half_size_um[k], sigma);
       return p;
     }
   }
@@ -71,8 +70,7 @@ void check_analytic_dose(const AnalyticDose& a) {
     for (int k = 0; k < 3; ++k)
       if (!std::isfinite(t.center_um[k])) throw std::invalid_argument(at + "centre is not finite");
     if (!std::isfinite(t.prescription_Gy) || t.prescription_Gy < 0)
-      throw std::invalid_argument(at + "prescription " + num(t.prescription_Gy) +
-                                  " Gy must be >= 0");
+      throw std::invalid_argument(at + "prescription " + num(t.prescription_Gy) + " Gy must be >= 0");
     if (!std::isfinite(t.penumbra_um) || t.penumbra_um < 0)
       throw std::invalid_argument(at + "penumbra " + num(t.penumbra_um) + " um must be >= 0");
     if (t.shape == TargetShape::Sphere) {
@@ -82,16 +80,14 @@ void check_analytic_dose(const AnalyticDose& a) {
       const char* what = t.shape == TargetShape::Box ? "box half size" : "ellipsoid semi-axis";
       for (int k = 0; k < 3; ++k)
         if (!std::isfinite(t.half_size_um[k]) || t.half_size_um[k] <= 0)
-          throw std::invalid_argument(at + what + " " + num(t.half_size_um[k]) +
-                                      " um must be > 0");
+          throw std::invalid_argument(at + what + " " + num(t.half_size_um[k]) + " um must be > 0");
     }
   }
 }
 
 double analytic_dose_at(const AnalyticDose& a, const double x_um[3]) {
   double d = a.background_Gy;
-  for (const Target& t : a.targets)
-    d += t.prescription_Gy * target_profile(t, x_um, penumbra_sigma(t.penumbra_um));
+  for (const Target& t : a.targets) d += t.prescription_Gy * target_profile(t, x_um, penumbra_sigma(t.penumbra_um));
   return d;
 }
 
@@ -113,11 +109,10 @@ std::vector<double> analytic_dose(const GridSpec& g, const AnalyticDose& a, doub
 namespace {
 
 void check_image(const ImageMap& img) {
-  if (img.d.nx < 1 || img.d.ny < 1 || img.d.nz < 1)
-    throw std::invalid_argument("dose map: image has no voxels");
+  if (img.d.nx < 1 || img.d.ny < 1 || img.d.nz < 1) throw std::invalid_argument("dose map: image has no voxels");
   if ((long long)img.values.size() != img.d.nvox())
-    throw std::invalid_argument("dose map: image has " + std::to_string(img.values.size()) +
-                                " values for " + std::to_string(img.d.nvox()) + " voxels");
+    throw std::invalid_argument("dose map: image has " + std::to_string(img.values.size()) + " values for " +
+                                std::to_string(img.d.nvox()) + " voxels");
   for (int a = 0; a < 3; ++a)
     if (!(img.h[a] > 0) || !std::isfinite(img.h[a]) || !std::isfinite(img.origin[a]))
       throw std::invalid_argument("dose map: image spacing must be > 0 and origin finite");
@@ -173,19 +168,17 @@ double interp(const ImageMap& img, const Stencil& sx, const Stencil& sy, const S
 
 double sample_trilinear(const ImageMap& img, const double x_um[3], const ResampleOptions& opt) {
   check_image(img);
-  const Stencil sx = stencil(img, 0, x_um[0]), sy = stencil(img, 1, x_um[1]),
-                sz = stencil(img, 2, x_um[2]);
+  const Stencil sx = stencil(img, 0, x_um[0]), sy = stencil(img, 1, x_um[1]), sz = stencil(img, 2, x_um[2]);
   if (!(sx.inside && sy.inside && sz.inside)) {
     if (opt.outside == OutsidePolicy::Error)
-      throw std::runtime_error("dose map: point (" + num(x_um[0]) + ", " + num(x_um[1]) + ", " +
-                               num(x_um[2]) + ") um lies outside the image " + footprint_text(img));
+      throw std::runtime_error("dose map: point (" + num(x_um[0]) + ", " + num(x_um[1]) + ", " + num(x_um[2]) +
+                               ") um lies outside the image " + footprint_text(img));
     return opt.fill;
   }
   return opt.scale * interp(img, sx, sy, sz);
 }
 
-std::vector<double> resample_trilinear(const ImageMap& img, const GridSpec& g,
-                                       const ResampleOptions& opt) {
+std::vector<double> resample_trilinear(const ImageMap& img, const GridSpec& g, const ResampleOptions& opt) {
   check_image(img);
   std::vector<Stencil> st[3];
   const int n[3] = {g.d.nx, g.d.ny, g.d.nz};
@@ -198,10 +191,9 @@ std::vector<double> resample_trilinear(const ImageMap& img, const GridSpec& g,
       for (int j = 0; j < n[1]; ++j)
         for (int i = 0; i < n[0]; ++i)
           if (!(st[0][(size_t)i].inside && st[1][(size_t)j].inside && st[2][(size_t)k].inside))
-            throw std::runtime_error(
-                "dose map: grid voxel (" + std::to_string(i) + ", " + std::to_string(j) + ", " +
-                std::to_string(k) + ") at (" + num(g.center(0, i)) + ", " + num(g.center(1, j)) +
-                ", " + num(g.center(2, k)) + ") um lies outside the image " + footprint_text(img));
+            throw std::runtime_error("dose map: grid voxel (" + std::to_string(i) + ", " + std::to_string(j) + ", " +
+                                     std::to_string(k) + ") at (" + num(g.center(0, i)) + ", " + num(g.center(1, j)) +
+                                     ", " + num(g.center(2, k)) + ") um lies outside the image " + footprint_text(img));
   }
   std::vector<double> out((size_t)g.nvox());
 #pragma omp parallel for schedule(static)
@@ -211,9 +203,8 @@ std::vector<double> resample_trilinear(const ImageMap& img, const GridSpec& g,
         const Stencil& sx = st[0][(size_t)i];
         const Stencil& sy = st[1][(size_t)j];
         const Stencil& sz = st[2][(size_t)k];
-        out[(size_t)g.d.index(i, j, k)] = (sx.inside && sy.inside && sz.inside)
-                                              ? opt.scale * interp(img, sx, sy, sz)
-                                              : opt.fill;
+        out[(size_t)g.d.index(i, j, k)] =
+            (sx.inside && sy.inside && sz.inside) ? opt.scale * interp(img, sx, sy, sz) : opt.fill;
       }
   return out;
 }

@@ -69,7 +69,7 @@ enum class OutsidePolicy {
 struct ResampleOptions {
   double scale = 1.0;  // multiplies every value (e.g. 1 / n_fractions for a total-dose map)
   OutsidePolicy outside = OutsidePolicy::Fill;
-  double fill = 0.0;   // [Gy], for OutsidePolicy::Fill (not scaled)
+  double fill = 0.0;  // [Gy], for OutsidePolicy::Fill (not scaled)
 };
 
 // Values of `img` at the voxel centres of `g`, trilinear between image voxel centres.
@@ -84,19 +84,18 @@ std::vector<double> resample_trilinear(const ImageMap& img, const GridSpec& g,
                                        const ResampleOptions& opt = ResampleOptions());
 
 // Trilinear value at one world point [um] (same rules; returns fill outside with Fill).
-double sample_trilinear(const ImageMap& img, const double x_um[3],
-                        const ResampleOptions& opt = ResampleOptions());
+double sample_trilinear(const ImageMap& img, const double x_um[3], const ResampleOptions& opt = ResampleOptions());
 
 // ---- DICOM RT Dose ---------------------------------------------------------------------------
 
 struct RtDose {
-  ImageMap map;                    // dose [Gy] (DoseGridScaling applied), geometry in um
-  std::string summation_type;      // DoseSummationType, e.g. "PLAN", "FRACTION", "BEAM"
-  std::string dose_type;           // DoseType, e.g. "PHYSICAL" ("" when absent)
-  double dose_grid_scaling = 1;    // DoseGridScaling [Gy per stored unit]
-  int bits_allocated = 16;         // 16 or 32
-  bool offsets_relative = true;    // GridFrameOffsetVector started at 0 (relative to IPP z)
-  bool frames_reversed = false;    // offsets were decreasing: frames were put in z order
+  ImageMap map;                  // dose [Gy] (DoseGridScaling applied), geometry in um
+  std::string summation_type;    // DoseSummationType, e.g. "PLAN", "FRACTION", "BEAM"
+  std::string dose_type;         // DoseType, e.g. "PHYSICAL" ("" when absent)
+  double dose_grid_scaling = 1;  // DoseGridScaling [Gy per stored unit]
+  int bits_allocated = 16;       // 16 or 32
+  bool offsets_relative = true;  // GridFrameOffsetVector started at 0 (relative to IPP z)
+  bool frames_reversed = false;  // offsets were decreasing: frames were put in z order
 };
 
 // Reads a DICOM RT Dose file. Accepted: Modality RTDOSE (when present), SamplesPerPixel 1,

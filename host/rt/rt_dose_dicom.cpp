@@ -28,14 +28,11 @@ namespace rt {
 
 namespace {
 
-
 struct Reader {
   std::string path;
   DcmDataset* ds = nullptr;
 
-  [[noreturn]] void fail(const std::string& what) const {
-    throw std::runtime_error(path + ": " + what);
-  }
+  [[noreturn]] void fail(const std::string& what) const { throw std::runtime_error(path + ": " + what); }
 
   // "DoseGridScaling (3004,000E)". Names of the attributes read here are spelled out, so the
   // messages do not depend on DCMTK's data dictionary being found.
@@ -67,9 +64,7 @@ struct Reader {
     return n + " " + b;
   }
 
-  [[noreturn]] void missing(const DcmTagKey& key) const {
-    fail("missing DICOM attribute " + name(key));
-  }
+  [[noreturn]] void missing(const DcmTagKey& key) const { fail("missing DICOM attribute " + name(key)); }
 
   DcmElement* element(const DcmTagKey& key, bool required) const {
     DcmElement* el = nullptr;
@@ -108,8 +103,7 @@ struct Reader {
       if (!ok || !std::isfinite(x)) {
         OFString s;
         el->getOFStringArray(s);
-        fail("DICOM attribute " + name(key) + " holds '" + std::string(s.c_str()) +
-             "', not numbers");
+        fail("DICOM attribute " + name(key) + " holds '" + std::string(s.c_str()) + "', not numbers");
       }
       v.push_back(x);
     }
@@ -156,16 +150,14 @@ RtDose read_rt_dose(const std::string& path) {
              "' is not supported (expected uncompressed little endian)");
   }
   const std::string modality = r.text(DCM_Modality, false);
-  if (!modality.empty() && modality != "RTDOSE")
-    r.fail("Modality is '" + modality + "' (expected RTDOSE)");
+  if (!modality.empty() && modality != "RTDOSE") r.fail("Modality is '" + modality + "' (expected RTDOSE)");
 
   // Pixel layout.
   Uint16 rows = 0, cols = 0, bits = 0, spp = 1, stored = 0, pixrep = 0;
   r.u16(DCM_Rows, true, rows);
   r.u16(DCM_Columns, true, cols);
   if (rows == 0 || cols == 0)
-    r.fail("Rows " + std::to_string(rows) + " and Columns " + std::to_string(cols) +
-           " must be > 0");
+    r.fail("Rows " + std::to_string(rows) + " and Columns " + std::to_string(cols) + " must be > 0");
   long frames = 1;
   {
     const std::vector<double> nf = r.numbers(DCM_NumberOfFrames, false);
@@ -181,11 +173,10 @@ RtDose read_rt_dose(const std::string& path) {
   if (bits != 16 && bits != 32)
     r.fail("BitsAllocated " + std::to_string(bits) + " is not supported (expected 16 or 32)");
   if (r.u16(DCM_BitsStored, false, stored) && stored != bits)
-    r.fail("BitsStored " + std::to_string(stored) + " differs from BitsAllocated " +
-           std::to_string(bits) + " (not supported)");
+    r.fail("BitsStored " + std::to_string(stored) + " differs from BitsAllocated " + std::to_string(bits) +
+           " (not supported)");
   if (r.u16(DCM_PixelRepresentation, false, pixrep) && pixrep != 0)
-    r.fail("PixelRepresentation " + std::to_string(pixrep) +
-           " (signed) is not supported (expected 0, unsigned)");
+    r.fail("PixelRepresentation " + std::to_string(pixrep) + " (signed) is not supported (expected 0, unsigned)");
 
   // Geometry [mm].
   const std::vector<double> ps = r.numbers(DCM_PixelSpacing, true);
@@ -202,7 +193,8 @@ RtDose read_rt_dose(const std::string& path) {
     if (!ok) {
       std::string s;
       for (int i = 0; i < 6; ++i) s += (i ? ", " : "") + num(iop[i]);
-      r.fail("ImageOrientationPatient (" + s + ") is not supported: only the axis-aligned "
+      r.fail("ImageOrientationPatient (" + s +
+             ") is not supported: only the axis-aligned "
              "orientation (1, 0, 0, 0, 1, 0) is");
     }
   }
@@ -218,8 +210,8 @@ RtDose read_rt_dose(const std::string& path) {
     dz = (th.size() == 1 && th[0] > 0) ? th[0] : 1.0;
   } else {
     if ((long)off.size() != frames)
-      r.fail("GridFrameOffsetVector has " + std::to_string(off.size()) + " values for " +
-             std::to_string(frames) + " frames");
+      r.fail("GridFrameOffsetVector has " + std::to_string(off.size()) + " values for " + std::to_string(frames) +
+             " frames");
     if (off[0] == 0) {
       relative = true;
     } else if (std::fabs(off[0] - ipp[2]) <= 1e-3) {
@@ -237,8 +229,7 @@ RtDose read_rt_dose(const std::string& path) {
       for (long k = 1; k < frames; ++k) {
         const double sk = off[(size_t)k] - off[(size_t)k - 1];
         if (std::fabs(sk - step) > 1e-3 * std::fabs(step))
-          r.fail("GridFrameOffsetVector is not evenly spaced (steps " + num(step) + " and " +
-                 num(sk) + " mm)");
+          r.fail("GridFrameOffsetVector is not evenly spaced (steps " + num(step) + " and " + num(sk) + " mm)");
       }
       dz = std::fabs(step);
     } else {
@@ -250,8 +241,7 @@ RtDose read_rt_dose(const std::string& path) {
 
   // Dose.
   const std::vector<double> scaling = r.numbers(DCM_DoseGridScaling, true);
-  if (scaling.size() != 1 || !(scaling[0] > 0))
-    r.fail("DoseGridScaling must be one value > 0");
+  if (scaling.size() != 1 || !(scaling[0] > 0)) r.fail("DoseGridScaling must be one value > 0");
   const std::string units = r.text(DCM_DoseUnits, true);
   if (units != "GY") r.fail("DoseUnits is '" + units + "' (expected GY)");
 
@@ -271,8 +261,8 @@ RtDose read_rt_dose(const std::string& path) {
            std::to_string(kMaxMapValues) + " values, " + byte_text(kMaxDataBytes) + ")");
   DcmElement* px = r.element(DCM_PixelData, true);
   if ((long long)px->getLength() < need)
-    r.fail("PixelData holds " + std::to_string(px->getLength()) + " bytes, expected " +
-           std::to_string(need) + " (Rows x Columns x NumberOfFrames x BitsAllocated/8)");
+    r.fail("PixelData holds " + std::to_string(px->getLength()) + " bytes, expected " + std::to_string(need) +
+           " (Rows x Columns x NumberOfFrames x BitsAllocated/8)");
   std::vector<double> raw((size_t)nvox);
   Uint16* w = nullptr;
   Uint8* b = nullptr;
@@ -281,8 +271,7 @@ RtDose read_rt_dose(const std::string& path) {
     if (bits == 16)
       for (long long i = 0; i < nvox; ++i) raw[(size_t)i] = w[i];
     else
-      for (long long i = 0; i < nvox; ++i)
-        raw[(size_t)i] = (double)((Uint32)w[2 * i] | ((Uint32)w[2 * i + 1] << 16));
+      for (long long i = 0; i < nvox; ++i) raw[(size_t)i] = (double)((Uint32)w[2 * i] | ((Uint32)w[2 * i + 1] << 16));
   } else if (px->getUint8Array(b).good() && b) {
     // OB: bytes in file order (little endian).
     const int nb = bits / 8;

@@ -1,6 +1,5 @@
 // Fractionation schedules (see schedule.hpp).
 #include "host/rt/schedule.hpp"
-#include "host/rt/format.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -8,11 +7,12 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "host/rt/format.hpp"
+
 namespace tme {
 namespace rt {
 
 namespace {
-
 
 // Seconds as hours for messages: "6 h", "4.5 h".
 std::string hours(double s) { return num(s / kSecondsPerHour) + " h"; }
@@ -32,8 +32,7 @@ std::string clock_text(double s) {
   throw std::invalid_argument("course (plan " + std::to_string(c.plan) + "): " + what);
 }
 
-const char* const kWeekdayNames[7] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
-                                      "Friday", "Saturday", "Sunday"};
+const char* const kWeekdayNames[7] = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
 
 }  // namespace
 
@@ -41,18 +40,19 @@ std::string pattern_for_fractions_per_week(int n) {
   static const char* const table[8] = {nullptr,   "1000000", "1001000", "1010100",
                                        "1101100", "1111100", "1111110", "1111111"};
   if (n < 1 || n > 7)
-    throw std::invalid_argument("fractions per week " + std::to_string(n) +
-                                " is out of range (expected 1 to 7)");
+    throw std::invalid_argument("fractions per week " + std::to_string(n) + " is out of range (expected 1 to 7)");
   return table[n];
 }
 
 void check_week_pattern(const std::string& p) {
   if (p.size() != 7)
-    throw std::invalid_argument("week pattern '" + p + "' must have 7 characters (Monday first), "
+    throw std::invalid_argument("week pattern '" + p +
+                                "' must have 7 characters (Monday first), "
                                 "each 0 or 1, e.g. 1111100");
   for (char ch : p)
     if (ch != '0' && ch != '1')
-      throw std::invalid_argument("week pattern '" + p + "' may contain only 0 and 1 (Monday "
+      throw std::invalid_argument("week pattern '" + p +
+                                  "' may contain only 0 and 1 (Monday "
                                   "first), e.g. 1111100");
   if (p.find('1') == std::string::npos)
     throw std::invalid_argument("week pattern '" + p + "' has no treatment day (no '1')");
@@ -66,7 +66,8 @@ Weekday parse_weekday(const std::string& s) {
     for (char& ch : full) ch = (char)std::tolower((unsigned char)ch);
     if (l == full || l == full.substr(0, 3)) return (Weekday)i;
   }
-  throw std::invalid_argument("weekday '" + s + "' is not one of Monday, Tuesday, Wednesday, "
+  throw std::invalid_argument("weekday '" + s +
+                              "' is not one of Monday, Tuesday, Wednesday, "
                               "Thursday, Friday, Saturday, Sunday (or Mon ... Sun)");
 }
 
@@ -74,8 +75,7 @@ const char* weekday_name(Weekday d) { return kWeekdayNames[((int)d % 7 + 7) % 7]
 
 double parse_clock(const std::string& s) {
   auto fail = [&]() -> double {
-    throw std::invalid_argument("clock time '" + s +
-                                "' is not HH:MM or HH:MM:SS (00:00 to 23:59:59)");
+    throw std::invalid_argument("clock time '" + s + "' is not HH:MM or HH:MM:SS (00:00 to 23:59:59)");
   };
   int part[3] = {0, 0, 0};
   int nparts = 0;
@@ -108,10 +108,8 @@ Weekday weekday_at(const Calendar& cal, double t_s) {
 std::pair<double, int> course_dose(const Course& c) {
   const double total = c.total_dose_Gy, per = c.dose_per_fraction_Gy;
   const int n = c.n_fractions;
-  if (!std::isfinite(total) || total < 0)
-    course_fail(c, "total dose " + num(total) + " Gy must be > 0");
-  if (!std::isfinite(per) || per < 0)
-    course_fail(c, "dose per fraction " + num(per) + " Gy must be > 0");
+  if (!std::isfinite(total) || total < 0) course_fail(c, "total dose " + num(total) + " Gy must be > 0");
+  if (!std::isfinite(per) || per < 0) course_fail(c, "dose per fraction " + num(per) + " Gy must be > 0");
   if (n < 0) course_fail(c, "number of fractions " + std::to_string(n) + " must be > 0");
   const bool ht = total > 0, hp = per > 0, hn = n > 0;
   if ((int)ht + (int)hp + (int)hn < 2)
@@ -119,8 +117,7 @@ std::pair<double, int> course_dose(const Course& c) {
   if (ht && hn) {
     const double d = total / n;
     if (hp && std::fabs(per * n - total) > 1e-9 * total)
-      course_fail(c, "total dose " + num(total) + " Gy is not " + std::to_string(n) + " x " +
-                         num(per) + " Gy");
+      course_fail(c, "total dose " + num(total) + " Gy is not " + std::to_string(n) + " x " + num(per) + " Gy");
     return {d, n};
   }
   if (hp && hn) return {per, n};
@@ -128,8 +125,7 @@ std::pair<double, int> course_dose(const Course& c) {
   const double ratio = total / per;
   const double r = std::round(ratio);
   if (r < 1 || std::fabs(ratio - r) > 1e-9 * ratio)
-    course_fail(c, "total dose " + num(total) + " Gy is not a whole number of " + num(per) +
-                       " Gy fractions");
+    course_fail(c, "total dose " + num(total) + " Gy is not a whole number of " + num(per) + " Gy fractions");
   if (r > 1e6) course_fail(c, "more than 1000000 fractions");
   return {per, (int)r};
 }
@@ -155,15 +151,12 @@ std::vector<Fraction> expand_course(const Course& c, const Calendar& cal) {
   }
 
   if (!std::isfinite(cal.t0_clock_s) || cal.t0_clock_s < 0 || cal.t0_clock_s >= kSecondsPerDay)
-    course_fail(c, "clock time of t = 0 (" + num(cal.t0_clock_s) +
-                       " s) must be in [0, 86400) s");
-  if ((int)cal.t0_weekday < 0 || (int)cal.t0_weekday > 6)
-    course_fail(c, "weekday of t = 0 is out of range");
+    course_fail(c, "clock time of t = 0 (" + num(cal.t0_clock_s) + " s) must be in [0, 86400) s");
+  if ((int)cal.t0_weekday < 0 || (int)cal.t0_weekday > 6) course_fail(c, "weekday of t = 0 is out of range");
   if (!std::isfinite(c.start_s) || c.start_s < 0)
     course_fail(c, "start time " + num(c.start_s) + " s must be >= 0 (the run starts at t = 0)");
   if (!std::isfinite(c.clock_s) || c.clock_s < 0 || c.clock_s >= kSecondsPerDay)
-    course_fail(c, "clock time of the first daily fraction (" + num(c.clock_s) +
-                       " s) must be in [0, 86400) s");
+    course_fail(c, "clock time of the first daily fraction (" + num(c.clock_s) + " s) must be in [0, 86400) s");
   if (c.fractions_per_day < 1)
     course_fail(c, "fractions per day " + std::to_string(c.fractions_per_day) + " must be >= 1");
   if (c.fractions_per_day > 1) {
@@ -172,13 +165,14 @@ std::vector<Fraction> expand_course(const Course& c, const Calendar& cal) {
     if (!std::isfinite(c.min_gap_s) || c.min_gap_s < 0)
       course_fail(c, "minimum gap " + num(c.min_gap_s) + " s must be >= 0");
     if (c.gap_s < c.min_gap_s)
-      course_fail(c, "gap " + hours(c.gap_s) + " between fractions of a day is shorter than the "
-                     "minimum " + hours(c.min_gap_s));
+      course_fail(c, "gap " + hours(c.gap_s) +
+                         " between fractions of a day is shorter than the "
+                         "minimum " +
+                         hours(c.min_gap_s));
     const double last = c.clock_s + (c.fractions_per_day - 1) * c.gap_s;
     if (last >= kSecondsPerDay)
-      course_fail(c, std::to_string(c.fractions_per_day) + " fractions a day from " +
-                         clock_text(c.clock_s) + " with a " + hours(c.gap_s) +
-                         " gap do not fit in one day (last at " + clock_text(last) + ")");
+      course_fail(c, std::to_string(c.fractions_per_day) + " fractions a day from " + clock_text(c.clock_s) +
+                         " with a " + hours(c.gap_s) + " gap do not fit in one day (last at " + clock_text(last) + ")");
   }
 
   std::vector<Fraction> out;
@@ -209,14 +203,11 @@ std::vector<Fraction> expand_explicit(const ExplicitFractions& e) {
     const double t = e.time_dose[i].first, d = e.time_dose[i].second;
     const std::string at = where + "entry " + std::to_string(i + 1) + ": ";
     if (!std::isfinite(t) || t < 0)
-      throw std::invalid_argument(at + "time " + num(t) +
-                                  " s must be >= 0 (the run starts at t = 0)");
-    if (!std::isfinite(d) || d <= 0)
-      throw std::invalid_argument(at + "dose " + num(d) + " Gy must be > 0");
+      throw std::invalid_argument(at + "time " + num(t) + " s must be >= 0 (the run starts at t = 0)");
+    if (!std::isfinite(d) || d <= 0) throw std::invalid_argument(at + "dose " + num(d) + " Gy must be > 0");
     out.push_back({t, d, e.plan});
   }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Fraction& a, const Fraction& b) { return a.time_s < b.time_s; });
+  std::stable_sort(out.begin(), out.end(), [](const Fraction& a, const Fraction& b) { return a.time_s < b.time_s; });
   for (size_t i = 1; i < out.size(); ++i)
     if (out[i].time_s == out[i - 1].time_s)
       throw std::invalid_argument(where + "two fractions at t = " + num(out[i].time_s) + " s");

@@ -40,15 +40,15 @@ struct Calendar {
 // start_s. The last treatment day may carry fewer fractions than fractions_per_day.
 struct Course {
   int plan = 0;
-  double total_dose_Gy = 0;         // [Gy], 0 = not given
-  double dose_per_fraction_Gy = 0;  // [Gy], 0 = not given
-  int n_fractions = 0;              // 0 = not given
-  std::string week_pattern;         // e.g. "1111100"; empty = from fractions_per_week
-  int fractions_per_week = 0;       // 1..7; 0 = not given
-  double start_s = 0;               // earliest delivery time [s] of run time (>= 0)
-  double clock_s = 9 * kSecondsPerHour;  // clock time of the day's first fraction [s]
-  int fractions_per_day = 1;        // 1 (daily) or more (2 = BID, 3 = TID)
-  double gap_s = 6 * kSecondsPerHour;    // interval between fractions of one day [s]
+  double total_dose_Gy = 0;                // [Gy], 0 = not given
+  double dose_per_fraction_Gy = 0;         // [Gy], 0 = not given
+  int n_fractions = 0;                     // 0 = not given
+  std::string week_pattern;                // e.g. "1111100"; empty = from fractions_per_week
+  int fractions_per_week = 0;              // 1..7; 0 = not given
+  double start_s = 0;                      // earliest delivery time [s] of run time (>= 0)
+  double clock_s = 9 * kSecondsPerHour;    // clock time of the day's first fraction [s]
+  int fractions_per_day = 1;               // 1 (daily) or more (2 = BID, 3 = TID)
+  double gap_s = 6 * kSecondsPerHour;      // interval between fractions of one day [s]
   double min_gap_s = 6 * kSecondsPerHour;  // smallest accepted gap_s [s] (clinical: 6 h)
 };
 

@@ -60,8 +60,7 @@ inline std::string fmt(double x) {
 
 inline bool is_identifier(const std::string& s) {
   if (s.empty() || std::isdigit((unsigned char)s[0])) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return std::isalnum((unsigned char)c) || c == '_'; });
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum((unsigned char)c) || c == '_'; });
 }
 
 // ---- positions and messages ------------------------------------------------------------------
@@ -91,8 +90,7 @@ class Errors {
                          const std::string& expected) const {
     throw SceneError(where(m) + path + ": " + wrong + " (expected " + expected + ")");
   }
-  [[noreturn]] void fail(const Val& v, const std::string& wrong,
-                         const std::string& expected) const {
+  [[noreturn]] void fail(const Val& v, const std::string& wrong, const std::string& expected) const {
     fail(v.mark, v.path, clip_to_line(v, wrong), expected);
   }
   // The file's text, so that a value quoted in a message is cut at the end of its first line.
@@ -174,9 +172,7 @@ class Fields {
   }
 
   const Val& self() const { return self_; }
-  std::string child(const std::string& key) const {
-    return self_.path.empty() ? key : self_.path + "." + key;
-  }
+  std::string child(const std::string& key) const { return self_.path.empty() ? key : self_.path + "." + key; }
   bool has(const std::string& key) const { return find(key) != nullptr; }
   // The value, or an absent Val (pointing at this mapping) when the key is missing.
   Val get(const std::string& key) const {
@@ -197,9 +193,7 @@ class Fields {
     for (const auto& e : entries_) {
       if (std::find(keys.begin(), keys.end(), e.first.text()) == keys.end()) continue;
       if (first)
-        err_->fail(e.first,
-                   in_quotes(e.first.text()) + " cannot be combined with " +
-                       in_quotes(first->first.text()),
+        err_->fail(e.first, in_quotes(e.first.text()) + " cannot be combined with " + in_quotes(first->first.text()),
                    expected);
       first = &e;
     }
@@ -208,16 +202,14 @@ class Fields {
   }
 
  private:
-  Fields(const Errors& err, const Val& v, const std::string& expected,
-         const std::vector<std::string>* allowed)
+  Fields(const Errors& err, const Val& v, const std::string& expected, const std::vector<std::string>* allowed)
       : err_(&err), self_(v) {
     if (!v.present() || !v.node.IsMap()) err.fail(v, not_a(v.node, "a mapping"), expected);
     const std::string keys_expected = allowed ? "one of: " + join(*allowed) : expected;
     for (auto it = v.node.begin(); it != v.node.end(); ++it) {
       const YAML::Node k = it->first;
       if (!k.IsScalar())
-        err.fail(k.Mark(), v.path.empty() ? "(top level)" : v.path, "a key is not a plain name",
-                 keys_expected);
+        err.fail(k.Mark(), v.path.empty() ? "(top level)" : v.path, "a key is not a plain name", keys_expected);
       const std::string name = trim_blanks(k.Scalar());
       const Val key{k, child(name), k.Mark()};
       if (allowed && std::find(allowed->begin(), allowed->end(), name) == allowed->end())
@@ -293,8 +285,7 @@ class Loader {
   // finite, of magnitude at most its largest value and, when nonzero, at least its smallest
   // normal value (smaller ones flush to 0 in the kernels). Every number read goes through it.
   void check_real(const Val& v, const std::string& what, double x, const std::string& unit) const;
-  double quantity(const Val& v, const Dim& dim, Bound bound,
-                  const std::string& expected = "") const;
+  double quantity(const Val& v, const Dim& dim, Bound bound, const std::string& expected = "") const;
   std::vector<Val> list(const Val& v, const std::string& expected) const;
   std::vector<double> lengths3(const Val& v, const std::string& expected, YAML::Node& out) const;
   const Region& region(const Val& v) const;
@@ -315,8 +306,7 @@ class Loader {
   void read_boundary(const Val& v, const Dim& conc, SpeciesCoeffs& c, YAML::Node& out);
   void read_initial(const Val& v, const Dim& conc, real* init, YAML::Node& out);
   void read_sources(const Val& v, const Dim& rate, SpeciesCoeffs& c, YAML::Node& out);
-  void read_uptake(const Val& v, const Dim& conc, const Dim& rate, SpeciesCoeffs& c,
-                   YAML::Node& out);
+  void read_uptake(const Val& v, const Dim& conc, const Dim& rate, SpeciesCoeffs& c, YAML::Node& out);
   void read_hold(const Val& v, const Dim& conc, SpeciesCoeffs& c, YAML::Node& out);
   void read_output(const Val& v);
   // scene_model.cpp: model files, parameters and the model files' species (before the scene's
@@ -324,8 +314,8 @@ class Loader {
   // and terms (after the scene's species).
   void read_model_files(const Fields& root);
   void read_model(const Fields& root);
-  struct ModelState;         // scene_model.cpp
-  friend struct ModelReader; // scene_model.cpp
+  struct ModelState;          // scene_model.cpp
+  friend struct ModelReader;  // scene_model.cpp
   // scene_rt.cpp: the 'radiotherapy' section (after species and the model are read).
   void read_radiotherapy(const Val& v);
   friend struct RtReader;  // scene_rt.cpp: the radiotherapy section's readers
@@ -400,8 +390,7 @@ class Keys {
   double quantity(const std::string& key, const Dim& dim, Bound b, const std::string& expected = "") {
     return req(key, or_dim(expected, dim), [&](const Val& v) { return L.quantity(v, dim, b, expected); });
   }
-  double quantity(const std::string& key, const Dim& dim, Bound b, const Or& def,
-                  const std::string& expected = "") {
+  double quantity(const std::string& key, const Dim& dim, Bound b, const Or& def, const std::string& expected = "") {
     return opt(key, def, [&](const Val& v) { return L.quantity(v, dim, b, expected); });
   }
   // A literal quantity or a model parameter's name [dim.unit].
@@ -439,8 +428,7 @@ class Keys {
   long long integer(const std::string& key, long long min, long long max, const std::string& expected) {
     return req(key, expected, [&](const Val& v) { return L.integer(v, min, max, expected); });
   }
-  long long integer(const std::string& key, long long min, long long max, const std::string& expected,
-                    const Or& def) {
+  long long integer(const std::string& key, long long min, long long max, const std::string& expected, const Or& def) {
     return opt(key, def, [&](const Val& v) { return L.integer(v, min, max, expected); });
   }
   // A plain number in the range `in` allows ("'2' is out of range (expected <expected>)").
@@ -477,7 +465,8 @@ class Keys {
   std::string parsed_unit(const Val& v, const std::string& expected, const Dim* to) const {
     const std::string u = L.text(v, expected);
     if (!L.units_.parses(u)) L.err_.fail(v, "unit " + in_quotes(u) + " does not parse", expected);
-    if (to && !L.units_.convertible(u, to->unit)) L.err_.fail(v, in_quotes(u) + " is not " + to->noun + " unit", expected);
+    if (to && !L.units_.convertible(u, to->unit))
+      L.err_.fail(v, in_quotes(u) + " is not " + to->noun + " unit", expected);
     return u;
   }
   std::string one_of(const Val& v, const std::vector<std::string>& options, const std::string& noun,

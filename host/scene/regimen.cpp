@@ -15,8 +15,7 @@ namespace {
 const std::string kExpectDose = "(expected e.g. '200 mg q3w' or '3 mg/kg q3w x 4')";
 const std::string kExpectInterval = "(expected q<N>h, q<N>d or q<N>w with N >= 1, e.g. 'q3w')";
 const std::string kExpectCount = "(expected e.g. 'x 4')";
-const std::string kExpectAll =
-    "(expected '<amount> <unit>[/kg] q<N><h|d|w> [x <count>]', e.g. '3 mg/kg q3w x 4')";
+const std::string kExpectAll = "(expected '<amount> <unit>[/kg] q<N><h|d|w> [x <count>]', e.g. '3 mg/kg q3w x 4')";
 
 constexpr double kHour = 3600.0;  // [s]
 constexpr double kDay = 86400.0;  // [s]
@@ -47,9 +46,7 @@ struct Cursor {
     while (!end() && !blank(s[i]) && !std::strchr(stops, s[i])) ++i;
     return s.substr(j, i - j);
   }
-  [[noreturn]] void fail(const std::string& what) const {
-    throw std::invalid_argument("dose '" + s + "': " + what);
-  }
+  [[noreturn]] void fail(const std::string& what) const { throw std::invalid_argument("dose '" + s + "': " + what); }
 };
 
 std::string trim(const std::string& t) {
@@ -91,8 +88,7 @@ long read_count(Cursor& c) {
 
 }  // namespace
 
-ParsedRegimen parse_regimen(const std::string& text, double body_weight_kg,
-                            const UnitSystem& units) {
+ParsedRegimen parse_regimen(const std::string& text, double body_weight_kg, const UnitSystem& units) {
   Cursor c{trim(text)};
   ParsedRegimen out;
 
@@ -100,8 +96,7 @@ ParsedRegimen parse_regimen(const std::string& text, double body_weight_kg,
   const std::string number = read_number(c);
   if (number.empty()) c.fail("cannot read the amount " + kExpectDose);
   out.amount_value = std::strtod(number.c_str(), nullptr);
-  if (!std::isfinite(out.amount_value) || out.amount_value <= 0)
-    c.fail("the amount must be > 0 " + kExpectDose);
+  if (!std::isfinite(out.amount_value) || out.amount_value <= 0) c.fail("the amount must be > 0 " + kExpectDose);
   c.skip_blanks();
   const std::string unit = c.word("/");
   if (unit.empty()) c.fail("the amount has no mass unit " + kExpectDose);
@@ -118,8 +113,7 @@ ParsedRegimen parse_regimen(const std::string& text, double body_weight_kg,
     ++c.i;
     c.skip_blanks();
     const std::string per = c.word();
-    if (per != "kg")
-      c.fail("'" + unit + "/" + per + "' is not a dose or a dose per kg " + kExpectDose);
+    if (per != "kg") c.fail("'" + unit + "/" + per + "' is not a dose or a dose per kg " + kExpectDose);
     out.per_kg = true;
     out.amount_unit += "/kg";
   }
@@ -133,8 +127,7 @@ ParsedRegimen parse_regimen(const std::string& text, double body_weight_kg,
   const long n = read_count(c);
   c.skip_blanks();
   const char per = lower(c.peek());
-  if (n < 0 || (per != 'h' && per != 'd' && per != 'w'))
-    c.fail("cannot read the interval " + kExpectInterval);
+  if (n < 0 || (per != 'h' && per != 'd' && per != 'w')) c.fail("cannot read the interval " + kExpectInterval);
   ++c.i;
   if (n == 0) c.fail("interval '" + c.s.substr(q_at, c.i - q_at) + "' is zero " + kExpectInterval);
   const double unit_s = per == 'h' ? kHour : per == 'd' ? kDay : kWeek;  // [s]

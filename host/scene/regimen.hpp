@@ -26,7 +26,6 @@ struct ParsedRegimen {
 };
 
 // body_weight_kg [kg]: needed (> 0) only for per-kg doses; <= 0 means "not given".
-ParsedRegimen parse_regimen(const std::string& text, double body_weight_kg,
-                            const UnitSystem& units);
+ParsedRegimen parse_regimen(const std::string& text, double body_weight_kg, const UnitSystem& units);
 
 }  // namespace tme

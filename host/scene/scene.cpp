@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <climits>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -18,8 +18,8 @@
 #include "host/core/simulation.hpp"
 #include "host/io/run_dir.hpp"
 #include "host/io/vtk_io.hpp"
-#include "host/scene/quantity.hpp"
 #include "host/scene/loader.hpp"
+#include "host/scene/quantity.hpp"
 #include "host/scene/units.hpp"
 
 namespace tme {
@@ -38,8 +38,7 @@ std::string Loader::identifier(const Val& v, const std::string& what) const {
   return s;
 }
 
-long long Loader::integer(const Val& v, long long min, long long max,
-                          const std::string& expected) const {
+long long Loader::integer(const Val& v, long long min, long long max, const std::string& expected) const {
   const std::string s = text(v, expected);
   const bool neg = s[0] == '-';
   const size_t start = (s[0] == '-' || s[0] == '+') ? 1 : 0;
@@ -48,21 +47,18 @@ long long Loader::integer(const Val& v, long long min, long long max,
   if (start == s.size() || r.ptr != s.data() + s.size() ||
       (r.ec != std::errc() && r.ec != std::errc::result_out_of_range))
     err_.fail(v, in_quotes(s) + " is not an integer", expected);
-  const bool too_big =
-      r.ec == std::errc::result_out_of_range || (!neg && u > (unsigned long long)max);
+  const bool too_big = r.ec == std::errc::result_out_of_range || (!neg && u > (unsigned long long)max);
   if (too_big) err_.fail(v, in_quotes(s) + " is too large", expected);
   const long long x = neg ? -(long long)std::min<unsigned long long>(u, LLONG_MAX) : (long long)u;
   if (x < min)
-    err_.fail(v, in_quotes(s) + (min == 1 ? " must be > 0" : " must be >= " + std::to_string(min)),
-              expected);
+    err_.fail(v, in_quotes(s) + (min == 1 ? " must be > 0" : " must be >= " + std::to_string(min)), expected);
   return x;
 }
 
 double Loader::number(const Val& v, const std::string& expected) const {
   const std::string s = text(v, expected);
   const QuantityText q = split_quantity(s);
-  if (q.status != QuantityText::kOk || !q.unit.empty())
-    err_.fail(v, in_quotes(s) + " is not a number", expected);
+  if (q.status != QuantityText::kOk || !q.unit.empty()) err_.fail(v, in_quotes(s) + " is not a number", expected);
   check_real(v, in_quotes(s), q.value, "");
   return q.value;
 }
@@ -72,36 +68,28 @@ void Loader::check_real(const Val& v, const std::string& what, double x, const s
   const char* type = sizeof(real) == 4 ? "float32" : "float64";
   const std::string u = unit.empty() || unit == "1" ? "" : " " + unit;
   if (!std::isfinite(x) || std::abs(x) > double(lim::max()))
-    err_.fail(v, what + " (" + fmt(x) + u + ") is beyond the range of " + type,
-              std::string("a finite value of magnitude at most ") + fmt(double(lim::max())) + u + " (" + type +
-                  " build)");
+    err_.fail(
+        v, what + " (" + fmt(x) + u + ") is beyond the range of " + type,
+        std::string("a finite value of magnitude at most ") + fmt(double(lim::max())) + u + " (" + type + " build)");
   if (x != 0 && std::abs(x) < double(lim::min()))
     err_.fail(v, what + " (" + fmt(x) + u + ") is too small for " + type + " (it would flush to 0)",
               std::string("0 or a magnitude of at least ") + fmt(double(lim::min())) + u + " (" + type + " build)");
 }
 
-double Loader::quantity(const Val& v, const Dim& dim, Bound bound,
-                        const std::string& expected_in) const {
+double Loader::quantity(const Val& v, const Dim& dim, Bound bound, const std::string& expected_in) const {
   const std::string expected = expected_in.empty() ? dim.expect() : expected_in;
   if (!v.scalar()) err_.fail(v, not_a(v.node, "a value"), expected);
   const std::string s = v.text();
   const QuantityText q = split_quantity(s);
   switch (q.status) {
-    case QuantityText::kOk:
-      break;
-    case QuantityText::kNoNumber:
-      err_.fail(v, in_quotes(s) + " has no number", expected);
-    case QuantityText::kBadNumber:
-      err_.fail(v, in_quotes(s) + " is not a number followed by a unit", expected);
-    case QuantityText::kOutOfRange:
-      err_.fail(v, in_quotes(s) + " is out of range", expected);
+    case QuantityText::kOk: break;
+    case QuantityText::kNoNumber: err_.fail(v, in_quotes(s) + " has no number", expected);
+    case QuantityText::kBadNumber: err_.fail(v, in_quotes(s) + " is not a number followed by a unit", expected);
+    case QuantityText::kOutOfRange: err_.fail(v, in_quotes(s) + " is out of range", expected);
   }
-  if (q.unit.empty() && !units_.convertible("1", dim.unit))
-    err_.fail(v, in_quotes(s) + " has no unit", expected);
-  if (!units_.parses(q.unit))
-    err_.fail(v, "unit " + in_quotes(q.unit) + " does not parse", expected);
-  if (!units_.convertible(q.unit, dim.unit))
-    err_.fail(v, in_quotes(s) + " is not " + dim.noun, expected);
+  if (q.unit.empty() && !units_.convertible("1", dim.unit)) err_.fail(v, in_quotes(s) + " has no unit", expected);
+  if (!units_.parses(q.unit)) err_.fail(v, "unit " + in_quotes(q.unit) + " does not parse", expected);
+  if (!units_.convertible(q.unit, dim.unit)) err_.fail(v, in_quotes(s) + " is not " + dim.noun, expected);
   double x = 0;
   try {
     x = units_.to(s, dim.unit);
@@ -110,8 +98,7 @@ double Loader::quantity(const Val& v, const Dim& dim, Bound bound,
   }
   if (bound == Bound::kNonNegative && x < 0)
     err_.fail(v, in_quotes(s) + " must be >= 0", dim.noun + " >= 0 " + dim.unit);
-  if (bound == Bound::kPositive && !(x > 0))
-    err_.fail(v, in_quotes(s) + " must be > 0", dim.noun + " > 0 " + dim.unit);
+  if (bound == Bound::kPositive && !(x > 0)) err_.fail(v, in_quotes(s) + " must be > 0", dim.noun + " > 0 " + dim.unit);
   check_real(v, in_quotes(s), x, dim.unit);
   return x;
 }
@@ -126,8 +113,7 @@ std::vector<Val> Loader::list(const Val& v, const std::string& expected) const {
   return items;
 }
 
-std::vector<double> Loader::lengths3(const Val& v, const std::string& expected,
-                                     YAML::Node& out) const {
+std::vector<double> Loader::lengths3(const Val& v, const std::string& expected, YAML::Node& out) const {
   const std::vector<Val> items = list(v, expected);
   if (items.size() != 3) err_.fail(v, "has " + std::to_string(items.size()) + " entries", expected);
   std::vector<double> x;
@@ -142,8 +128,7 @@ std::vector<double> Loader::lengths3(const Val& v, const std::string& expected,
 const Region& Loader::region(const Val& v) const {
   std::vector<std::string> names;
   for (const Region& r : regions_) names.push_back(r.name);
-  const std::string expected =
-      names.empty() ? "a region name, but no regions are defined" : "one of: " + join(names);
+  const std::string expected = names.empty() ? "a region name, but no regions are defined" : "one of: " + join(names);
   const std::string s = text(v, expected);
   for (const Region& r : regions_)
     if (r.name == s) return r;
@@ -168,8 +153,7 @@ MapData Loader::read_map(const Fields& m, YAML::Node& out) const {
   out["array"] = md.array;
 
   std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   const std::string what = "cannot read map " + in_quotes(file) + ": ";
   if (ext != ".vti" && ext != ".mha" && ext != ".mhd" && ext != ".nrrd")
     err_.fail(fv, what + "unsupported format " + in_quotes(ext), kMapFormats);
@@ -188,8 +172,7 @@ MapData Loader::read_map(const Fields& m, YAML::Node& out) const {
     err_.fail(fv, what + reason, kMapFormats);
   }
   const Dims& g = p_.grid.d;
-  if (im.d.nx != g.nx || im.d.ny != g.ny || im.d.nz != g.nz ||
-      (long long)im.values.size() != nvox()) {
+  if (im.d.nx != g.nx || im.d.ny != g.ny || im.d.nz != g.nz || (long long)im.values.size() != nvox()) {
     auto shape = [](const Dims& d) {
       return std::to_string(d.nx) + "x" + std::to_string(d.ny) + "x" + std::to_string(d.nz);
     };
@@ -239,8 +222,7 @@ void Loader::read_grid(const Val& v, int nfields) {
   const std::string shape_expected = "3 positive integers, e.g. [100, 100, 100]";
   const Val sv = g.required("shape", shape_expected);
   const std::vector<Val> shape = list(sv, shape_expected);
-  if (shape.size() != 3)
-    err_.fail(sv, "has " + std::to_string(shape.size()) + " entries", shape_expected);
+  if (shape.size() != 3) err_.fail(sv, "has " + std::to_string(shape.size()) + " entries", shape_expected);
   int n[3];
   YAML::Node shape_out = flow(YAML::Node(YAML::NodeType::Sequence));
   for (int a = 0; a < 3; ++a) {
@@ -251,8 +233,9 @@ void Loader::read_grid(const Val& v, int nfields) {
   // 2^40 the product of three ints can wrap to a small or zero count.
   const double count = (double)n[0] * n[1] * n[2];
   if (count > kMaxVoxels)
-    err_.fail(sv, std::to_string(n[0]) + " x " + std::to_string(n[1]) + " x " + std::to_string(n[2]) +
-                      " = " + fmt(count) + " voxels is too many",
+    err_.fail(sv,
+              std::to_string(n[0]) + " x " + std::to_string(n[1]) + " x " + std::to_string(n[2]) + " = " + fmt(count) +
+                  " voxels is too many",
               "at most " + fmt(kMaxVoxels) + " voxels (2^40)");
   p_.grid.d = Dims{n[0], n[1], n[2]};
   out["shape"] = shape_out;
@@ -263,8 +246,7 @@ void Loader::read_grid(const Val& v, int nfields) {
   YAML::Node h_out = flow(YAML::Node(YAML::NodeType::Sequence));
   if (hv.present() && hv.node.IsSequence()) {
     const std::vector<Val> h = list(hv, spacing_expected);
-    if (h.size() != 3)
-      err_.fail(hv, "has " + std::to_string(h.size()) + " entries", spacing_expected);
+    if (h.size() != 3) err_.fail(hv, "has " + std::to_string(h.size()) + " entries", spacing_expected);
     for (int a = 0; a < 3; ++a) {
       p_.grid.h[a] = quantity(h[a], kLength, Bound::kPositive);
       h_out.push_back(h[a].text());
@@ -302,9 +284,8 @@ void Loader::read_time(const Val& v) {
     err_.fail(ov, in_quotes(ov.text()) + " gives " + count_text(outputs) + " volumes over end " + in_quotes(ev.text()),
               "at most " + count_text(kMaxOutputs) + " volumes (time.end / time.output_every + 1)");
 
-  const std::string integ =
-      t.choice("integrator", {"explicit", "lod", "adi"}, "an available integrator", "explicit, lod or adi",
-               Or{"explicit"});
+  const std::string integ = t.choice("integrator", {"explicit", "lod", "adi"}, "an available integrator",
+                                     "explicit, lod or adi", Or{"explicit"});
   parse_integrator(integ, &p_.time.integrator);
   const bool implicit = p_.time.integrator != Integrator::kExplicit;
 
@@ -321,8 +302,7 @@ void Loader::read_time(const Val& v) {
 
   if (implicit) {
     if (t.has("cfl"))
-      err_.fail(t.get("cfl"), "cfl applies to the explicit integrator only",
-                "no cfl with integrator " + integ);
+      err_.fail(t.get("cfl"), "cfl applies to the explicit integrator only", "no cfl with integrator " + integ);
     if (t.has("tolerance") && step != "auto")
       err_.fail(t.get("tolerance"), "tolerance applies to step: auto only", "either a fixed step or a tolerance");
     if (step == "auto")
@@ -424,8 +404,7 @@ void Loader::read_tissue(const Val& v) {
       const double x = md.values[i];
       if (!(x >= 0 && x < n && x == std::floor(x)))
         err_.fail(m.get("file"),
-                  "label map value " + fmt(x) + " at voxel " + voxel(p_.grid.d, i) +
-                      " is not a label index",
+                  "label map value " + fmt(x) + " at voxel " + voxel(p_.grid.d, i) + " is not a label index",
                   "integers 0.." + std::to_string(n - 1) + ", one per tissue label");
       p_.labels[i] = (uint8_t)x;
     }
@@ -491,8 +470,7 @@ void Loader::read_diffusion(const Val& v, SpeciesCoeffs& c, YAML::Node& out) {
   for (const auto& [key, val] : f.fields().entries()) {
     const std::string label = key.text();
     if (label == "default") continue;
-    const int l = int(std::find(p_.label_names.begin(), p_.label_names.end(), label) -
-                      p_.label_names.begin());
+    const int l = int(std::find(p_.label_names.begin(), p_.label_names.end(), label) - p_.label_names.begin());
     c.D[l] = real(value(val, kDiffusion, Bound::kNonNegative));
     out[label] = val.text();
   }
@@ -619,10 +597,10 @@ void Loader::read_initial(const Val& v, const Dim& conc, real* init, YAML::Node&
     for (long long i = 0; i < n; ++i) {
       const double x = a + b * md.values[i];
       if (!(x >= 0) || !std::isfinite(x))
-        err_.fail(m.get("file"),
-                  "map value " + fmt(md.values[i]) + " at voxel " + voxel(p_.grid.d, i) +
-                      " is not a concentration >= 0",
-                  "concentrations >= 0");
+        err_.fail(
+            m.get("file"),
+            "map value " + fmt(md.values[i]) + " at voxel " + voxel(p_.grid.d, i) + " is not a concentration >= 0",
+            "concentrations >= 0");
       if (x > double(std::numeric_limits<real>::max()))
         check_real(m.get("file"), "map value " + fmt(md.values[i]) + " at voxel " + voxel(p_.grid.d, i), x, conc.unit);
       init[i] = real(x);
@@ -655,8 +633,7 @@ void Loader::read_sources(const Val& v, const Dim& rate, SpeciesCoeffs& c, YAML:
         const double x = md.values[i];
         if (!(x >= 0) || !std::isfinite(x))
           err_.fail(m.get("file"),
-                    "map value " + fmt(x) + " at voxel " + voxel(p_.grid.d, i) +
-                        " is negative or not finite",
+                    "map value " + fmt(x) + " at voxel " + voxel(p_.grid.d, i) + " is negative or not finite",
                     "source map values >= 0");
         block[i] += q * x;
       }
@@ -691,8 +668,7 @@ void Loader::read_hold(const Val& v, const Dim& conc, SpeciesCoeffs& c, YAML::No
   hold_blocks_.push_back(std::move(block));
 }
 
-void Loader::read_uptake(const Val& v, const Dim& conc, const Dim& rate, SpeciesCoeffs& c,
-                         YAML::Node& out) {
+void Loader::read_uptake(const Val& v, const Dim& conc, const Dim& rate, SpeciesCoeffs& c, YAML::Node& out) {
   out = YAML::Node(YAML::NodeType::Map);
   Keys u(*this, Fields(err_, v, {"vmax", "km", "region"}), out);
   const double vmax = u.quantity("vmax", rate, Bound::kNonNegative);
@@ -811,18 +787,13 @@ LoadedScene Loader::load(const std::string& text_in) {
   }
   const YAML::Mark top;  // 1:1
   const std::string expected_root = "a mapping with keys name, grid, time and species";
-  if (docs.size() > 1)
-    err_.fail(docs[1].Mark(), "(top level)", "a second YAML document", "one document per scene");
-  if (docs.empty() || docs[0].IsNull())
-    err_.fail(top, "(top level)", "the scene is empty", expected_root);
+  if (docs.size() > 1) err_.fail(docs[1].Mark(), "(top level)", "a second YAML document", "one document per scene");
+  if (docs.empty() || docs[0].IsNull()) err_.fail(top, "(top level)", "the scene is empty", expected_root);
   const YAML::Node& root_node = docs[0];
-  if (!root_node.IsMap())
-    err_.fail(root_node.Mark(), "(top level)", root_not_a_mapping(root_node), expected_root);
-  const Fields root(
-      err_, Val{root_node, "", root_node.Mark()},
-      {"name", "seed", "grid", "time", "regions", "tissue", "observe", "species", "output",
-       "model", "parameters", "populations", "states", "terms", "drugs", "blood", "initial",
-       "radiotherapy"});
+  if (!root_node.IsMap()) err_.fail(root_node.Mark(), "(top level)", root_not_a_mapping(root_node), expected_root);
+  const Fields root(err_, Val{root_node, "", root_node.Mark()},
+                    {"name", "seed", "grid", "time", "regions", "tissue", "observe", "species", "output", "model",
+                     "parameters", "populations", "states", "terms", "drugs", "blood", "initial", "radiotherapy"});
 
   // The name becomes the run directory runs/<name>: a plain file name, never a path.
   Keys top_keys(*this, root, out_);
@@ -856,8 +827,8 @@ LoadedScene Loader::load(const std::string& text_in) {
     err_.fail(sv, "has " + std::to_string(species.size()) + " species",
               "at most " + std::to_string(kMaxSpecies) + " species");
   for (const Val& s : species) read_species(s, p_.nspecies());
-  read_model(root);                              // scene_model.cpp
-  read_radiotherapy(root.get("radiotherapy"));   // scene_rt.cpp
+  read_model(root);                             // scene_model.cpp
+  read_radiotherapy(root.get("radiotherapy"));  // scene_rt.cpp
   read_output(root.get("output"));
 
   p_.nsrc = (int)src_blocks_.size();
@@ -890,8 +861,8 @@ LoadedScene Loader::load(const std::string& text_in) {
 using scene_detail::Loader;
 namespace fs = std::filesystem;
 
-LoadedScene load_scene_text(const std::string& text, const std::string& name,
-                            const std::string& base_dir, const Machine& machine) {
+LoadedScene load_scene_text(const std::string& text, const std::string& name, const std::string& base_dir,
+                            const Machine& machine) {
   try {
     Loader loader(name, base_dir, machine);
     LoadedScene ls = loader.load(text);
@@ -901,12 +872,10 @@ LoadedScene load_scene_text(const std::string& text, const std::string& name,
     throw;
   } catch (const YAML::Exception& e) {
     // Anything yaml-cpp raises past parsing (should not happen) still gets a position.
-    throw SceneError(name + ":" + std::to_string(e.mark.line + 1) + ":" +
-                     std::to_string(e.mark.column + 1) + ": (top level): " + e.msg +
-                     " (expected a valid scene)");
+    throw SceneError(name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                     ": (top level): " + e.msg + " (expected a valid scene)");
   } catch (const UnitError& e) {
-    throw SceneError(name + ":1:1: (top level): " + e.what() +
-                     " (expected a working UDUNITS-2 installation)");
+    throw SceneError(name + ":1:1: (top level): " + e.what() + " (expected a working UDUNITS-2 installation)");
   }
 }
 

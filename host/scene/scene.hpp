@@ -19,9 +19,9 @@ class SceneError : public std::runtime_error {
 };
 
 struct LoadedScene {
-  std::string path;           // the scene file as given
-  Problem problem;            // resolved, internal units
-  std::string resolved_yaml;  // the scene with every default made explicit (for the run directory)
+  std::string path;                        // the scene file as given
+  Problem problem;                         // resolved, internal units
+  std::string resolved_yaml;               // the scene with every default made explicit (for the run directory)
   std::vector<std::string> output_fields;  // species written to the volumes; empty = all
 };
 

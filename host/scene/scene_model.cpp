@@ -40,12 +40,11 @@ std::vector<std::string> term_keys(const TermRow& r) {
   return v;
 }
 const std::vector<std::string> kFactorKinds{"activate", "inhibit", "room", "linear"};
-const std::vector<std::string> kPkKeys{"central_volume", "peripheral_volume", "clearance",
-                                       "intercompartmental", "molecular_weight"};
+const std::vector<std::string> kPkKeys{"central_volume", "peripheral_volume", "clearance", "intercompartmental",
+                                       "molecular_weight"};
 
 const std::string kPopUnit = "cells/mm^3";  // the unit of every population
-const std::string kParamExpected =
-    "a number with a unit, e.g. '0.4 1/day', or the name of another parameter";
+const std::string kParamExpected = "a number with a unit, e.g. '0.4 1/day', or the name of another parameter";
 
 const Dim kHill{"a Hill coefficient", "1", "1.26"};
 const Dim kVolume{"a volume", "L", "3 L"};
@@ -61,8 +60,8 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 // "(a)/b/(c)": num divided by each of dens, dimensionless ("1") parts left out.
 std::string quot(const std::string& num, const std::vector<std::string>& dens) {
   auto wrap = [](const std::string& u) {
-    const bool plain = std::all_of(
-        u.begin(), u.end(), [](char c) { return std::isalnum((unsigned char)c) || c == '_'; });
+    const bool plain =
+        std::all_of(u.begin(), u.end(), [](char c) { return std::isalnum((unsigned char)c) || c == '_'; });
     return plain ? u : "(" + u + ")";
   };
   std::string s = num.empty() || num == "1" ? "1" : wrap(num);
@@ -150,8 +149,7 @@ struct Entry {
     keys.push_back({k, v, f});
   }
   void erase(const std::string& k) {
-    keys.erase(std::remove_if(keys.begin(), keys.end(), [&](const Key& e) { return e.key == k; }),
-               keys.end());
+    keys.erase(std::remove_if(keys.begin(), keys.end(), [&](const Key& e) { return e.key == k; }), keys.end());
   }
 };
 
@@ -202,8 +200,7 @@ struct ModelReader {
       for (int j = 0; j < (int)m.population.size(); ++j)
         if (m.population[j]) pops.push_back(name_of(j));
       err().fail(v, in_quotes(name_of(i)) + " is not a population",
-                 pops.empty() ? "a population, but none are defined"
-                              : "a population: one of " + join(pops));
+                 pops.empty() ? "a population, but none are defined" : "a population: one of " + join(pops));
     }
     return i;
   }
@@ -305,9 +302,7 @@ struct ModelReader {
     Keys g(L, Fields(err(), v, {"mean_spacing", "radius", "seed", "exclude"}), out);
     const std::string& unit = unit_of(idx);
     if (!same_dimension(L.units_, unit, "1/um"))
-      err().fail(v,
-                 "field " + in_quotes(name_of(idx)) + " is in " + in_quotes(unit) +
-                     ", not a surface density",
+      err().fail(v, "field " + in_quotes(name_of(idx)) + " is in " + in_quotes(unit) + ", not a surface density",
                  "a field whose unit converts to 1/um");
     VesselSpec spec;
     spec.mean_spacing_um = g.value("mean_spacing", kLength, Bound::kPositive);
@@ -327,8 +322,7 @@ struct ModelReader {
 
   // ---- model files and parameters ----------------------------------------------------------
 
-  void include(const Val& at, const ModelFile& from,
-               std::vector<std::pair<fs::path, std::string>>& stack) {
+  void include(const Val& at, const ModelFile& from, std::vector<std::pair<fs::path, std::string>>& stack) {
     const std::string expected = "the path of a YAML model file, e.g. models/tme.yaml";
     const std::string rel = L.text(at, expected);
     fs::path path(rel);
@@ -343,8 +337,7 @@ struct ModelReader {
         std::vector<std::string> chain;
         for (size_t j = i; j < stack.size(); ++j) chain.push_back(stack[j].second);
         chain.push_back(name);
-        err().fail(at, "circular include: " + join(chain, " -> "),
-                   "model files that do not include each other");
+        err().fail(at, "circular include: " + join(chain, " -> "), "model files that do not include each other");
       }
     for (const ModelFile& f : m.files)
       if (f.id == id) return;  // already read through another include
@@ -374,8 +367,7 @@ struct ModelReader {
     stack.push_back({id, name});
     if (keys.has("include")) {
       InFile scope(L, f);
-      for (const Val& item : L.list(keys.get("include"), "a list of model file paths"))
-        include(item, f, stack);
+      for (const Val& item : L.list(keys.get("include"), "a list of model file paths")) include(item, f, stack);
     }
     stack.pop_back();
     m.files.push_back(std::move(f));
@@ -396,14 +388,11 @@ struct ModelReader {
       p.alias = true;
       return p;
     }
-    if (q.status == QuantityText::kNoNumber)
-      err().fail(v, in_quotes(s) + " has no number", kParamExpected);
+    if (q.status == QuantityText::kNoNumber) err().fail(v, in_quotes(s) + " has no number", kParamExpected);
     if (q.status == QuantityText::kBadNumber)
       err().fail(v, in_quotes(s) + " is not a number followed by a unit", kParamExpected);
-    if (q.status == QuantityText::kOutOfRange)
-      err().fail(v, in_quotes(s) + " is out of range", kParamExpected);
-    if (!L.units_.parses(q.unit))
-      err().fail(v, "unit " + in_quotes(q.unit) + " does not parse", kParamExpected);
+    if (q.status == QuantityText::kOutOfRange) err().fail(v, in_quotes(s) + " is out of range", kParamExpected);
+    if (!L.units_.parses(q.unit)) err().fail(v, "unit " + in_quotes(q.unit) + " does not parse", kParamExpected);
     return p;
   }
 
@@ -422,15 +411,13 @@ struct ModelReader {
         if (override_only) {
           if (old < 0)
             err().fail(key, in_quotes(name) + " is not a parameter of the model",
-                       m.params.empty()
-                           ? "no parameters: the model defines none"
-                           : "the name of a model parameter to override: " + join(m.param_names()));
+                       m.params.empty() ? "no parameters: the model defines none"
+                                        : "the name of a model parameter to override: " + join(m.param_names()));
           m.params[old] = def;
         } else {
           if (old >= 0)
             err().fail(key,
-                       "duplicate parameter " + in_quotes(name) + " (first defined at " +
-                           m.where(m.params[old]) + ")",
+                       "duplicate parameter " + in_quotes(name) + " (first defined at " + m.where(m.params[old]) + ")",
                        "each parameter defined once");
           m.params.push_back(def);
         }
@@ -505,8 +492,7 @@ struct ModelReader {
 
   // The entries of `key` in every file; a scene entry named like a model file's entry updates
   // that entry key by key (`exclusive` keys replace each other).
-  std::vector<Entry> collect(const std::string& key, const std::string& what,
-                             const std::vector<std::string>& keys,
+  std::vector<Entry> collect(const std::string& key, const std::string& what, const std::vector<std::string>& keys,
                              const std::vector<std::string>& exclusive) {
     std::vector<Entry> entries;
     for (int fi = 0; fi < (int)m.files.size(); ++fi) {
@@ -555,30 +541,27 @@ struct ModelReader {
     InFile scope(L, m.files[file]);
     return f();
   }
-  [[noreturn]] void fail_in(int file, const YAML::Mark& mark, const std::string& path,
-                            const std::string& wrong, const std::string& expected) const {
+  [[noreturn]] void fail_in(int file, const YAML::Mark& mark, const std::string& path, const std::string& wrong,
+                            const std::string& expected) const {
     m.files[file].err.fail(mark, path, wrong, expected);
   }
-  [[noreturn]] void fail_in(int file, const Val& v, const std::string& wrong,
-                            const std::string& expected) const {
+  [[noreturn]] void fail_in(int file, const Val& v, const std::string& wrong, const std::string& expected) const {
     fail_in(file, v.mark, v.path, wrong, expected);
   }
 
   // The value [dim.unit] and text of an entry's key; `def` when absent (nullptr: required).
-  std::pair<double, std::string> entry_value(const Entry& e, const std::string& k, const Dim& dim,
-                                             Bound b, const char* def) {
+  std::pair<double, std::string> entry_value(const Entry& e, const std::string& k, const Dim& dim, Bound b,
+                                             const char* def) {
     if (const Entry::Key* kv = e.get(k))
       return {in_file(kv->file, [&] { return L.value(kv->val, dim, b); }), kv->val.text()};
-    if (!def)
-      fail_in(e.file, e.item.mark, e.item.path + "." + k, "missing required key", dim.expect());
+    if (!def) fail_in(e.file, e.item.mark, e.item.path + "." + k, "missing required key", dim.expect());
     return {L.units_.to(def, dim.unit), def};
   }
 
   void add_global(const GlobalInput& g, const Entry& e) {
     for (const GlobalInput& other : model().globals)
       if (other.name == g.name)
-        fail_in(e.file, e.item,
-                "the name " + in_quotes(g.name) + " is used by a drug and a blood input",
+        fail_in(e.file, e.item, "the name " + in_quotes(g.name) + " is used by a drug and a blood input",
                 "distinct names for drugs and blood inputs");
     if ((int)model().globals.size() >= kMaxGlobals)
       fail_in(e.file, e.item, "is input number " + std::to_string(kMaxGlobals + 1),
@@ -587,16 +570,15 @@ struct ModelReader {
   }
 
   void read_drugs() {
-    const std::vector<Entry> drugs =
-        collect("drugs", "drug", {"name", "dose", "start", "body_weight", "pk"}, {});
+    const std::vector<Entry> drugs = collect("drugs", "drug", {"name", "dose", "start", "body_weight", "pk"}, {});
     // The drugs the model files define: a scene entry of another name must bring its own pk.
     std::vector<std::string> known;
     for (const Entry& e : drugs)
       if (!m.files[e.file].scene) known.push_back(e.name);
     YAML::Node out(YAML::NodeType::Sequence);
     for (const Entry& e : drugs) {
-      const bool has_pk = std::any_of(e.keys.begin(), e.keys.end(),
-                                      [](const Entry::Key& k) { return k.key.rfind("pk.", 0) == 0; });
+      const bool has_pk =
+          std::any_of(e.keys.begin(), e.keys.end(), [](const Entry::Key& k) { return k.key.rfind("pk.", 0) == 0; });
       if (m.files[e.file].scene && !has_pk) {
         const YAML::Node name = e.item.node["name"];
         fail_in(e.file, name.Mark(), e.item.path + ".name", "unknown drug " + in_quotes(e.name),
@@ -612,10 +594,8 @@ struct ModelReader {
       double bw = 0;
       std::string bw_text;
       if (e.get("body_weight"))
-        std::tie(bw, bw_text) =
-            entry_value(e, "body_weight", kBodyWeight, Bound::kPositive, nullptr);
-      const std::pair<double, std::string> start =
-          entry_value(e, "start", kTime, Bound::kNonNegative, "0 d");
+        std::tie(bw, bw_text) = entry_value(e, "body_weight", kBodyWeight, Bound::kPositive, nullptr);
+      const std::pair<double, std::string> start = entry_value(e, "start", kTime, Bound::kNonNegative, "0 d");
       std::string dose = "none";
       if (const Entry::Key* kv = e.get("dose")) {
         in_file(kv->file, [&] {
@@ -698,14 +678,13 @@ struct ModelReader {
       if (const Entry::Key* uk = e.get("unit")) {
         g.unit = in_file(uk->file, [&] {
           const std::string u = L.text(uk->val, u_expected);
-          if (!L.units_.parses(u))
-            err().fail(uk->val, "unit " + in_quotes(u) + " does not parse", u_expected);
+          if (!L.units_.parses(u)) err().fail(uk->val, "unit " + in_quotes(u) + " does not parse", u_expected);
           return u;
         });
       } else if (vk) {
         g.unit = written_unit(vk->val);
-      } else if (tk->val.node.IsSequence() && tk->val.node.size() > 0 &&
-                 tk->val.node[0].IsSequence() && tk->val.node[0].size() == 2) {
+      } else if (tk->val.node.IsSequence() && tk->val.node.size() > 0 && tk->val.node[0].IsSequence() &&
+                 tk->val.node[0].size() == 2) {
         g.unit = written_unit(Val{tk->val.node[0][1], "", tk->val.mark});
       }
       if (g.unit.empty()) g.unit = "1";
@@ -724,12 +703,10 @@ struct ModelReader {
           if (rows.empty()) err().fail(tk->val, "is an empty list", expected);
           for (const Val& r : rows) {
             const std::vector<Val> tv = L.list(r, expected);
-            if (tv.size() != 2)
-              err().fail(r, "has " + std::to_string(tv.size()) + " entries", expected);
+            if (tv.size() != 2) err().fail(r, "has " + std::to_string(tv.size()) + " entries", expected);
             const double t = L.value(tv[0], kTime, Bound::kAny);
             if (!g.times_s.empty() && !(t > g.times_s.back()))
-              err().fail(tv[0], in_quotes(tv[0].text()) + " is not after the previous time",
-                         expected);
+              err().fail(tv[0], in_quotes(tv[0].text()) + " is not after the previous time", expected);
             g.times_s.push_back(t);
             g.values.push_back(L.value(tv[1], level, Bound::kNonNegative));
             YAML::Node row = flow(YAML::Node(YAML::NodeType::Sequence));
@@ -750,8 +727,7 @@ struct ModelReader {
   int global(const Val& v, const std::string& role) {
     std::vector<std::string> names;
     for (const GlobalInput& g : model().globals) names.push_back(g.name);
-    const std::string expected =
-        names.empty() ? role + ", but none are defined" : role + ": one of " + join(names);
+    const std::string expected = names.empty() ? role + ", but none are defined" : role + ": one of " + join(names);
     const std::string s = L.text(v, expected);
     for (size_t i = 0; i < names.size(); ++i)
       if (names[i] == s) return (int)i;
@@ -763,15 +739,12 @@ struct ModelReader {
   // A unit built from field units (e.g. "(ng/mL)/s/(cells/mm^3)") must parse.
   void check_unit(const Val& at, const Dim& d) const {
     if (!L.units_.parses(d.unit))
-      err().fail(at,
-                 "the unit " + in_quotes(d.unit) + " built from the fields' units does not parse",
+      err().fail(at, "the unit " + in_quotes(d.unit) + " built from the fields' units does not parse",
                  "field units that UDUNITS can combine");
   }
 
   Factor read_factor(const Val& v, YAML::Node& out) {
-    const Fields any(
-        err(), v,
-        {"activate", "inhibit", "room", "linear", "half", "hill", "per", "blocked_by", "scale"});
+    const Fields any(err(), v, {"activate", "inhibit", "room", "linear", "half", "hill", "per", "blocked_by", "scale"});
     const std::string kind = any.one_of(kFactorKinds);
     std::vector<std::string> allowed{kind, "half", "hill", "per", "blocked_by"};
     if (kind == "room") allowed = {"room"};
@@ -788,9 +761,7 @@ struct ModelReader {
       flow(out);
       return fc;
     }
-    fc.kind = kind == "activate"  ? kFactorHillAct
-              : kind == "inhibit" ? kFactorHillInh
-                                  : kFactorLinear;
+    fc.kind = kind == "activate" ? kFactorHillAct : kind == "inhibit" ? kFactorHillInh : kFactorLinear;
     fc.a = field(f.get(kind));
     out[kind] = name_of(fc.a);
     std::string ux = unit_of(fc.a);  // unit of the input x
@@ -801,18 +772,15 @@ struct ModelReader {
     }
     if (f.has("blocked_by")) {
       const Val bv = f.get("blocked_by");
-      const Fields b = Fields::any(
-          err(), bv,
-          "a mapping of antibody fields to dissociation constants, e.g. {antiPD1: 0.26 nM}");
+      const Fields b =
+          Fields::any(err(), bv, "a mapping of antibody fields to dissociation constants, e.g. {antiPD1: 0.26 nM}");
       if (b.entries().size() > 2)
-        err().fail(bv, "has " + std::to_string(b.entries().size()) + " antibodies",
-                   "at most 2 blocking antibodies");
+        err().fail(bv, "has " + std::to_string(b.entries().size()) + " antibodies", "at most 2 blocking antibodies");
       YAML::Node b_out(YAML::NodeType::Map);
       int j = 0;
       for (const auto& [key, val] : b.entries()) {
         fc.ab[j] = field(key);
-        fc.kd[j] = real(
-            L.value(val, dim_in("a dissociation constant", unit_of(fc.ab[j])), Bound::kPositive));
+        fc.kd[j] = real(L.value(val, dim_in("a dissociation constant", unit_of(fc.ab[j])), Bound::kPositive));
         b_out[name_of(fc.ab[j])] = val.text();
         ++j;
       }
@@ -854,14 +822,13 @@ struct ModelReader {
   }
 
   static Bound bound_of(TermBound b) {
-    return b == TermBound::kPositive ? Bound::kPositive
+    return b == TermBound::kPositive      ? Bound::kPositive
            : b == TermBound::kNonNegative ? Bound::kNonNegative
-                                         : Bound::kAny;
+                                          : Bound::kAny;
   }
 
   // A required value of the term mapping `v` in `dim`, written to the resolved term as given.
-  double term_value(const Val& v, const Fields& f, const std::string& key, const Dim& dim, Bound b,
-                    YAML::Node& out) {
+  double term_value(const Val& v, const Fields& f, const std::string& key, const Dim& dim, Bound b, YAML::Node& out) {
     check_unit(v, dim);
     const Val x = f.required(key, dim.expect());
     out[key] = x.text();
@@ -870,8 +837,8 @@ struct ModelReader {
 
   // One key of a term's row (all but factors and products): reads it into t (or the chemotaxis
   // signal, or `val` for a value without a slot) and the resolved term.
-  void read_term_key(const Val& v, const Fields& f, const TermKey& k, Term& t, TermUnits& u,
-                     double& val, YAML::Node& out) {
+  void read_term_key(const Val& v, const Fields& f, const TermKey& k, Term& t, TermUnits& u, double& val,
+                     YAML::Node& out) {
     const std::string key = k.key;
     switch (k.type) {
       case TermKeyType::kBy: {
@@ -890,10 +857,10 @@ struct ModelReader {
         }
         t.src = field(sv);
         if (k.per_um && !same_dimension(L.units_, unit_of(t.src), "1/um"))
-          err().fail(sv,
-                     "field " + in_quotes(name_of(t.src)) + " is in " + in_quotes(unit_of(t.src)) +
-                         ", not a surface density",
-                     "a field whose unit converts to 1/um");
+          err().fail(
+              sv,
+              "field " + in_quotes(name_of(t.src)) + " is in " + in_quotes(unit_of(t.src)) + ", not a surface density",
+              "a field whose unit converts to 1/um");
         out[key] = name_of(t.src);
         u.B = unit_of(t.src);
         return;
@@ -905,8 +872,8 @@ struct ModelReader {
         if (k.in_target_unit &&
             (!same_dimension(L.units_, u.G, u.X) || std::fabs(L.units_.to("1 " + u.G, u.X) - 1) > 1e-12))
           err().fail(gv,
-                     in_quotes(gv.text()) + " is in " + in_quotes(u.G) + " but " +
-                         in_quotes(name_of(t.target)) + " is in " + in_quotes(u.X),
+                     in_quotes(gv.text()) + " is in " + in_quotes(u.G) + " but " + in_quotes(name_of(t.target)) +
+                         " is in " + in_quotes(u.X),
                      "a plasma level in the target field's unit");
         out[key] = gv.text();
         return;
@@ -927,8 +894,7 @@ struct ModelReader {
           const std::string expected =
               join(std::vector<std::string>(choices.begin(), choices.end() - 1)) + " or " + choices.back();
           word = L.text(f.get(key), expected);
-          if (!contains(choices, word))
-            err().fail(f.get(key), in_quotes(word) + " is not " + k.noun, expected);
+          if (!contains(choices, word)) err().fail(f.get(key), in_quotes(word) + " is not " + k.noun, expected);
         }
         out[key] = word;
         t.p[k.slot] = real(std::find(choices.begin(), choices.end(), word) - choices.begin());
@@ -962,8 +928,7 @@ struct ModelReader {
         if (key == "rate") uptake_rate(v, f, t, u, out);  // TermHook::kUptakeRate (km with it)
         return;
       case TermKeyType::kFactors:
-      case TermKeyType::kProducts:
-        return;  // after the other keys
+      case TermKeyType::kProducts: return;  // after the other keys
     }
   }
 
@@ -972,15 +937,15 @@ struct ModelReader {
   // linear uptake: rate [1/s per unit_src].
   void uptake_rate(const Val& v, const Fields& f, Term& t, const TermUnits& u, YAML::Node& out) {
     if (f.has("km")) {
-      const double vmax = term_value(v, f, "rate", dim_in("a maximum uptake rate", quot(u.X, {"s", u.B})),
-                                     Bound::kNonNegative, out);
+      const double vmax =
+          term_value(v, f, "rate", dim_in("a maximum uptake rate", quot(u.X, {"s", u.B})), Bound::kNonNegative, out);
       const double km = term_value(v, f, "km", concentration(u.X), Bound::kPositive, out);
       L.check_real(f.get("km"), "rate / km = " + fmt(vmax) + " / " + fmt(km), vmax / km, "1/s per source unit");
       t.p[kParamRate] = real(vmax / km);
       t.p[kParamKm] = real(km);
     } else {
-      t.p[kParamRate] = real(term_value(v, f, "rate", dim_in("an uptake rate", quot("1", {"s", u.B})),
-                                        Bound::kNonNegative, out));
+      t.p[kParamRate] =
+          real(term_value(v, f, "rate", dim_in("an uptake rate", quot("1", {"s", u.B})), Bound::kNonNegative, out));
     }
   }
 
@@ -1006,16 +971,15 @@ struct ModelReader {
     YAML::Node p_out(YAML::NodeType::Map);
     if (f.has("products")) {
       const Val pv = f.get("products");
-      const Fields pr = Fields::any(
-          err(), pv, "a mapping of product fields to yields, e.g. {antigen: 1.34e-14 mol/cell}");
+      const Fields pr =
+          Fields::any(err(), pv, "a mapping of product fields to yields, e.g. {antigen: 1.34e-14 mol/cell}");
       if ((int)pr.entries().size() > kMaxTermProducts)
         err().fail(pv, "has " + std::to_string(pr.entries().size()) + " products",
                    "at most " + std::to_string(kMaxTermProducts) + " products");
       for (const auto& [key, val] : pr.entries()) {
         TermProduct& tp = t.prod[t.nproducts++];
         tp.species = field(key);
-        const Dim yd =
-            dim_in("a yield", unit_of(tp.species) == u.X ? "1" : quot(unit_of(tp.species), {u.X}));
+        const Dim yd = dim_in("a yield", unit_of(tp.species) == u.X ? "1" : quot(unit_of(tp.species), {u.X}));
         check_unit(val, yd);
         tp.yield = real(L.value(val, yd, Bound::kNonNegative));
         p_out[name_of(tp.species)] = val.text();
@@ -1029,17 +993,14 @@ struct ModelReader {
   void read_term(const Val& v) {
     const std::vector<std::string> kind_names = term_kind_names();
     const std::string kinds = join(kind_names);
-    const Fields any = Fields::any(
-        err(), v, "a mapping with one term kind (" + kinds + ") naming the target field");
+    const Fields any = Fields::any(err(), v, "a mapping with one term kind (" + kinds + ") naming the target field");
     bool has_kind = false;
     for (const auto& e : any.entries()) has_kind = has_kind || contains(kind_names, e.first.text());
     if (!has_kind)
       for (const auto& e : any.entries()) {
         bool known = false;
         for (const TermRow& r : kTermRegistry) known = known || contains(term_keys(r), e.first.text());
-        if (!known)
-          err().fail(e.first, "unknown term kind " + in_quotes(e.first.text()),
-                     "exactly one of: " + kinds);
+        if (!known) err().fail(e.first, "unknown term kind " + in_quotes(e.first.text()), "exactly one of: " + kinds);
       }
     const std::string kind = any.one_of(kind_names);
     const TermRow& row = kTermRegistry[std::find(kind_names.begin(), kind_names.end(), kind) - kind_names.begin()];
@@ -1095,11 +1056,9 @@ struct ModelReader {
     if (m.any) {
       L.out_["model"] = YAML::Node(YAML::NodeType::Map);
       L.out_["parameters"] = YAML::Node(YAML::NodeType::Map);
-      for (const char* k : {"populations", "states"})
-        L.out_[k] = YAML::Node(YAML::NodeType::Sequence);
+      for (const char* k : {"populations", "states"}) L.out_[k] = YAML::Node(YAML::NodeType::Sequence);
       if (root.has("initial")) L.out_["initial"] = YAML::Node(YAML::NodeType::Map);
-      for (const char* k : {"drugs", "blood", "terms"})
-        L.out_[k] = YAML::Node(YAML::NodeType::Sequence);
+      for (const char* k : {"drugs", "blood", "terms"}) L.out_[k] = YAML::Node(YAML::NodeType::Sequence);
     }
     for (const char* sec : {"populations", "states"})
       for (const ModelFile& f : m.files) {
@@ -1118,8 +1077,7 @@ struct ModelReader {
 
     // initial overrides (the scene only)
     if (root.has("initial")) {
-      const Fields in =
-          Fields::any(err(), root.get("initial"), "a mapping of field names to initial states");
+      const Fields in = Fields::any(err(), root.get("initial"), "a mapping of field names to initial states");
       YAML::Node out(YAML::NodeType::Map);
       for (const auto& [key, val] : in.entries()) {
         const int idx = field(key);
@@ -1144,8 +1102,7 @@ struct ModelReader {
     if (m.tolerance.present()) {
       const std::string expected = "a number in (0, 1), e.g. 1e-4";
       const double x = L.number(m.tolerance, expected);
-      if (!(x > 0 && x < 1))
-        err().fail(m.tolerance, in_quotes(m.tolerance.text()) + " is out of range", expected);
+      if (!(x > 0 && x < 1)) err().fail(m.tolerance, in_quotes(m.tolerance.text()) + " is out of range", expected);
       model().rtol = x;
       tol = m.tolerance.text();
     }
@@ -1179,8 +1136,7 @@ void Loader::read_model_files(const Fields& root) {
 
 void Loader::read_model(const Fields& root) { ModelReader{*this, *model_, root}.phase2(); }
 
-double Loader::value(const Val& v, const Dim& dim, Bound bound,
-                     const std::string& expected_in) const {
+double Loader::value(const Val& v, const Dim& dim, Bound bound, const std::string& expected_in) const {
   const std::string expected = expected_in.empty() ? dim.expect() : expected_in;
   if (!v.scalar()) return quantity(v, dim, bound, expected_in);
   const std::string s = v.text();
@@ -1198,20 +1154,16 @@ double Loader::value(const Val& v, const Dim& dim, Bound bound,
   if (d.name != s) what += " -> " + in_quotes(d.name);
   what += " = " + in_quotes(lit) + " (" + model_->where(d) + ")";
   const QuantityText lq = split_quantity(lit);
-  if (lq.unit.empty() && !units_.convertible("1", dim.unit))
-    err_.fail(v, what + " has no unit", expected);
-  if (!units_.convertible(lq.unit, dim.unit))
-    err_.fail(v, what + " is not " + dim.noun, expected);
+  if (lq.unit.empty() && !units_.convertible("1", dim.unit)) err_.fail(v, what + " has no unit", expected);
+  if (!units_.convertible(lq.unit, dim.unit)) err_.fail(v, what + " is not " + dim.noun, expected);
   double x = 0;
   try {
     x = units_.to(lit, dim.unit);
   } catch (const UnitError& e) {
     err_.fail(v, what + ": " + e.what(), expected);
   }
-  if (bound == Bound::kNonNegative && x < 0)
-    err_.fail(v, what + " must be >= 0", dim.noun + " >= 0 " + dim.unit);
-  if (bound == Bound::kPositive && !(x > 0))
-    err_.fail(v, what + " must be > 0", dim.noun + " > 0 " + dim.unit);
+  if (bound == Bound::kNonNegative && x < 0) err_.fail(v, what + " must be >= 0", dim.noun + " >= 0 " + dim.unit);
+  if (bound == Bound::kPositive && !(x > 0)) err_.fail(v, what + " must be > 0", dim.noun + " > 0 " + dim.unit);
   check_real(v, what, x, dim.unit);
   return x;
 }

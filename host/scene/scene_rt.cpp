@@ -70,16 +70,13 @@ struct RtReader {
 
   // A time [s]: one quantity ("7 d") or a sum of them ("7 d 9 h"), kept exact.
   double time(const Val& v, Bound bound, const std::string& expected = kRunTime) const {
-    const std::vector<std::string> parts =
-        v.scalar() ? time_parts(v.text()) : std::vector<std::string>{};
+    const std::vector<std::string> parts = v.scalar() ? time_parts(v.text()) : std::vector<std::string>{};
     if (parts.size() < 2) return L.quantity(v, kTime, bound, expected);
     double t = 0;
     for (const std::string& part : parts)
       t += L.quantity(Val{YAML::Node(part), v.path, v.mark}, kTime, Bound::kAny, expected);
     if (bound != Bound::kAny && (t < 0 || (bound == Bound::kPositive && t == 0)))
-      err.fail(v,
-               in_quotes(v.text()) + (bound == Bound::kPositive ? " must be > 0" : " must be >= 0"),
-               expected);
+      err.fail(v, in_quotes(v.text()) + (bound == Bound::kPositive ? " must be > 0" : " must be >= 0"), expected);
     return t;
   }
 
@@ -146,8 +143,7 @@ struct RtReader {
       if (f.has(name)) {
         ab[l] = f.value(name, kDose, Bound::kPositive);
       } else if (std::isnan(ab[l])) {
-        err.fail(v, "has no value for tissue label " + in_quotes(name),
-                 "a default, or a value for every tissue label");
+        err.fail(v, "has no value for tissue label " + in_quotes(name), "a default, or a value for every tissue label");
       }
     }
     p.model.alpha_beta_Gy = ab;
@@ -163,8 +159,7 @@ struct RtReader {
     const std::string u = unit(m.oxygen);
     const bool pressure = L.units_.convertible(u, "mmHg");
     const std::string pu_expected = "the pO2 of 1 " + u + " of " + f.get("field").text() +
-                                    (pressure ? "" : ", as " + u + " is not a pressure") +
-                                    ", e.g. '0.75 mmHg'";
+                                    (pressure ? "" : ", as " + u + " is not a pressure") + ", e.g. '0.75 mmHg'";
     if (!pressure) f.fields().required("pO2_per_unit", pu_expected);
     m.oxygen_to_mmHg = f.value("pO2_per_unit", kPressure, Bound::kPositive, Or{"1 " + u}, pu_expected);
     m.oer_max = f.opt("oer_max", Or{"3"}, [&](const Val& x) {
@@ -198,8 +193,7 @@ struct RtReader {
         r.beta = real(f.value("beta", kBeta, Bound::kNonNegative));
         if (f.has("doomed")) {
           r.doomed = f.field("doomed", "a doomed-cell pool");
-          if (r.doomed == r.species)
-            err.fail(f.get("doomed"), "is the irradiated population itself", "another field");
+          if (r.doomed == r.species) err.fail(f.get("doomed"), "is the irradiated population itself", "another field");
         }
         p.model.radio_pops.push_back(r);
         o.push_back(f.out());
@@ -235,8 +229,8 @@ struct RtReader {
         for (const char* k : other[r.kind == kReleaseInterferon ? 1 : 0])
           if (k && f.has(k))
             err.fail(f.get(k),
-                     std::string(k) + " applies to kind " +
-                         (r.kind == kReleaseInterferon ? "linear" : "interferon") + " only",
+                     std::string(k) + " applies to kind " + (r.kind == kReleaseInterferon ? "linear" : "interferon") +
+                         " only",
                      r.kind == kReleaseInterferon ? "threshold and steepness for kind interferon"
                                                   : "saturation for kind linear");
         if (r.kind == kReleaseInterferon) {
@@ -276,8 +270,7 @@ struct RtReader {
       const std::vector<double> lo = lengths(b, "min"), hi = lengths(b, "max");
       for (int a = 0; a < 3; ++a) {
         if (!(hi[a] > lo[a]))
-          err.fail(b.get("max"), std::string("is not above min along ") + "xyz"[a],
-                   "max > min on every axis");
+          err.fail(b.get("max"), std::string("is not above min along ") + "xyz"[a], "max > min on every axis");
         t.center_um[a] = 0.5 * (lo[a] + hi[a]);
         t.half_size_um[a] = 0.5 * (hi[a] - lo[a]);
       }
@@ -286,9 +279,7 @@ struct RtReader {
       Keys e = keys(f.get(shape), {"center", "semi_axes"}, so);
       const std::vector<double> c = lengths(e, "center"), ax = lengths(e, "semi_axes");
       for (int a = 0; a < 3; ++a) {
-        if (!(ax[a] > 0))
-          err.fail(e.get("semi_axes"), std::string("is not > 0 along ") + "xyz"[a],
-                   "semi-axes > 0 um");
+        if (!(ax[a] > 0)) err.fail(e.get("semi_axes"), std::string("is not > 0 along ") + "xyz"[a], "semi-axes > 0 um");
         t.center_um[a] = c[a];
         t.half_size_um[a] = ax[a];
       }
@@ -304,11 +295,9 @@ struct RtReader {
     const std::vector<std::string> file_keys{"array", "scale", "outside", "fill"};
     Keys f = keys(v, {"targets", "background", "file", "array", "scale", "outside", "fill"}, o);
     const std::string src = f.fields().one_of({"targets", "file"});
-    for (const std::string& k :
-         src == "targets" ? file_keys : std::vector<std::string>{"background"})
+    for (const std::string& k : src == "targets" ? file_keys : std::vector<std::string>{"background"})
       if (f.has(k))
-        err.fail(f.get(k),
-                 in_quotes(k) + " applies to " + (src == "targets" ? "file" : "targets") + " only",
+        err.fail(f.get(k), in_quotes(k) + " applies to " + (src == "targets" ? "file" : "targets") + " only",
                  "keys of a dose " + src);
     if (src == "targets") {
       rt::AnalyticDose a;
@@ -345,24 +334,21 @@ struct RtReader {
     const bool dicom = rt::looks_like_dicom(path.string());
     std::string array;
     if (f.has("array")) {
-      if (dicom)
-        err.fail(f.get("array"), "array applies to image files only", "no array for DICOM");
+      if (dicom) err.fail(f.get("array"), "array applies to image files only", "no array for DICOM");
       array = f.text("array", "the name of an array in the file");
     }
     rt::ResampleOptions ro;
     ro.scale = f.opt("scale", Or{"1"}, [&](const Val& x) {
       const std::string expected = "a number > 0, e.g. 0.04 for a 25-fraction total";
       const double s = L.number(x, expected);
-      if (!(s > 0) || !std::isfinite(s))
-        err.fail(x, in_quotes(x.text()) + " must be > 0", expected);
+      if (!(s > 0) || !std::isfinite(s)) err.fail(x, in_quotes(x.text()) + " must be > 0", expected);
       return s;
     });
     const std::string outside = f.choice("outside", {"fill", "error"}, "a policy", "fill or error", Or{"fill"});
     ro.outside = outside == "fill" ? rt::OutsidePolicy::Fill : rt::OutsidePolicy::Error;
     if (outside == "error" && f.has("fill"))
       err.fail(f.get("fill"), "fill applies to outside: fill only", "no fill with outside: error");
-    if (outside == "fill")
-      ro.fill = f.value("fill", kDose, Bound::kNonNegative, Or{"0 Gy"});
+    if (outside == "fill") ro.fill = f.value("fill", kDose, Bound::kNonNegative, Or{"0 Gy"});
     rt::DoseImage img;
     try {
       img = rt::read_dose_image(path.string(), array);
@@ -381,20 +367,18 @@ struct RtReader {
         const Dims& g = p.grid.d;
         err.fail(fv,
                  "dose " + rt::num(d[i]) + " Gy at grid voxel (" + std::to_string(i % g.nx) + ", " +
-                     std::to_string(i / g.nx % g.ny) + ", " +
-                     std::to_string(i / ((size_t)g.nx * g.ny)) + ") is negative or not finite",
+                     std::to_string(i / g.nx % g.ny) + ", " + std::to_string(i / ((size_t)g.nx * g.ny)) +
+                     ") is negative or not finite",
                  "doses >= 0 Gy");
       }
     return d;
   }
 
   // Fractions of plan `plan`; per_fraction [Gy] fills in the course or the explicit doses.
-  std::vector<rt::Fraction> schedule(const Val& v, int plan, double per_fraction,
-                                     const std::string& per_fraction_text, const rt::Calendar& cal,
-                                     YAML::Node& o) {
-    const std::vector<std::string> course_keys{"total",    "per_fraction", "fractions", "pattern",
-                                               "per_week", "start",        "clock",     "per_day",
-                                               "gap",      "min_gap"};
+  std::vector<rt::Fraction> schedule(const Val& v, int plan, double per_fraction, const std::string& per_fraction_text,
+                                     const rt::Calendar& cal, YAML::Node& o) {
+    const std::vector<std::string> course_keys{"total", "per_fraction", "fractions", "pattern", "per_week",
+                                               "start", "clock",        "per_day",   "gap",     "min_gap"};
     std::vector<std::string> keys = course_keys;
     for (const char* k : {"times", "doses", "list"}) keys.push_back(k);
     Keys f = RtReader::keys(v, keys, o);
@@ -431,10 +415,9 @@ struct RtReader {
         if (dv.present() && dv.node.IsSequence()) {
           const std::vector<Val> ds = L.list(dv, "a list of doses, one per time");
           if (ds.size() != ef.time_dose.size())
-            err.fail(dv,
-                     "has " + std::to_string(ds.size()) + " doses for " +
-                         std::to_string(ef.time_dose.size()) + " times",
-                     "one dose per time, or a single dose for all");
+            err.fail(
+                dv, "has " + std::to_string(ds.size()) + " doses for " + std::to_string(ef.time_dose.size()) + " times",
+                "one dose per time, or a single dose for all");
           YAML::Node d_out = flow(YAML::Node(YAML::NodeType::Sequence));
           for (size_t i = 0; i < ds.size(); ++i) {
             ef.time_dose[i].second = L.value(ds[i], kDose, Bound::kPositive);
@@ -505,10 +488,7 @@ struct RtReader {
         err.fail(f.has("per_day") ? f.get("per_day") : v, msg,
                  "per_day fractions, gap apart from clock, within one day");
       if (msg.find("minimum") != std::string::npos)
-        err.fail(f.has("gap")       ? f.get("gap")
-                 : f.has("min_gap") ? f.get("min_gap")
-                                    : v,
-                 msg, "a gap >= min_gap");
+        err.fail(f.has("gap") ? f.get("gap") : f.has("min_gap") ? f.get("min_gap") : v, msg, "a gap >= min_gap");
       err.fail(v, msg, "a valid course");
     }
   }
@@ -551,11 +531,9 @@ struct RtReader {
         int k = 1;  // its number within its plan
         while (per_plan[(size_t)fr.plan][(size_t)k - 1].time_s != fr.time_s) ++k;
         err.fail(schedules[(size_t)fr.plan],
-                 "fraction " + std::to_string(k) + " of plan " +
-                     in_quotes(p.model.plans[(size_t)fr.plan].name) + " at t = " +
-                     rt::num(fr.time_s) + " s (" + rt::num(fr.time_s / rt::kSecondsPerDay) +
-                     " d) is after time.end = " + rt::num(t_end) + " s (" +
-                     rt::num(t_end / rt::kSecondsPerDay) + " d)",
+                 "fraction " + std::to_string(k) + " of plan " + in_quotes(p.model.plans[(size_t)fr.plan].name) +
+                     " at t = " + rt::num(fr.time_s) + " s (" + rt::num(fr.time_s / rt::kSecondsPerDay) +
+                     " d) is after time.end = " + rt::num(t_end) + " s (" + rt::num(t_end / rt::kSecondsPerDay) + " d)",
                  "every fraction at or before time.end");
       }
       p.model.fractions.push_back({fr.time_s, fr.plan, fr.dose_Gy});
@@ -572,8 +550,7 @@ void Loader::read_radiotherapy(const Val& v) {
   r.oxygen(f.get("oxygen"));
   r.response(f.get("response"));
   r.releases(f.get("releases"));
-  r.plans(f.required("plans", "a non-empty list of plans {name, dose, per_fraction, schedule}"),
-          cal);
+  r.plans(f.required("plans", "a non-empty list of plans {name, dose, per_fraction, schedule}"), cal);
   out_["radiotherapy"] = r.out;
 }
 

@@ -123,8 +123,7 @@ struct UnitSystem::Impl {
     return UnitPtr(ut_parse(sys, u.empty() ? "1" : u.c_str(), UT_UTF8));
   }
 
-  void map_names(ut_unit* unit, std::initializer_list<const char*> names,
-                 std::initializer_list<const char*> symbols) {
+  void map_names(ut_unit* unit, std::initializer_list<const char*> names, std::initializer_list<const char*> symbols) {
     for (ut_encoding enc : {UT_ASCII, UT_UTF8}) {
       for (const char* n : names)
         if (ut_map_name_to_unit(n, enc, unit) != UT_SUCCESS)
@@ -185,14 +184,10 @@ double UnitSystem::to(const std::string& quantity, const std::string& target) co
   const QuantityText q = split_quantity(quantity);
   const std::string text = trim_blanks(quantity);
   switch (q.status) {
-    case QuantityText::kOk:
-      break;
-    case QuantityText::kNoNumber:
-      throw UnitError("'" + text + "' has no number");
-    case QuantityText::kBadNumber:
-      throw UnitError("'" + text + "' is not a number and a unit");
-    case QuantityText::kOutOfRange:
-      throw UnitError("'" + text + "' is out of range");
+    case QuantityText::kOk: break;
+    case QuantityText::kNoNumber: throw UnitError("'" + text + "' has no number");
+    case QuantityText::kBadNumber: throw UnitError("'" + text + "' is not a number and a unit");
+    case QuantityText::kOutOfRange: throw UnitError("'" + text + "' is out of range");
   }
   UnitPtr to_unit = impl_->parse(target);
   if (!to_unit) throw UnitError("unit '" + target + "' does not parse");

@@ -45,9 +45,9 @@ TEST(Cli, RunWritesACompleteRunDirectory) {
   EXPECT_EQ(slurp(run / "scene.yaml"), slurp(kScene));
 
   const std::string prov = slurp(run / "provenance.json");
-  for (const char* key : {"\"tmesim_version\": \"0.1.0\"", "\"git_hash\": ", "\"git_dirty\": ", "\"backend\": \"cpu\"",
-                          "\"device\": ", "\"command_line\": ", "\"start_time\": ", "\"end_time\": ", "\"seed\": 3",
-                          "\"steps\": 2000"})
+  for (const char* key :
+       {"\"tmesim_version\": \"0.1.0\"", "\"git_hash\": ", "\"git_dirty\": ", "\"backend\": \"cpu\"",
+        "\"device\": ", "\"command_line\": ", "\"start_time\": ", "\"end_time\": ", "\"seed\": 3", "\"steps\": 2000"})
     EXPECT_NE(prov.find(key), std::string::npos) << key << "\n" << prov;
 
   // Observables: header and 5 rows; B decays uniformly so its mean is its min and max.
@@ -67,10 +67,10 @@ TEST(Cli, RunWritesACompleteRunDirectory) {
   EXPECT_EQ(rows[4][0], 100.0);
   ASSERT_EQ(rows[4].size(), 1u + 2 * 2 * 4);
   const double B100 = 2 * std::exp(-0.02 * 100);
-  EXPECT_NEAR(rows[4][1 + 8 + 1], B100, 2e-3 * B100);                 // B.grid.mean
+  EXPECT_NEAR(rows[4][1 + 8 + 1], B100, 2e-3 * B100);                                    // B.grid.mean
   EXPECT_NEAR(rows[4][1 + 8 + 0], B100 * 120 * 100 * 80, 2e-3 * B100 * 120 * 100 * 80);  // B.grid.total [nM um^3]
-  const double Acorner = 0.5 / 0.01 * (1 - std::exp(-1.0)) * 27000;  // 27 voxels of 1000 um^3
-  EXPECT_NEAR(rows[4][1 + 4], Acorner, 1e-3 * Acorner);              // A.corner.total
+  const double Acorner = 0.5 / 0.01 * (1 - std::exp(-1.0)) * 27000;                      // 27 voxels of 1000 um^3
+  EXPECT_NEAR(rows[4][1 + 4], Acorner, 1e-3 * Acorner);                                  // A.corner.total
 }
 
 TEST(Cli, VolumesReadBackWithVtkMatchGridNamesTimesAndValues) {
@@ -111,7 +111,8 @@ TEST(Cli, VolumesReadBackWithVtkMatchGridNamesTimesAndValues) {
     ASSERT_EQ(a->GetNumberOfTuples(), 960);
     // Uniform fields follow the forward-Euler recursion exactly: 500 steps of 0.05 s per output.
     const double steps = 500.0 * n;
-    const double Aexact = 0.5 / 0.01 * (1 - std::pow(1 - 0.01 * 0.05, steps)), Bexact = 2 * std::pow(1 - 0.02 * 0.05, steps);
+    const double Aexact = 0.5 / 0.01 * (1 - std::pow(1 - 0.01 * 0.05, steps)),
+                 Bexact = 2 * std::pow(1 - 0.02 * 0.05, steps);
     for (vtkIdType v = 0; v < 960; v += 41) {
       EXPECT_NEAR(a->GetTuple1(v), Aexact, 5e-5 * Aexact + 1e-6);
       EXPECT_NEAR(b->GetTuple1(v), Bexact, 5e-5 * Bexact);
@@ -239,7 +240,8 @@ TEST(Cli, ValidateAndInfoReport) {
   EXPECT_NE(v.out.find(": ok: 12x10x8 voxels, 2 fields"), std::string::npos) << v.out;
   const Result rt = tmesim("validate " + std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/cli_rt.yaml", d);
   EXPECT_EQ(rt.code, 0) << rt.err;
-  EXPECT_NE(rt.out.find("  plan 'uniform': 2 fractions, 10 Gy prescribed, 12 h to 36 h\n"), std::string::npos) << rt.out;
+  EXPECT_NE(rt.out.find("  plan 'uniform': 2 fractions, 10 Gy prescribed, 12 h to 36 h\n"), std::string::npos)
+      << rt.out;
   const Result i = tmesim("info", d);
   EXPECT_EQ(i.code, 0);
   EXPECT_EQ(i.out.rfind("tmesim 0.1.0 (git ", 0), 0u) << i.out;

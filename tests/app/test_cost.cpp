@@ -171,8 +171,8 @@ TEST(CostCli, ValidateOfAThousandCubedSceneIsRefusedFast) {
   const Result v = tmesim("validate big.yaml --backend cpu", d);
   EXPECT_LT(seconds_since(t0), 5.0);
   EXPECT_EQ(v.code, 2);
-  EXPECT_EQ(v.err.rfind("error: big.yaml:2:15: grid.shape: 1000 x 1000 x 1000 voxels with 64 fields needs at least ", 0),
-            0u)
+  EXPECT_EQ(
+      v.err.rfind("error: big.yaml:2:15: grid.shape: 1000 x 1000 x 1000 voxels with 64 fields needs at least ", 0), 0u)
       << v.err;
   EXPECT_NE(v.err.find(" of host memory on the cpu backend, more than the "), std::string::npos) << v.err;
   EXPECT_EQ(v.out, "");

@@ -26,7 +26,8 @@ class Guards : public ::testing::Test {
     const fs::path f = dir_ / "s.yaml";
     std::ofstream(f) << "name: g\ngrid:\n  shape: [4, 4, 4]\n  spacing: 10 um\ntime:\n"
                      << time << "regions:\n  all: {box: {min: [0 um, 0 um, 0 um], max: [40 um, 40 um, 40 um]}}\n"
-                     << "species:\n  - name: A\n    unit: ng/mL\n" << species;
+                     << "species:\n  - name: A\n    unit: ng/mL\n"
+                     << species;
     return f.string();
   }
   Result tmesim(const std::string& args) { return tme::test::run_shell(TMESIM_BINARY, args, dir_); }
@@ -71,8 +72,10 @@ TEST_F(Guards, InitialBeyondFloatIsAPositionedLoadError) {
   const std::string s = scene("    diffusion: 10 um^2/s\n    initial: {constant: 1e39 ng/mL}\n");
   const Result r = run(s);
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "error: " + s + ":14:25: species[0].initial.constant: '1e39 ng/mL' (1e+39 ng/mL) is beyond the "
-                   "range of float32 (expected a finite value of magnitude at most 3.40282e+38 ng/mL (float32 build))\n");
+  EXPECT_EQ(r.err,
+            "error: " + s +
+                ":14:25: species[0].initial.constant: '1e39 ng/mL' (1e+39 ng/mL) is beyond the "
+                "range of float32 (expected a finite value of magnitude at most 3.40282e+38 ng/mL (float32 build))\n");
   EXPECT_FALSE(fs::exists(dir_ / "out.incomplete"));
 }
 
@@ -82,27 +85,32 @@ TEST_F(Guards, SourceBeyondFloatIsAPositionedLoadError) {
                               "  end: 3 s\n  output_every: 1 s\n  integrator: lod\n  step: 1 s\n");
   const Result r = run(s);
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "error: " + s + ":16:35: species[0].sources[0].rate: '1e39 ng/mL/s' (1e+39 ng/mL/s) is beyond "
-                   "the range of float32 (expected a finite value of magnitude at most 3.40282e+38 ng/mL/s (float32 "
-                   "build))\n");
+  EXPECT_EQ(r.err,
+            "error: " + s +
+                ":16:35: species[0].sources[0].rate: '1e39 ng/mL/s' (1e+39 ng/mL/s) is beyond "
+                "the range of float32 (expected a finite value of magnitude at most 3.40282e+38 ng/mL/s (float32 "
+                "build))\n");
 }
 
 TEST_F(Guards, NanAndInfTextIsAPositionedLoadError) {
   std::string s = scene("    diffusion: 10 um^2/s\n    decay: .nan\n");
   Result r = run(s);
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "error: " + s + ":14:12: species[0].decay: '.nan' has no number (expected a value in 1/s, e.g. "
-                   "'1e-4 1/s')\n");
+  EXPECT_EQ(r.err, "error: " + s +
+                       ":14:12: species[0].decay: '.nan' has no number (expected a value in 1/s, e.g. "
+                       "'1e-4 1/s')\n");
   s = scene("    diffusion: .inf um^2/s\n");
   r = run(s);
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "error: " + s + ":13:16: species[0].diffusion: '.inf um^2/s' has no number (expected a value in "
-                   "um^2/s, e.g. '10 um^2/s')\n");
+  EXPECT_EQ(r.err, "error: " + s +
+                       ":13:16: species[0].diffusion: '.inf um^2/s' has no number (expected a value in "
+                       "um^2/s, e.g. '10 um^2/s')\n");
   s = scene("    diffusion: 1e400 um^2/s\n");
   r = run(s);
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "error: " + s + ":13:16: species[0].diffusion: '1e400 um^2/s' is out of range (expected a value in "
-                   "um^2/s, e.g. '10 um^2/s')\n");
+  EXPECT_EQ(r.err, "error: " + s +
+                       ":13:16: species[0].diffusion: '1e400 um^2/s' is out of range (expected a value in "
+                       "um^2/s, e.g. '10 um^2/s')\n");
 }
 
 // A source within float32 whose field overflows at run time: the state check stops the run at
@@ -114,8 +122,10 @@ TEST_F(Guards, OverflowingFieldStopsTheRunAtAnOutput) {
   const std::string s = scene(kOverflow, kOverflowTime);
   const Result r = run(s);
   EXPECT_EQ(r.code, 1);
-  EXPECT_EQ(r.err, "error: state check failed at t = 4 s: field 'A' at voxel (0, 0, 0) (x, y, z = 5, 5, 5 um): "
-                   "value is NaN\npartial output left in " + (dir_ / "out.incomplete").string() + "\n");
+  EXPECT_EQ(r.err,
+            "error: state check failed at t = 4 s: field 'A' at voxel (0, 0, 0) (x, y, z = 5, 5, 5 um): "
+            "value is NaN\npartial output left in " +
+                (dir_ / "out.incomplete").string() + "\n");
   EXPECT_TRUE(fs::exists(dir_ / "out.incomplete" / "fields_0000.vti"));
   EXPECT_FALSE(fs::exists(dir_ / "out.incomplete" / "fields_0001.vti"));
   EXPECT_FALSE(fs::exists(dir_ / "out"));
@@ -126,7 +136,10 @@ TEST_F(Guards, CheckEveryStopsTheRunAtTheStep) {
   const Result r = run(s, "--check-every 1");
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err.rfind("error: state check failed at t = 2 s: field 'A' at voxel (0, 0, 0) (x, y, z = 5, 5, 5 um): "
-                        "value is ", 0), 0u) << r.err;
+                        "value is ",
+                        0),
+            0u)
+      << r.err;
   EXPECT_TRUE(fs::exists(dir_ / "out.incomplete"));
   const Result bad = run(s, "--check-every 0");
   EXPECT_EQ(bad.code, 105) << bad.err;  // CLI11 validation error

@@ -2,9 +2,8 @@
 // refused without being opened or read, sizes are capped, messages name the file and what is
 // wrong and never quote more than one line of a YAML file or anything of another file; no
 // malformed map crashes the reader; VTK's own messages reach the error, without colour codes.
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -86,10 +85,8 @@ TEST_F(InputFiles, SpecialFilesAreRefusedWithoutBeingRead) {
   using tme::InputKind;
   const std::string f = fifo("pipe.yaml");
   const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(any_error_of([&] { tme::read_input_file(f, InputKind::Yaml); }),
-            f + ": not a regular file (a FIFO)");
-  EXPECT_EQ(any_error_of([&] { tme::check_input_file(f, InputKind::Data); }),
-            f + ": not a regular file (a FIFO)");
+  EXPECT_EQ(any_error_of([&] { tme::read_input_file(f, InputKind::Yaml); }), f + ": not a regular file (a FIFO)");
+  EXPECT_EQ(any_error_of([&] { tme::check_input_file(f, InputKind::Data); }), f + ": not a regular file (a FIFO)");
   EXPECT_LT(seconds_since(t0), 2.0);
 
   const std::string zero = path("zero.yaml");
@@ -159,8 +156,10 @@ TEST_F(InputFiles, SceneNamesSpecialOrForeignFiles) {
   EXPECT_EQ(e_passwd.find("/bin/"), std::string::npos) << e_passwd;
 
   EXPECT_EQ(load(kHead + "model: /proc/self/status\n"),
-            sc + ":4:8: model: cannot read model file '/proc/self/status': is on a kernel pseudo file system such as "
-                 "/proc or /sys (not a regular file)" + expected);
+            sc +
+                ":4:8: model: cannot read model file '/proc/self/status': is on a kernel pseudo file system such as "
+                "/proc or /sys (not a regular file)" +
+                expected);
   EXPECT_EQ(load(kHead + "model: /dev/zero\n"),
             sc + ":4:8: model: cannot read model file '/dev/zero': not a regular file (a character device)" + expected);
   fs::create_symlink("/dev/zero", path("zero.yaml"));
@@ -176,7 +175,9 @@ TEST_F(InputFiles, SceneNamesSpecialOrForeignFiles) {
             sc + ":4:8: model: cannot read model file 'models': not a regular file (a directory)" + expected);
 
   // A binary file (an ELF header) as model: refused before parsing, nothing of it quoted.
-  write("prog.yaml", std::string("\x7f" "ELF\x02\x01\x01\0\0\0secret", 15));
+  write("prog.yaml", std::string("\x7f"
+                                 "ELF\x02\x01\x01\0\0\0secret",
+                                 15));
   EXPECT_EQ(load(kHead + "model: prog.yaml\n"),
             path("prog.yaml") + ":1:1: (top level): not a text file: control byte 0x7f (expected a UTF-8 YAML file)");
   write("nul.yaml", std::string("parameters:\n  k: 1 1/s\n  secret: \0x\n", 36));
@@ -202,8 +203,9 @@ TEST_F(InputFiles, SceneNamesSpecialOrForeignFiles) {
   write("folded.yaml", "parameters:\n  k: 1 per\n    secret_next_line\n");
   const std::string e_folded = load(kHead + "model: folded.yaml\n");
   EXPECT_EQ(e_folded.find("secret"), std::string::npos) << e_folded;
-  EXPECT_EQ(e_folded, path("folded.yaml") + ":2:6: parameters.k: unit 'per...' does not parse (expected a number "
-                      "with a unit, e.g. '0.4 1/day', or the name of another parameter)");
+  EXPECT_EQ(e_folded, path("folded.yaml") +
+                          ":2:6: parameters.k: unit 'per...' does not parse (expected a number "
+                          "with a unit, e.g. '0.4 1/day', or the name of another parameter)");
   const std::string e_esc = load(kHead + "seed: \"\\e[31mred\"\n");
   EXPECT_EQ(e_esc.find('\x1b'), std::string::npos) << e_esc;
   EXPECT_NE(e_esc.find("'?[31mred'"), std::string::npos) << e_esc;
@@ -281,8 +283,9 @@ TEST_F(InputFiles, MalformedVtiMapsGiveErrorsNotCrashes) {
   const std::string huge =
       write("huge.vti", vti_text("0 100000 0 100000 0 100000", "0 100000 0 100000 0 100000", "1 2 3"));
   EXPECT_EQ(any_error_of([&] { tme::read_image_map(huge, ""); }),
-            huge + ": cannot read image (array 'm': the extent declares 1e+15 values (7.1 PiB), more than a map may "
-                   "have (1073741824 values, 4 GiB))");
+            huge +
+                ": cannot read image (array 'm': the extent declares 1e+15 values (7.1 PiB), more than a map may "
+                "have (1073741824 values, 4 GiB))");
 
   // Appended raw zlib data (as tmesim writes them), cut inside the data.
   tme::GridSpec g;
@@ -313,8 +316,9 @@ TEST_F(InputFiles, MalformedVtiMapsGiveErrorsNotCrashes) {
   for (size_t at; (at = small.find("0 4 0 4 0 4")) != std::string::npos;) small.replace(at, 11, "0 2 0 2 0 2");
   const std::string shrunk = write("shrunk.vti", small);
   EXPECT_EQ(any_error_of([&] { tme::read_image_map(shrunk, ""); }),
-            shrunk + ": cannot read image (array 'm': its compression header (1 block of 32768 bytes) does not "
-                     "describe the 64 bytes the extent needs)");
+            shrunk +
+                ": cannot read image (array 'm': its compression header (1 block of 32768 bytes) does not "
+                "describe the 64 bytes the extent needs)");
 
   // Inline base64 cut inside a group of 4 characters.
   std::string b64_text = vti_text("0 1 0 1 0 1", "0 1 0 1 0 1", "CAAAAAAAAAAAAAAAAAD", "");
@@ -331,13 +335,15 @@ TEST_F(InputFiles, HugeDeclaredSizesAreRefusedBeforeAllocating) {
                                 "ObjectType = Image\nNDims = 3\nDimSize = 100000 100000 100000\nElementType = "
                                 "MET_FLOAT\nElementDataFile = LOCAL\nabc");
   EXPECT_EQ(any_error_of([&] { tme::read_image_map(mha, ""); }),
-            mha + ": cannot read image (its header declares 1e+15 values (3.6 PiB), more than a map may have "
-                  "(1073741824 values, 4 GiB))");
+            mha +
+                ": cannot read image (its header declares 1e+15 values (3.6 PiB), more than a map may have "
+                "(1073741824 values, 4 GiB))");
   const std::string nrrd =
       write("huge.nrrd", "NRRD0004\ntype: float\ndimension: 3\nsizes: 100000 100000 100000\nencoding: raw\n\nabc");
   EXPECT_EQ(any_error_of([&] { tme::read_image_map(nrrd, ""); }),
-            nrrd + ": cannot read image (its header declares 1e+15 values (7.1 PiB), more than a map may have "
-                   "(1073741824 values, 4 GiB))");
+            nrrd +
+                ": cannot read image (its header declares 1e+15 values (7.1 PiB), more than a map may have "
+                "(1073741824 values, 4 GiB))");
   const std::string neg = write("neg.mha",
                                 "ObjectType = Image\nNDims = 3\nDimSize = 2 -2 2\nElementType = MET_FLOAT\n"
                                 "ElementDataFile = LOCAL\nabc");
@@ -365,14 +371,14 @@ TEST_F(InputFiles, VtkMessagesReachTheErrorWithoutColourCodes) {
   testing::internal::CaptureStderr();
   const std::string e = any_error_of([&] { tme::read_image_map(bad, ""); });
   const std::string err_text = testing::internal::GetCapturedStderr();
-  EXPECT_EQ(e, bad + ": cannot read image (Error reading extent 0 2 0 2 0 2 from piece 0: Zlib error while "
-                     "uncompressing data)");
+  EXPECT_EQ(e, bad +
+                   ": cannot read image (Error reading extent 0 2 0 2 0 2 from piece 0: Zlib error while "
+                   "uncompressing data)");
   EXPECT_EQ(e.find('\x1b'), std::string::npos);
   EXPECT_EQ(err_text, "");
 }
 
 // ---- the command line ------------------------------------------------------------------------
-
 
 // A hang (a FIFO opened for reading) ends after 20 s with status 124 instead of blocking the suite.
 tme::test::Result tmesim(const std::string& args, const fs::path& dir) {
@@ -385,9 +391,10 @@ TEST_F(InputFiles, ValidateRefusesMalformedAndSpecialFiles) {
   tme::test::Result r = tmesim("validate " + sc, dir_);
   EXPECT_EQ(r.signal, 0);
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "error: " + sc + ":8:27: species[0].initial.map.file: cannot read map 'short.vti': cannot read "
-                                    "image (array 'm': has 3 of the 8 values its extent needs) (expected a readable "
-                                    ".vti, .mha, .mhd or .nrrd file)\n");
+  EXPECT_EQ(r.err, "error: " + sc +
+                       ":8:27: species[0].initial.map.file: cannot read map 'short.vti': cannot read "
+                       "image (array 'm': has 3 of the 8 values its extent needs) (expected a readable "
+                       ".vti, .mha, .mhd or .nrrd file)\n");
 
   write("nan.vti", vti_text("0 2 0 2 0 2", "0 2 0 2 0 2", "1 2 nan 4 5 6 7 8"));
   const std::string nan_sc = write("nan.yaml", map_scene("nan.vti"));
@@ -407,17 +414,19 @@ TEST_F(InputFiles, ValidateRefusesMalformedAndSpecialFiles) {
   const std::string stdin_sc = write("stdin.yaml", kHead + "model: /dev/stdin\n");
   r = tmesim("validate " + stdin_sc, dir_);
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "error: " + stdin_sc + ":4:8: model: cannot read model file '/dev/stdin': not a regular file (a "
-                                          "character device) (expected a regular YAML model file of at most 16 "
-                                          "MiB)\n");
+  EXPECT_EQ(r.err, "error: " + stdin_sc +
+                       ":4:8: model: cannot read model file '/dev/stdin': not a regular file (a "
+                       "character device) (expected a regular YAML model file of at most 16 "
+                       "MiB)\n");
 
   const std::string f = fifo("scene.yaml");
   const auto t0 = std::chrono::steady_clock::now();
   r = tmesim("validate " + f, dir_);
   EXPECT_LT(seconds_since(t0), 10.0);
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "error: " + f + ":1:1: (top level): cannot read the scene file: not a regular file (a FIFO) "
-                                   "(expected a regular YAML file of at most 16 MiB)\n");
+  EXPECT_EQ(r.err, "error: " + f +
+                       ":1:1: (top level): cannot read the scene file: not a regular file (a FIFO) "
+                       "(expected a regular YAML file of at most 16 MiB)\n");
 }
 
 }  // namespace

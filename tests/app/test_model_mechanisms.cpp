@@ -74,7 +74,7 @@ struct Spec {
   std::string grid = "{shape: [8, 8, 8], spacing: 30 um}";
   std::string end = "2 d";
   std::string step = "1 h";  // lod step
-  std::string extra;  // further top-level YAML (regions, radiotherapy)
+  std::string extra;         // further top-level YAML (regions, radiotherapy)
 };
 
 std::string scene_text(const Spec& s) {
@@ -111,9 +111,7 @@ class SceneRun {
     ADD_FAILURE() << "no field " << name;
     return 0;
   }
-  double mean(const std::string& name) const {
-    return compute_observables(problem(), state_)[field(name)][0].mean;
-  }
+  double mean(const std::string& name) const { return compute_observables(problem(), state_)[field(name)][0].mean; }
   double total(const std::string& name) const { return total_amount(problem(), state_, field(name)); }
   // Mean of a field over the voxels with x index in [i0, i1).
   double mean_x(const std::string& name, int i0, int i1) const {
@@ -159,8 +157,11 @@ TEST_P(ModelMechanisms, IfngRaisesPdl1TowardItsRelaxationLevel) {
   std::vector<double> got;
   for (double I : {0.0, 0.11, 1.0}) {
     Spec s;
-    s.params = {{"tau_PDL1", "1 day"}, {"PDL1_base", "0.1"}, {"PDL1_max", "1"},
-                {"IFNg_PDL1_half", "0.11 ng/mL"}, {"IFNg_PDL1_hill", "1.26"}};
+    s.params = {{"tau_PDL1", "1 day"},
+                {"PDL1_base", "0.1"},
+                {"PDL1_max", "1"},
+                {"IFNg_PDL1_half", "0.11 ng/mL"},
+                {"IFNg_PDL1_hill", "1.26"}};
     s.initial = {{"IFNg", constant(I, "ng/mL")}, {"PDL1", "{constant: 0.1}"}};
     SceneRun r(s, GetParam());
     r.to(t * kDay);
@@ -182,17 +183,17 @@ TEST_P(ModelMechanisms, IfngRaisesPdl1TowardItsRelaxationLevel) {
 // (1 h steps) the IFN-gamma plateau is 4% high, so this test steps 10 min (measured 0.7% on
 // IFN-gamma, 5e-5 on PD-L1).
 TEST_P(ModelMechanisms, Cd8SecretingIfngRaisesPdl1) {
-  const double C = 1e4;                           // CD8 [cells/mm^3]
+  const double C = 1e4;                                          // CD8 [cells/mm^3]
   const double s_ng_per_mL_per_day = 0.1 * 24 * C * 1e-6 * 1e3;  // 0.1 fg/cell/h -> ng/mL/day
-  const double k = 6.5e-5 * kDay;                 // [1/day]
+  const double k = 6.5e-5 * kDay;                                // [1/day]
   const double tau = 1, base = 0.1, pmax = 1, K = 0.11, n = 1.26, t_end = 2;
   std::vector<double> got;
   for (double cd8 : {0.0, C}) {
     Spec s;
     s.step = "10 min";
-    s.params = {{"s_IFNg", "0.1 fg/cell/h"}, {"decay_IFNg", "6.5e-5 1/s"}, {"tau_PDL1", "1 day"},
-                {"PDL1_base", "0.1"}, {"PDL1_max", "1"}, {"IFNg_PDL1_half", "0.11 ng/mL"},
-                {"IFNg_PDL1_hill", "1.26"}};
+    s.params = {
+        {"s_IFNg", "0.1 fg/cell/h"}, {"decay_IFNg", "6.5e-5 1/s"},     {"tau_PDL1", "1 day"},     {"PDL1_base", "0.1"},
+        {"PDL1_max", "1"},           {"IFNg_PDL1_half", "0.11 ng/mL"}, {"IFNg_PDL1_hill", "1.26"}};
     s.initial = {{"CD8", constant(cd8, "cells/mm^3")}, {"PDL1", "{constant: 0.1}"}};
     SceneRun r(s, GetParam());
     r.to(t_end * kDay);
@@ -243,9 +244,9 @@ double measured_kill_rate(const KillCase& c, const std::string& backend) {
               {"Kd_antiPD1", "0.26 nM"},
               {"TGFb_half", "1 ng/mL"},
               {"Treg_CD8_half", "0.31"}};
-  s.initial = {{"T", constant(kT0, "cells/mm^3")},       {"CD8", constant(kC, "cells/mm^3")},
+  s.initial = {{"T", constant(kT0, "cells/mm^3")},          {"CD8", constant(kC, "cells/mm^3")},
                {"PDL1", "{constant: " + num(c.pdl1) + "}"}, {"antiPD1", constant(c.antiPD1, "nM")},
-               {"TGFb", constant(c.tgfb, "ng/mL")},     {"Treg", constant(c.treg, "cells/mm^3")}};
+               {"TGFb", constant(c.tgfb, "ng/mL")},         {"Treg", constant(c.treg, "cells/mm^3")}};
   SceneRun r(s, backend);
   r.to(kKillDays * kDay);
   // Killed cells are conserved into Td (k_doomed 0): T's first-order loss is integrated exactly,
@@ -310,8 +311,7 @@ TEST_P(ModelMechanisms, AntiCtla4LowersTregByDepletionAtItsOccupancy) {
   std::vector<double> rates;
   for (double A : {0.0, Kd, 10 * Kd}) {
     Spec s;
-    s.params = {{"k_Treg_death", "0.05 1/day"}, {"k_deplete_Treg", "0.1 1/day"},
-                {"Kd_antiCTLA4", "18 nM"}};
+    s.params = {{"k_Treg_death", "0.05 1/day"}, {"k_deplete_Treg", "0.1 1/day"}, {"Kd_antiCTLA4", "18 nM"}};
     s.initial = {{"Treg", constant(R0, "cells/mm^3")}, {"antiCTLA4", constant(A, "nM")}};
     SceneRun r(s, GetParam());
     r.to(t * kDay);
@@ -335,8 +335,8 @@ TEST_P(ModelMechanisms, AntiCtla4LowersTregByDepletionAtItsOccupancy) {
 // asserted are the conservation, the control without chemotaxis (stays uniform) and the
 // near/far contrast (measured near 2170, far 402 cells/mm^3 from 1000).
 TEST_P(ModelMechanisms, ChemokineSourceDrawsEffectorCellsTowardIt) {
-  auto run = [&](bool chemotaxis, double& near, double& far, double& total0, double& total1,
-                 double& cxcl_near, double& cxcl_far) {
+  auto run = [&](bool chemotaxis, double& near, double& far, double& total0, double& total1, double& cxcl_near,
+                 double& cxcl_far) {
     Spec s;
     s.grid = "{shape: [12, 6, 6], spacing: 30 um}";
     s.extra = "regions:\n  source: {box: {min: [0 um, 0 um, 0 um], max: [90 um, 180 um, 180 um]}}\n";
@@ -380,9 +380,8 @@ TEST_P(ModelMechanisms, RadiationLowersTumourAndLymphocytesByLqSurvival) {
   const double aT = 0.146, bT = 0.0146, aL = 0.2, bL = 0.14;
   Spec s;
   s.end = "1 d";
-  s.initial = {{"T", constant(T0, "cells/mm^3")},
-               {"CD8", constant(C0, "cells/mm^3")},
-               {"Treg", constant(R0, "cells/mm^3")}};
+  s.initial = {
+      {"T", constant(T0, "cells/mm^3")}, {"CD8", constant(C0, "cells/mm^3")}, {"Treg", constant(R0, "cells/mm^3")}};
   s.extra = R"(radiotherapy:
   response:
     - {population: T, alpha: 0.146 1/Gy, beta: 0.0146 1/Gy^2, doomed: Td}

@@ -107,8 +107,7 @@ TEST_F(RegimenTest, Errors) {
   EXPECT_EQ(error("200"), "dose '200': the amount has no mass unit" + dose_eg);
   EXPECT_EQ(error("200 q3w"), "dose '200 q3w': 'q3w' is not a mass unit" + dose_eg);
   EXPECT_EQ(error("200 mL q3w"), "dose '200 mL q3w': 'mL' is not a mass unit" + dose_eg);
-  EXPECT_EQ(error("100 mg/m2 q3w", 70),
-            "dose '100 mg/m2 q3w': 'mg/m2' is not a dose or a dose per kg" + dose_eg);
+  EXPECT_EQ(error("100 mg/m2 q3w", 70), "dose '100 mg/m2 q3w': 'mg/m2' is not a dose or a dose per kg" + dose_eg);
   EXPECT_EQ(error("3 mg/kg q3w"),
             "dose '3 mg/kg q3w': a per-kg dose needs body_weight (expected e.g. "
             "'body_weight: 70 kg')");
@@ -116,8 +115,7 @@ TEST_F(RegimenTest, Errors) {
             "dose '3 mg/kg q3w': a per-kg dose needs body_weight (expected e.g. "
             "'body_weight: 70 kg')");
   EXPECT_EQ(error("200 mg"), "dose '200 mg': cannot read the interval" + interval_eg);
-  EXPECT_EQ(error("200 mg every 3 weeks"),
-            "dose '200 mg every 3 weeks': cannot read the interval" + interval_eg);
+  EXPECT_EQ(error("200 mg every 3 weeks"), "dose '200 mg every 3 weeks': cannot read the interval" + interval_eg);
   EXPECT_EQ(error("200 mg q3"), "dose '200 mg q3': cannot read the interval" + interval_eg);
   EXPECT_EQ(error("200 mg q3m"), "dose '200 mg q3m': cannot read the interval" + interval_eg);
   EXPECT_EQ(error("200 mg qw"), "dose '200 mg qw': cannot read the interval" + interval_eg);
@@ -129,10 +127,8 @@ TEST_F(RegimenTest, Errors) {
             "'x 4')");
   EXPECT_EQ(error("200 mg q3w x 0"),
             "dose '200 mg q3w x 0': the number of doses must be at least 1 (expected e.g. 'x 4')");
-  const std::string all_eg =
-      " (expected '<amount> <unit>[/kg] q<N><h|d|w> [x <count>]', e.g. '3 mg/kg q3w x 4')";
-  EXPECT_EQ(error("200 mg q3w for 1 year"),
-            "dose '200 mg q3w for 1 year': unexpected text 'for 1 year'" + all_eg);
+  const std::string all_eg = " (expected '<amount> <unit>[/kg] q<N><h|d|w> [x <count>]', e.g. '3 mg/kg q3w x 4')";
+  EXPECT_EQ(error("200 mg q3w for 1 year"), "dose '200 mg q3w for 1 year': unexpected text 'for 1 year'" + all_eg);
   EXPECT_EQ(error("200 mg q3w x 4.5"), "dose '200 mg q3w x 4.5': unexpected text '.5'" + all_eg);
   EXPECT_EQ(error("200 mg q3weeks"), "dose '200 mg q3weeks': unexpected text 'eeks'" + all_eg);
 }

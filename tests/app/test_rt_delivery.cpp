@@ -2,8 +2,6 @@
 // whole courses against hand values, per-fraction statistics, CSV text, validation messages.
 #include <gtest/gtest.h>
 
-#include "tests/error_of.hpp"
-
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -11,6 +9,7 @@
 #include <vector>
 
 #include "host/rt/delivery.hpp"
+#include "tests/error_of.hpp"
 
 namespace rt = tme::rt;
 
@@ -58,8 +57,7 @@ TEST(RtDelivery, EmptyLabelsMeanLabelZero) {
 TEST(RtDelivery, SummariseFractionStatistics) {
   const std::vector<double> dose = {0.5, 2, 8, 8, 1.5, 0};  // [Gy]
   const std::vector<uint8_t> tumour = {0, 1, 255, 1, 0, 0}, empty(6, 0);
-  const auto rows =
-      rt::summarise_fraction(117000, 1, "boost", 8, dose, {{"tumour", &tumour}, {"empty", &empty}});
+  const auto rows = rt::summarise_fraction(117000, 1, "boost", 8, dose, {{"tumour", &tumour}, {"empty", &empty}});
   ASSERT_EQ(rows.size(), 3u);
   for (const auto& r : rows) {
     EXPECT_EQ(r.time_s, 117000);
@@ -86,9 +84,8 @@ TEST(RtDelivery, SummariseFractionStatistics) {
 
 TEST(RtDelivery, CsvTextTwoRows) {
   const double nan = std::nan("");
-  const std::vector<rt::DeliveredRow> rows = {
-      {117000, 1, "boost", 1.8, "lesion", 20.0 / 6, 0, 8, 6},
-      {117000, 1, "boost", 1.8, "empty", nan, nan, nan, 0}};
+  const std::vector<rt::DeliveredRow> rows = {{117000, 1, "boost", 1.8, "lesion", 20.0 / 6, 0, 8, 6},
+                                              {117000, 1, "boost", 1.8, "empty", nan, nan, nan, 0}};
   EXPECT_EQ(rt::delivered_schedule_csv(rows),
             "time_s,time_h,plan,plan_name,prescribed_Gy,scope,voxels,mean_Gy,min_Gy,max_Gy\n"
             "117000,32.5,1,boost,1.8,lesion,6,3.33333333,0,8\n"
@@ -103,25 +100,37 @@ TEST(RtDelivery, CsvTextTwoRows) {
 TEST(RtDelivery, ErrorMessages) {
   EXPECT_EQ(error_of([] { rt::DoseAccumulator(-1, {}, {10.0}); }),
             "dose accumulator: voxel count -1 is negative (expected >= 0)");
-  EXPECT_EQ(error_of([] { rt::DoseAccumulator(3, {0, 0}, {10.0}); }),
+  EXPECT_EQ(error_of([] {
+              rt::DoseAccumulator(3, {0, 0}, {10.0});
+            }),
             "dose accumulator: 2 labels for 3 voxels (expected one per voxel, or none for all "
             "label 0)");
   EXPECT_EQ(error_of([] { rt::DoseAccumulator(3, {}, {}); }),
             "dose accumulator: empty alpha/beta table (expected one value > 0 Gy per label)");
-  EXPECT_EQ(error_of([] { rt::DoseAccumulator(3, {}, {10.0, 0.0}); }),
+  EXPECT_EQ(error_of([] {
+              rt::DoseAccumulator(3, {}, {10.0, 0.0});
+            }),
             "dose accumulator: alpha/beta of label 1 is 0 Gy (expected finite and > 0)");
   EXPECT_EQ(error_of([] { rt::DoseAccumulator(3, {}, {-2.5}); }),
             "dose accumulator: alpha/beta of label 0 is -2.5 Gy (expected finite and > 0)");
-  EXPECT_EQ(error_of([] { rt::DoseAccumulator(3, {0, 2, 1}, {10.0, 3.0}); }),
+  EXPECT_EQ(error_of([] {
+              rt::DoseAccumulator(3, {0, 2, 1}, {10.0, 3.0});
+            }),
             "dose accumulator: voxel 1 has label 2 but the alpha/beta table has 2 entries "
             "(labels 0..1)");
 
   rt::DoseAccumulator acc(3, {}, {10.0});
-  EXPECT_EQ(error_of([&] { acc.add_fraction({1.0, 1.0}); }),
+  EXPECT_EQ(error_of([&] {
+              acc.add_fraction({1.0, 1.0});
+            }),
             "dose accumulator: fraction has 2 dose values for 3 voxels (expected one per voxel)");
-  EXPECT_EQ(error_of([&] { acc.add_fraction({1.0, 1.0, -0.5}); }),
+  EXPECT_EQ(error_of([&] {
+              acc.add_fraction({1.0, 1.0, -0.5});
+            }),
             "dose accumulator: fraction dose at voxel 2 is -0.5 Gy (expected finite and >= 0)");
-  EXPECT_EQ(error_of([&] { acc.add_fraction({std::nan(""), 1.0, 1.0}); }),
+  EXPECT_EQ(error_of([&] {
+              acc.add_fraction({std::nan(""), 1.0, 1.0});
+            }),
             "dose accumulator: fraction dose at voxel 0 is nan Gy (expected finite and >= 0)");
   // A refused fraction changes nothing.
   EXPECT_EQ(acc.fractions(), 0);
@@ -129,9 +138,13 @@ TEST(RtDelivery, ErrorMessages) {
 
   const std::vector<double> dose = {1, 2, 3};
   const std::vector<uint8_t> short_mask = {1, 0};
-  EXPECT_EQ(error_of([&] { rt::summarise_fraction(0, 0, "p", 2, dose, {{"tumour", &short_mask}}); }),
+  EXPECT_EQ(error_of([&] {
+              rt::summarise_fraction(0, 0, "p", 2, dose, {{"tumour", &short_mask}});
+            }),
             "summarise_fraction: region 'tumour' mask has 2 voxels, expected 3 (one per dose "
             "value)");
-  EXPECT_EQ(error_of([&] { rt::summarise_fraction(0, 0, "p", 2, dose, {{"rim", nullptr}}); }),
+  EXPECT_EQ(error_of([&] {
+              rt::summarise_fraction(0, 0, "p", 2, dose, {{"rim", nullptr}});
+            }),
             "summarise_fraction: region 'rim' has no mask (null pointer)");
 }

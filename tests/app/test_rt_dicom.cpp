@@ -3,8 +3,9 @@
 // pixels; malformed files give exact messages.
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
@@ -14,9 +15,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "host/rt/dose_map.hpp"
 #include "tests/program.hpp"
@@ -36,7 +34,7 @@ double dose_mGy(double x, double y, double z) { return 5000 + 100 * x + 50 * y -
 
 struct Spec {
   int bits = 16;
-  double scaling = 0.001;            // Gy per stored unit
+  double scaling = 0.001;  // Gy per stored unit
   std::string scaling_text = "0.001";
   std::string offsets = "0\\-3\\-6";  // relative, decreasing: frames at z = 5, 2, -1
   std::vector<double> frame_z = {5, 2, -1};
@@ -166,8 +164,7 @@ TEST_F(RtDicom, Uint16DecreasingRelativeOffsets) {
   for (int k = 0; k < g.d.nz; ++k)
     for (int j = 0; j < g.d.ny; ++j)
       for (int i = 0; i < g.d.nx; ++i) {
-        const double e =
-            1e-3 * dose_mGy(g.center(0, i) / 1000, g.center(1, j) / 1000, g.center(2, k) / 1000);
+        const double e = 1e-3 * dose_mGy(g.center(0, i) / 1000, g.center(1, j) / 1000, g.center(2, k) / 1000);
         worst = std::max(worst, std::fabs(v[(size_t)g.d.index(i, j, k)] - e));
       }
   EXPECT_LT(worst, 1e-12);
@@ -194,11 +191,10 @@ TEST_F(RtDicom, Uint32AbsoluteIncreasingOffsets) {
     // Independent of DCMTK: PixelData is the file's last element; its first value, as 4
     // little-endian bytes, is the stored dose of voxel (0, 0, 0) of frame 0 in uGy.
     std::ifstream f(p, std::ios::binary);
-    const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(f)),
-                                           std::istreambuf_iterator<char>());
+    const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     const size_t at = bytes.size() - (size_t)(4 * kCols * kRows * kFrames);
-    const uint32_t v0 = (uint32_t)bytes[at] | (uint32_t)bytes[at + 1] << 8 |
-                        (uint32_t)bytes[at + 2] << 16 | (uint32_t)bytes[at + 3] << 24;
+    const uint32_t v0 = (uint32_t)bytes[at] | (uint32_t)bytes[at + 1] << 8 | (uint32_t)bytes[at + 2] << 16 |
+                        (uint32_t)bytes[at + 3] << 24;
     EXPECT_EQ(v0, (uint32_t)std::llround(dose_mGy(-10, 20, 5) * 1000));  // 4000000 > 65535
   }
   const rt::RtDose d = rt::read_rt_dose(p);
@@ -217,83 +213,67 @@ TEST_F(RtDicom, Uint32AbsoluteIncreasingOffsets) {
 
 TEST_F(RtDicom, MalformedFilesGiveClearErrors) {
   Spec s;
-  const std::string no_scaling = write("noscale.dcm", s, [](DcmDataset* ds) {
-    ds->findAndDeleteElement(DCM_DoseGridScaling);
-  });
-  EXPECT_EQ(error_of(no_scaling),
-            no_scaling + ": missing DICOM attribute DoseGridScaling (3004,000E)");
+  const std::string no_scaling =
+      write("noscale.dcm", s, [](DcmDataset* ds) { ds->findAndDeleteElement(DCM_DoseGridScaling); });
+  EXPECT_EQ(error_of(no_scaling), no_scaling + ": missing DICOM attribute DoseGridScaling (3004,000E)");
 
   const std::string rotated = write("rot.dcm", s, [](DcmDataset* ds) {
     ds->putAndInsertString(DCM_ImageOrientationPatient, "0.866\\0.5\\0\\-0.5\\0.866\\0");
   });
-  EXPECT_EQ(error_of(rotated),
-            rotated + ": ImageOrientationPatient (0.866, 0.5, 0, -0.5, 0.866, 0) is not "
-                      "supported: only the axis-aligned orientation (1, 0, 0, 0, 1, 0) is");
+  EXPECT_EQ(error_of(rotated), rotated +
+                                   ": ImageOrientationPatient (0.866, 0.5, 0, -0.5, 0.866, 0) is not "
+                                   "supported: only the axis-aligned orientation (1, 0, 0, 0, 1, 0) is");
 
-  const std::string relative = write("rel.dcm", s, [](DcmDataset* ds) {
-    ds->putAndInsertString(DCM_DoseUnits, "RELATIVE");
-  });
+  const std::string relative =
+      write("rel.dcm", s, [](DcmDataset* ds) { ds->putAndInsertString(DCM_DoseUnits, "RELATIVE"); });
   EXPECT_EQ(error_of(relative), relative + ": DoseUnits is 'RELATIVE' (expected GY)");
 
-  const std::string no_units = write("nounits.dcm", s, [](DcmDataset* ds) {
-    ds->findAndDeleteElement(DCM_DoseUnits);
-  });
+  const std::string no_units = write("nounits.dcm", s, [](DcmDataset* ds) { ds->findAndDeleteElement(DCM_DoseUnits); });
   EXPECT_EQ(error_of(no_units), no_units + ": missing DICOM attribute DoseUnits (3004,0002)");
 
-  const std::string no_offsets = write("nooff.dcm", s, [](DcmDataset* ds) {
-    ds->findAndDeleteElement(DCM_GridFrameOffsetVector);
-  });
-  EXPECT_EQ(error_of(no_offsets),
-            no_offsets + ": missing DICOM attribute GridFrameOffsetVector (3004,000C)");
+  const std::string no_offsets =
+      write("nooff.dcm", s, [](DcmDataset* ds) { ds->findAndDeleteElement(DCM_GridFrameOffsetVector); });
+  EXPECT_EQ(error_of(no_offsets), no_offsets + ": missing DICOM attribute GridFrameOffsetVector (3004,000C)");
 
-  const std::string short_offsets = write("shortoff.dcm", s, [](DcmDataset* ds) {
-    ds->putAndInsertString(DCM_GridFrameOffsetVector, "0\\-3");
-  });
-  EXPECT_EQ(error_of(short_offsets),
-            short_offsets + ": GridFrameOffsetVector has 2 values for 3 frames");
+  const std::string short_offsets =
+      write("shortoff.dcm", s, [](DcmDataset* ds) { ds->putAndInsertString(DCM_GridFrameOffsetVector, "0\\-3"); });
+  EXPECT_EQ(error_of(short_offsets), short_offsets + ": GridFrameOffsetVector has 2 values for 3 frames");
 
-  const std::string uneven = write("uneven.dcm", s, [](DcmDataset* ds) {
-    ds->putAndInsertString(DCM_GridFrameOffsetVector, "0\\-3\\-7");
-  });
-  EXPECT_EQ(error_of(uneven),
-            uneven + ": GridFrameOffsetVector is not evenly spaced (steps -3 and -4 mm)");
+  const std::string uneven =
+      write("uneven.dcm", s, [](DcmDataset* ds) { ds->putAndInsertString(DCM_GridFrameOffsetVector, "0\\-3\\-7"); });
+  EXPECT_EQ(error_of(uneven), uneven + ": GridFrameOffsetVector is not evenly spaced (steps -3 and -4 mm)");
 
-  const std::string ambiguous = write("amb.dcm", s, [](DcmDataset* ds) {
-    ds->putAndInsertString(DCM_GridFrameOffsetVector, "2\\5\\8");
-  });
-  EXPECT_EQ(error_of(ambiguous),
-            ambiguous + ": GridFrameOffsetVector starts at 2 mm: neither 0 (relative offsets) "
-                        "nor ImagePositionPatient z 5 mm (absolute positions)");
+  const std::string ambiguous =
+      write("amb.dcm", s, [](DcmDataset* ds) { ds->putAndInsertString(DCM_GridFrameOffsetVector, "2\\5\\8"); });
+  EXPECT_EQ(error_of(ambiguous), ambiguous +
+                                     ": GridFrameOffsetVector starts at 2 mm: neither 0 (relative offsets) "
+                                     "nor ImagePositionPatient z 5 mm (absolute positions)");
 
-  const std::string bits8 = write("bits8.dcm", s, [](DcmDataset* ds) {
-    ds->putAndInsertUint16(DCM_BitsAllocated, 8);
-  });
+  const std::string bits8 = write("bits8.dcm", s, [](DcmDataset* ds) { ds->putAndInsertUint16(DCM_BitsAllocated, 8); });
   EXPECT_EQ(error_of(bits8), bits8 + ": BitsAllocated 8 is not supported (expected 16 or 32)");
 
-  const std::string signed_px = write("signed.dcm", s, [](DcmDataset* ds) {
-    ds->putAndInsertUint16(DCM_PixelRepresentation, 1);
-  });
-  EXPECT_EQ(error_of(signed_px), signed_px + ": PixelRepresentation 1 (signed) is not supported "
-                                             "(expected 0, unsigned)");
+  const std::string signed_px =
+      write("signed.dcm", s, [](DcmDataset* ds) { ds->putAndInsertUint16(DCM_PixelRepresentation, 1); });
+  EXPECT_EQ(error_of(signed_px), signed_px +
+                                     ": PixelRepresentation 1 (signed) is not supported "
+                                     "(expected 0, unsigned)");
 
-  const std::string ct = write("ct.dcm", s, [](DcmDataset* ds) {
-    ds->putAndInsertString(DCM_Modality, "CT");
-  });
+  const std::string ct = write("ct.dcm", s, [](DcmDataset* ds) { ds->putAndInsertString(DCM_Modality, "CT"); });
   EXPECT_EQ(error_of(ct), ct + ": Modality is 'CT' (expected RTDOSE)");
 
   const std::string short_px = write("shortpx.dcm", s, [](DcmDataset* ds) {
     const Uint16 w[4] = {1, 2, 3, 4};
     ds->putAndInsertUint16Array(DCM_PixelData, w, 4);
   });
-  EXPECT_EQ(error_of(short_px), short_px + ": PixelData holds 8 bytes, expected 120 (Rows x "
-                                           "Columns x NumberOfFrames x BitsAllocated/8)");
+  EXPECT_EQ(error_of(short_px), short_px +
+                                    ": PixelData holds 8 bytes, expected 120 (Rows x "
+                                    "Columns x NumberOfFrames x BitsAllocated/8)");
 
   const std::string missing = path("none.dcm");
   EXPECT_EQ(error_of(missing), missing + ": no such file");
   const std::string garbage = path("garbage.dcm");
   std::ofstream(garbage) << "not a DICOM file\n";
-  EXPECT_EQ(error_of(garbage),
-            garbage + ": cannot read DICOM file (I/O suspension or premature end of stream)");
+  EXPECT_EQ(error_of(garbage), garbage + ": cannot read DICOM file (I/O suspension or premature end of stream)");
 }
 
 // A file cut inside its pixel data, a FIFO, a device and a header declaring more voxels than a
@@ -328,6 +308,7 @@ TEST_F(RtDicom, TruncatedSpecialAndHugeFilesAreRefused) {
     for (int k = 1; k < 1000; ++k) offsets += "\\" + std::to_string(-3 * k);
     ds->putAndInsertString(DCM_GridFrameOffsetVector, offsets.c_str());
   });
-  EXPECT_EQ(error_of(huge), huge + ": Rows x Columns x NumberOfFrames = 4294836225000 values, more than a "
-                                   "dose map may have (1073741824 values, 4 GiB)");
+  EXPECT_EQ(error_of(huge), huge +
+                                ": Rows x Columns x NumberOfFrames = 4294836225000 values, more than a "
+                                "dose map may have (1073741824 values, 4 GiB)");
 }

@@ -1,7 +1,7 @@
 // Dose maps (host/rt/dose_map.hpp): analytic targets with an erf penumbra, and dose images in
 // .vti, .mha and .nrrd resampled trilinearly onto an offset, finer grid.
 #include <gtest/gtest.h>
-
+#include <unistd.h>
 #include <vtkImageData.h>
 #include <vtkMetaImageWriter.h>
 #include <vtkNew.h>
@@ -12,8 +12,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 #include "host/rt/dose_map.hpp"
 #include "tests/program.hpp"
@@ -59,7 +57,7 @@ TEST(RtDoseMap, AnalyticSphere) {
   EXPECT_NEAR(d[(size_t)g.d.index(30, 20, 20)], 0.25 + 4.0, 1e-12);  // on the edge: half
   EXPECT_NEAR(d[(size_t)g.d.index(20, 10, 20)], 0.25 + 4.0, 1e-12);
   EXPECT_NEAR(d[(size_t)g.d.index(20, 20, 30)], 0.25 + 4.0, 1e-12);
-  EXPECT_NEAR(d[(size_t)g.d.index(0, 0, 0)], 0.25, 1e-12);           // far: background
+  EXPECT_NEAR(d[(size_t)g.d.index(0, 0, 0)], 0.25, 1e-12);  // far: background
   // The penumbra width is the 80%-20% distance across the edge.
   const double in[3] = {100.0 - 10.0, 0, 0}, out[3] = {100.0 + 10.0, 0, 0};
   EXPECT_NEAR(rt::analytic_dose_at(a, in), 0.25 + 0.8 * 8.0, 1e-9);
@@ -161,8 +159,7 @@ class RtDoseFiles : public ::testing::Test {
     for (int k = 0; k < 8; ++k)
       for (int j = 0; j < 10; ++j)
         for (int i = 0; i < 12; ++i)
-          vals_[(size_t)src_.d.index(i, j, k)] =
-              linear_dose(src_.center(0, i), src_.center(1, j), src_.center(2, k));
+          vals_[(size_t)src_.d.index(i, j, k)] = linear_dose(src_.center(0, i), src_.center(1, j), src_.center(2, k));
     // Target: finer, offset, inside the hull of the source voxel centres
     // (x [-90, 130], y [-37.5, 187.5], z [25, 235] um).
     dst_.d = {30, 24, 18};
@@ -263,11 +260,11 @@ TEST_F(RtDoseFiles, VtiMhaNrrdResampled) {
   const std::string nrrd = path("dose.nrrd");
   {
     std::ofstream f(nrrd, std::ios::binary);
-    f << "NRRD0004\ntype: double\ndimension: 3\nspace: left-posterior-superior\nsizes: "
-      << src_.d.nx << " " << src_.d.ny << " " << src_.d.nz << "\nspace directions: ("
-      << src_.h[0] << ",0,0) (0," << src_.h[1] << ",0) (0,0," << src_.h[2] << ")\n"
-      << "space origin: (" << src_.center(0, 0) << "," << src_.center(1, 0) << ","
-      << src_.center(2, 0) << ")\nencoding: raw\nendian: little\n\n";
+    f << "NRRD0004\ntype: double\ndimension: 3\nspace: left-posterior-superior\nsizes: " << src_.d.nx << " "
+      << src_.d.ny << " " << src_.d.nz << "\nspace directions: (" << src_.h[0] << ",0,0) (0," << src_.h[1]
+      << ",0) (0,0," << src_.h[2] << ")\n"
+      << "space origin: (" << src_.center(0, 0) << "," << src_.center(1, 0) << "," << src_.center(2, 0)
+      << ")\nencoding: raw\nendian: little\n\n";
     f.write(reinterpret_cast<const char*>(vals_.data()), (std::streamsize)(vals_.size() * 8));
   }
 

@@ -26,8 +26,7 @@ TEST(RtResponse, LqSurvivalEqualsFormula) {
       // float (the field type of the default build): round-off of float.
       const float sf = rt::lq_survival((float)p.alpha, (float)p.beta, (float)d);
       EXPECT_NEAR(sf, expect, 2e-6 * expect + 1e-30) << p.name << " " << d;
-      EXPECT_NEAR(rt::lq_doomed(1000.0, rt::lq_survival(p.alpha, p.beta, d)), 1000.0 * (1 - expect),
-                  1e-9);
+      EXPECT_NEAR(rt::lq_doomed(1000.0, rt::lq_survival(p.alpha, p.beta, d)), 1000.0 * (1 - expect), 1e-9);
     }
   // Hand values: exp(-0.3504), exp(-0.96), exp(-2.1024).
   EXPECT_NEAR(rt::lq_survival(0.146, 0.0146, 2.0), 0.7044062708503572, 1e-15);
@@ -38,10 +37,10 @@ TEST(RtResponse, LqSurvivalEqualsFormula) {
 
 TEST(RtResponse, OxygenModification) {
   const double oer = rt::OerDefaults::oer_max, K = rt::OerDefaults::k_mmHg;
-  EXPECT_DOUBLE_EQ(rt::oxygen_modification(0.0, oer, K), 1.0 / 3.0);  // anoxic: 1/OER_max
-  EXPECT_DOUBLE_EQ(rt::oxygen_modification(-1.0, oer, K), 1.0 / 3.0); // negative pO2 = 0
-  EXPECT_DOUBLE_EQ(rt::oxygen_modification(K, oer, K), 2.0 / 3.0);    // (3K + K) / (3 * 2K)
-  EXPECT_NEAR(rt::oxygen_modification(1e9, oer, K), 1.0, 1e-8);       // oxic: 1
+  EXPECT_DOUBLE_EQ(rt::oxygen_modification(0.0, oer, K), 1.0 / 3.0);   // anoxic: 1/OER_max
+  EXPECT_DOUBLE_EQ(rt::oxygen_modification(-1.0, oer, K), 1.0 / 3.0);  // negative pO2 = 0
+  EXPECT_DOUBLE_EQ(rt::oxygen_modification(K, oer, K), 2.0 / 3.0);     // (3K + K) / (3 * 2K)
+  EXPECT_NEAR(rt::oxygen_modification(1e9, oer, K), 1.0, 1e-8);        // oxic: 1
   // Monotone in pO2.
   double prev = 0;
   for (double p = 0; p <= 100; p += 0.5) {
@@ -51,8 +50,8 @@ TEST(RtResponse, OxygenModification) {
   }
   // Dose modifying: anoxic cells given 6 Gy survive as oxic cells given 2 Gy.
   for (const auto& p : kPops) {
-    EXPECT_NEAR(rt::lq_survival_oxygen(p.alpha, p.beta, 6.0, 0.0, oer, K),
-                rt::lq_survival(p.alpha, p.beta, 2.0), 1e-15);
+    EXPECT_NEAR(rt::lq_survival_oxygen(p.alpha, p.beta, 6.0, 0.0, oer, K), rt::lq_survival(p.alpha, p.beta, 2.0),
+                1e-15);
     // Equivalent alpha/beta modification (alpha OMF, beta OMF^2).
     const double m = rt::oxygen_modification(5.0, oer, K);
     EXPECT_NEAR(rt::lq_survival_oxygen(p.alpha, p.beta, 3.0, 5.0, oer, K),
@@ -107,7 +106,7 @@ TEST(RtResponse, Ifn1ReleaseIsNonMonotonic) {
   const double one_x_20 = rt::ifn1_release_factor(20.0, thr, n);
   EXPECT_GT(three_x_8, one_x_20);
   EXPECT_NEAR(three_x_8, 22.2035416, 1e-6);  // 3 * 8 / (1 + (8/15)^4)
-  EXPECT_NEAR(one_x_20, 4.8071217, 1e-6);  // 20 / (1 + (4/3)^4)
+  EXPECT_NEAR(one_x_20, 4.8071217, 1e-6);    // 20 / (1 + (4/3)^4)
   // Rises up to d* = thr (n-1)^(-1/n), falls after.
   const double dstar = thr * std::pow(n - 1, -1.0 / n);
   for (double d = 0.25; d < dstar - 0.25; d += 0.25)
@@ -123,9 +122,9 @@ TEST(RtResponse, Ifn1ReleaseIsNonMonotonic) {
 }
 
 TEST(RtResponse, GenericRelease) {
-  EXPECT_DOUBLE_EQ(rt::dose_release_factor(8.0, 0.0), 8.0);    // linear
-  EXPECT_DOUBLE_EQ(rt::dose_release_factor(8.0, 8.0), 4.0);    // saturating: d / (1 + d/d_sat)
-  EXPECT_NEAR(rt::dose_release_factor(1e9, 8.0), 8.0, 1e-6);   // tends to d_sat
+  EXPECT_DOUBLE_EQ(rt::dose_release_factor(8.0, 0.0), 8.0);   // linear
+  EXPECT_DOUBLE_EQ(rt::dose_release_factor(8.0, 8.0), 4.0);   // saturating: d / (1 + d/d_sat)
+  EXPECT_NEAR(rt::dose_release_factor(1e9, 8.0), 8.0, 1e-6);  // tends to d_sat
   EXPECT_EQ(rt::dose_release_factor(-2.0, 8.0), 0.0);
   EXPECT_LT(3 * rt::dose_release_factor(8.0, 10.0), 3 * 8.0);
 }

@@ -2,13 +2,12 @@
 // explicit lists, merging, event times, validation messages.
 #include <gtest/gtest.h>
 
-#include "tests/error_of.hpp"
-
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "host/rt/schedule.hpp"
+#include "tests/error_of.hpp"
 
 namespace rt = tme::rt;
 
@@ -155,8 +154,7 @@ TEST(RtSchedule, ExplicitListsMergedAndSorted) {
   c.plan = 2;
   c.total_dose_Gy = 4;
   c.n_fractions = 2;
-  const auto merged =
-      rt::merge_schedules({rt::expand_course(c, rt::Calendar()), rt::expand_explicit(l), a});
+  const auto merged = rt::merge_schedules({rt::expand_course(c, rt::Calendar()), rt::expand_explicit(l), a});
   ASSERT_EQ(merged.size(), 7u);
   const double t[7] = {0, 0, 9 * kHour, kDay, kDay, kDay + 9 * kHour, 2 * kDay};
   const int plan[7] = {0, 1, 2, 0, 1, 2, 0};
@@ -164,8 +162,7 @@ TEST(RtSchedule, ExplicitListsMergedAndSorted) {
     EXPECT_EQ(merged[(size_t)i].time_s, t[i]) << i;
     EXPECT_EQ(merged[(size_t)i].plan, plan[i]) << i;
   }
-  EXPECT_EQ(rt::event_times(merged),
-            (std::vector<double>{0, 9 * kHour, kDay, kDay + 9 * kHour, 2 * kDay}));
+  EXPECT_EQ(rt::event_times(merged), (std::vector<double>{0, 9 * kHour, kDay, kDay + 9 * kHour, 2 * kDay}));
   EXPECT_DOUBLE_EQ(rt::total_dose(merged, 0), 24.0);
   EXPECT_DOUBLE_EQ(rt::total_dose(merged, 1), 2.0);
   EXPECT_DOUBLE_EQ(rt::total_dose(merged, 2), 4.0);
@@ -203,8 +200,7 @@ TEST(RtSchedule, ValidationMessages) {
   EXPECT_EQ(error_of([&] { rt::expand_course(c, cal); }),
             "course (plan 0): total dose 50 Gy is not a whole number of 3 Gy fractions");
   c.n_fractions = 25;
-  EXPECT_EQ(error_of([&] { rt::expand_course(c, cal); }),
-            "course (plan 0): total dose 50 Gy is not 25 x 3 Gy");
+  EXPECT_EQ(error_of([&] { rt::expand_course(c, cal); }), "course (plan 0): total dose 50 Gy is not 25 x 3 Gy");
   c.dose_per_fraction_Gy = 2;
   EXPECT_EQ(rt::expand_course(c, cal).size(), 25u);  // all three, consistent
   c.clock_s = 86400;
@@ -220,8 +216,7 @@ TEST(RtSchedule, ValidationMessages) {
   e.plan = 3;
   EXPECT_EQ(error_of([&] { rt::expand_explicit(e); }), "fractions (plan 3): the list is empty");
   e.time_dose = {{0, 2}, {100, 0}};
-  EXPECT_EQ(error_of([&] { rt::expand_explicit(e); }),
-            "fractions (plan 3): entry 2: dose 0 Gy must be > 0");
+  EXPECT_EQ(error_of([&] { rt::expand_explicit(e); }), "fractions (plan 3): entry 2: dose 0 Gy must be > 0");
   e.time_dose = {{-5, 2}};
   EXPECT_EQ(error_of([&] { rt::expand_explicit(e); }),
             "fractions (plan 3): entry 1: time -5 s must be >= 0 (the run starts at t = 0)");
@@ -230,10 +225,8 @@ TEST(RtSchedule, ValidationMessages) {
 
   EXPECT_EQ(error_of([] { rt::parse_clock("25:00"); }),
             "clock time '25:00' is not HH:MM or HH:MM:SS (00:00 to 23:59:59)");
-  EXPECT_EQ(error_of([] { rt::parse_clock("9"); }),
-            "clock time '9' is not HH:MM or HH:MM:SS (00:00 to 23:59:59)");
-  EXPECT_EQ(error_of([] { rt::parse_clock("9:5"); }),
-            "clock time '9:5' is not HH:MM or HH:MM:SS (00:00 to 23:59:59)");
+  EXPECT_EQ(error_of([] { rt::parse_clock("9"); }), "clock time '9' is not HH:MM or HH:MM:SS (00:00 to 23:59:59)");
+  EXPECT_EQ(error_of([] { rt::parse_clock("9:5"); }), "clock time '9:5' is not HH:MM or HH:MM:SS (00:00 to 23:59:59)");
   EXPECT_EQ(error_of([] { rt::parse_weekday("Funday"); }),
             "weekday 'Funday' is not one of Monday, Tuesday, Wednesday, Thursday, Friday, "
             "Saturday, Sunday (or Mon ... Sun)");

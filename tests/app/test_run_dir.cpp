@@ -23,9 +23,9 @@
 #include "tests/program.hpp"
 
 namespace fs = std::filesystem;
+using tme::replace_refusal;
 using tme::RunDirectory;
 using tme::RunDirKind;
-using tme::replace_refusal;
 
 namespace {
 
@@ -107,7 +107,7 @@ TEST_F(RunDir, GuardRefusesSymlinksToProtectedDirectories) {
   fs::create_directory_symlink(prot_.home, t_ / "to_home");
   fs::create_directory_symlink(t_ / "a", t_ / "to_ancestor");
   fs::create_directory_symlink(prot_.cwd, t_ / "to_cwd");
-  fs::create_directory_symlink(".", prot_.cwd / "to_dot");     // relative: the current directory
+  fs::create_directory_symlink(".", prot_.cwd / "to_dot");      // relative: the current directory
   fs::create_directory_symlink("..", prot_.cwd / "to_dotdot");  // its parent
   auto is = [&](const fs::path& p, const std::string& why) {
     EXPECT_EQ(refusal(p), "refusing to replace '" + p.string() + "': " + why);
@@ -156,7 +156,8 @@ TEST_F(RunDir, GuardRefusesDirectoriesTmesimDidNotMakeAndAcceptsARunDirectory) {
 }
 
 TEST(RunName, PlainFileNamesOnly) {
-  for (const char* ok : {"quickstart", "rt_2x5.Gy-v2", ".hidden", "a..b", "X"}) EXPECT_TRUE(tme::is_plain_file_name(ok)) << ok;
+  for (const char* ok : {"quickstart", "rt_2x5.Gy-v2", ".hidden", "a..b", "X"})
+    EXPECT_TRUE(tme::is_plain_file_name(ok)) << ok;
   for (const char* bad : {"", ".", "..", "/", "a/b", "../x", "a b", "a\\b", "tab\there", "é", "a:b", "~"})
     EXPECT_FALSE(tme::is_plain_file_name(bad)) << bad;
   EXPECT_TRUE(tme::is_plain_file_name(std::string(200, 'n')));
@@ -267,7 +268,7 @@ TEST_F(RunDir, DirectoryAppearingDuringTheRunIsNeverReplacedUnlessItIsARun) {
     put(t_ / "out2" / "thesis.tex", "chapter 2");
     put(d.work() / "provenance.json", "{}");
     EXPECT_EQ(error_of([&] { d.commit(); }), "refusing to replace '" + (t_ / "out2").string() +
-                                                "': it was not made by tmesim (no .tmesim-run marker inside)");
+                                                 "': it was not made by tmesim (no .tmesim-run marker inside)");
     EXPECT_TRUE(fs::exists(d.work() / "provenance.json"));
   }
   EXPECT_EQ(slurp(out / "thesis.tex"), "chapter 1");
@@ -299,9 +300,13 @@ TEST_F(RunDir, FullDiskIsReportedAsSuchWithThePath) {
   tme::GridSpec g;
   g.d = {8, 8, 8};
   std::vector<tme::real> v(512, 1);
-  EXPECT_EQ(error_of([&] { tme::write_vti(vti.string(), g, {{"A [nM]", v.data()}}, 0.0); }),
+  EXPECT_EQ(error_of([&] {
+              tme::write_vti(vti.string(), g, {{"A [nM]", v.data()}}, 0.0);
+            }),
             "no space left on device: " + vti.string());
-  EXPECT_EQ(error_of([&] { tme::write_pvd(pvd.string(), {{0.0, "fields_0000.vti"}}); }),
+  EXPECT_EQ(error_of([&] {
+              tme::write_pvd(pvd.string(), {{0.0, "fields_0000.vti"}});
+            }),
             "no space left on device: " + pvd.string());
   EXPECT_EQ(listing(t_), (std::vector<std::string>{"a", "home"}));  // links removed, nothing half-written
 }
@@ -405,7 +410,8 @@ TEST_F(RunDir, CliSecondRunToABusyDirectoryIsRefusedAndAStaleOneReplaced) {
       const Result r = tmesim("run " + scene + " -o out --quiet" + force, w);
       EXPECT_EQ(r.code, 1);
       EXPECT_EQ(r.err, "error: another run (pid " + std::to_string(::getpid()) + ", started " + o.started + " on " +
-                           o.host + ") is writing to 'out.incomplete'; wait for it to end or choose another output "
+                           o.host +
+                           ") is writing to 'out.incomplete'; wait for it to end or choose another output "
                            "directory with -o\n");
     }
     EXPECT_EQ(slurp(first.work() / "fields_0000.vti"), "first run's data");
@@ -431,8 +437,9 @@ TEST_F(RunDir, CliForceReplacesAPreviousRunAndTheDefaultPathStaysInRuns) {
   put(run / "my_notes.txt", "inside the old run");
   const Result again = tmesim("run " + scene + " --quiet", w);
   EXPECT_EQ(again.code, 1);
-  EXPECT_EQ(again.err, "error: output directory 'runs/cli_small' exists (use --force to replace it, or -o to choose "
-                       "another)\n");
+  EXPECT_EQ(again.err,
+            "error: output directory 'runs/cli_small' exists (use --force to replace it, or -o to choose "
+            "another)\n");
   const Result forced = tmesim("run " + scene + " --quiet --force", w);
   ASSERT_EQ(forced.code, 0) << forced.err;
   EXPECT_EQ(forced.err, "");

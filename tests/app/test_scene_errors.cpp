@@ -67,8 +67,7 @@ species:
     unit: nM
     diffusion: 10 um^2/s
 )";
-    case Base::kEmpty:
-      return "";
+    case Base::kEmpty: return "";
   }
   return "";
 }
@@ -117,6 +116,7 @@ std::ostream& operator<<(std::ostream& os, const Row& r) { return os << r.name; 
 
 const std::vector<Row>& rows() {
   using B = Base;
+  // clang-format off
   static const std::vector<Row> all = {
       {"BaseFlowLoads", B::kFlow, {}, ""},
       {"BaseBlockLoads", B::kBlock, {}, ""},
@@ -270,6 +270,7 @@ const std::vector<Row>& rows() {
        "bad.yaml:8:27: species[0].initial.map.file: map value -0.5 at voxel (0, 0, 0) is not a concentration >= 0 "
        "(expected concentrations >= 0)"},
   };
+  // clang-format on
   return all;
 }
 
@@ -338,8 +339,7 @@ species:
     sources: [{map: {file: src.vti, array: nope}, rate: 1 nM/s}]
 )",
                                    dir);
-  const std::string head =
-      "bad.yaml:8:28: species[0].sources[0].map.file: cannot read map 'src.vti': ";
+  const std::string head = "bad.yaml:8:28: species[0].sources[0].map.file: cannot read map 'src.vti': ";
   const std::string tail = " (expected a readable .vti, .mha, .mhd or .nrrd file)";
   ASSERT_GT(msg.size(), head.size() + tail.size()) << msg;
   EXPECT_EQ(msg.substr(0, head.size()), head);
@@ -354,9 +354,9 @@ TEST(SceneErrorsByHand, SceneFileMissing) {
     tme::load_scene(path);
     FAIL() << "loaded a missing file";
   } catch (const tme::SceneError& e) {
-    EXPECT_EQ(
-        std::string(e.what()),
-        path + ":1:1: (top level): cannot read the scene file: no such file (expected a regular YAML file of at most 16 MiB)");
+    EXPECT_EQ(std::string(e.what()), path +
+                                         ":1:1: (top level): cannot read the scene file: no such file (expected a "
+                                         "regular YAML file of at most 16 MiB)");
   }
 }
 

@@ -28,8 +28,8 @@ std::vector<Centre> centres(const tme::GridSpec& g) {
   for (int k = 0; k < g.d.nz; ++k)
     for (int j = 0; j < g.d.ny; ++j)
       for (int i = 0; i < g.d.nx; ++i)
-        c.push_back({g.d.index(i, j, k), g.origin[0] + (i + 0.5) * g.h[0],
-                     g.origin[1] + (j + 0.5) * g.h[1], g.origin[2] + (k + 0.5) * g.h[2]});
+        c.push_back({g.d.index(i, j, k), g.origin[0] + (i + 0.5) * g.h[0], g.origin[1] + (j + 0.5) * g.h[1],
+                     g.origin[2] + (k + 0.5) * g.h[2]});
   return c;
 }
 
@@ -92,9 +92,7 @@ void expect_round_trip(const LoadedScene& ls, const std::string& base_dir) {
 
 class SceneLoadFull : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    scene_ = new LoadedScene(tme::load_scene(kScenes + "/full.yaml"));
-  }
+  static void SetUpTestSuite() { scene_ = new LoadedScene(tme::load_scene(kScenes + "/full.yaml")); }
   static void TearDownTestSuite() {
     delete scene_;
     scene_ = nullptr;
@@ -165,8 +163,7 @@ TEST_F(SceneLoadFull, RegionsAndLabels) {
   // Brute force: sphere centre (0, 100, 120) um, radius 60 um; box x,y all, z in [0, 40] um.
   long long n_sphere = 0, n_box = 0;
   for (const Centre& c : cs) {
-    const bool in_sphere =
-        (c.x * c.x + (c.y - 100) * (c.y - 100) + (c.z - 120) * (c.z - 120)) <= 3600;
+    const bool in_sphere = (c.x * c.x + (c.y - 100) * (c.y - 100) + (c.z - 120) * (c.z - 120)) <= 3600;
     const bool in_box = c.z <= 40;
     n_sphere += in_sphere;
     n_box += in_box;
@@ -365,8 +362,7 @@ species:
     ASSERT_NEAR(p.initial[i], 1000.0 * init[i], 1e-4) << i;  // uM map into a nM species
   }
   // The resolved scene names map files by absolute path, so it reloads from anywhere.
-  EXPECT_NE(ls.resolved_yaml.find((fs::path(dir) / "maps/labels.vti").lexically_normal().string()),
-            std::string::npos);
+  EXPECT_NE(ls.resolved_yaml.find((fs::path(dir) / "maps/labels.vti").lexically_normal().string()), std::string::npos);
   expect_round_trip(ls, "/");
 }
 
@@ -439,7 +435,8 @@ regions:
   node: {box: {min: [20 um, 20 um, 20 um], max: [30 um, 30 um, 30 um]}}
 species:
   - {name: A, unit: nM, diffusion: 10 um^2/s, decay: 1e-3 1/s, hold: [{region: node, value: 2 uM}]}
-)", "hold.yaml", ".");
+)",
+                                                   "hold.yaml", ".");
   const tme::Problem& p = ls.problem;
   ASSERT_EQ(p.nhold, 1);
   ASSERT_EQ(p.coeffs[0].hold_slot, 0);
@@ -458,10 +455,12 @@ regions:
   node: {box: {min: [20 um, 20 um, 20 um], max: [30 um, 30 um, 30 um]}}
 species:
   - {name: A, unit: nM, diffusion: 10 um^2/s, hold: [{region: node, value: 1 s}]}
-)", "hold.yaml", ".");
+)",
+                         "hold.yaml", ".");
     FAIL() << "no error";
   } catch (const tme::SceneError& e) {
-    EXPECT_STREQ(e.what(), "hold.yaml:7:76: species[0].hold[0].value: '1 s' is not a concentration "
-                           "(expected a value in nM, e.g. '1 nM')");
+    EXPECT_STREQ(e.what(),
+                 "hold.yaml:7:76: species[0].hold[0].value: '1 s' is not a concentration "
+                 "(expected a value in nM, e.g. '1 nM')");
   }
 }

@@ -39,9 +39,7 @@ int index_of(const Problem& p, const std::string& name) {
 
 class SceneModelSmall : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    scene_ = new LoadedScene(tme::load_scene(kScenes + "/model_small.yaml"));
-  }
+  static void SetUpTestSuite() { scene_ = new LoadedScene(tme::load_scene(kScenes + "/model_small.yaml")); }
   static void TearDownTestSuite() {
     delete scene_;
     scene_ = nullptr;
@@ -57,9 +55,9 @@ enum { S, A, B, O2, T, E, L, V, M, kFields };
 
 TEST_F(SceneModelSmall, FieldsInOrder) {
   ASSERT_EQ(p().nspecies(), kFields);
-  const std::vector<std::pair<std::string, std::string>> want{
-      {"S", "ng/mL"},      {"A", "nM"}, {"B", "nM"},   {"O2", "uM"}, {"T", "cells/mm^3"},
-      {"E", "cells/mm^3"}, {"L", "1"},  {"V", "1/mm"}, {"M", "1"}};
+  const std::vector<std::pair<std::string, std::string>> want{{"S", "ng/mL"}, {"A", "nM"},         {"B", "nM"},
+                                                              {"O2", "uM"},   {"T", "cells/mm^3"}, {"E", "cells/mm^3"},
+                                                              {"L", "1"},     {"V", "1/mm"},       {"M", "1"}};
   for (int i = 0; i < kFields; ++i) {
     EXPECT_EQ(p().species[i].name, want[i].first);
     EXPECT_EQ(p().species[i].unit, want[i].second);
@@ -181,7 +179,7 @@ TEST_F(SceneModelSmall, TermsExact) {
   EXPECT_EQ(t[9].kind, tme::kTermSecretion);
   EXPECT_EQ(t[9].target, O2);
   EXPECT_EQ(t[9].src, E);
-  expect_rel(t[9].rate(), 1e-6);                  // 1e-18 mol/cell/s = 1e-6 uM/s per cells/mm^3
+  expect_rel(t[9].rate(), 1e-6);                // 1e-18 mol/cell/s = 1e-6 uM/s per cells/mm^3
   EXPECT_EQ(t[10].kind, tme::kTermConversion);  // M -> M at half yield
   EXPECT_EQ(t[10].target, M);
   expect_rel(t[10].rate(), 1 / 3600.0);
@@ -310,7 +308,8 @@ TEST(SceneModelPlain, SceneWithoutModelKeysIsUnchanged) {
 TEST(SceneModelTme, UnknownDrugNamesTheKnownOnes) {
   const std::string scene =
       "name: t\ngrid: {shape: [4, 4, 4], spacing: 20 um}\ntime: {end: 2 d, output_every: 1 d}\n"
-      "model: " + kScenes + "/../models/tme.yaml\ndrugs:\n  - {name: pembrolizumab, dose: 200 mg q3w}\n";
+      "model: " +
+      kScenes + "/../models/tme.yaml\ndrugs:\n  - {name: pembrolizumab, dose: 200 mg q3w}\n";
   try {
     tme::load_scene_text(scene, "s.yaml", kScenes);
     ADD_FAILURE() << "loaded";
@@ -325,9 +324,9 @@ TEST(SceneModelTme, UnknownDrugNamesTheKnownOnes) {
 TEST(SceneModelTme, LoadsAndValidates) {
   const LoadedScene ls = tme::load_scene(kScenes + "/model_tme.yaml");
   const Problem& p = ls.problem;
-  const std::vector<std::string> names{
-      "IFNg",      "IL2", "TGFb", "IFN1", "CXCL10", "CCL2",    "antigen", "antiPD1",    "antiPDL1",
-      "antiCTLA4", "T",   "Td",   "CD8",  "Treg",   "Myeloid", "PDL1",    "vasculature"};
+  const std::vector<std::string> names{"IFNg",    "IL2",     "TGFb",     "IFN1",      "CXCL10",     "CCL2",
+                                       "antigen", "antiPD1", "antiPDL1", "antiCTLA4", "T",          "Td",
+                                       "CD8",     "Treg",    "Myeloid",  "PDL1",      "vasculature"};
   ASSERT_EQ(p.nspecies(), (int)names.size());
   for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(p.species[i].name, names[i]);
   EXPECT_NO_THROW(p.check());
@@ -379,8 +378,7 @@ TEST(SceneModelTme, LoadsAndValidates) {
   EXPECT_GT(sum / p.grid.nvox(), 1e-3);
 
   // The resolved scene reloads to the same text.
-  EXPECT_EQ(tme::load_scene_text(ls.resolved_yaml, "resolved.yaml", kScenes).resolved_yaml,
-            ls.resolved_yaml);
+  EXPECT_EQ(tme::load_scene_text(ls.resolved_yaml, "resolved.yaml", kScenes).resolved_yaml, ls.resolved_yaml);
 }
 
 TEST(SceneModelTme, EveryParameterHasASource) {
@@ -403,9 +401,7 @@ TEST(SceneModelTme, EveryParameterHasASource) {
 class SceneModelFiles : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = tmp_.path(); }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(dir_ / name) << text;
-  }
+  void write(const std::string& name, const std::string& text) const { std::ofstream(dir_ / name) << text; }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   // The message load_scene_text throws for `scene` ("" when it loads).
   std::string error_of(const std::string& scene) const {
@@ -416,9 +412,7 @@ class SceneModelFiles : public ::testing::Test {
     }
     return "";
   }
-  LoadedScene load(const std::string& scene) const {
-    return tme::load_scene_text(scene, "scene.yaml", dir_.string());
-  }
+  LoadedScene load(const std::string& scene) const { return tme::load_scene_text(scene, "scene.yaml", dir_.string()); }
   const tme::test::TempDir tmp_{"tmesim_scene_model"};
   fs::path dir_;
 };
@@ -475,10 +469,8 @@ TEST_F(SceneModelFiles, UnknownFieldInATerm) {
 
 TEST_F(SceneModelFiles, PopulationRequired) {
   write("m.yaml", kModel + "  - {kill: S, by: E, rate: 1e-4 mm^3/cell/day}\n");
-  EXPECT_EQ(
-      error_of(kScene),
-      path("m.yaml") +
-          ":12:12: terms[1].kill: 'S' is not a population (expected a population: one of T, E)");
+  EXPECT_EQ(error_of(kScene),
+            path("m.yaml") + ":12:12: terms[1].kill: 'S' is not a population (expected a population: one of T, E)");
 }
 
 TEST_F(SceneModelFiles, MissingRequiredKey) {
@@ -497,18 +489,16 @@ TEST_F(SceneModelFiles, WrongUnitAtUseSiteNamesTheParameter) {
 
 TEST_F(SceneModelFiles, CircularParameterReference) {
   write("m.yaml", "parameters:\n  a: b\n  b: c\n  c: a\n" + kModel.substr(kModel.find("species:")));
-  EXPECT_EQ(error_of(kScene),
-            path("m.yaml") +
-                ":2:6: parameters.a: circular parameter reference: a -> b -> c -> a (expected a "
-                "number with a unit, or a parameter that does not refer back to this one)");
+  EXPECT_EQ(error_of(kScene), path("m.yaml") +
+                                  ":2:6: parameters.a: circular parameter reference: a -> b -> c -> a (expected a "
+                                  "number with a unit, or a parameter that does not refer back to this one)");
 }
 
 TEST_F(SceneModelFiles, CircularInclude) {
   write("m.yaml", "include: [n.yaml]\n" + kModel);
   write("n.yaml", "include: [m.yaml]\n");
-  EXPECT_EQ(error_of(kScene), path("n.yaml") +
-                                  ":1:11: include[0]: circular include: " + path("m.yaml") +
-                                  " -> " + path("n.yaml") + " -> " + path("m.yaml") +
+  EXPECT_EQ(error_of(kScene), path("n.yaml") + ":1:11: include[0]: circular include: " + path("m.yaml") + " -> " +
+                                  path("n.yaml") + " -> " + path("m.yaml") +
                                   " (expected model files that do not include each other)");
 }
 
@@ -521,20 +511,16 @@ TEST_F(SceneModelFiles, UnknownParameterOverride) {
 
 TEST_F(SceneModelFiles, UnknownTermKind) {
   write("m.yaml", kModel + "  - {grow: T, rate: r}\n");
-  EXPECT_EQ(error_of(kScene),
-            path("m.yaml") +
-                ":12:6: terms[1].grow: unknown term kind 'grow' (expected exactly one of: growth, "
-                "secretion, uptake, kill, conversion, relax, exchange, influx, chemotaxis)");
+  EXPECT_EQ(error_of(kScene), path("m.yaml") +
+                                  ":12:6: terms[1].grow: unknown term kind 'grow' (expected exactly one of: growth, "
+                                  "secretion, uptake, kill, conversion, relax, exchange, influx, chemotaxis)");
 }
 
 TEST_F(SceneModelFiles, FactorWithActivateAndInhibit) {
-  write("m.yaml",
-        kModel +
-            "  - {conversion: E, rate: r, factors: [{activate: S, inhibit: S, half: 1 ng/mL}]}\n");
-  EXPECT_EQ(error_of(kScene),
-            path("m.yaml") +
-                ":12:54: terms[1].factors[0].inhibit: 'inhibit' cannot be combined with 'activate' "
-                "(expected exactly one of: activate, inhibit, room, linear)");
+  write("m.yaml", kModel + "  - {conversion: E, rate: r, factors: [{activate: S, inhibit: S, half: 1 ng/mL}]}\n");
+  EXPECT_EQ(error_of(kScene), path("m.yaml") +
+                                  ":12:54: terms[1].factors[0].inhibit: 'inhibit' cannot be combined with 'activate' "
+                                  "(expected exactly one of: activate, inhibit, room, linear)");
 }
 
 TEST_F(SceneModelFiles, BadDoseString) {
@@ -556,10 +542,9 @@ TEST_F(SceneModelFiles, OtherMessages) {
   EXPECT_EQ(error_of(kScene + "terms:\n  - {conversion: E, rate: r, km: 1 nM}\n"),
             "bad.yaml:6:30: terms[0].km: unknown key 'km' (expected one of: conversion, rate, "
             "products, factors)");
-  EXPECT_EQ(
-      error_of(kScene + "terms:\n  - {exchange: S, vessels: S, permeability: 1 um/s, plasma: x}\n"),
-      "bad.yaml:6:28: terms[0].vessels: field 'S' is in 'ng/mL', not a surface density (expected a "
-      "field whose unit converts to 1/um)");
+  EXPECT_EQ(error_of(kScene + "terms:\n  - {exchange: S, vessels: S, permeability: 1 um/s, plasma: x}\n"),
+            "bad.yaml:6:28: terms[0].vessels: field 'S' is in 'ng/mL', not a surface density (expected a "
+            "field whose unit converts to 1/um)");
   EXPECT_EQ(error_of(kScene + "initial: {S: {vessels: {mean_spacing: 50 um}}}\n"),
             "bad.yaml:5:24: initial.S.vessels: field 'S' is in 'ng/mL', not a surface density "
             "(expected a field whose unit converts to 1/um)");

@@ -102,8 +102,7 @@ TEST(SceneRtPlans, AnalyticDoseAtVoxelCentres) {
   // Voxel (1,1,1): centre (150, 150, 150) um, sqrt(3) 50 um from the sphere's centre.
   const double sigma = 30 / 1.6832424671;
   const double s = std::sqrt(3.0) * 50 - 150;
-  EXPECT_NEAR(m.plans[0].dose[d.index(1, 1, 1)],
-              0.5 + 8 * 0.5 * std::erfc(s / (std::sqrt(2.0) * sigma)), 1e-5);
+  EXPECT_NEAR(m.plans[0].dose[d.index(1, 1, 1)], 0.5 + 8 * 0.5 * std::erfc(s / (std::sqrt(2.0) * sigma)), 1e-5);
   // Voxel (0,0,3): centre (50, 50, 350) um, inside the sharp box, far from the sphere.
   EXPECT_NEAR(m.plans[0].dose[d.index(0, 0, 3)], 0.5 + 4, 1e-5);
   // Voxel (3,3,0): only the background (and a negligible sphere tail).
@@ -158,8 +157,7 @@ TEST(SceneRtPlans, VtiDoseMapIsResampled) {
   // x = 250 um: in the rim beyond the last centre, held; 350 um: outside, the fill (unscaled).
   EXPECT_NEAR(dose[d.index(2, 0, 0)], 0.5 * 3, 1e-6);
   EXPECT_EQ(dose[d.index(3, 0, 0)], 0.25f);
-  EXPECT_NE(ls.resolved_yaml.find((fs::path(dir) / "maps/dose.vti").lexically_normal().string()),
-            std::string::npos);
+  EXPECT_NE(ls.resolved_yaml.find((fs::path(dir) / "maps/dose.vti").lexically_normal().string()), std::string::npos);
   EXPECT_NE(ls.resolved_yaml.find("outside: fill"), std::string::npos) << ls.resolved_yaml;
   expect_round_trip(ls);
 
@@ -291,8 +289,7 @@ TEST(SceneRtSchedule, TwoPlansMergeSorted) {
 )");
   const auto& f = ls.problem.model.fractions;
   ASSERT_EQ(f.size(), 6u);
-  const double t[6] = {
-      0, 9 * kHour, 12 * kHour, kDay + 9 * kHour, kDay + 9 * kHour, 2 * kDay + 9 * kHour};
+  const double t[6] = {0, 9 * kHour, 12 * kHour, kDay + 9 * kHour, kDay + 9 * kHour, 2 * kDay + 9 * kHour};
   const int plan[6] = {1, 0, 1, 0, 1, 0};
   for (int i = 0; i < 6; ++i) {
     EXPECT_EQ(f[i].time_s, t[i]) << i;
@@ -383,8 +380,7 @@ species:
 }
 
 TEST(SceneRtResponse, ExampleSceneLoadsAndRoundTrips) {
-  const LoadedScene ls =
-      tme::load_scene(std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/rt_course.yaml");
+  const LoadedScene ls = tme::load_scene(std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/rt_course.yaml");
   const Model& m = ls.problem.model;
   ASSERT_EQ(m.plans.size(), 2u);
   EXPECT_EQ(m.fractions.size(), 28u);  // 25 x 2 Gy + 3 boosts
@@ -411,20 +407,17 @@ struct Case {
 
 TEST(SceneRtErrors, Messages) {
   const std::vector<Case> cases = {
-      {"unknown population",
-       "  response: [{population: T, alpha: 0.1 1/Gy, beta: 0.01 1/Gy^2}]\n" + kPlan,
+      {"unknown population", "  response: [{population: T, alpha: 0.1 1/Gy, beta: 0.01 1/Gy^2}]\n" + kPlan,
        "bad.yaml:12:27: radiotherapy.response[0].population: 'T' is not a defined field "
        "(expected a population: one of tumour, doomed, CD8, IFN1, TGFb, O2)"},
-      {"negative alpha",
-       "  response: [{population: tumour, alpha: -0.1 1/Gy, beta: 0.01 1/Gy^2}]\n" + kPlan,
+      {"negative alpha", "  response: [{population: tumour, alpha: -0.1 1/Gy, beta: 0.01 1/Gy^2}]\n" + kPlan,
        "bad.yaml:12:42: radiotherapy.response[0].alpha: '-0.1 1/Gy' must be >= 0 "
        "(expected an LQ alpha >= 0 1/Gy)"},
       {"unknown key", "  respones: []\n" + kPlan,
        "bad.yaml:12:3: radiotherapy.respones: unknown key 'respones' (expected one of: "
        "calendar, alpha_beta, oxygen, response, releases, plans)"},
       {"unknown key in an entry",
-       "  response: [{population: tumour, alpha: 0.1 1/Gy, beta: 0 1/Gy^2, doom: doomed}]\n" +
-           kPlan,
+       "  response: [{population: tumour, alpha: 0.1 1/Gy, beta: 0 1/Gy^2, doom: doomed}]\n" + kPlan,
        "bad.yaml:12:68: radiotherapy.response[0].doom: unknown key 'doom' (expected one "
        "of: population, alpha, beta, doomed)"},
       {"too many populations",
@@ -432,16 +425,14 @@ TEST(SceneRtErrors, Messages) {
            [] {
              std::string s;
              for (int i = 0; i < 9; ++i)
-               s += std::string(i ? ", " : "") +
-                    "{population: tumour, alpha: 0 1/Gy, beta: 0 1/Gy^2}";
+               s += std::string(i ? ", " : "") + "{population: tumour, alpha: 0 1/Gy, beta: 0 1/Gy^2}";
              return s;
            }() +
            "]\n" + kPlan,
        "bad.yaml:12:13: radiotherapy.response: has 9 entries (expected at most 8 "
        "populations)"},
       {"doomed is the population",
-       "  response: [{population: tumour, alpha: 0.1 1/Gy, beta: 0 1/Gy^2, doomed: tumour}]\n" +
-           kPlan,
+       "  response: [{population: tumour, alpha: 0.1 1/Gy, beta: 0 1/Gy^2, doomed: tumour}]\n" + kPlan,
        "bad.yaml:12:76: radiotherapy.response[0].doomed: is the irradiated population "
        "itself (expected another field)"},
       {"release yield unit",
@@ -453,8 +444,7 @@ TEST(SceneRtErrors, Messages) {
        "bad.yaml:12:34: radiotherapy.releases[0].kind: 'sting' is not a release kind "
        "(expected interferon or linear)"},
       {"threshold with kind linear",
-       "  releases: [{field: TGFb, kind: linear, yield: 0.01 ng/mL/Gy, threshold: 10 Gy}]\n" +
-           kPlan,
+       "  releases: [{field: TGFb, kind: linear, yield: 0.01 ng/mL/Gy, threshold: 10 Gy}]\n" + kPlan,
        "bad.yaml:12:75: radiotherapy.releases[0].threshold: threshold applies to kind "
        "interferon only (expected saturation for kind linear)"},
       {"oxygen unit needs a factor", "  oxygen: {field: O2}\n" + kPlan,

@@ -95,8 +95,7 @@ TEST_F(UnitsTest, Cells) {
   EXPECT_NEAR(units_->to("2 kcells/mL", "cells/uL"), 2.0, 1e-12);
   EXPECT_TRUE(units_->parses("cells/mm^3"));
   EXPECT_FALSE(units_->convertible("cells/mm^3", "1/mm^3"));
-  EXPECT_EQ(to_error(*units_, "5 cells/mm^3", "1/mm^3"),
-            "'5 cells/mm^3' is not convertible to 1/mm^3");
+  EXPECT_EQ(to_error(*units_, "5 cells/mm^3", "1/mm^3"), "'5 cells/mm^3' is not convertible to 1/mm^3");
 }
 
 TEST_F(UnitsTest, Dimensionless) {

@@ -1,6 +1,6 @@
 // VTK image I/O: .vti volumes, .pvd collections, map readers (.vti, .mha, .mhd, .nrrd, .nhdr).
 #include <gtest/gtest.h>
-
+#include <unistd.h>
 #include <vtkCellData.h>
 #include <vtkDoubleArray.h>
 #include <vtkFieldData.h>
@@ -25,8 +25,6 @@
 #include <string>
 #include <type_traits>
 #include <vector>
-
-#include <unistd.h>
 
 #include "host/io/vtk_io.hpp"
 #include "tests/program.hpp"
@@ -70,8 +68,12 @@ std::string slurp(const std::string& p) {
 tme::GridSpec small_grid() {
   tme::GridSpec g;
   g.d = {5, 4, 3};
-  g.h[0] = 2; g.h[1] = 3; g.h[2] = 4;
-  g.origin[0] = 10; g.origin[1] = 20; g.origin[2] = 30;
+  g.h[0] = 2;
+  g.h[1] = 3;
+  g.h[2] = 4;
+  g.origin[0] = 10;
+  g.origin[1] = 20;
+  g.origin[2] = 30;
   return g;
 }
 
@@ -158,10 +160,9 @@ TEST_F(VtkIo, VtkWriteVtiCompressors) {
   g.h[0] = 0.5;
   std::vector<tme::real> a(g.nvox());
   for (size_t i = 0; i < a.size(); ++i) a[i] = tme::real(1.0 / (1.0 + (double)i));
-  const std::pair<tme::VtiCompression, const char*> cases[] = {
-      {tme::VtiCompression::None, nullptr},
-      {tme::VtiCompression::ZLib, "vtkZLibDataCompressor"},
-      {tme::VtiCompression::LZ4, "vtkLZ4DataCompressor"}};
+  const std::pair<tme::VtiCompression, const char*> cases[] = {{tme::VtiCompression::None, nullptr},
+                                                               {tme::VtiCompression::ZLib, "vtkZLibDataCompressor"},
+                                                               {tme::VtiCompression::LZ4, "vtkLZ4DataCompressor"}};
   for (const auto& [c, name] : cases) {
     const std::string p = path("c.vti");
     tme::write_vti(p, g, {{"u [nM]", a.data()}}, 2.0, c);
@@ -224,9 +225,13 @@ TEST_F(VtkIo, VtkWriteVtiRejectsBadArrays) {
   g.d = {1, 1, 1};
   std::vector<tme::real> a = {7};
   const std::string p = path("bad.vti");
-  EXPECT_EQ(error_of([&] { tme::write_vti(p, g, {{"A", a.data()}, {"A", a.data()}}, 0); }),
+  EXPECT_EQ(error_of([&] {
+              tme::write_vti(p, g, {{"A", a.data()}, {"A", a.data()}}, 0);
+            }),
             p + ": cannot write VTK image (array 'A' given twice)");
-  EXPECT_EQ(error_of([&] { tme::write_vti(p, g, {{"A", nullptr}}, 0); }),
+  EXPECT_EQ(error_of([&] {
+              tme::write_vti(p, g, {{"A", nullptr}}, 0);
+            }),
             p + ": cannot write VTK image (array 'A' has no data)");
   EXPECT_TRUE(listing().empty());
 }
@@ -235,15 +240,13 @@ TEST_F(VtkIo, VtkWriteVtiRejectsBadArrays) {
 
 TEST_F(VtkIo, VtkPvdCollection) {
   const std::vector<std::pair<double, std::string>> entries = {
-      {0.0, "run_000000.vti"}, {0.1, "run_000001.vti"}, {1.0 / 3.0, "a&b <c>.vti"},
-      {86400.5, "run_000003.vti"}};
+      {0.0, "run_000000.vti"}, {0.1, "run_000001.vti"}, {1.0 / 3.0, "a&b <c>.vti"}, {86400.5, "run_000003.vti"}};
   const std::string p = path("run.pvd");
   tme::write_pvd(p, entries);
   EXPECT_EQ(listing(), std::vector<std::string>{"run.pvd"});
 
   const std::string text = slurp(p);
-  EXPECT_NE(text.find("<VTKFile type=\"Collection\" version=\"0.1\" byte_order=\"LittleEndian\">"),
-            std::string::npos);
+  EXPECT_NE(text.find("<VTKFile type=\"Collection\" version=\"0.1\" byte_order=\"LittleEndian\">"), std::string::npos);
   EXPECT_NE(text.find("timestep=\"0.10000000000000001\" group=\"\" part=\"0\" "
                       "file=\"run_000001.vti\""),
             std::string::npos)
@@ -277,8 +280,7 @@ TEST_F(VtkIo, VtkPvdEmptyAndMissingDirectory) {
   EXPECT_NE(slurp(p).find("<Collection>\n  </Collection>"), std::string::npos);
   const std::string bad = path("nodir/run.pvd");
   const std::string e = error_of([&] { tme::write_pvd(bad, {{0.0, "a.vti"}}); });
-  EXPECT_EQ(e, bad + ": cannot write PVD collection (cannot open " + bad +
-                   ".tmp: No such file or directory)");
+  EXPECT_EQ(e, bad + ": cannot write PVD collection (cannot open " + bad + ".tmp: No such file or directory)");
   EXPECT_EQ(listing(), std::vector<std::string>{"empty.pvd"});
 }
 
@@ -348,8 +350,10 @@ TEST_F(VtkIo, VtkMapVtiNamedArrayAndErrors) {
   b->SetName("b");
   a->SetNumberOfTuples(2);
   b->SetNumberOfTuples(2);
-  a->SetValue(0, 1); a->SetValue(1, 2);
-  b->SetValue(0, -3); b->SetValue(1, 4.5);
+  a->SetValue(0, 1);
+  a->SetValue(1, 2);
+  b->SetValue(0, -3);
+  b->SetValue(1, 4.5);
   img->GetCellData()->AddArray(vec);
   img->GetCellData()->AddArray(a);
   img->GetCellData()->AddArray(b);
@@ -364,8 +368,7 @@ TEST_F(VtkIo, VtkMapVtiNamedArrayAndErrors) {
   m = tme::read_image_map(p, "");  // first scalar array: 'vec' is skipped
   EXPECT_EQ(m.values, (std::vector<double>{1, 2}));
 
-  EXPECT_EQ(error_of([&] { tme::read_image_map(p, "c"); }),
-            p + ": no array 'c' (found: vec, a, b)");
+  EXPECT_EQ(error_of([&] { tme::read_image_map(p, "c"); }), p + ": no array 'c' (found: vec, a, b)");
   EXPECT_EQ(error_of([&] { tme::read_image_map(p, "vec"); }),
             p + ": array 'vec' has 3 components (expected a scalar array)");
 
@@ -417,9 +420,8 @@ TEST_F(VtkIo, VtkMapMetaImageMhaAndMhd) {
 
 namespace {
 // A hand-written NRRD (VTK 9.1 has a reader but no writer): float32, little endian, raw.
-void write_nrrd(const std::string& header_path, const std::string& data_path,
-                const std::string& sizes, const std::string& geometry,
-                const std::vector<float>& v) {
+void write_nrrd(const std::string& header_path, const std::string& data_path, const std::string& sizes,
+                const std::string& geometry, const std::vector<float>& v) {
   std::ofstream h(header_path, std::ios::binary);
   h << "NRRD0004\n# tmesim test\ntype: float\ndimension: 3\nsizes: " << sizes << "\n"
     << geometry << "encoding: raw\nendian: little\n";
@@ -493,12 +495,10 @@ TEST_F(VtkIo, VtkMapErrors) {
   const std::string missing = path("nope.vti");
   EXPECT_EQ(error_of([&] { tme::read_image_map(missing, ""); }), missing + ": no such file");
   const std::string missing_mha = path("nope.mha");
-  EXPECT_EQ(error_of([&] { tme::read_image_map(missing_mha, ""); }),
-            missing_mha + ": no such file");
+  EXPECT_EQ(error_of([&] { tme::read_image_map(missing_mha, ""); }), missing_mha + ": no such file");
   const std::string dir_vti = path("adir.vti");
   fs::create_directories(dir_vti);
-  EXPECT_EQ(error_of([&] { tme::read_image_map(dir_vti, ""); }),
-            dir_vti + ": not a regular file (a directory)");
+  EXPECT_EQ(error_of([&] { tme::read_image_map(dir_vti, ""); }), dir_vti + ": not a regular file (a directory)");
 
   const std::string xyz = path("map.xyz");
   std::ofstream(xyz) << "hello";
@@ -536,8 +536,7 @@ TEST_F(VtkIo, VtkMapCorruptVtiIsAnErrorNotANoise) {
 TEST_F(VtkIo, VtkMapTruncatedFilesAreErrors) {
   // NRRD, attached and detached: 12 x 2 x 2 floats = 192 bytes announced, 3 present.
   const std::string nrrd = path("short.nrrd");
-  std::ofstream(nrrd, std::ios::binary)
-      << "NRRD0004\ntype: float\ndimension: 3\nsizes: 12 2 2\nencoding: raw\n\nabc";
+  std::ofstream(nrrd, std::ios::binary) << "NRRD0004\ntype: float\ndimension: 3\nsizes: 12 2 2\nencoding: raw\n\nabc";
   const std::string nhdr = path("short.nhdr");
   std::ofstream(nhdr, std::ios::binary)
       << "NRRD0004\ntype: float\ndimension: 3\nsizes: 12 2 2\nencoding: raw\ndata file: s.raw\n";
@@ -547,9 +546,8 @@ TEST_F(VtkIo, VtkMapTruncatedFilesAreErrors) {
       << "NRRD0004\ntype: float\ndimension: 3\nsizes: 12 2 2\nencoding: raw\ndata file: none.raw\n";
   // MetaImage with 32 bytes announced, 3 present.
   const std::string mha = path("short.mha");
-  std::ofstream(mha, std::ios::binary)
-      << "ObjectType = Image\nNDims = 3\nDimSize = 2 2 2\nElementType = MET_FLOAT\n"
-         "ElementDataFile = LOCAL\nabc";
+  std::ofstream(mha, std::ios::binary) << "ObjectType = Image\nNDims = 3\nDimSize = 2 2 2\nElementType = MET_FLOAT\n"
+                                          "ElementDataFile = LOCAL\nabc";
   // A .vti cut inside its compressed data.
   tme::GridSpec g;
   g.d = {2, 2, 2};
@@ -569,8 +567,7 @@ TEST_F(VtkIo, VtkMapTruncatedFilesAreErrors) {
 
   EXPECT_EQ(e_nrrd, nrrd + ": cannot read image (data ends early: 3 of 192 bytes)");
   EXPECT_EQ(e_nhdr, nhdr + ": cannot read image (data ends early: 4 of 192 bytes)");
-  EXPECT_EQ(e_nodata, nodata + ": cannot read image (its data file " + path("none.raw") +
-                          ": no such file)");
+  EXPECT_EQ(e_nodata, nodata + ": cannot read image (its data file " + path("none.raw") + ": no such file)");
   EXPECT_EQ(e_mha, mha + ": cannot read image (data ends early: 3 of 32 bytes)");
   EXPECT_EQ(e_vti.rfind(vti + ": cannot read image (", 0), 0u) << e_vti;
   EXPECT_EQ(err_text, "");
@@ -583,11 +580,10 @@ TEST_F(VtkIo, VtkMapNrrdGzipAndAscii) {
       "NRRD0004\ntype: float\ndimension: 3\nsizes: 3 2 2\nspacings: 1.5 2 2.5\n"
       "endian: little\n";
   // gzip of the 12 little-endian floats 0.5 * i - 1 (Python: gzip.compress(data, mtime=0)).
-  static const unsigned char gz[] = {
-      0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0x63, 0x60, 0x68, 0xd8,
-      0xcf, 0xc0, 0xc0, 0x00, 0xc2, 0x20, 0x60, 0xcf, 0xc0, 0xd0, 0x00, 0xc4, 0x07, 0x80,
-      0x98, 0xc1, 0x81, 0x81, 0x41, 0x01, 0x88, 0x1d, 0x80, 0x38, 0x01, 0x88, 0x1b, 0x80,
-      0x78, 0x82, 0x03, 0x00, 0xcc, 0x22, 0x66, 0x0b, 0x30, 0x00, 0x00, 0x00};
+  static const unsigned char gz[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0x63, 0x60, 0x68, 0xd8,
+                                     0xcf, 0xc0, 0xc0, 0x00, 0xc2, 0x20, 0x60, 0xcf, 0xc0, 0xd0, 0x00, 0xc4, 0x07, 0x80,
+                                     0x98, 0xc1, 0x81, 0x81, 0x41, 0x01, 0x88, 0x1d, 0x80, 0x38, 0x01, 0x88, 0x1b, 0x80,
+                                     0x78, 0x82, 0x03, 0x00, 0xcc, 0x22, 0x66, 0x0b, 0x30, 0x00, 0x00, 0x00};
   const std::string gzp = path("gz.nrrd");
   {
     std::ofstream f(gzp, std::ios::binary);
@@ -595,8 +591,7 @@ TEST_F(VtkIo, VtkMapNrrdGzipAndAscii) {
     f.write(reinterpret_cast<const char*>(gz), sizeof gz);
   }
   const std::string asc = path("ascii.nrrd");
-  std::ofstream(asc, std::ios::binary)
-      << hdr << "encoding: ascii\n\n-1 -0.5 0 0.5 1 1.5\n2 2.5 3 3.5 4 4.5\n";
+  std::ofstream(asc, std::ios::binary) << hdr << "encoding: ascii\n\n-1 -0.5 0 0.5 1 1.5\n2 2.5 3 3.5 4 4.5\n";
   const std::string ascw = path("ascii_wide.nrrd");
   {
     std::ofstream f(ascw, std::ios::binary);

@@ -24,6 +24,6 @@ constexpr double kRoundoff = sizeof(real) == 4 ? 1e-5 : 1e-12;
 
 }  // namespace tme::test
 
-#define TME_INSTANTIATE_BACKENDS(Suite)                                                    \
+#define TME_INSTANTIATE_BACKENDS(Suite)                                                                 \
   INSTANTIATE_TEST_SUITE_P(Backends, Suite, ::testing::Values(std::string("cpu"), std::string("cuda")), \
                            [](const ::testing::TestParamInfo<std::string>& i) { return i.param; })

@@ -24,8 +24,7 @@ inline double gaussian_error(Backend& b, int n) {
   const double L = 1600, h = L / n, D = 100, k = 0.01, sigma0 = 100, T = 50;
   Problem p = make_uniform_problem({n, n, n}, h, 1, D, k);
   auto r2 = [&](int i, int j, int kk) {
-    const double x = p.grid.center(0, i) - L / 2, y = p.grid.center(1, j) - L / 2,
-                 z = p.grid.center(2, kk) - L / 2;
+    const double x = p.grid.center(0, i) - L / 2, y = p.grid.center(1, j) - L / 2, z = p.grid.center(2, kk) - L / 2;
     return x * x + y * y + z * z;
   };
   for (int kk = 0; kk < n; ++kk)
@@ -38,7 +37,8 @@ inline double gaussian_error(Backend& b, int n) {
   for (int kk = 0; kk < n; ++kk)
     for (int j = 0; j < n; ++j)
       for (int i = 0; i < n; ++i) {
-        const double exact = std::pow(sigma0 * sigma0 / s2, 1.5) * std::exp(-r2(i, j, kk) / (2 * s2)) * std::exp(-k * T);
+        const double exact =
+            std::pow(sigma0 * sigma0 / s2, 1.5) * std::exp(-r2(i, j, kk) / (2 * s2)) * std::exp(-k * T);
         const double e = c[p.grid.d.index(i, j, kk)] - exact;
         num += e * e;
         den += exact * exact;

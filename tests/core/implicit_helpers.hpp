@@ -63,8 +63,8 @@ inline double gaussian_error_implicit(Backend& b, Integrator it, int n, double d
         } else {
           const double x = p.grid.center(0, i) - L / 2, y = p.grid.center(1, j) - L / 2,
                        z = p.grid.center(2, kk) - L / 2;
-          exact = std::pow(sigma0 * sigma0 / s2, 1.5) * std::exp(-(x * x + y * y + z * z) / (2 * s2)) *
-                  std::exp(-k * T);
+          exact =
+              std::pow(sigma0 * sigma0 / s2, 1.5) * std::exp(-(x * x + y * y + z * z) / (2 * s2)) * std::exp(-k * T);
         }
         const double e = c[p.grid.d.index(i, j, kk)] - exact;
         num += e * e;

@@ -187,9 +187,13 @@ TEST(ExplicitLaunch, LargeGridWithinCudaLimits) {
 }
 
 TEST(ExplicitLaunch, GridBeyondCudaLimitsIsRefused) {
-  EXPECT_NE(any_error_of([] { explicit_launch({4096, 4096, 4096}, 8192); }).find("exceeds the CUDA launch limits"),
+  EXPECT_NE(any_error_of([] {
+              explicit_launch({4096, 4096, 4096}, 8192);
+            }).find("exceeds the CUDA launch limits"),
             std::string::npos);
-  EXPECT_NE(any_error_of([] { explicit_launch({1, 4 * 65536, 1}, 1); }).find("exceeds the CUDA launch limits"),
+  EXPECT_NE(any_error_of([] {
+              explicit_launch({1, 4 * 65536, 1}, 1);
+            }).find("exceeds the CUDA launch limits"),
             std::string::npos);
 }
 

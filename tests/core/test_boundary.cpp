@@ -25,8 +25,8 @@ struct FacePair {
   FaceBC lo, hi;
 };
 const FacePair kPairs[] = {
-    {"no_flux/no_flux", {kNoFlux, 0}, {kNoFlux, 0}},  {"fixed/no_flux", {kFixed, 1.5f}, {kNoFlux, 0}},
-    {"no_flux/fixed", {kNoFlux, 0}, {kFixed, 0.5f}},  {"fixed/fixed", {kFixed, 1.5f}, {kFixed, 0.5f}},
+    {"no_flux/no_flux", {kNoFlux, 0}, {kNoFlux, 0}}, {"fixed/no_flux", {kFixed, 1.5f}, {kNoFlux, 0}},
+    {"no_flux/fixed", {kNoFlux, 0}, {kFixed, 0.5f}}, {"fixed/fixed", {kFixed, 1.5f}, {kFixed, 0.5f}},
     {"periodic", {kPeriodic, 0}, {kPeriodic, 0}},
 };
 

@@ -122,8 +122,8 @@ TEST(Cost, AutoStepGivesARangeFromTheLargestStepToTheExplicitLimit) {
   p.time.t_end = 3600;
   p.time.output_every = 600;
   const StepCount s = step_count(p);
-  EXPECT_EQ(s.min, 6);             // one 600 s step per interval
-  EXPECT_EQ(s.max, 6 * 3600);      // 600 s / (1/6 s)
+  EXPECT_EQ(s.min, 6);         // one 600 s step per interval
+  EXPECT_EQ(s.max, 6 * 3600);  // 600 s / (1/6 s)
   EXPECT_FALSE(s.fixed());
   // The step-doubling estimate keeps three more states.
   EXPECT_EQ(memory_cost(p, CostBackend::kCpu).host, kProgram + R * (960 + 1920 + 960 + 3 * 960 + 2 * 219));

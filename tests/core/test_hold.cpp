@@ -15,10 +15,10 @@ namespace {
 
 using Hold = BackendTest;
 
-constexpr int kN = 15;              // cells per axis; the held voxel is the centre
-constexpr double kH = 10;           // [um]
-constexpr double kD = 10;           // [um^2/s]
-constexpr double kLambda = 3 * kH;  // decay length [um]: three voxels
+constexpr int kN = 15;                           // cells per axis; the held voxel is the centre
+constexpr double kH = 10;                        // [um]
+constexpr double kD = 10;                        // [um^2/s]
+constexpr double kLambda = 3 * kH;               // decay length [um]: three voxels
 constexpr double kK = kD / (kLambda * kLambda);  // decay [1/s]
 
 Problem held_problem() {

@@ -183,10 +183,14 @@ TEST(ImplicitLine, SolversMatchDenseElimination) {
         for (int p = 0; p < n; ++p) {
           const Tri& t = rows[p * kL + l];
           M[p][p] += t.b;
-          if (p > 0) M[p][p - 1] += t.a;
-          else if (cyclic) M[p][n - 1] += t.a;  // wraps (onto the diagonal when n == 1)
-          if (p < n - 1) M[p][p + 1] += t.c;
-          else if (cyclic) M[p][0] += t.c;
+          if (p > 0)
+            M[p][p - 1] += t.a;
+          else if (cyclic)
+            M[p][n - 1] += t.a;  // wraps (onto the diagonal when n == 1)
+          if (p < n - 1)
+            M[p][p + 1] += t.c;
+          else if (cyclic)
+            M[p][0] += t.c;
           d[p] = rhs[p * kL + l];
         }
         const std::vector<double> ref = dense_solve(M, d);
@@ -358,8 +362,8 @@ TEST(ImplicitDevice, EmulatedDeviceSweepsMatchTheCpuSweepsForEachLineKind) {
             for (long long v = 1; v < d.nvox(); v += 5) p.hold[v] = p.initial[v];
             p.coeffs[0].hold_slot = 0;
           }
-          const std::string what = std::string(labels ? "labels" : "uniform") + (periodic ? " periodic" : "") +
-                                   (hold ? " held" : "");
+          const std::string what =
+              std::string(labels ? "labels" : "uniform") + (periodic ? " periodic" : "") + (hold ? " held" : "");
           for (Scheme scheme : {Scheme::kLodEuler, Scheme::kDouglasAdi})
             expect_cpu_matches_emulated(p, scheme, 4.0, what);
         }

@@ -110,9 +110,11 @@ TEST_P(Model1, SecretionAndMichaelisMentenUptakeMatchRk4) {
   p.model.terms = {make_term(kTermSecretion, 0, 1, ks), make_term(kTermUptake, 0, 2, ku, km)};
   const double T = 3600;
   const auto c = react_for(*b, p, T, 6);
-  const auto ref = rk4([&](const std::vector<double>& y) {
-    return std::vector<double>{ks * y[1] - ku * y[2] * y[0] / (1 + y[0] / km), 0, 0};
-  }, {0.5, 1e3, 4e3}, T, 20000);
+  const auto ref = rk4(
+      [&](const std::vector<double>& y) {
+        return std::vector<double>{ks * y[1] - ku * y[2] * y[0] / (1 + y[0] / km), 0, 0};
+      },
+      {0.5, 1e3, 4e3}, T, 20000);
   EXPECT_NEAR(c[0], ref[0], 1e-4 * ref[0]);
 }
 
@@ -258,12 +260,14 @@ TEST_P(Model1, CoupledTumourEffectorSystemMatchesRk4) {
   p.model.crowd_volume = {1 / K, 1 / K};
   const double T = 10 * kDay;
   const auto c = react_for(*b, p, T, 10);
-  const auto ref = rk4([&](const std::vector<double>& y) {
-    const double phi = (y[0] + y[1]) / K;
-    return std::vector<double>{r * y[0] * (1 - phi) - kk * y[1] * y[0],
-                               pr * y[2] / (Kil + y[2]) * y[1] * (1 - phi) - d * y[1],
-                               sil * y[0] - uil * y[1] * y[2], sif * y[1]};
-  }, {5e4, 2e3, 0.1, 0}, T, 200000);
+  const auto ref = rk4(
+      [&](const std::vector<double>& y) {
+        const double phi = (y[0] + y[1]) / K;
+        return std::vector<double>{r * y[0] * (1 - phi) - kk * y[1] * y[0],
+                                   pr * y[2] / (Kil + y[2]) * y[1] * (1 - phi) - d * y[1],
+                                   sil * y[0] - uil * y[1] * y[2], sif * y[1]};
+      },
+      {5e4, 2e3, 0.1, 0}, T, 200000);
   for (int i = 0; i < 4; ++i) EXPECT_NEAR(c[i], ref[i], 2e-4 * std::abs(ref[i]) + 1e-9) << "field " << i;
 }
 
@@ -372,7 +376,8 @@ TEST_P(Model1, FractionSurvivalIsTheLqValuePerPopulationWithDoomedPoolAndRelease
     p.initial[v] = real(1e5);
     p.initial[2 * n + v] = real(3e3);
   }
-  p.model.radio_pops = {RadioPopulation{0, real(0.146), real(0.0146), 1}, RadioPopulation{2, real(0.2), real(0.14), -1}};
+  p.model.radio_pops = {RadioPopulation{0, real(0.146), real(0.0146), 1},
+                        RadioPopulation{2, real(0.2), real(0.14), -1}};
   RadioRelease ifn;
   ifn.species = 3;
   ifn.kind = kReleaseInterferon;

@@ -3,8 +3,6 @@
 // Simpson quadrature, the terminal half-life, regimen expansion and error messages.
 #include <gtest/gtest.h>
 
-#include "tests/error_of.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "host/core/pk.hpp"
+#include "tests/error_of.hpp"
 
 namespace {
 
@@ -21,25 +20,21 @@ constexpr double kDay = 86400.0;  // [s]
 constexpr double kHour = 3600.0;  // [s]
 
 // Atezolizumab-like: Vc 3.28 L, Vp 3.63 L (Vss 6.91 L), CL 0.2 L/day, Q 0.5 L/day.
-TwoCompartment atezolizumab_like() {
-  return {3.28, 3.63, 0.2 / kDay, 0.5 / kDay, 146000};
-}
+TwoCompartment atezolizumab_like() { return {3.28, 3.63, 0.2 / kDay, 0.5 / kDay, 146000}; }
 
 double rel(double a, double b) { return std::abs(a - b) / std::abs(b); }
 
 // Central concentration [nM] at the (sorted) query times by RK4 on the amounts [nmol] with
 // steps of at most h_s [s]; each dose is added to the central amount at its time (before the
 // queries at that time: right-continuous). Independent of the closed form.
-std::vector<double> rk4_central_nM(const TwoCompartment& p, std::vector<Dose> doses,
-                                   const std::vector<double>& times, double h_s = 0.01 * kHour) {
-  const double k10 = p.cl_L_per_s / p.vc_L, k12 = p.q_L_per_s / p.vc_L,
-               k21 = p.vp_L > 0 ? p.q_L_per_s / p.vp_L : 0;
+std::vector<double> rk4_central_nM(const TwoCompartment& p, std::vector<Dose> doses, const std::vector<double>& times,
+                                   double h_s = 0.01 * kHour) {
+  const double k10 = p.cl_L_per_s / p.vc_L, k12 = p.q_L_per_s / p.vc_L, k21 = p.vp_L > 0 ? p.q_L_per_s / p.vp_L : 0;
   auto f = [&](double ac, double ap, double& dc, double& dp) {
     dc = -(k10 + k12) * ac + k21 * ap;
     dp = k12 * ac - k21 * ap;
   };
-  std::sort(doses.begin(), doses.end(),
-            [](const Dose& a, const Dose& b) { return a.time_s < b.time_s; });
+  std::sort(doses.begin(), doses.end(), [](const Dose& a, const Dose& b) { return a.time_s < b.time_s; });
   double t = 0, ac = 0, ap = 0;  // [s], [nmol], [nmol]
   auto advance = [&](double t_next) {
     if (t_next <= t) return;
@@ -83,8 +78,7 @@ using tme::test::error_of;
 TEST(PkTwoCompartment, SingleDoseMatchesRk4) {
   const TwoCompartment p = atezolizumab_like();
   const std::vector<Dose> doses{{0, 1200}};
-  const std::vector<double> times{0, 1 * kHour, 6 * kHour, 1 * kDay, 3 * kDay, 10 * kDay,
-                                  30 * kDay, 60 * kDay};
+  const std::vector<double> times{0, 1 * kHour, 6 * kHour, 1 * kDay, 3 * kDay, 10 * kDay, 30 * kDay, 60 * kDay};
   const std::vector<double> ref = rk4_central_nM(p, doses, times);
   for (size_t i = 0; i < times.size(); ++i)
     EXPECT_LT(rel(plasma_nM(p, doses, times[i]), ref[i]), 1e-6) << "t = " << times[i] << " s";
@@ -106,8 +100,7 @@ TEST(PkTwoCompartment, RepeatedDosesMatchRk4) {
     EXPECT_LT(rel(plasma_nM(p, doses, times[i]), ref[i]), 1e-6) << "t = " << times[i] << " s";
   // Right-continuous: at a dose time the new dose counts; just before it does not.
   const double jump = 200 * 1e6 / 146000 / 3.28;  // [nM]
-  EXPECT_NEAR(plasma_nM(p, doses, 21 * kDay) - plasma_nM(p, doses, 21 * kDay - 1e-3), jump,
-              1e-6 * jump);
+  EXPECT_NEAR(plasma_nM(p, doses, 21 * kDay) - plasma_nM(p, doses, 21 * kDay - 1e-3), jump, 1e-6 * jump);
   // Order of the doses does not matter.
   const std::vector<Dose> reversed(doses.rbegin(), doses.rend());
   EXPECT_DOUBLE_EQ(plasma_nM(p, reversed, 50 * kDay), plasma_nM(p, doses, 50 * kDay));
@@ -124,8 +117,8 @@ TEST(PkTwoCompartment, InitialConcentrationIsDoseOverVc) {
 
 TEST(PkTwoCompartment, OneCompartmentLimitIsMonoExponential) {
   const double vc = 6.0, cl = 0.2 / kDay, c0 = 200 * 1e6 / 146000 / vc;  // pembrolizumab-like
-  for (const TwoCompartment& p : {TwoCompartment{vc, 0, cl, 0}, TwoCompartment{vc, 3, cl, 0},
-                                  TwoCompartment{vc, 0, cl, 0.5 / kDay}}) {
+  for (const TwoCompartment& p :
+       {TwoCompartment{vc, 0, cl, 0}, TwoCompartment{vc, 3, cl, 0}, TwoCompartment{vc, 0, cl, 0.5 / kDay}}) {
     for (double t : {0.0, 1 * kDay, 22 * kDay, 100 * kDay})
       EXPECT_LT(rel(plasma_nM(p, {{0, 200}}, t), c0 * std::exp(-cl / vc * t)), 1e-14) << t;
     EXPECT_LT(rel(terminal_half_life_s(p), std::log(2.0) * vc / cl), 1e-15);
@@ -151,7 +144,9 @@ TEST(PkMean, MatchesSimpson) {
   // Without a dose inside: [5 d, 20 d]; with the dose of day 23 inside: [10 d, 30 d]
   // (Simpson on the two smooth pieces); from before the first dose: [0, 3 d]; from a dose
   // time: [23 d, 24 d]; short: [30 d, 30 d + 1 s].
-  struct Case { double t0, t1; };
+  struct Case {
+    double t0, t1;
+  };
   for (const Case c : {Case{5 * kDay, 20 * kDay}, Case{10 * kDay, 30 * kDay}, Case{0, 3 * kDay},
                        Case{23 * kDay, 24 * kDay}, Case{30 * kDay, 30 * kDay + 1}}) {
     std::vector<double> cuts{c.t0};
@@ -168,8 +163,7 @@ TEST(PkMean, MatchesSimpson) {
         if (d.time_s < b) before_b.push_back(d);
       integral += simpson(p, before_b, a, b, 4000);
     }
-    EXPECT_LT(rel(plasma_mean_nM(p, doses, c.t0, c.t1), integral / (c.t1 - c.t0)), 1e-8)
-        << c.t0 << " .. " << c.t1;
+    EXPECT_LT(rel(plasma_mean_nM(p, doses, c.t0, c.t1), integral / (c.t1 - c.t0)), 1e-8) << c.t0 << " .. " << c.t1;
   }
   EXPECT_EQ(plasma_mean_nM(p, doses, 23 * kDay, 23 * kDay), plasma_nM(p, doses, 23 * kDay));
   EXPECT_EQ(plasma_mean_nM(p, doses, 0, 1 * kDay), 0.0);  // before the first dose
@@ -212,15 +206,16 @@ TEST(PkRegimen, ExpandCountsAndTimes) {
 }
 
 TEST(PkRegimen, Errors) {
-  EXPECT_EQ(error_of([] { expand_regimen({0, 1, 0, 0}, 10); }),
-            "pk: regimen: amount_mg must be > 0 mg (got 0)");
-  EXPECT_EQ(error_of([] { expand_regimen({200, -3, 0, 0}, 10); }),
-            "pk: regimen: interval_s must be > 0 s (got -3)");
-  EXPECT_EQ(error_of([] { expand_regimen({200, 1, -1, 0}, 10); }),
+  EXPECT_EQ(error_of([] { expand_regimen({0, 1, 0, 0}, 10); }), "pk: regimen: amount_mg must be > 0 mg (got 0)");
+  EXPECT_EQ(error_of([] { expand_regimen({200, -3, 0, 0}, 10); }), "pk: regimen: interval_s must be > 0 s (got -3)");
+  EXPECT_EQ(error_of([] {
+              expand_regimen({200, 1, -1, 0}, 10);
+            }),
             "pk: regimen: count must be >= 0 (0 = until the end time) (got -1)");
-  EXPECT_EQ(error_of([] { expand_regimen({200, 1, 0, -5}, 10); }),
-            "pk: regimen: start_s must be >= 0 s (got -5)");
-  EXPECT_EQ(error_of([] { expand_regimen({200, 1, 0, 0}, INFINITY); }),
+  EXPECT_EQ(error_of([] { expand_regimen({200, 1, 0, -5}, 10); }), "pk: regimen: start_s must be >= 0 s (got -5)");
+  EXPECT_EQ(error_of([] {
+              expand_regimen({200, 1, 0, 0}, INFINITY);
+            }),
             "pk: regimen: t_end_s must be finite when count is 0 (repeat until the end time) "
             "(got inf)");
   EXPECT_EQ(expand_regimen({200, 1, 3, 0}, INFINITY).size(), 3u);
@@ -250,9 +245,10 @@ TEST(PkCheck, Errors) {
   // plasma_nM checks the parameters and the doses.
   p = ok;
   p.vc_L = -3.28;
-  EXPECT_EQ(error_of([&] { plasma_nM(p, {{0, 1}}, 1); }),
-            "pk: central volume vc_L must be > 0 L (got -3.28)");
-  EXPECT_EQ(error_of([&] { plasma_nM(ok, {{7, -1}}, 1); }),
+  EXPECT_EQ(error_of([&] { plasma_nM(p, {{0, 1}}, 1); }), "pk: central volume vc_L must be > 0 L (got -3.28)");
+  EXPECT_EQ(error_of([&] {
+              plasma_nM(ok, {{7, -1}}, 1);
+            }),
             "pk: dose amount_mg must be >= 0 mg (dose at t = 7 s) (got -1)");
 }
 

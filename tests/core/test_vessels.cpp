@@ -74,11 +74,11 @@ TEST(VesselRaster, MainDiagonalOfACubeGivesHSqrt3InEachDiagonalVoxel) {
 TEST(VesselRaster, ObliqueSegmentsMatchPerVoxelClippingAndSumToTheClippedLength) {
   const GridSpec g = grid(9, 5, 7, 3, 5, 2);
   const double segs[][6] = {
-      {-20, 0, 90, 30, 40, 130},       // crosses the box, both ends outside
-      {-10, 9.3, 102.7, 5.1, 18, 110}, // starts inside, ends inside
-      {10, 30, 120, -40, 5, 99},       // negative direction
-      {-13, 7, 101, 14, 32, 115},      // corner to corner
-      {-100, 0, 0, -90, 1, 1},         // misses the box
+      {-20, 0, 90, 30, 40, 130},        // crosses the box, both ends outside
+      {-10, 9.3, 102.7, 5.1, 18, 110},  // starts inside, ends inside
+      {10, 30, 120, -40, 5, 99},        // negative direction
+      {-13, 7, 101, 14, 32, 115},       // corner to corner
+      {-100, 0, 0, -90, 1, 1},          // misses the box
   };
   for (const auto& s : segs) {
     const double p0[3] = {s[0], s[1], s[2]}, p1[3] = {s[3], s[4], s[5]};
@@ -112,7 +112,7 @@ TEST(VesselMap, RasterisationIsExactOverTheWholeNetwork) {
 }
 
 TEST(VesselMap, MeanSurfaceDensityMatchesTwoPiROverSpacingSquared) {
-  const GridSpec g = grid(100, 100, 100, 10, 10, 10);  // 1 mm^3
+  const GridSpec g = grid(100, 100, 100, 10, 10, 10);                          // 1 mm^3
   const double spacing = 50, r = 5, want = 2 * kPi * r / (spacing * spacing);  // [1/um]
   double mean = 0;
   const int nseeds = 4;
@@ -122,8 +122,7 @@ TEST(VesselMap, MeanSurfaceDensityMatchesTwoPiROverSpacingSquared) {
     EXPECT_NEAR(m / want, 1.0, 0.15) << "seed " << seed;  // one seed: about 5% standard deviation
     mean += m / nseeds;
   }
-  std::printf("mean S/V %.6g 1/um, expected 2 pi r / spacing^2 = %.6g 1/um (ratio %.4f)\n", mean,
-              want, mean / want);
+  std::printf("mean S/V %.6g 1/um, expected 2 pi r / spacing^2 = %.6g 1/um (ratio %.4f)\n", mean, want, mean / want);
   EXPECT_NEAR(mean / want, 1.0, 0.05);
 }
 
@@ -185,8 +184,7 @@ TEST(VesselMap, InvalidInputsThrowWithClearMessages) {
             "spacing 50");
   EXPECT_EQ(error_of(grid(4, 0, 4, 10, 10, 10), {50, 5, 1}),
             "generate_vessel_surface: grid has zero size (4 x 0 x 4 voxels)");
-  EXPECT_EQ(error_of(grid(4, 4, 4, 10, 0, 10), {50, 5, 1}),
-            "generate_vessel_surface: grid spacing h must be > 0");
+  EXPECT_EQ(error_of(grid(4, 4, 4, 10, 0, 10), {50, 5, 1}), "generate_vessel_surface: grid spacing h must be > 0");
   EXPECT_EQ(error_of(g, {50, 24.9, 1}), "no exception");
 }
 

@@ -9,7 +9,6 @@
 // and write finite observables and volumes at the times it promises.
 // Needs the tmesim program (TMESIM_BINARY, defined when the app is built); skipped otherwise.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cmath>
@@ -33,10 +32,10 @@ using tme::test::kSourceDir;
 using tme::test::slurp;
 
 struct SceneCase {
-  std::string path;                                       // relative to scenes/
-  tme::test::Edits edits;                                  // exact text, replacement
-  int volumes = 0;                                         // volumes the (shortened) run writes
-  std::string covered_by;                                  // non-empty: run elsewhere
+  std::string path;        // relative to scenes/
+  tme::test::Edits edits;  // exact text, replacement
+  int volumes = 0;         // volumes the (shortened) run writes
+  std::string covered_by;  // non-empty: run elsewhere
 };
 
 std::ostream& operator<<(std::ostream& os, const SceneCase& c) { return os << c.path; }
@@ -71,8 +70,7 @@ const std::vector<SceneCase>& cases() {
        3,
        ""},
       {"tests/model_tme.yaml",
-       {{"time: {end: 7 d, output_every: 1 d}", "time: {end: 6 h, output_every: 3 h}"},
-        {"start: 1 d", "start: 2 h"}},
+       {{"time: {end: 7 d, output_every: 1 d}", "time: {end: 6 h, output_every: 3 h}"}, {"start: 1 d", "start: 2 h"}},
        3,
        ""},
       {"rt_conventional.yaml", {}, 0, "ExampleScenes.Conventional"},
@@ -123,9 +121,9 @@ TEST_P(AllScenes, RunsEndToEnd) {
 
   const fs::path run = tmp / "run";
   // Passive OpenMP waiting: spinning threads make runs on a busy machine many times slower.
-  const tme::test::Result r = tme::test::run_shell(
-      kBinary, "run " + scene.string() + " -o " + run.string() + " --backend cpu --quiet", tmp,
-      "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} ");
+  const tme::test::Result r =
+      tme::test::run_shell(kBinary, "run " + scene.string() + " -o " + run.string() + " --backend cpu --quiet", tmp,
+                           "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} ");
   ASSERT_FALSE(r.signalled) << c.path << ": killed by signal " << r.signal;
   ASSERT_EQ(r.code, 0) << c.path << "\n" << r.err;
   EXPECT_EQ(r.err, "");

@@ -7,7 +7,6 @@
 // 1 h, plus the oxygen-enhanced radiotherapy test scene.
 // Needs the tmesim program (TMESIM_BINARY, defined when the app is built); skipped otherwise.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -27,8 +26,8 @@ using tme::test::kSourceDir;
 using tme::test::slurp;
 
 struct Case {
-  std::string name, scene;                                 // scene relative to scenes/
-  tme::test::Edits edits;                                  // exact text, replacement
+  std::string name, scene;  // scene relative to scenes/
+  tme::test::Edits edits;   // exact text, replacement
 };
 
 // Runs the case with `threads` OpenMP threads into tmp/run_<tag>; returns the run directory.
@@ -73,19 +72,19 @@ TEST_P(Determinism, SameVolumesForRepeatsAndThreadCounts) {
   expect_same_outputs(two, run_with(c, tmp, 3, "3"), "3 and 2 threads");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Cpu, Determinism,
-    ::testing::Values(
-        Case{"model_explicit",
-             "tests/model_tme.yaml",
-             {{"time: {end: 7 d, output_every: 1 d}", "time: {end: 2 h, output_every: 1 h}"},
-              {"start: 1 d", "start: 1 h"},
-              {kCd8, kCd8Vessels}}},
-        Case{"model_lod",
-             "tests/model_tme.yaml",
-             {{"time: {end: 7 d, output_every: 1 d}", "time: {end: 3 d, output_every: 1 d, integrator: lod, step: 1 h}"},
-              {kCd8, kCd8Vessels}}},
-        Case{"rt_oxygen", "tests/cli_rt_oxygen.yaml", {}}),
-    [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
+INSTANTIATE_TEST_SUITE_P(Cpu, Determinism,
+                         ::testing::Values(Case{"model_explicit",
+                                                "tests/model_tme.yaml",
+                                                {{"time: {end: 7 d, output_every: 1 d}",
+                                                  "time: {end: 2 h, output_every: 1 h}"},
+                                                 {"start: 1 d", "start: 1 h"},
+                                                 {kCd8, kCd8Vessels}}},
+                                           Case{"model_lod",
+                                                "tests/model_tme.yaml",
+                                                {{"time: {end: 7 d, output_every: 1 d}",
+                                                  "time: {end: 3 d, output_every: 1 d, integrator: lod, step: 1 h}"},
+                                                 {kCd8, kCd8Vessels}}},
+                                           Case{"rt_oxygen", "tests/cli_rt_oxygen.yaml", {}}),
+                         [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
 
 }  // namespace

@@ -5,7 +5,6 @@
 // for ParaView. scenes/sarcoma_rt_antipd1.yaml is left out: it takes minutes.
 // Needs the tmesim program (TMESIM_BINARY, defined when the app is built); skipped otherwise.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -26,8 +25,8 @@ namespace {
 using tme::test::kBinary;
 using tme::test::kSourceDir;
 
-#define NEED_TMESIM()                                                          \
-  do {                                                                         \
+#define NEED_TMESIM()                                                                  \
+  do {                                                                                 \
     if (!kBinary) GTEST_SKIP() << "built without the tmesim program (TMESIM_APP=OFF)"; \
   } while (0)
 
@@ -91,8 +90,8 @@ SceneRun run_scene(const std::string& name, int fractions, int volumes) {
   // GNU OpenMP spins while it waits for work; on a busy 2-core machine (ctest -j, builds) that
   // makes these runs 10x slower. Passive waiting changes no result. A value set outside wins.
   const tme::test::Result r =
-      tme::test::run_shell(kBinary, "run " + scene + " -o " + dir.string() + " --backend cpu --quiet",
-                           tmp.path(), "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} ");
+      tme::test::run_shell(kBinary, "run " + scene + " -o " + dir.string() + " --backend cpu --quiet", tmp.path(),
+                           "OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} ");
   EXPECT_EQ(r.code, 0) << name << "\n" << r.err;
   if (r.code != 0) return run;
 
@@ -108,9 +107,8 @@ SceneRun run_scene(const std::string& name, int fractions, int volumes) {
   const size_t appended = vti.find("<AppendedData");
   EXPECT_NE(appended, std::string::npos);
   vti = vti.substr(0, appended);
-  for (const char* array : {"Name=\"dose [Gy]\"", "Name=\"BED [Gy]\"", "Name=\"EQD2 [Gy]\"",
-                            "Name=\"survival_T [1]\"", "Name=\"survival_CD8 [1]\"", "Name=\"T [cells/mm^3]\"",
-                            "Name=\"IFN1 [pg/mL]\""})
+  for (const char* array : {"Name=\"dose [Gy]\"", "Name=\"BED [Gy]\"", "Name=\"EQD2 [Gy]\"", "Name=\"survival_T [1]\"",
+                            "Name=\"survival_CD8 [1]\"", "Name=\"T [cells/mm^3]\"", "Name=\"IFN1 [pg/mL]\""})
     EXPECT_NE(vti.find(array), std::string::npos) << array;
 
   run.rows = read_schedule(dir / "delivered_schedule.csv");
@@ -168,7 +166,7 @@ TEST(ExampleScenes, TwiceDaily) {
   ASSERT_EQ(r.lesion.size(), 30u);
   EXPECT_EQ(r.lesion[0].time_s, 1 * kDay);
   EXPECT_EQ(r.lesion[1].time_s, 1 * kDay + 6 * kHour);
-  EXPECT_EQ(r.lesion[10].time_s, 8 * kDay);                // Monday of week 2
+  EXPECT_EQ(r.lesion[10].time_s, 8 * kDay);               // Monday of week 2
   EXPECT_EQ(r.lesion[29].time_s, 19 * kDay + 6 * kHour);  // Friday 15:00 of week 3
   for (const Row& x : r.lesion) EXPECT_EQ(x.prescribed_Gy, 1.5);
 }

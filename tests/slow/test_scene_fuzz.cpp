@@ -13,7 +13,6 @@
 // mutants. A failing mutant is kept (its directory is named in the failure) for a look.
 // Needs the tmesim program (TMESIM_BINARY, defined when the app is built); skipped otherwise.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -74,8 +73,7 @@ bool positioned_error(const std::string& err) {
 // What is wrong with an outcome ("" when it is acceptable).
 std::string judge(const Outcome& o) {
   if (o.timed_out) return "timed out after " + std::to_string(o.seconds) + " s";
-  if (o.signalled)
-    return "killed by signal " + std::to_string(o.signal) + " (" + strsignal(o.signal) + ")";
+  if (o.signalled) return "killed by signal " + std::to_string(o.signal) + " (" + strsignal(o.signal) + ")";
   if (o.code == 0) return "";
   if (o.code < 0) return "did not exit normally";
   // A run stopped by the state check names field, voxel, time and value instead of a position.
@@ -135,8 +133,10 @@ size_t flow_value_end(const std::string& t, size_t i, size_t end) {
       if (c == quote) quote = 0;
       continue;
     }
-    if (c == '"' || c == '\'') quote = c;
-    else if (c == '[' || c == '{') ++depth;
+    if (c == '"' || c == '\'')
+      quote = c;
+    else if (c == '[' || c == '{')
+      ++depth;
     else if (c == ']' || c == '}') {
       if (depth == 0) return i;
       --depth;
@@ -222,9 +222,8 @@ std::vector<Number> find_numbers(const std::string& t) {
         quote = c;
         continue;
       }
-      const bool starts = std::isdigit((unsigned char)c) ||
-                          ((c == '-' || c == '+' || c == '.') && i + 1 < l.end &&
-                           std::isdigit((unsigned char)t[i + 1]));
+      const bool starts = std::isdigit((unsigned char)c) || ((c == '-' || c == '+' || c == '.') && i + 1 < l.end &&
+                                                             std::isdigit((unsigned char)t[i + 1]));
       if (!starts || (i > l.begin && !std::strchr(" [{,:", t[i - 1]))) continue;
       size_t j = i + 1;
       while (j < l.end && (std::isdigit((unsigned char)t[j]) || std::strchr(".eE+-", t[j]))) ++j;
@@ -259,8 +258,10 @@ std::string replace(const std::string& t, Span s, const std::string& with) {
 std::string shown(const std::string& s) {
   std::string r;
   for (const unsigned char c : s) {
-    if (c == '\t') r += "\\t";
-    else if (c == '\n') r += "\\n";
+    if (c == '\t')
+      r += "\\t";
+    else if (c == '\n')
+      r += "\\n";
     else if (c < 0x20 || c >= 0x7f) {
       char b[8];
       std::snprintf(b, sizeof b, "\\x%02x", c);
@@ -277,27 +278,50 @@ struct Mutant {
   std::string what;  // description for failure messages
 };
 
-const std::vector<std::string> kOtherTypes{
-    "[1, 2]", "{a: 1}", "abc", "~", "\"\"", "[]", "{}", "true", "[[]]", "{x: {y: [1 um]}}",
-    "'1 um'", "1 um", "-1", "[abc, 1 um, ~]", "!!binary aGVsbG8=", "!tag x", "0x1F"};
-const std::vector<std::string> kNumbers{
-    "0",      "-0",    "-1",     "-1e3",   "1e30",   "1e39",       "-1e39",      "1e300",
-    "1e400",  "1e-400", ".nan",  "nan",    "NaN",    ".inf",       "-.inf",      "inf",
-    "1e-45",  "99999999999999999999", "2147483648", "9223372036854775807", "4294967296",
-    "0x10",   "1_000", "1.5e",   "--1",    "+.5",    "1e308",      "-1e308"};
+const std::vector<std::string> kOtherTypes{"[1, 2]",
+                                           "{a: 1}",
+                                           "abc",
+                                           "~",
+                                           "\"\"",
+                                           "[]",
+                                           "{}",
+                                           "true",
+                                           "[[]]",
+                                           "{x: {y: [1 um]}}",
+                                           "'1 um'",
+                                           "1 um",
+                                           "-1",
+                                           "[abc, 1 um, ~]",
+                                           "!!binary aGVsbG8=",
+                                           "!tag x",
+                                           "0x1F"};
+const std::vector<std::string> kNumbers{"0",          "-0",
+                                        "-1",         "-1e3",
+                                        "1e30",       "1e39",
+                                        "-1e39",      "1e300",
+                                        "1e400",      "1e-400",
+                                        ".nan",       "nan",
+                                        "NaN",        ".inf",
+                                        "-.inf",      "inf",
+                                        "1e-45",      "99999999999999999999",
+                                        "2147483648", "9223372036854775807",
+                                        "4294967296", "0x10",
+                                        "1_000",      "1.5e",
+                                        "--1",        "+.5",
+                                        "1e308",      "-1e308"};
 const std::vector<std::string> kShapes{"[0, 8, 8]",
                                        "[2097152, 2097152, 4194304]",  // 2^64 voxels
                                        "[2147483647, 2147483647, 2147483647]",
-                                       "[65536, 65536, 4096]",  // 2^44
+                                       "[65536, 65536, 4096]",   // 2^44
                                        "[1048576, 1048576, 1]",  // 2^40
-                                       "[1, 1, 1]", "[100000, 100000, 100000]"};
-const std::vector<std::string> kUnits{"",     "kg", "s",     "um",      "1/s",  "mol",  "Gy",
-                                      "K",    "%",  "nM/s",  "cells",   "furlong", "m^3",
-                                      "1/Gy", "day day", "um^2/s/s", "(", "mm^-3", "1e400 m",
-                                      "degC", "ng/mL/(", "/"};
-const std::vector<std::string> kBadBytes{"\xff", "\xc3\x28", "\xed\xa0\x80", "\xfe\xff",
-                                         "\x80\x80", "\xf4\x90\x80\x80", std::string("a\0b", 3),
-                                         "\x1b[31m", "\r", "\xe2\x80\xa8"};
+                                       "[1, 1, 1]",
+                                       "[100000, 100000, 100000]"};
+const std::vector<std::string> kUnits{"",  "kg",    "s",       "um",      "1/s",     "mol",  "Gy",      "K",
+                                      "%", "nM/s",  "cells",   "furlong", "m^3",     "1/Gy", "day day", "um^2/s/s",
+                                      "(", "mm^-3", "1e400 m", "degC",    "ng/mL/(", "/"};
+const std::vector<std::string> kBadBytes{"\xff",     "\xc3\x28",         "\xed\xa0\x80",         "\xfe\xff",
+                                         "\x80\x80", "\xf4\x90\x80\x80", std::string("a\0b", 3), "\x1b[31m",
+                                         "\r",       "\xe2\x80\xa8"};
 
 // One mutation of `t`, chosen by rng.
 Mutant mutate(const std::string& t, std::mt19937_64& rng) {
@@ -418,11 +442,14 @@ Mutant mutate(const std::string& t, std::mt19937_64& rng) {
         const Span s = k.block_end ? Span{k.key.end + 1, k.block_end} : k.value;
         const int how = std::uniform_int_distribution<int>(0, 2)(rng);
         std::string v;
-        if (how == 0) v = std::string(5000, '[') + std::string(5000, ']');
-        else if (how == 1) for (int i = 0; i < 3000; ++i) v += "{a: ";
+        if (how == 0)
+          v = std::string(5000, '[') + std::string(5000, ']');
+        else if (how == 1)
+          for (int i = 0; i < 3000; ++i) v += "{a: ";
         if (how == 1) v += "1" + std::string(3000, '}');
         if (how == 2) v = "'" + std::string(100000, 'x') + "'";
-        return {replace(t, s, " " + v), "deep or long value at '" + t.substr(k.key.begin, k.key.end - k.key.begin) + "'"};
+        return {replace(t, s, " " + v),
+                "deep or long value at '" + t.substr(k.key.begin, k.key.end - k.key.begin) + "'"};
       }
       case 16: {  // a grid shape whose voxel count is 0, huge, or wraps around in 64 bits
         std::vector<KeyVal> shapes;
@@ -471,20 +498,16 @@ const std::vector<Target> kValidateTargets{
 // is left out: its six-week course does not shorten by a text edit; cli_rt.yaml covers
 // radiotherapy).
 const std::vector<Target> kRunTargets{
-    {"tests/minimal.yaml", "tests/minimal.yaml"},
-    {"tests/cli_small.yaml", "tests/cli_small.yaml"},
-    {"tests/cli_rt.yaml", "tests/cli_rt.yaml"},
-    {"tests/full.yaml", "tests/full.yaml"},
-    {"tests/model_small.yaml", "tests/model_small.yaml"},
-    {"tests/model_small_model.yaml", "tests/model_small.yaml"},
+    {"tests/minimal.yaml", "tests/minimal.yaml"},         {"tests/cli_small.yaml", "tests/cli_small.yaml"},
+    {"tests/cli_rt.yaml", "tests/cli_rt.yaml"},           {"tests/full.yaml", "tests/full.yaml"},
+    {"tests/model_small.yaml", "tests/model_small.yaml"}, {"tests/model_small_model.yaml", "tests/model_small.yaml"},
 };
 
 // The edits that shorten the run targets: file, text, replacement.
 const std::vector<std::vector<std::string>> kShorten{
     {"tests/full.yaml", "end: 2 h", "end: 1 min"},
     {"tests/full.yaml", "output_every: 10 min", "output_every: 30 s"},
-    {"tests/model_small.yaml", "time: {end: 30 d, output_every: 1 d}",
-     "time: {end: 10 min, output_every: 5 min}"},
+    {"tests/model_small.yaml", "time: {end: 30 d, output_every: 1 d}", "time: {end: 10 min, output_every: 5 min}"},
 };
 
 class SceneFuzz : public ::testing::Test {
@@ -522,8 +545,7 @@ class SceneFuzz : public ::testing::Test {
   // Mutates target.file in a fresh copy of scenes/, runs `validate` on the target's scene and,
   // with `also_run` (shortened scenes) and when it validates, a run on the CPU; checks each
   // outcome. Returns the last exit status (-1 on failure).
-  int try_mutant(const Target& tg, unsigned long seed, int index, double timeout_s, bool also_run,
-                 Tally& tally) {
+  int try_mutant(const Target& tg, unsigned long seed, int index, double timeout_s, bool also_run, Tally& tally) {
     std::mt19937_64 rng(seed * 1000003ULL + (unsigned long)index);
     const std::string name = "m" + std::to_string(index);
     const fs::path dir = fresh_copy(name, also_run);
@@ -545,8 +567,8 @@ class SceneFuzz : public ::testing::Test {
     tally.max_seconds = std::max(tally.max_seconds, o.seconds);
     if (!bad.empty()) {
       ++tally.failures;
-      ADD_FAILURE() << "mutant " << index << " of scenes/" << tg.file << " (" << shown(mu.what) << "): "
-                    << what << " " << bad << "\n  scene: " << scene << "\n  stderr: " << o.err.substr(0, 2000);
+      ADD_FAILURE() << "mutant " << index << " of scenes/" << tg.file << " (" << shown(mu.what) << "): " << what << " "
+                    << bad << "\n  scene: " << scene << "\n  stderr: " << o.err.substr(0, 2000);
       return -1;
     }
     (o.code == 0 ? tally.ok : tally.errors)++;
@@ -572,9 +594,9 @@ TEST_F(SceneFuzz, OriginalsValidateAndRun) {
   for (const Target& tg : kRunTargets) {
     if (tg.file != tg.scene) continue;
     const fs::path dir = fresh_copy("orig", true);
-    const Outcome o = run_tmesim({"run", (dir / "scenes" / tg.scene).string(), "-o",
-                                  (dir / "run").string(), "--backend", "cpu", "--quiet"},
-                                 dir, 60);
+    const Outcome o = run_tmesim(
+        {"run", (dir / "scenes" / tg.scene).string(), "-o", (dir / "run").string(), "--backend", "cpu", "--quiet"}, dir,
+        60);
     EXPECT_EQ(judge(o), "") << tg.scene;
     EXPECT_EQ(o.code, 0) << tg.scene << ": " << o.err;
     EXPECT_TRUE(fs::exists(dir / "run" / "provenance.json")) << tg.scene;
@@ -591,8 +613,8 @@ TEST_F(SceneFuzz, ValidateMutants) {
     const Target& tg = kValidateTargets[i % kValidateTargets.size()];
     try_mutant(tg, seed, i, 60, false, tally);
   }
-  std::printf("[ fuzz     ] %d mutants: %d valid, %d positioned errors, %d failures; slowest %.2f s\n",
-              tally.mutants, tally.ok, tally.errors, tally.failures, tally.max_seconds);
+  std::printf("[ fuzz     ] %d mutants: %d valid, %d positioned errors, %d failures; slowest %.2f s\n", tally.mutants,
+              tally.ok, tally.errors, tally.failures, tally.max_seconds);
   EXPECT_EQ(tally.failures, 0);
   // The mutations reach the loader: most mutants are refused, and some still load.
   EXPECT_GT(tally.errors, count / 3);
@@ -607,8 +629,8 @@ TEST_F(SceneFuzz, RunMutants) {
     const Target& tg = kRunTargets[i % kRunTargets.size()];
     try_mutant(tg, seed, i, 60, true, tally);
   }
-  std::printf("[ fuzz     ] %d mutants: %d ran, %d positioned errors, %d failures; slowest %.2f s\n",
-              tally.mutants, tally.ok, tally.errors, tally.failures, tally.max_seconds);
+  std::printf("[ fuzz     ] %d mutants: %d ran, %d positioned errors, %d failures; slowest %.2f s\n", tally.mutants,
+              tally.ok, tally.errors, tally.failures, tally.max_seconds);
   EXPECT_EQ(tally.failures, 0);
   EXPECT_GT(tally.ok, 0);
   EXPECT_GT(tally.errors, 0);

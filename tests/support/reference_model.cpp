@@ -5,14 +5,14 @@ namespace {
 
 constexpr double kDay = 86400;
 
-
 }  // namespace
 
 Problem reference_tme_problem(int n) {
   using namespace ref_model;
   Problem p = make_uniform_problem({n, n, n}, 20, kN, 0, 0);
   const double D[kN] = {0, 0, 0.1, 0.1, 0.1, 10, 4, 26, 10, 20, 13, 10, 10, 10, 10, 0, 0};  // [um^2/s]
-  const double decay[kN] = {0, 0, 0, 0, 0, 6.5e-5, 2.78e-5, 1.65e-4, 9.7e-4, 1e-4, 1.67e-5, 2.3e-5, 1.7e-5, 1.7e-5, 1.7e-5, 0, 0};
+  const double decay[kN] = {0,    0,       0,      0,      0,      6.5e-5, 2.78e-5, 1.65e-4, 9.7e-4,
+                            1e-4, 1.67e-5, 2.3e-5, 1.7e-5, 1.7e-5, 1.7e-5, 0,       0};
   for (int s = 0; s < kN; ++s) {
     p.coeffs[s].D[0] = real(D[s]);
     p.coeffs[s].decay = real(decay[s]);
@@ -93,7 +93,8 @@ Problem reference_tme_problem(int n) {
   treg.f[0] = make_factor(kFactorHillAct, kActla4, 18.2);
   Term agu = make_term(kTermUptake, kAg, kMyel, 1e-9);
   Term ifn1 = make_term(kTermSecretion, kIfn1, kDoom, 1e-12);
-  m.terms = {kill, grow, doom, prol, cd8d, ifng, il2u, il2s, tgfb, cxcl, ccl2, pdl1, ex1, ex2, ex3, tin, min, treg, agu, ifn1};
+  m.terms = {kill, grow, doom, prol, cd8d, ifng, il2u, il2s, tgfb, cxcl,
+             ccl2, pdl1, ex1,  ex2,  ex3,  tin,  min,  treg, agu,  ifn1};
   m.crowd_species = {kTum, kDoom, kCd8, kTreg, kMyel};
   m.crowd_volume.assign(5, 1 / 2e5);
   Chemotaxis c;
@@ -113,6 +114,5 @@ Problem reference_tme_problem(int n) {
   p.time.output_every = 600;
   return p;
 }
-
 
 }  // namespace tme

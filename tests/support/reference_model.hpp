@@ -9,7 +9,26 @@ namespace tme {
 
 namespace ref_model {
 // Field indices.
-enum Field : int { kTum, kDoom, kCd8, kTreg, kMyel, kIfng, kIl2, kTgfb, kIfn1, kCxcl10, kCcl2, kAg, kApd1, kApdl1, kActla4, kPdl1, kVes, kN };
+enum Field : int {
+  kTum,
+  kDoom,
+  kCd8,
+  kTreg,
+  kMyel,
+  kIfng,
+  kIl2,
+  kTgfb,
+  kIfn1,
+  kCxcl10,
+  kCcl2,
+  kAg,
+  kApd1,
+  kApdl1,
+  kActla4,
+  kPdl1,
+  kVes,
+  kN
+};
 }  // namespace ref_model
 
 // LOD with a 600 s step; globals (plasma anti-PD-1, anti-PD-L1, anti-CTLA-4 [nM], blood CD8
