@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "kernels/tme_hd.hpp"
 #include "tests/program.hpp"
 
 namespace fs = std::filesystem;
@@ -68,28 +69,38 @@ TEST_F(Guards, StiffUptakeIsRefusedWithTheStepCount) {
                  "takes 1.11e+62 steps, more than the limit of 1e+10 steps per run");
 }
 
+// The build's field type: values a scene gives beyond its range are load errors. A value
+// just beyond float32 (1e39 ng/mL); in a float64 build one beyond float64 after the unit
+// conversion (1e303 g/mL = 1e312 ng/mL).
+const bool kFloat32 = sizeof(tme::real) == 4;
+const std::string kPrecision = kFloat32 ? "float32" : "float64";
+const std::string kMax = kFloat32 ? "3.40282e+38" : "1.79769e+308";
+
 TEST_F(Guards, InitialBeyondFloatIsAPositionedLoadError) {
-  const std::string s = scene("    diffusion: 10 um^2/s\n    initial: {constant: 1e39 ng/mL}\n");
+  const std::string value = kFloat32 ? "1e39 ng/mL" : "1e303 g/mL";
+  const std::string as_ng = kFloat32 ? "1e+39" : "1e+312";
+  const std::string s = scene("    diffusion: 10 um^2/s\n    initial: {constant: " + value + "}\n");
   const Result r = run(s);
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err,
-            "error: " + s +
-                ":14:25: species[0].initial.constant: '1e39 ng/mL' (1e+39 ng/mL) is beyond the "
-                "range of float32 (expected a finite value of magnitude at most 3.40282e+38 ng/mL (float32 build))\n");
+  EXPECT_EQ(r.err, "error: " + s + ":14:25: species[0].initial.constant: '" + value + "' (" + as_ng +
+                       " ng/mL) is beyond the range of " + kPrecision +
+                       " (expected a finite value of magnitude at most " + kMax + " ng/mL (" + kPrecision +
+                       " build))\n");
   EXPECT_FALSE(fs::exists(dir_ / "out.incomplete"));
 }
 
 // A source of 1e39 with lod gave a field of zeros (Inf, then NaN, then max(NaN, 0) = 0).
 TEST_F(Guards, SourceBeyondFloatIsAPositionedLoadError) {
-  const std::string s = scene("    diffusion: 10 um^2/s\n    sources: [{region: all, rate: 1e39 ng/mL/s}]\n",
+  const std::string value = kFloat32 ? "1e39 ng/mL/s" : "1e303 g/mL/s";
+  const std::string as_ng = kFloat32 ? "1e+39" : "1e+312";
+  const std::string s = scene("    diffusion: 10 um^2/s\n    sources: [{region: all, rate: " + value + "}]\n",
                               "  end: 3 s\n  output_every: 1 s\n  integrator: lod\n  step: 1 s\n");
   const Result r = run(s);
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err,
-            "error: " + s +
-                ":16:35: species[0].sources[0].rate: '1e39 ng/mL/s' (1e+39 ng/mL/s) is beyond "
-                "the range of float32 (expected a finite value of magnitude at most 3.40282e+38 ng/mL/s (float32 "
-                "build))\n");
+  EXPECT_EQ(r.err, "error: " + s + ":16:35: species[0].sources[0].rate: '" + value + "' (" + as_ng +
+                       " ng/mL/s) is beyond the range of " + kPrecision +
+                       " (expected a finite value of magnitude at most " + kMax + " ng/mL/s (" + kPrecision +
+                       " build))\n");
 }
 
 TEST_F(Guards, NanAndInfTextIsAPositionedLoadError) {
@@ -113,9 +124,11 @@ TEST_F(Guards, NanAndInfTextIsAPositionedLoadError) {
                        "um^2/s, e.g. '10 um^2/s')\n");
 }
 
-// A source within float32 whose field overflows at run time: the state check stops the run at
-// the first output after it, with field, voxel, time and value; the partial run is kept.
-const std::string kOverflow = "    diffusion: 10 um^2/s\n    sources: [{region: all, rate: 2e38 ng/mL/s}]\n";
+// A source within the field type's range whose field overflows at run time (the second step
+// doubles it past the largest value): the state check stops the run at the first output after
+// it, with field, voxel, time and value; the partial run is kept.
+const std::string kOverflow = std::string("    diffusion: 10 um^2/s\n    sources: [{region: all, rate: ") +
+                              (kFloat32 ? "2e38" : "1e308") + " ng/mL/s}]\n";
 const std::string kOverflowTime = "  end: 4 s\n  output_every: 4 s\n  integrator: lod\n  step: 1 s\n";
 
 TEST_F(Guards, OverflowingFieldStopsTheRunAtAnOutput) {
