@@ -69,38 +69,40 @@ TEST_F(Guards, StiffUptakeIsRefusedWithTheStepCount) {
                  "takes 1.11e+62 steps, more than the limit of 1e+10 steps per run");
 }
 
-// The build's field type: values a scene gives beyond its range are load errors. A value
-// just beyond float32 (1e39 ng/mL); in a float64 build one beyond float64 after the unit
-// conversion (1e303 g/mL = 1e312 ng/mL).
+// The build's field type: a value a scene gives beyond its range is a load error. In a float32
+// build, 1e39 ng/mL is beyond float32; in a float64 build the loader's own arithmetic is double,
+// so a value beyond it (1e303 g/mL = 1e312 ng/mL) is refused by the unit conversion.
 const bool kFloat32 = sizeof(tme::real) == 4;
-const std::string kPrecision = kFloat32 ? "float32" : "float64";
-const std::string kMax = kFloat32 ? "3.40282e+38" : "1.79769e+308";
+
+// The load error for `value` of `key` (internal unit `unit`) at file:line:col `at`.
+std::string beyond_message(const std::string& at, const std::string& key, const std::string& value,
+                           const std::string& unit, const std::string& example) {
+  if (kFloat32)
+    return at + ": " + key + ": '" + value + "' (1e+39 " + unit +
+           ") is beyond the range of float32 (expected a finite value of magnitude at most 3.40282e+38 " + unit +
+           " (float32 build))\n";
+  return at + ": " + key + ": '" + value + "' is out of range in " + unit + " (expected a value in " + unit +
+         ", e.g. '" + example + "')\n";
+}
 
 TEST_F(Guards, InitialBeyondFloatIsAPositionedLoadError) {
   const std::string value = kFloat32 ? "1e39 ng/mL" : "1e303 g/mL";
-  const std::string as_ng = kFloat32 ? "1e+39" : "1e+312";
   const std::string s = scene("    diffusion: 10 um^2/s\n    initial: {constant: " + value + "}\n");
   const Result r = run(s);
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "error: " + s + ":14:25: species[0].initial.constant: '" + value + "' (" + as_ng +
-                       " ng/mL) is beyond the range of " + kPrecision +
-                       " (expected a finite value of magnitude at most " + kMax + " ng/mL (" + kPrecision +
-                       " build))\n");
+  EXPECT_EQ(r.err, "error: " + beyond_message(s + ":14:25", "species[0].initial.constant", value, "ng/mL", "1 ng/mL"));
   EXPECT_FALSE(fs::exists(dir_ / "out.incomplete"));
 }
 
 // A source of 1e39 with lod gave a field of zeros (Inf, then NaN, then max(NaN, 0) = 0).
 TEST_F(Guards, SourceBeyondFloatIsAPositionedLoadError) {
   const std::string value = kFloat32 ? "1e39 ng/mL/s" : "1e303 g/mL/s";
-  const std::string as_ng = kFloat32 ? "1e+39" : "1e+312";
   const std::string s = scene("    diffusion: 10 um^2/s\n    sources: [{region: all, rate: " + value + "}]\n",
                               "  end: 3 s\n  output_every: 1 s\n  integrator: lod\n  step: 1 s\n");
   const Result r = run(s);
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "error: " + s + ":16:35: species[0].sources[0].rate: '" + value + "' (" + as_ng +
-                       " ng/mL/s) is beyond the range of " + kPrecision +
-                       " (expected a finite value of magnitude at most " + kMax + " ng/mL/s (" + kPrecision +
-                       " build))\n");
+  EXPECT_EQ(r.err,
+            "error: " + beyond_message(s + ":16:35", "species[0].sources[0].rate", value, "ng/mL/s", "1e-3 ng/mL/s"));
 }
 
 TEST_F(Guards, NanAndInfTextIsAPositionedLoadError) {
