@@ -3,11 +3,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "host/core/backend.hpp"
@@ -134,6 +136,112 @@ int species_written(const LoadedScene& ls) {
   return ls.output_fields.empty() ? ls.problem.nspecies() : (int)ls.output_fields.size();
 }
 
+// The scene's warnings (SceneWarnings), each line prefixed "warning: ".
+void print_warnings(const LoadedScene& ls, std::ostream& err) {
+  for (const std::string& w : ls.warnings) err << "warning: " << w << "\n";
+}
+
+// Fields that decay much faster than the output interval (half-life under a tenth of
+// time.output_every, from the species decay and the unmodulated conversion terms without
+// products) in a scene with fractions or drug doses and no output.at_events: the volumes at
+// fixed times miss what the events release (a 12-minute half-life in daily outputs). "" when
+// none do.
+std::string fast_decay_warning(const LoadedScene& ls) {
+  const Problem& p = ls.problem;
+  const Model& m = p.model;
+  bool doses = false;
+  for (const Drug& d : m.drugs) doses = doses || !d.doses.empty();
+  if (ls.output_at_fractions || ls.output_at_doses || (m.fractions.empty() && !doses)) return "";
+  std::vector<double> rate(p.nspecies(), 0.0);  // [1/s]
+  for (int s = 0; s < p.nspecies(); ++s) rate[s] = p.coeffs[s].decay;
+  for (const Term& t : m.terms)
+    if (t.kind == kTermConversion && t.nfactors == 0 && t.nproducts == 0 && t.target >= 0 && t.target < p.nspecies())
+      rate[t.target] += t.rate();
+  std::string list;
+  for (int s = 0; s < p.nspecies(); ++s) {
+    if (!(rate[s] > 0)) continue;
+    const double half = std::log(2.0) / rate[s];
+    if (half < p.time.output_every / 10)
+      list += (list.empty() ? "" : ", ") + std::string("'") + p.species[s].name + "' (" + human_time(half) + ")";
+  }
+  if (list.empty()) return "";
+  return ls.path + ": output: fields with a half-life much shorter than time.output_every (" +
+         human_time(p.time.output_every) + "): " + list +
+         "; volumes at fixed times miss what fractions and doses release (add output.at_events: [fractions, doses])";
+}
+
+// ["a", "b"]
+std::string json_list(const std::vector<std::string>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + json_quote(v[i]);
+  return s + "]";
+}
+
+// A time [s] as the shortest text that reads back to the same double, without an exponent
+// below 1e15 s: "43200", "0.5".
+std::string exact_seconds(double t) {
+  char buf[64];
+  if (t == std::floor(t) && std::abs(t) < 1e15) {
+    std::snprintf(buf, sizeof buf, "%.0f", t);
+    return buf;
+  }
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, t);
+    if (std::strtod(buf, nullptr) == t) break;
+  }
+  return buf;
+}
+
+// One place the run stops to write a volume.
+struct Stop {
+  enum When { kBefore, kOutput, kAfter };  // the order of stops at one time
+  double t = 0;                            // [s]
+  When when = kOutput;
+  std::string what;    // events: "fraction", "dose" or "fraction_dose" (the file name's start)
+  std::string events;  // events: what happens at t, for events.csv ("fraction 1 (plan 'a', 2 Gy)")
+};
+
+// The output times, and with output.at_events each distinct time of the events asked for
+// twice (before, after), in time order; at one time: before, output, after.
+std::vector<Stop> run_stops(const LoadedScene& ls, const std::vector<double>& times) {
+  std::vector<Stop> stops;
+  for (double t : times) stops.push_back({t, Stop::kOutput, "", ""});
+  const Model& m = ls.problem.model;
+  struct At {
+    bool fraction = false, dose = false;
+    std::string events;
+  };
+  std::map<double, At> at;
+  auto add = [](At& a, const std::string& e) { a.events += (a.events.empty() ? "" : "; ") + e; };
+  if (ls.output_at_fractions)
+    for (size_t i = 0; i < m.fractions.size(); ++i) {
+      const FractionEvent& f = m.fractions[i];
+      std::ostringstream e;
+      e << "fraction " << i + 1 << " (plan '" << m.plans[f.plan].name << "' " << f.dose_Gy << " Gy)";
+      At& a = at[f.time_s];
+      a.fraction = true;
+      add(a, e.str());
+    }
+  if (ls.output_at_doses)
+    for (const Drug& d : m.drugs)
+      for (const pk::Dose& dose : d.doses) {
+        std::ostringstream e;
+        e << "dose of " << d.name << " (" << dose.amount_mg << " mg)";
+        At& a = at[dose.time_s];
+        a.dose = true;
+        add(a, e.str());
+      }
+  for (const auto& [t, a] : at) {
+    if (t > ls.problem.time.t_end) continue;
+    const std::string what = a.fraction && a.dose ? "fraction_dose" : a.fraction ? "fraction" : "dose";
+    stops.push_back({t, Stop::kBefore, what, a.events});
+    stops.push_back({t, Stop::kAfter, what, a.events});
+  }
+  std::stable_sort(stops.begin(), stops.end(),
+                   [](const Stop& a, const Stop& b) { return a.t < b.t || (a.t == b.t && a.when < b.when); });
+  return stops;
+}
+
 }  // namespace
 
 std::string version_line() {
@@ -159,10 +267,14 @@ int cmd_info(std::ostream& out) {
   return 0;
 }
 
-int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err, const std::string& backend) {
+int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err, const std::string& backend,
+                 const std::vector<std::string>& set, const std::string& until) {
   try {
     Machine machine = probe_machine(resolve_backend(backend));
-    const LoadedScene ls = load_scene(scene, machine);
+    const LoadedScene ls = load_scene(scene, machine, SceneOverrides{set, until});
+    print_warnings(ls, err);
+    const std::string decay = fast_decay_warning(ls);
+    if (!decay.empty()) err << "warning: " << decay << "\n";
     const Problem& p = ls.problem;
     probe_disk(machine, "", p);
     const RunCost cost = estimate_cost(p, species_written(ls), machine);
@@ -216,11 +328,12 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
   }
   LoadedScene ls;
   try {
-    ls = load_scene(o.scene, machine);
+    ls = load_scene(o.scene, machine, SceneOverrides{o.set, o.until});
   } catch (const std::exception& e) {
     err << "error: " << e.what() << "\n";
     return 2;
   }
+  print_warnings(ls, err);
   const Problem& p = ls.problem;
   // What the run will cost, before anything is allocated or written.
   probe_disk(machine, o.out, p);
@@ -293,17 +406,15 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     }
     std::vector<std::vector<real>> rt_out(rt ? 3 + m.radio_pops.size() : 0, std::vector<real>(nv));
 
-    std::vector<std::pair<double, std::string>> pvd;
-    std::string csv = observables_header(p);
+    // Where the run stops to write: the output times, and with output.at_events each event
+    // time twice, just before its events (none applied) and just after (all applied).
+    const std::vector<Stop> stops = run_stops(ls, times);
+    std::vector<std::pair<double, std::string>> pvd, pvd_before, pvd_after;
+    std::string csv = observables_header(p), events_csv = "time_s,time,when,events,file\n";
     std::vector<real> state;
-    ProgressPrinter progress(out, p.time.t_end, o.progress_every_s, o.quiet, cost.seconds_max);
-    const auto wall0 = std::chrono::steady_clock::now();
-    for (size_t n = 0; n < times.size(); ++n) {
-      sim.advance_to(times[n], [&](double t) { progress.update(t, sim.steps()); });
-      sim.check_state();  // at every output, the last one (the end) included; throws StateError
+    // The volume of the state the backend holds at time t [s].
+    auto write_volume = [&](const std::string& name, double t) {
       backend->read_state(state);
-      char name[32];
-      std::snprintf(name, sizeof name, "fields_%04zu.vti", n);
       std::vector<ArrayOut> arrays;
       for (int s : fields)
         arrays.push_back({p.species[s].name + " [" + p.species[s].unit + "]", state.data() + s * p.grid.nvox()});
@@ -319,12 +430,42 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
           arrays.push_back({"survival_" + p.species[m.radio_pops[q].species].name + " [1]", rt_out[3 + q].data()});
         }
       }
-      write_vti((w / name).string(), p.grid, arrays, times[n]);
-      pvd.emplace_back(times[n], name);
-      write_pvd((w / "fields.pvd").string(), pvd);
-      csv += observables_row(times[n], compute_observables(p, state));
-      write_text_atomic(w / "observables.csv", csv);
-      progress.update(times[n], sim.steps(), true);
+      write_vti((w / name).string(), p.grid, arrays, t);
+    };
+    ProgressPrinter progress(out, p.time.t_end, o.progress_every_s, o.quiet, cost.seconds_max);
+    const auto wall0 = std::chrono::steady_clock::now();
+    size_t n = 0, event_volumes = 0;
+    bool fresh_interval = true;  // no step taken since the last output (step 'auto' re-estimates)
+    for (const Stop& st : stops) {
+      Landing landing;
+      landing.before_events = st.when == Stop::kBefore;
+      landing.reestimate = fresh_interval;
+      if (st.t > sim.time()) fresh_interval = false;
+      sim.advance_to(
+          st.t, [&](double t) { progress.update(t, sim.steps()); }, landing);
+      sim.check_state();  // at every output, the last one (the end) included; throws StateError
+      if (st.when == Stop::kOutput) {
+        char name[32];
+        std::snprintf(name, sizeof name, "fields_%04zu.vti", n++);
+        write_volume(name, st.t);
+        pvd.emplace_back(st.t, name);
+        write_pvd((w / "fields.pvd").string(), pvd);
+        csv += observables_row(st.t, compute_observables(p, state));
+        write_text_atomic(w / "observables.csv", csv);
+        fresh_interval = true;
+      } else {
+        const bool before = st.when == Stop::kBefore;
+        const std::string name = st.what + "_" + exact_seconds(st.t) + "s_" + (before ? "before" : "after") + ".vti";
+        write_volume(name, st.t);
+        ++event_volumes;
+        auto& series = before ? pvd_before : pvd_after;
+        series.emplace_back(st.t, name);
+        write_pvd((w / (before ? "events_before.pvd" : "events_after.pvd")).string(), series);
+        events_csv += exact_seconds(st.t) + "," + human_time(st.t) + "," + (before ? "before," : "after,") + st.events +
+                      "," + name + "\n";
+        write_text_atomic(w / "events.csv", events_csv);
+      }
+      progress.update(st.t, sim.steps(), true);
     }
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
 
@@ -338,6 +479,8 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
          << "  \"device\": " << json_quote(backend->device()) << ",\n"
          << "  \"command_line\": " << json_quote(o.command_line) << ",\n"
          << "  \"scene\": " << json_quote(o.scene) << ",\n"
+         << "  \"overrides\": " << json_list(o.set) << ",\n"
+         << "  \"until\": " << (o.until.empty() ? std::string("null") : json_quote(o.until)) << ",\n"
          << "  \"seed\": " << p.seed << ",\n"
          << "  \"integrator\": " << json_quote(integrator_name(p.time.integrator)) << ",\n"
          << "  \"steps\": " << sim.steps() << ",\n"
@@ -351,8 +494,9 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     dir->commit();
     if (!dir->warning().empty()) err << "warning: " << dir->warning() << "\n";
     const fs::path fin = dir->final_path();
-    out << "wrote " << times.size() << " volumes, " << sim.steps() << " steps in " << std::setprecision(3) << wall
-        << " s to " << fin.string() << "\n"
+    out << "wrote " << times.size() << " volumes"
+        << (event_volumes ? " and " + std::to_string(event_volumes) + " event volumes (events.csv)" : "") << ", "
+        << sim.steps() << " steps in " << std::setprecision(3) << wall << " s to " << fin.string() << "\n"
         << "open in ParaView: paraview " << (fin / "fields.pvd").string() << "  (a time series; observables in "
         << (fin / "observables.csv").string() << ")\n";
     return 0;

@@ -2,6 +2,7 @@
 #pragma once
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 namespace tme {
 
@@ -14,12 +15,16 @@ struct RunOptions {
   std::string command_line;       // recorded in provenance.json
   double progress_every_s = 2.0;  // minimum wall time between progress lines [s]
   long long check_every = 0;      // state check every this many steps too (0: at outputs only)
+  std::vector<std::string> set;   // --set path=value, in order (SceneOverrides::set)
+  std::string until;              // --until TIME ("" none; SceneOverrides::until)
 };
 
 // Each returns the process exit code: 0 success, 1 run-time failure, 2 bad input.
 int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err);
 // backend: the one the cost is estimated for (auto: cuda when a device exists, else cpu).
-int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err, const std::string& backend = "auto");
+// set, until: as RunOptions.
+int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err, const std::string& backend = "auto",
+                 const std::vector<std::string>& set = {}, const std::string& until = "");
 int cmd_info(std::ostream& out);
 // "tmesim 0.1.0 (git abc1234[, dirty])": the first line of `tmesim info` and `tmesim --version`.
 std::string version_line();

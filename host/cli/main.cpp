@@ -23,6 +23,11 @@ int main(int argc, char** argv) {
   run->add_option("--check-every", ro.check_every,
                   "also check the state (finite, >= 0, below bounds) every N steps (default: at each output)")
       ->check(CLI::PositiveNumber);
+  run->add_option("--set", ro.set,
+                  "override a scene value, checked as in the file: --set path=value, e.g. --set time.end=3 d "
+                  "(repeatable)")
+      ->allow_extra_args(false);
+  run->add_option("--until", ro.until, "end the run at this time (with a unit, e.g. '3 d'); later events are dropped");
 
   std::string vscene;
   auto* validate = app.add_subcommand("validate", "check a scene and report what it describes");
@@ -30,6 +35,10 @@ int main(int argc, char** argv) {
   std::string vbackend = "auto";
   validate->add_option("--backend", vbackend, "backend the cost is estimated for: auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  std::vector<std::string> vset;
+  std::string vuntil;
+  validate->add_option("--set", vset, "override a scene value (as run --set; repeatable)")->allow_extra_args(false);
+  validate->add_option("--until", vuntil, "end the run at this time (as run --until)");
 
   app.add_subcommand("info", "version, backends and devices");
 
@@ -40,6 +49,6 @@ int main(int argc, char** argv) {
   }
   for (int i = 0; i < argc; ++i) ro.command_line += (i ? " " : "") + std::string(argv[i]);
   if (run->parsed()) return tme::cmd_run(ro, std::cout, std::cerr);
-  if (validate->parsed()) return tme::cmd_validate(vscene, std::cout, std::cerr, vbackend);
+  if (validate->parsed()) return tme::cmd_validate(vscene, std::cout, std::cerr, vbackend, vset, vuntil);
   return tme::cmd_info(std::cout);
 }

@@ -118,10 +118,12 @@ Simulation::Simulation(const Problem& p, Backend& b) : p_(p), b_(b) {
   dt_max_ = fixed_step_limit(p);
 }
 
-void Simulation::advance_to(double t, const Progress& progress) {
+void Simulation::advance_to(double t, const Progress& progress, Landing landing) {
   if (t < t_) throw std::invalid_argument("advance_to: cannot step backwards");
-  apply_due_fractions();
-  if (auto_ && t > t_ && t_ > 0) {
+  // Fractions due now (left by a call that stopped before them), unless this call is to stop
+  // before the fractions of this very time.
+  if (!(landing.before_events && t == t_)) apply_due_fractions();
+  if (auto_ && landing.reestimate && t > t_ && t_ > 0) {
     // Re-estimate the step from the current state once per call (per output interval): one
     // step-doubling estimate at the current step, then up to 3 more iterations.
     dt_max_ = auto_step(p_.time.tolerance, auto_cap_, dt_max_, 4);
@@ -134,7 +136,7 @@ void Simulation::advance_to(double t, const Progress& progress) {
     apply_due_fractions();
   }
   advance_segment(t, progress);
-  apply_due_fractions();
+  if (!landing.before_events) apply_due_fractions();
 }
 
 void Simulation::advance_segment(double t, const Progress& progress) {

@@ -64,6 +64,16 @@ std::vector<double> event_times(const Model& m);
 // Number of output times (Simulation::output_times().size()) without listing them.
 double output_count(const TimeControl& t);
 
+// How one Simulation::advance_to call ends.
+struct Landing {
+  // Fractions at exactly t are left for the next call: the state just before them (an
+  // event output). The next advance_to, also one to the same t, applies them first.
+  bool before_events = false;
+  // step 'auto': re-estimate the step at the start of the call (once per output interval).
+  // Calls for event outputs pass false, so that they leave the steps of the run unchanged.
+  bool reestimate = true;
+};
+
 class Simulation {
  public:
   // For lod/adi with time.step == 0 ('auto') the step is chosen here from time.tolerance by
@@ -79,7 +89,7 @@ class Simulation {
   using Progress = std::function<void(double t)>;
   // Advance to time t [s] (>= time()) in equal sub-steps <= dt_max(); lands exactly on t.
   // Throws std::runtime_error, before stepping, when the steps would pass kMaxSteps.
-  void advance_to(double t, const Progress& progress = {});
+  void advance_to(double t, const Progress& progress = {}, Landing landing = {});
   // Output times 0, every, ..., t_end (the last one exactly t_end).
   std::vector<double> output_times() const;
   // Called after each fraction is applied, with its event and the dose [Gy] per voxel.

@@ -99,8 +99,23 @@ class Errors {
     throw SceneError(where(m) + "YAML syntax error: " + msg);
   }
   const std::string& file() const { return file_; }
+  // Nodes made for a command-line value have marks at positions [start, end) beyond the end of
+  // the file's text (Loader::apply_overrides); messages about them name `label` ("--set
+  // time.end=3 d") instead of a line and column.
+  void add_span(int start, int end, std::string label) { spans_.push_back({start, end, std::move(label)}); }
+  // "<file>:<line>:<column>", or the label of the command-line value the mark belongs to.
+  std::string position(const YAML::Mark& m) const {
+    for (const Span& s : spans_)
+      if (m.pos >= s.start && m.pos < s.end) return s.label;
+    const int line = m.line >= 0 ? m.line + 1 : 1, col = m.column >= 0 ? m.column + 1 : 1;
+    return file_ + ":" + std::to_string(line) + ":" + std::to_string(col);
+  }
 
  private:
+  struct Span {
+    int start, end;
+    std::string label;
+  };
   // A plain or quoted scalar folded over several lines reads as one line ("abc next line"):
   // every quoted part of `wrong` taken from it ('abc next line', 'next line') is cut where the
   // value's first line ends in the file.
@@ -132,12 +147,10 @@ class Errors {
     }
     return out + wrong.substr(i);
   }
-  std::string where(const YAML::Mark& m) const {
-    const int line = m.line >= 0 ? m.line + 1 : 1, col = m.column >= 0 ? m.column + 1 : 1;
-    return file_ + ":" + std::to_string(line) + ":" + std::to_string(col) + ": ";
-  }
+  std::string where(const YAML::Mark& m) const { return position(m) + ": "; }
   std::string file_;
   std::shared_ptr<const std::string> source_;
+  std::vector<Span> spans_;
 };
 
 // The root of a scene or model file that is not a mapping. A scalar is not quoted: a text
@@ -274,6 +287,8 @@ class Loader {
       : err_(file), base_dir_(base_dir.empty() ? "." : base_dir), machine_(machine) {}
 
   LoadedScene load(const std::string& text);
+  // Values given on the command line, applied by load() (SceneOverrides).
+  void set_overrides(const SceneOverrides& o) { overrides_ = o; }
 
  private:
   // value readers
@@ -309,6 +324,7 @@ class Loader {
   void read_uptake(const Val& v, const Dim& conc, const Dim& rate, SpeciesCoeffs& c, YAML::Node& out);
   void read_hold(const Val& v, const Dim& conc, SpeciesCoeffs& c, YAML::Node& out);
   void read_output(const Val& v);
+  void read_at_events(const Val& v);  // output.at_events
   // scene_model.cpp: model files, parameters and the model files' species (before the scene's
   // species), then the rest of the model: populations, states, initial overrides, drugs, blood
   // and terms (after the scene's species).
@@ -328,6 +344,12 @@ class Loader {
   // naming the defined ones; `role` says what it must be ("a population", "a species").
   int field_index(const Val& v, const std::string& role) const;
 
+  // Applies overrides_ to the document's root mapping (scene.cpp); `text_size`: the file's
+  // length, beyond which the marks of the nodes made here lie.
+  void apply_overrides(YAML::Node root, size_t text_size);
+  // time.until (read_time): drops what lies after it and ends the run there (load()).
+  void apply_until();
+
   std::vector<uint8_t> shape_mask(const Fields& shape, const std::string& kind) const;
   long long nvox() const { return p_.grid.nvox(); }
 
@@ -340,6 +362,11 @@ class Loader {
   bool have_tissue_ = false;
   std::vector<std::vector<real>> src_blocks_, upt_blocks_, hold_blocks_;
   std::vector<std::string> output_fields_;
+  bool at_fractions_ = false, at_doses_ = false;  // output.at_events
+  SceneOverrides overrides_;
+  double until_ = -1;  // time.until [s]; < 0: none
+  Val until_at_;       // its value, for the warning's position
+  std::vector<std::string> warnings_;
   YAML::Node out_{YAML::NodeType::Map};
   std::shared_ptr<ModelState> model_;  // parameters, model files, field kinds (scene_model.cpp)
 };

@@ -272,8 +272,16 @@ void Loader::read_grid(const Val& v, int nfields) {
 
 void Loader::read_time(const Val& v) {
   YAML::Node out(YAML::NodeType::Map);
-  Keys t(*this, Fields(err_, v, {"end", "output_every", "integrator", "step", "cfl", "tolerance"}), out);
+  Keys t(*this, Fields(err_, v, {"end", "until", "output_every", "integrator", "step", "cfl", "tolerance"}), out);
   p_.time.t_end = t.quantity("end", kTime, Bound::kPositive);
+  // until: the run ends there (apply_until, after the whole scene is read against end).
+  if (t.has("until")) {
+    until_at_ = t.get("until");
+    until_ = t.quantity("until", kTime, Bound::kPositive, "a time > 0 s and <= time.end, e.g. '3 d'");
+    if (until_ > p_.time.t_end)
+      err_.fail(until_at_, in_quotes(until_at_.text()) + " is after end " + in_quotes(t.get("end").text()),
+                "a time > 0 s and <= time.end, e.g. '3 d'");
+  }
   p_.time.output_every = t.quantity("output_every", kTime, Bound::kPositive);
   const Val ev = t.get("end"), ov = t.get("output_every");
   if (p_.time.output_every > p_.time.t_end)
@@ -738,7 +746,8 @@ void Loader::read_output(const Val& v) {
   for (const SpeciesInfo& s : p_.species) names.push_back(s.name);
   const std::string expected = "'all' or a list of species names (" + join(names) + ")";
   if (v.present()) {
-    const Fields o(err_, v, {"fields"});
+    const Fields o(err_, v, {"fields", "at_events"});
+    read_at_events(o.get("at_events"));
     if (o.has("fields")) {
       const Val fv = o.get("fields");
       if (fv.scalar()) {
@@ -764,7 +773,23 @@ void Loader::read_output(const Val& v) {
     for (const auto& s : output_fields_) f.push_back(s);
     out["fields"] = f;
   }
+  YAML::Node ev = flow(YAML::Node(YAML::NodeType::Sequence));
+  if (at_fractions_) ev.push_back("fractions");
+  if (at_doses_) ev.push_back("doses");
+  out["at_events"] = ev;
   out_["output"] = out;
+}
+
+void Loader::read_at_events(const Val& v) {
+  if (!v.present()) return;  // none
+  const std::string expected = "a list of event kinds: fractions, doses (e.g. [fractions, doses]), or []";
+  for (const Val& e : list(v, expected)) {
+    const std::string s = text(e, expected);
+    bool* kind = s == "fractions" ? &at_fractions_ : s == "doses" ? &at_doses_ : nullptr;
+    if (!kind) err_.fail(e, in_quotes(s) + " is not an event kind", expected);
+    if (*kind) err_.fail(e, in_quotes(s) + " is listed twice", "each event kind once");
+    *kind = true;
+  }
 }
 
 int Loader::field_index(const Val& v, const std::string& role) const {
@@ -775,6 +800,186 @@ int Loader::field_index(const Val& v, const std::string& role) const {
   for (size_t i = 0; i < p_.species.size(); ++i)
     if (p_.species[i].name == s) return (int)i;
   err_.fail(v, in_quotes(s) + " is not a defined field", expected);
+}
+
+// ---- command-line values -----------------------------------------------------------------
+
+namespace {
+
+const char* const kSetExpected = "--set path=value, e.g. --set time.end=3 d or --set parameters.k_kill=0.5 1/day";
+
+// One step of a --set path: a key, or a list entry by index or by its `name`.
+struct PathStep {
+  enum Kind { kKey, kIndex, kName } kind = kKey;
+  std::string key;  // kKey, kName
+  size_t index = 0;
+};
+
+// "a.b[0].c[boost]" -> steps; "" when the path is well formed, else what is wrong.
+std::string parse_path(const std::string& path, std::vector<PathStep>& steps) {
+  size_t i = 0;
+  if (path.empty()) return "the path is empty";
+  while (i < path.size()) {
+    const size_t end = path.find_first_of(".[", i);
+    const std::string key = path.substr(i, end == std::string::npos ? std::string::npos : end - i);
+    if (key.empty()) return "the path " + in_quotes(path) + " has an empty key";
+    steps.push_back({PathStep::kKey, key, 0});
+    i = end == std::string::npos ? path.size() : end;
+    while (i < path.size() && path[i] == '[') {
+      const size_t close = path.find(']', i);
+      if (close == std::string::npos) return "the path " + in_quotes(path) + " has a '[' without ']'";
+      const std::string sel = path.substr(i + 1, close - i - 1);
+      if (sel.empty()) return "the path " + in_quotes(path) + " has an empty []";
+      if (std::all_of(sel.begin(), sel.end(), [](char c) { return std::isdigit((unsigned char)c); })) {
+        if (sel.size() > 9) return "the path " + in_quotes(path) + " has an index too large";
+        steps.push_back({PathStep::kIndex, "", (size_t)std::stoul(sel)});
+      } else {
+        steps.push_back({PathStep::kName, sel, 0});
+      }
+      i = close + 1;
+    }
+    if (i < path.size()) {
+      if (path[i] != '.') return "the path " + in_quotes(path) + " has " + in_quotes(path.substr(i, 1)) + " after ']'";
+      if (++i == path.size()) return "the path " + in_quotes(path) + " ends with '.'";
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+void Loader::apply_overrides(YAML::Node root, size_t text_size) {
+  std::vector<std::pair<std::string, std::string>> args;  // (label, path=value)
+  for (const std::string& a : overrides_.set) args.push_back({"--set " + a, a});
+  if (!overrides_.until.empty()) args.push_back({"--until " + overrides_.until, "time.until=" + overrides_.until});
+  // Nodes made here are parsed from text set off by blanks to positions past the file's end,
+  // so that their marks (and those of their parts) say which argument they came from.
+  int next = (int)std::min<size_t>(text_size + 1, INT_MAX / 2);
+  for (const auto& [label, arg] : args) {
+    auto fail = [&](const std::string& at, const std::string& wrong, const std::string& expected) {
+      throw SceneError(label + ": " + (at.empty() ? "" : at + ": ") + wrong + " (expected " + expected + ")");
+    };
+    auto make = [&](const std::string& yaml) {
+      const int pad = next;
+      next += (int)yaml.size() + 1;
+      err_.add_span(pad, next, label);
+      try {
+        return YAML::Load(std::string((size_t)pad, ' ') + yaml);
+      } catch (const YAML::Exception& e) {
+        fail("", "the value is not valid YAML: " + e.msg, "a value as the scene file would hold it");
+      }
+      return YAML::Node();
+    };
+    auto quoted = [&](const std::string& text) {
+      std::string q = "'";
+      for (char c : text) q += c == '\'' ? std::string("''") : std::string(1, c);
+      return make(q + "'");
+    };
+    if (arg.size() > 4096) fail("", "the argument is longer than 4096 characters", kSetExpected);
+    const size_t eq = arg.find('=');
+    if (eq == std::string::npos) fail("", "no '=' between path and value", kSetExpected);
+    const std::string path = trim_blanks(arg.substr(0, eq)), value = trim_blanks(arg.substr(eq + 1));
+    std::vector<PathStep> steps;
+    const std::string bad = parse_path(path, steps);
+    if (!bad.empty()) fail("", bad, kSetExpected);
+    // The parameters of a model file are overridden through the scene's `parameters`.
+    if (steps.size() > 2 && steps[0].key == "model" && steps[1].key == "parameters")
+      fail("model.parameters", "the model's parameters are set through the scene's parameters",
+           "--set parameters." + steps[2].key + "=<value>");
+    // A list or mapping is taken as YAML flow ([1 mm, 2 mm, 3 mm]); anything else as text.
+    const YAML::Node val = !value.empty() && (value[0] == '[' || value[0] == '{') ? make(value) : quoted(value);
+
+    YAML::Node cur;
+    cur.reset(root);
+    std::string at;  // the path walked so far
+    for (size_t k = 0; k < steps.size(); ++k) {
+      const PathStep& st = steps[k];
+      const bool last = k + 1 == steps.size();
+      if (st.kind == PathStep::kKey) {
+        const std::string here = at.empty() ? st.key : at + "." + st.key;
+        if (!cur.IsMap())
+          fail(at,
+               (cur.IsScalar() ? in_quotes(trim_blanks(cur.Scalar())) + " is" : std::string("is a list,")) +
+                   " not a mapping, so it has no key " + in_quotes(st.key),
+               "a path to a value of the scene");
+        YAML::Node found;
+        bool exists = false;
+        for (auto it = cur.begin(); it != cur.end() && !exists; ++it)
+          if (it->first.IsScalar() && trim_blanks(it->first.Scalar()) == st.key) {
+            if (last) it->second = val;  // the file's value takes the argument's (mark included)
+            found.reset(it->second);
+            exists = true;
+          }
+        if (!exists) {
+          // Added: the reader then says whether the key is allowed there.
+          found.reset(last ? val : make("{}"));
+          cur.force_insert(quoted(st.key), found);
+        }
+        cur.reset(found);  // reset, not '=': assigning a node would overwrite what it refers to
+        at = here;
+      } else {
+        const std::string sel = st.kind == PathStep::kIndex ? std::to_string(st.index) : st.key;
+        const std::string here = at + "[" + sel + "]";
+        if (!cur.IsSequence()) fail(at, std::string("is not a list, so it has no entry [") + sel + "]", "a key");
+        size_t i = st.index;
+        if (st.kind == PathStep::kIndex) {
+          if (i >= cur.size())
+            fail(here,
+                 "no such entry: " + at + " has " + std::to_string(cur.size()) +
+                     (cur.size() == 1 ? " entry" : " entries"),
+                 cur.size() ? "an index from 0 to " + std::to_string(cur.size() - 1) : "an entry that exists");
+        } else {
+          std::vector<std::string> names;
+          for (i = 0; i < cur.size(); ++i) {
+            const YAML::Node e = cur[i];  // const: looking up "name" must not add it
+            const YAML::Node n = e.IsMap() ? e["name"] : YAML::Node();
+            if (n.IsDefined() && n.IsScalar()) {
+              names.push_back(trim_blanks(n.Scalar()));
+              if (names.back() == st.key) break;
+            }
+          }
+          if (i == cur.size())
+            fail(here, "no entry of " + at + " is named " + in_quotes(st.key),
+                 names.empty() ? "an index" : "an index or one of the names " + join(names));
+        }
+        if (last) cur[i] = val;
+        cur.reset(cur[i]);
+        at = here;
+      }
+    }
+  }
+}
+
+void Loader::apply_until() {
+  if (until_ < 0) return;
+  const double end = p_.time.t_end;
+  // Output times of the full run (Simulation::output_times) after until.
+  long long outputs = 0;
+  for (long long i = 0;; ++i) {
+    const double t = i * p_.time.output_every;
+    if (t >= end * (1 - 1e-12)) break;
+    outputs += t > until_;
+  }
+  outputs += end > until_;
+  Model& m = p_.model;
+  const size_t fractions = m.fractions.size();
+  m.fractions.erase(
+      std::remove_if(m.fractions.begin(), m.fractions.end(), [&](const FractionEvent& f) { return f.time_s > until_; }),
+      m.fractions.end());
+  size_t doses = 0;
+  for (Drug& d : m.drugs) {
+    const size_t n = d.doses.size();
+    d.doses.erase(std::remove_if(d.doses.begin(), d.doses.end(), [&](const pk::Dose& x) { return x.time_s > until_; }),
+                  d.doses.end());
+    doses += n - d.doses.size();
+  }
+  p_.time.t_end = until_;
+  if (until_ < end) {
+    auto count = [](size_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); };
+    warnings_.push_back(err_.position(until_at_.mark) + ": time.until: the run ends at " + in_quotes(until_at_.text()) +
+                        ", before time.end; dropped after it: " + count((size_t)outputs, "output") + ", " +
+                        count(fractions - m.fractions.size(), "fraction") + ", " + count(doses, "drug dose"));
+  }
 }
 
 LoadedScene Loader::load(const std::string& text_in) {
@@ -791,6 +996,7 @@ LoadedScene Loader::load(const std::string& text_in) {
   if (docs.empty() || docs[0].IsNull()) err_.fail(top, "(top level)", "the scene is empty", expected_root);
   const YAML::Node& root_node = docs[0];
   if (!root_node.IsMap()) err_.fail(root_node.Mark(), "(top level)", root_not_a_mapping(root_node), expected_root);
+  apply_overrides(root_node, text_in.size());
   const Fields root(err_, Val{root_node, "", root_node.Mark()},
                     {"name", "seed", "grid", "time", "regions", "tissue", "observe", "species", "output", "model",
                      "parameters", "populations", "states", "terms", "drugs", "blood", "initial", "radiotherapy"});
@@ -830,6 +1036,7 @@ LoadedScene Loader::load(const std::string& text_in) {
   read_model(root);                             // scene_model.cpp
   read_radiotherapy(root.get("radiotherapy"));  // scene_rt.cpp
   read_output(root.get("output"));
+  apply_until();
 
   p_.nsrc = (int)src_blocks_.size();
   p_.src.clear();
@@ -853,6 +1060,9 @@ LoadedScene Loader::load(const std::string& text_in) {
   ls.problem = std::move(p_);
   ls.resolved_yaml = std::string(em.c_str()) + "\n";
   ls.output_fields = output_fields_;
+  ls.output_at_fractions = at_fractions_;
+  ls.output_at_doses = at_doses_;
+  ls.warnings = warnings_;
   return ls;
 }
 
@@ -862,9 +1072,10 @@ using scene_detail::Loader;
 namespace fs = std::filesystem;
 
 LoadedScene load_scene_text(const std::string& text, const std::string& name, const std::string& base_dir,
-                            const Machine& machine) {
+                            const Machine& machine, const SceneOverrides& overrides) {
   try {
     Loader loader(name, base_dir, machine);
+    loader.set_overrides(overrides);
     LoadedScene ls = loader.load(text);
     ls.path = name;
     return ls;
@@ -879,7 +1090,7 @@ LoadedScene load_scene_text(const std::string& text, const std::string& name, co
   }
 }
 
-LoadedScene load_scene(const std::string& path, const Machine& machine) {
+LoadedScene load_scene(const std::string& path, const Machine& machine, const SceneOverrides& overrides) {
   std::string text;
   try {
     text = read_input_file(path, InputKind::Yaml);
@@ -889,7 +1100,7 @@ LoadedScene load_scene(const std::string& path, const Machine& machine) {
   }
   scene_detail::check_yaml_text(scene_detail::Errors(path), text);
   const fs::path parent = fs::path(path).parent_path();
-  return load_scene_text(text, path, parent.empty() ? "." : parent.string(), machine);
+  return load_scene_text(text, path, parent.empty() ? "." : parent.string(), machine, overrides);
 }
 
 }  // namespace tme

@@ -18,19 +18,40 @@ class SceneError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Values given on the command line. Each is applied to the scene's YAML tree after parsing
+// and before the scene is read, so it is read and checked (units, bounds) exactly as if the
+// file held it, and the resolved scene shows it; a message about one names the argument
+// instead of a file position: "--set time.end=3 x: time.end: '3 x' ... (expected ...)".
+struct SceneOverrides {
+  // "path=value" (tmesim run --set), in order; a later one wins. The path is a key path as
+  // messages print them (time.end, parameters.k_kill, drugs[0].dose), where a list entry may
+  // also be named by its `name` (radiotherapy.plans[boost].per_fraction). A missing last key
+  // (and missing mappings on the way) is added, so the reader checks that the key is allowed.
+  std::vector<std::string> set;
+  std::string until;  // tmesim run --until TIME: sets time.until ("" none)
+};
+
 struct LoadedScene {
   std::string path;                        // the scene file as given
   Problem problem;                         // resolved, internal units
   std::string resolved_yaml;               // the scene with every default made explicit (for the run directory)
   std::vector<std::string> output_fields;  // species written to the volumes; empty = all
+  // output.at_events: volumes just before and just after each fraction time, each dose time.
+  bool output_at_fractions = false;
+  bool output_at_doses = false;
+  // What the user should know about the scene as loaded (time.until dropping events), one
+  // line each, printed as "warning: <line>".
+  std::vector<std::string> warnings;
 };
 
 // Parse, validate, convert units, read map files, build the problem. Throws SceneError.
 // With a `machine`, a scene whose fields cannot fit its memory (memory_floor) is refused as
 // soon as the grid and the number of fields are known, before the per-voxel buffers are made.
-LoadedScene load_scene(const std::string& path, const Machine& machine = Machine{});
+// `overrides`: command-line values applied on top of the file (SceneOverrides).
+LoadedScene load_scene(const std::string& path, const Machine& machine = Machine{},
+                       const SceneOverrides& overrides = SceneOverrides{});
 // Same, from text; `name` stands for the file name in messages, `base_dir` resolves map files.
 LoadedScene load_scene_text(const std::string& text, const std::string& name, const std::string& base_dir,
-                            const Machine& machine = Machine{});
+                            const Machine& machine = Machine{}, const SceneOverrides& overrides = SceneOverrides{});
 
 }  // namespace tme

@@ -77,11 +77,6 @@ bool same_dimension(const UnitSystem& u, const std::string& unit, const std::str
   return u.parses(unit) && u.convertible(unit, target);
 }
 
-std::string position(const std::string& file, const YAML::Mark& m) {
-  return file + ":" + std::to_string(m.line >= 0 ? m.line + 1 : 1) + ":" +
-         std::to_string(m.column >= 0 ? m.column + 1 : 1);
-}
-
 }  // namespace
 
 // One YAML file of the model: a model file or the scene itself.
@@ -123,7 +118,7 @@ struct Loader::ModelState {
     for (const Param& p : params) n.push_back(p.name);
     return n;
   }
-  std::string where(const Param& p) const { return position(files[p.file].name, p.def.mark); }
+  std::string where(const Param& p) const { return files[p.file].err.position(p.def.mark); }
 };
 
 // A drug or blood input assembled from a model file's entry and the scene's entry of the same
@@ -509,7 +504,7 @@ struct ModelReader {
         if (old && (!f.scene || m.files[old->file].scene || old->overridden))
           err().fail(e.get("name"),
                      "duplicate " + what + " " + in_quotes(name) + " (first defined at " +
-                         position(m.files[old->file].name, old->item.mark) + ")",
+                         m.files[old->file].err.position(old->item.mark) + ")",
                      "each " + what + " defined once; the scene may update a model's " + what);
         if (!old) {
           entries.push_back(Entry{name, item, fi, false, {}});

@@ -240,6 +240,28 @@ const std::vector<Row>& rows() {
        "defined)"},
       {"OutputUnknownSpecies", B::kFlow, {"+6 output: {fields: [A, B]}"},
        "bad.yaml:6:22: output.fields[1]: 'B' is not a species (expected one of: A)"},
+      // output.at_events: a list of event kinds, each once.
+      {"AtEventsLoads", B::kFlow, {"+6 output: {at_events: [fractions, doses]}"}, ""},
+      {"AtEventsEmptyLoads", B::kFlow, {"+6 output: {at_events: []}"}, ""},
+      {"AtEventsNotAList", B::kFlow, {"+6 output: {at_events: fractions}"},
+       "bad.yaml:6:21: output.at_events: 'fractions' is not a list (expected a list of event kinds: fractions, doses "
+       "(e.g. [fractions, doses]), or [])"},
+      {"AtEventsUnknownKind", B::kFlow, {"+6 output: {at_events: [fractions, fraction]}"},
+       "bad.yaml:6:33: output.at_events[1]: 'fraction' is not an event kind (expected a list of event kinds: "
+       "fractions, doses (e.g. [fractions, doses]), or [])"},
+      {"AtEventsTwice", B::kFlow, {"+6 output: {at_events: [doses, doses]}"},
+       "bad.yaml:6:29: output.at_events[1]: 'doses' is listed twice (expected each event kind once)"},
+      {"AtEventsEmptyItem", B::kFlow, {"+6 output:\n  at_events:\n    -"},
+       "bad.yaml:8:5: output.at_events[0]: is empty (expected a list of event kinds: fractions, doses (e.g. "
+       "[fractions, doses]), or [])"},
+      // time.until: a time > 0 s and <= end.
+      {"UntilLoads", B::kFlow, {"=3 time: {end: 1 h, until: 20 min, output_every: 10 min}"}, ""},
+      {"UntilAfterEnd", B::kFlow, {"=3 time: {end: 1 h, until: 2 h, output_every: 10 min}"},
+       "bad.yaml:3:25: time.until: '2 h' is after end '1 h' (expected a time > 0 s and <= time.end, e.g. '3 d')"},
+      {"UntilNoUnit", B::kFlow, {"=3 time: {end: 1 h, until: 3, output_every: 10 min}"},
+       "bad.yaml:3:25: time.until: '3' has no unit (expected a time > 0 s and <= time.end, e.g. '3 d')"},
+      {"UntilZero", B::kFlow, {"=3 time: {end: 1 h, until: 0 s, output_every: 10 min}"},
+       "bad.yaml:3:25: time.until: '0 s' must be > 0 (expected a time > 0 s)"},
       {"SeedNegative", B::kFlow, {"+2 seed: -1"},
        "bad.yaml:2:7: seed: '-1' must be >= 0 (expected a non-negative integer, e.g. 42)"},
       // A source rate must be a concentration per time.

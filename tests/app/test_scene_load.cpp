@@ -279,6 +279,7 @@ species:
     sources: []
 output:
   fields: all
+  at_events: []
 )";
   EXPECT_EQ(ls.resolved_yaml, expected);
   expect_round_trip(ls, kScenes);
