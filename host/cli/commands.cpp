@@ -465,7 +465,7 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
                       "," + name + "\n";
         write_text_atomic(w / "events.csv", events_csv);
       }
-      progress.update(st.t, sim.steps(), true);
+      if (st.when == Stop::kOutput) progress.update(st.t, sim.steps(), true);
     }
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
 

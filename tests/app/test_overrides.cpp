@@ -52,7 +52,8 @@ std::string error_of(const std::vector<std::string>& set, const std::string& unt
 }
 
 TEST(Overrides, MessagesNameTheArgument) {
-  const std::string usage = " (expected --set path=value, e.g. --set time.end=3 d or --set parameters.k_kill=0.5 1/day)";
+  const std::string usage =
+      " (expected --set path=value, e.g. --set time.end=3 d or --set parameters.k_kill=0.5 1/day)";
   EXPECT_EQ(error_of({"time.end=3 x"}),
             "--set time.end=3 x: time.end: unit 'x' does not parse (expected a value in s, e.g. '10 min')");
   EXPECT_EQ(error_of({"time.end=abc"}),
@@ -84,8 +85,7 @@ TEST(Overrides, MessagesNameTheArgument) {
   EXPECT_EQ(error_of({"species.decay=1 1/s"}),
             "--set species.decay=1 1/s: species: is a list, not a mapping, so it has no key 'decay' (expected a path "
             "to a value of the scene)");
-  EXPECT_EQ(error_of({"time[0]=1"}),
-            "--set time[0]=1: time: is not a list, so it has no entry [0] (expected a key)");
+  EXPECT_EQ(error_of({"time[0]=1"}), "--set time[0]=1: time: is not a list, so it has no entry [0] (expected a key)");
   EXPECT_EQ(error_of({"model.parameters.k=1 1/s"}),
             "--set model.parameters.k=1 1/s: model.parameters: the model's parameters are set through the scene's "
             "parameters (expected --set parameters.k=<value>)");
@@ -101,8 +101,9 @@ TEST(Overrides, MessagesNameTheArgument) {
   // --until
   EXPECT_EQ(error_of({}, "3 d"),
             "--until 3 d: time.until: '3 d' is after end '2 d' (expected a time > 0 s and <= time.end, e.g. '3 d')");
-  EXPECT_EQ(error_of({}, "3"), "--until 3: time.until: '3' has no unit (expected a time > 0 s and <= time.end, e.g. "
-                               "'3 d')");
+  EXPECT_EQ(error_of({}, "3"),
+            "--until 3: time.until: '3' has no unit (expected a time > 0 s and <= time.end, e.g. "
+            "'3 d')");
   EXPECT_EQ(error_of({}, "0 s"), "--until 0 s: time.until: '0 s' must be > 0 (expected a time > 0 s)");
   // The later of two values for one key wins; values the file does not have are added.
   EXPECT_EQ(error_of({"time.end=1 d", "time.end=3 d", "grid.shape=[4, 4, 2]", "species[B].decay=1 1/h"}), "");
@@ -121,16 +122,17 @@ TEST(Overrides, ValuesAreReadAsTheFileWouldHoldThem) {
   EXPECT_NEAR(p.coeffs[1].decay, 1 / 3600.0, 1e-6 / 3600);
   EXPECT_TRUE(ls.output_at_fractions);
   EXPECT_FALSE(ls.output_at_doses);
-  for (const char* s : {"end: 3 d", "until: 36 h", "shape: [4, 4, 2]", "k: 2e-4 1/s", "decay: 1 1/h",
-                        "at_events: [fractions]"})
+  for (const char* s :
+       {"end: 3 d", "until: 36 h", "shape: [4, 4, 2]", "k: 2e-4 1/s", "decay: 1 1/h", "at_events: [fractions]"})
     EXPECT_NE(ls.resolved_yaml.find(s), std::string::npos) << s << "\n" << ls.resolved_yaml;
   // The resolved scene loads to the same problem without the overrides.
   const tme::LoadedScene again = tme::load_scene_text(ls.resolved_yaml, "r.yaml", ".");
   EXPECT_EQ(again.problem.time.t_end, p.time.t_end);
   EXPECT_EQ(again.resolved_yaml, ls.resolved_yaml);
   ASSERT_EQ(ls.warnings.size(), 1u);
-  EXPECT_EQ(ls.warnings[0], "--until 36 h: time.until: the run ends at '36 h', before time.end; dropped after it: "
-                            "2 outputs, 0 fractions, 0 drug doses");
+  EXPECT_EQ(ls.warnings[0],
+            "--until 36 h: time.until: the run ends at '36 h', before time.end; dropped after it: "
+            "2 outputs, 0 fractions, 0 drug doses");
 }
 
 // A run with --set equals, volume for volume and byte for byte, the run of a copy of the scene
@@ -179,8 +181,9 @@ TEST(Overrides, UntilRunIsTheFirstPartOfTheFullRun) {
   ASSERT_EQ(f.code, 0) << f.err;
   const Result u = tmesim("run " + kRt + " -o " + (d / "u").string() + every + " --until '30 h'", d);
   ASSERT_EQ(u.code, 0) << u.err;
-  EXPECT_EQ(u.err, "warning: --until 30 h: time.until: the run ends at '30 h', before time.end; dropped after it: "
-                   "3 outputs, 1 fraction, 0 drug doses\n");
+  EXPECT_EQ(u.err,
+            "warning: --until 30 h: time.until: the run ends at '30 h', before time.end; dropped after it: "
+            "3 outputs, 1 fraction, 0 drug doses\n");
   for (int n = 0; n <= 5; ++n) {  // 0, 6, ..., 30 h
     const std::string v = "fields_000" + std::to_string(n) + ".vti";
     ASSERT_TRUE(fs::exists(d / "u" / v)) << v;
@@ -225,12 +228,14 @@ TEST(EventOutput, VolumesJustBeforeAndJustAfterEachFraction) {
             "129600,36 h,before,fraction 2 (plan 'uniform' 8 Gy),fraction_129600s_before.vti\n"
             "129600,36 h,after,fraction 2 (plan 'uniform' 8 Gy),fraction_129600s_after.vti\n");
   const std::string before = slurp(d / "ev" / "events_before.pvd");
-  EXPECT_NE(before.find("<DataSet timestep=\"43200\" group=\"\" part=\"0\" file=\"fraction_43200s_before.vti\"/>\n"
-                        "    <DataSet timestep=\"129600\" group=\"\" part=\"0\" file=\"fraction_129600s_before.vti\"/>"),
-            std::string::npos)
+  EXPECT_NE(
+      before.find("<DataSet timestep=\"43200\" group=\"\" part=\"0\" file=\"fraction_43200s_before.vti\"/>\n"
+                  "    <DataSet timestep=\"129600\" group=\"\" part=\"0\" file=\"fraction_129600s_before.vti\"/>"),
+      std::string::npos)
       << before;
-  EXPECT_NE(slurp(d / "ev" / "events_after.pvd").find("timestep=\"129600\" group=\"\" part=\"0\" "
-                                                      "file=\"fraction_129600s_after.vti\""),
+  EXPECT_NE(slurp(d / "ev" / "events_after.pvd")
+                .find("timestep=\"129600\" group=\"\" part=\"0\" "
+                      "file=\"fraction_129600s_after.vti\""),
             std::string::npos);
   auto S = [](double a, double b, double dose) { return std::exp(-a * dose - b * dose * dose); };
   const double s2 = S(0.146, 0.0146, 2), s8 = S(0.146, 0.0146, 8);
@@ -240,9 +245,9 @@ TEST(EventOutput, VolumesJustBeforeAndJustAfterEachFraction) {
   };
   // Just before a fraction: not applied yet; just after: applied (the populations do not move
   // or grow, so only fractions change them).
-  for (const Expect& e : {Expect{"fraction_43200s_before.vti", 0, 1e5}, Expect{"fraction_43200s_after.vti", 2, 1e5 * s2},
-                          Expect{"fraction_129600s_before.vti", 2, 1e5 * s2},
-                          Expect{"fraction_129600s_after.vti", 10, 1e5 * s2 * s8}})
+  for (const Expect& e :
+       {Expect{"fraction_43200s_before.vti", 0, 1e5}, Expect{"fraction_43200s_after.vti", 2, 1e5 * s2},
+        Expect{"fraction_129600s_before.vti", 2, 1e5 * s2}, Expect{"fraction_129600s_after.vti", 10, 1e5 * s2 * s8}})
     for (vtkIdType v : {0, 100, 255}) {
       EXPECT_NEAR(cell(d / "ev" / e.file, "dose [Gy]", v), e.dose_Gy, 1e-5) << e.file;
       EXPECT_NEAR(cell(d / "ev" / e.file, "tumour [cells/mm^3]", v), e.tumour, 1e5 * 1e-5) << e.file;
