@@ -128,10 +128,13 @@ TME_HD inline ElimRow<T> elim_bordered(const TriT<T>& t, int n, int p, T an1, T&
 //   1/B    last pivot (cyclic only)
 TME_HD inline long long factor_len(int n) { return 9LL * n + 1; }
 
-// Sources of the matrix for eliminate: each gives, for lane l, the elimination of row p and
-// its right-hand side d (row_plain, row_bordered; called once per (p, l), in order of p), the
-// right-hand side of the last row of a cyclic line (start, called before any row), the last
-// unknown from the accumulated D (last), and cp, ep for the back substitution.
+// Sources of the matrix for eliminate: row(p) gives what row p needs, fetched once per row
+// before its lane loop (the factor table's values are the same in every lane, and loaded
+// outside the loop the compiler need not reload them after each store to x). Its plain(l, d)
+// and bordered(l, d) give the elimination of the row for lane l and its right-hand side d
+// (called once per (p, l), in order of p), cp(l) and ep(l) the couplings for the back
+// substitution. start(l) gives the right-hand side of the last row of a cyclic line (called
+// before any row), last(l, D) the last unknown from the accumulated D.
 
 // The factored matrix (one table for every lane) and right-hand sides rhs(p, l).
 template <class Rhs>
@@ -139,21 +142,27 @@ struct TableRows {
   const real* f;
   int n;
   const Rhs& rhs;
+  struct Row {
+    const Rhs& rhs;
+    int p;
+    real a, m, g, cpv, epv;
+    TME_HD ElimRow<real> plain(int l, real& d) const {
+      d = rhs(p, l);
+      ElimRow<real> r;
+      r.a = a, r.m = m;
+      return r;
+    }
+    TME_HD ElimRow<real> bordered(int l, real& d) const {
+      ElimRow<real> r = plain(l, d);
+      r.g = g;
+      return r;
+    }
+    TME_HD real cp(int) const { return cpv; }
+    TME_HD real ep(int) const { return epv; }
+  };
+  TME_HD Row row(int p) const { return Row{rhs, p, f[p], f[n + p], f[4 * n + p], f[2 * n + p], f[3 * n + p]}; }
   TME_HD real start(int l) const { return rhs(n - 1, l); }
-  TME_HD ElimRow<real> row_plain(int p, int l, real& d) const {
-    d = rhs(p, l);
-    ElimRow<real> r;
-    r.a = f[p], r.m = f[n + p];
-    return r;
-  }
-  TME_HD ElimRow<real> row_bordered(int p, int l, real& d) const {
-    ElimRow<real> r = row_plain(p, l, d);
-    r.g = f[4 * n + p];
-    return r;
-  }
   TME_HD real last(int, real D) const { return D * f[9 * n]; }
-  TME_HD real cp(int p, int) const { return f[2 * n + p]; }
-  TME_HD real ep(int p, int) const { return f[3 * n + p]; }
 };
 
 // Rows built per cell: elem(p, l, Tri& t, real& d) gives row p and its right-hand side; the
@@ -193,70 +202,105 @@ struct CellRows {
     eps(p, l) = r.ep;
     return r;
   }
+  struct Row {
+    CellRows& m;
+    int p;
+    TME_HD ElimRow<real> plain(int l, real& d) const { return m.row_plain(p, l, d); }
+    TME_HD ElimRow<real> bordered(int l, real& d) const { return m.row_bordered(p, l, d); }
+    TME_HD real cp(int l) const { return m.cps(p, l); }
+    TME_HD real ep(int l) const { return m.eps(p, l); }
+  };
+  TME_HD Row row(int p) { return Row{*this, p}; }
   TME_HD real last(int l, real D) const { return D / B[l]; }
-  TME_HD real cp(int p, int l) const { return cps(p, l); }
-  TME_HD real ep(int p, int l) const { return eps(p, l); }
 };
+
+// Forward elimination of row p (M::Row) on lane l: dp_p = (d - a dp_{p-1}) m from the previous
+// row's dp (prev), stored in xp; on cyclic lines (kBordered) the last row's D -= g dp_p.
+template <bool kBordered, class Row>
+TME_HD inline real forward_cell(const Row& row, int l, real prev, real& xp, real& D) {
+  real d;
+  const ElimRow<real> r = kBordered ? row.bordered(l, d) : row.plain(l, d);
+  const real v = (d - r.a * prev) * r.m;
+  xp = v;
+  if (kBordered) D -= r.g * v;
+  return v;
+}
+
+// The values carried from row to row of a lane (dp_{p-1} forward, x_{p+1} backward) live where
+// they are cheapest: one line per thread (L = 1, the GPU) keeps them in registers (dp, xn); a
+// buffer of lanes (L > 1, the CPU) reads them back from x in place, x(p - 1, l) and x(p + 1, l),
+// instead of a second store per cell into arrays of L values.
+template <bool kBordered, int L, class M, class X>
+TME_HD inline void forward_pass(int nf, int nl, M& mat, const X& x, real* dp, real* D) {
+  for (int p = 0; p < nf; ++p) {
+    const auto row = mat.row(p);
+    if (L > 1 && p > 0) {
+      TME_LANES
+      for (int l = 0; l < nl; ++l) forward_cell<kBordered>(row, l, x(p - 1, l), x(p, l), D[l]);
+    } else {  // dp: 0 before row 0
+      TME_LANES
+      for (int l = 0; l < nl; ++l) dp[l] = forward_cell<kBordered>(row, l, dp[l], x(p, l), D[l]);
+    }
+  }
+}
+
+// Back substitution, rows n-2 down to 0, after the last unknown of every lane has been given
+// to out and kept (xn[l] for L = 1, x(n - 1, l) for L > 1): x_p = dp_p - cp x_{p+1} - ep x_{n-1}
+// (the last term on cyclic lines only, x_{n-1} = xl).
+template <bool kBordered, int L, class M, class X, class Out>
+TME_HD inline void backward_pass(int n, int nl, M& mat, const X& x, real* xn, const real* xl, const Out& out) {
+  for (int p = n - 2; p >= 0; --p) {
+    const auto row = mat.row(p);
+    TME_LANES
+    for (int l = 0; l < nl; ++l) {
+      real next;
+      if constexpr (L > 1)
+        next = x(p + 1, l);
+      else
+        next = xn[l];
+      real v = x(p, l) - row.cp(l) * next;
+      if (kBordered) v -= row.ep(l) * xl[l];
+      if constexpr (L > 1)
+        x(p, l) = v;
+      else
+        xn[l] = v;
+      out(p, l, v);
+    }
+  }
+}
 
 // Solve M x = d on nl <= L lines at once (L = 1 on the GPU; up to kMaxImplicitLine on the CPU,
 // so the independent recurrences vectorise). mat: TableRows or CellRows; x(p, l) -> real&:
 // storage of the forward-pass values (in place: the right-hand side of (p, l) is read before
-// x(p, l) is written); out(p, l, value): receives the solution, p descending.
+// x(p, l) is written; for L > 1 the solution is left there too); out(p, l, value): receives
+// the solution, p descending.
 template <int L, class M, class X, class Out>
 TME_HD inline void eliminate(int n, bool cyclic, int nl, M& mat, const X& x, const Out& out) {
-  real dp[L], xn[L];
+  real dp[L], xn[L], D[L], xl[L];
   TME_LANES
   for (int l = 0; l < nl; ++l) dp[l] = real(0);
   if (!cyclic || n <= 2) {
-    for (int p = 0; p < n; ++p) {
-      TME_LANES
-      for (int l = 0; l < nl; ++l) {
-        real d;
-        const ElimRow<real> r = mat.row_plain(p, l, d);
-        dp[l] = (d - r.a * dp[l]) * r.m;
-        x(p, l) = dp[l];
-      }
-    }
+    forward_pass<false, L>(n, nl, mat, x, dp, D);
     TME_LANES
-    for (int l = 0; l < nl; ++l) {
-      xn[l] = dp[l];
-      out(n - 1, l, xn[l]);
+    for (int l = 0; l < nl; ++l) {  // x_{n-1} = dp_{n-1}, already in x for L > 1
+      const real v = L > 1 ? x(n - 1, l) : dp[l];
+      xn[l] = v;
+      out(n - 1, l, v);
     }
-    for (int p = n - 2; p >= 0; --p) {
-      TME_LANES
-      for (int l = 0; l < nl; ++l) {
-        xn[l] = x(p, l) - mat.cp(p, l) * xn[l];
-        out(p, l, xn[l]);
-      }
-    }
+    backward_pass<false, L>(n, nl, mat, x, xn, xl, out);
     return;
   }
-  real D[L], xl[L];
   TME_LANES
   for (int l = 0; l < nl; ++l) D[l] = mat.start(l);
-  for (int p = 0; p <= n - 2; ++p) {
-    TME_LANES
-    for (int l = 0; l < nl; ++l) {
-      real d;
-      const ElimRow<real> r = mat.row_bordered(p, l, d);
-      dp[l] = (d - r.a * dp[l]) * r.m;
-      x(p, l) = dp[l];
-      D[l] -= r.g * dp[l];
-    }
-  }
+  forward_pass<true, L>(n - 1, nl, mat, x, dp, D);
   TME_LANES
   for (int l = 0; l < nl; ++l) {
     xl[l] = mat.last(l, D[l]);
     xn[l] = xl[l];
+    if constexpr (L > 1) x(n - 1, l) = xl[l];
     out(n - 1, l, xl[l]);
   }
-  for (int p = n - 2; p >= 0; --p) {
-    TME_LANES
-    for (int l = 0; l < nl; ++l) {
-      xn[l] = x(p, l) - mat.cp(p, l) * xn[l] - mat.ep(p, l) * xl[l];
-      out(p, l, xn[l]);
-    }
-  }
+  backward_pass<true, L>(n, nl, mat, x, xn, xl, out);
 }
 
 // Per-cell rows: elem(p, l, Tri& t, real& d) gives row p and the right-hand side (called
