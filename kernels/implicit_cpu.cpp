@@ -48,7 +48,10 @@ inline void for_cells(int axis, int n, int nl, const F& f) {
 // Right-hand sides (sweep_rhs) of a group of lanes of a species with factor tables (uniform
 // rows, no uptake, no held voxels) into x [p][lane]: the row of cell p, its neighbour offsets
 // and the uniform reaction weights are the same in every lane, so they are hoisted out of the
-// lane loops; the formulas are sweep_rhs's (implicit.hpp).
+// lane loops; the formulas are sweep_rhs's (implicit.hpp). Kept apart from sweep_rhs: calling
+// sweep_rhs per cell instead (every cell re-deriving its row, neighbours and weights, scalar)
+// made the uniform and periodic LOD and ADI steps 4.1-4.6x slower at 64^3
+// (bench/results/2026-12-02-implicit-lanes.md).
 void gather_table_rhs(const SweepArgs& a, const SpeciesCoeffs& sc, int s, int i0, int j0, int k0, const LaneBuffer& x) {
   const Dims d = a.g.d;
   const int axis = a.axis, n = axis_len(d, axis), nl = x.nl;
