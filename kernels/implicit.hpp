@@ -165,7 +165,10 @@ TME_HD inline real source_at(const SweepArgs& a, const SpeciesCoeffs& sc, long l
 // LOD's third of the reaction rate on the diagonal.
 // A held voxel's row is the identity and its right-hand side 0 (sweep_rhs): its increment is
 // 0 in every sweep, so it keeps its value and acts on its neighbours as an interior
-// fixed-value (Dirichlet) cell through their rows and the flux-form right-hand sides.
+// fixed-value (Dirichlet) cell through their rows and the flux-form right-hand sides. Under
+// LOD that Dirichlet point fills its 1D sweep line towards the held value at large steps and
+// caps what it delivers at what the line takes up: a splitting error, not fixable in these
+// rows (measured in tests/core/test_hold.cpp, OffCentreHeldVoxelAgainstTheExplicitField).
 TME_HD inline Tri sweep_tri(const SweepArgs& a, const SpeciesCoeffs& sc, long long off, long long idx,
                             const LineRow& r) {
   if (held(a, sc, idx)) return Tri{0, 1, 0};
