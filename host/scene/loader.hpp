@@ -184,6 +184,14 @@ class Fields {
     return Fields(err, v, expected, nullptr);
   }
 
+  // Entries gathered by the caller as one mapping `self` (a drug merged from a model file and
+  // the scene); a missing required key is reported through err at self.
+  static Fields gathered(const Errors& err, const Val& self, std::vector<std::pair<Val, Val>> entries) {
+    Fields f(err, self);
+    f.entries_ = std::move(entries);
+    return f;
+  }
+
   const Val& self() const { return self_; }
   std::string child(const std::string& key) const { return self_.path.empty() ? key : self_.path + "." + key; }
   bool has(const std::string& key) const { return find(key) != nullptr; }
@@ -215,6 +223,7 @@ class Fields {
   }
 
  private:
+  Fields(const Errors& err, const Val& self) : err_(&err), self_(self) {}
   Fields(const Errors& err, const Val& v, const std::string& expected, const std::vector<std::string>* allowed)
       : err_(&err), self_(v) {
     if (!v.present() || !v.node.IsMap()) err.fail(v, not_a(v.node, "a mapping"), expected);
@@ -275,9 +284,12 @@ struct Region {
 // A map file read for some key: values on the grid, and the file's absolute path.
 struct MapData {
   std::vector<double> values;
-  std::string abs_path;
+  fs::path path;  // to open (relative ones joined to the file's directory)
   std::string array;
 };
+
+class Keys;  // below: one key read, converted and echoed per call
+class List;  // below: a list read item by item
 
 // ---- the loader ------------------------------------------------------------------------------
 
@@ -302,29 +314,35 @@ class Loader {
   void check_real(const Val& v, const std::string& what, double x, const std::string& unit) const;
   double quantity(const Val& v, const Dim& dim, Bound bound, const std::string& expected = "") const;
   std::vector<Val> list(const Val& v, const std::string& expected) const;
-  std::vector<double> lengths3(const Val& v, const std::string& expected, YAML::Node& out) const;
   const Region& region(const Val& v) const;
-  MapData read_map(const Fields& m, YAML::Node& out) const;
+  // A map's keys 'file' and 'array', checked and echoed (the file not read yet), then the file
+  // read onto the grid (read_map); a caller with more keys reads them in between.
+  MapData map_keys(Keys& m) const;
+  void read_map(const Keys& m, MapData& md) const;
 
   // sections
   // nfields: the fields the scene lists itself (species, populations, states), for the
   // memory check made as soon as the grid is known.
-  void read_grid(const Val& v, int nfields);
+  void read_grid(Keys& g, int nfields);
   // Fails at `at` when nfields fields on this grid cannot fit the machine's memory.
   void check_memory(const Val& at, int nfields) const;
-  void read_time(const Val& v);
-  void read_regions(const Val& v);
-  void read_tissue(const Val& v);
-  void read_observe(const Val& v);
-  void read_species(const Val& v, int index);
-  void read_diffusion(const Val& v, SpeciesCoeffs& c, YAML::Node& out);
-  void read_boundary(const Val& v, const Dim& conc, SpeciesCoeffs& c, YAML::Node& out);
-  void read_initial(const Val& v, const Dim& conc, real* init, YAML::Node& out);
-  void read_sources(const Val& v, const Dim& rate, SpeciesCoeffs& c, YAML::Node& out);
-  void read_uptake(const Val& v, const Dim& conc, const Dim& rate, SpeciesCoeffs& c, YAML::Node& out);
-  void read_hold(const Val& v, const Dim& conc, SpeciesCoeffs& c, YAML::Node& out);
-  void read_output(const Val& v);
-  void read_at_events(const Val& v);  // output.at_events
+  void read_time(Keys& t);
+  // Sections of the scene's top level (`top`); each opens its own key.
+  void read_regions(Keys& top);
+  void read_tissue(Keys& top);
+  void read_observe(Keys& top);
+  // Item v of `species` (the scene's list or a model file's), echoed into it.
+  void read_species(List& species, const Val& v, int index);
+  // Keys of a species (or population) `s`: the diffusion coefficient under `key` (one value or
+  // per tissue label), the boundary, the initial state under `key`, sources, uptake, held values.
+  void read_diffusion(Keys& s, const std::string& key, SpeciesCoeffs& c);
+  void read_boundary(Keys& s, const Dim& conc, SpeciesCoeffs& c);
+  void read_initial(Keys& s, const std::string& key, const Dim& conc, real* init);
+  void read_sources(Keys& s, const Dim& rate, SpeciesCoeffs& c);
+  void read_uptake(Keys& s, const Dim& conc, const Dim& rate, SpeciesCoeffs& c);
+  void read_hold(Keys& s, const Dim& conc, SpeciesCoeffs& c);
+  void read_output(Keys& top);
+  void read_at_events(Keys& output);  // output.at_events
   // scene_model.cpp: model files, parameters and the model files' species (before the scene's
   // species), then the rest of the model: populations, states, initial overrides, drugs, blood
   // and terms (after the scene's species).
@@ -333,9 +351,10 @@ class Loader {
   struct ModelState;          // scene_model.cpp
   friend struct ModelReader;  // scene_model.cpp
   // scene_rt.cpp: the 'radiotherapy' section (after species and the model are read).
-  void read_radiotherapy(const Val& v);
+  void read_radiotherapy(Keys& top);
   friend struct RtReader;  // scene_rt.cpp: the radiotherapy section's readers
   friend class Keys;       // below: one key read, converted and echoed per call
+  friend class List;       // below: a list read item by item, echoed as read
   // A dimensional value that is either a literal quantity ("0.4 1/day") or the name of a model
   // parameter (scene_model.cpp), converted to dim.unit; fails with the position of v (and of
   // the parameter's definition when that is where the problem is).
@@ -378,16 +397,67 @@ inline YAML::Node flow(YAML::Node n) {
 
 // ---- keys read and echoed in one call --------------------------------------------------------
 
-// The default of an optional key: text read like a written value, and echoed as is.
+// The default of an optional key: text read like a written value, and echoed as is. Or::node
+// gives a mapping or list read like a written one (an absent section read as {}); Or::key
+// another key's value, read where it is written (a boundary's 'all' for each face).
 struct Or {
   std::string text;
+  Val from{YAML::Node(YAML::NodeType::Undefined), "", YAML::Mark()};
+  YAML::Node built{YAML::NodeType::Undefined};
+  // (Built, not assigned: assigning a YAML::Node rewrites the node it shares.)
+  static Or key(const Val& v) { return Or{"", v, YAML::Node(YAML::NodeType::Undefined)}; }
+  static Or node(const YAML::Node& n) {
+    return Or{"", Val{YAML::Node(YAML::NodeType::Undefined), "", YAML::Mark()}, n};
+  }
+  // A mapping of one key: {key: text}.
+  static Or entry(const std::string& key, const std::string& text) {
+    YAML::Node n(YAML::NodeType::Map);
+    n[key] = text;
+    return node(n);
+  }
+  bool given() const { return !text.empty() || from.present() || built.IsDefined(); }
+  // The default as a value of the key at path/mark.
+  Val at(const std::string& path, const YAML::Mark& mark) const {
+    if (from.present()) return from;
+    return Val{built.IsDefined() ? built : YAML::Node(text), path, mark};
+  }
 };
 
+// How a value read as written appears in the resolved scene: a scalar's text (trimmed), a
+// mapping or list with its scalars' texts, in the style it was written in.
+inline YAML::Node echo_of(const YAML::Node& n) {
+  if (!n.IsDefined() || n.IsNull() || n.IsScalar()) return YAML::Node(n.IsScalar() ? trim_blanks(n.Scalar()) : "");
+  YAML::Node o(n.IsMap() ? YAML::NodeType::Map : YAML::NodeType::Sequence);
+  if (n.IsMap())
+    for (auto it = n.begin(); it != n.end(); ++it) o[trim_blanks(it->first.Scalar())] = echo_of(it->second);
+  else
+    for (const YAML::Node& c : n) o.push_back(echo_of(c));
+  o.SetStyle(n.Style());
+  return o;
+}
+
+enum class Style { kBlock, kFlow };
+inline YAML::Node styled(YAML::NodeType::value t, Style s) {
+  YAML::Node n(t);
+  if (s == Style::kFlow) n.SetStyle(YAML::EmitterStyle::Flow);
+  return n;
+}
+
+// "a, b or c": the allowed values of an enumeration, for messages.
+inline std::string or_list(const std::vector<std::string>& v) {
+  if (v.size() < 2) return join(v);
+  return join(std::vector<std::string>(v.begin(), v.end() - 1)) + " or " + v.back();
+}
+
+class List;
+
 // One mapping of a scene or model file read key by key. Each call checks one key, converts it
-// once to internal units and writes its entry of the resolved scene into `out`: the text as
-// written, or the default's text when the key is absent. So what is read and what is echoed
-// cannot drift apart. A missing required key fails at its mapping with the expectation the
-// value would fail with ("a value in s, e.g. '10 min'" unless `expected` says otherwise).
+// once to internal units and writes its entry of the resolved scene into `out`: the value as
+// written (echo_of), or the default when the key is absent. So what is read and what is echoed
+// cannot drift apart; the echo is not open to writes by hand beyond resolved(). A missing required key fails at its
+// mapping with the expectation the value would fail with ("a value in s, e.g. '10 min'" unless `expected` says
+// otherwise). Nested mappings (map, sub) and lists (list) place their echo under their key when opened, so the resolved
+// scene keeps the order in which the keys are read.
 class Keys {
  public:
   Keys(const Loader& l, Fields f, YAML::Node out) : L(l), f_(std::move(f)), out_(std::move(out)) {}
@@ -395,23 +465,26 @@ class Keys {
   const Fields& fields() const { return f_; }
   bool has(const std::string& key) const { return f_.has(key); }
   Val get(const std::string& key) const { return f_.get(key); }
-  YAML::Node& out() { return out_; }
 
   // Any value: read(Val) converts it; the entry is its text.
   template <class F>
   auto req(const std::string& key, const std::string& expected, F read) {
     const Val v = f_.required(key, expected);
     auto x = read(v);
-    out_[key] = v.text();
+    put(key, echo_of(v.node));
     return x;
   }
   template <class F>
   auto opt(const std::string& key, const Or& def, F read) {
     const Val v = f_.get(key);
-    auto x = read(v.present() ? v : Val{YAML::Node(def.text), v.path, v.mark});
-    out_[key] = v.present() ? v.text() : def.text;
+    const Val r = v.present() ? v : def.at(v.path, v.mark);
+    auto x = read(r);
+    put(key, echo_of(r.node));
     return x;
   }
+  // An entry the section works out itself (a value spread to every axis, a default that
+  // depends on other keys); the key counts as read.
+  void resolved(const std::string& key, const YAML::Node& n) { put(key, n); }
 
   // A literal quantity [dim.unit].
   double quantity(const std::string& key, const Dim& dim, Bound b, const std::string& expected = "") {
@@ -442,13 +515,18 @@ class Keys {
   std::string name(const std::string& key, const std::string& what) {
     return req(key, kNameRule, [&](const Val& v) { return L.identifier(v, what); });
   }
-  // One of `options`: "'x' is not <noun> (expected <expected>)".
+  // One of `options`: "'x' is not <noun> (expected <expected>)"; without `expected`, the
+  // options themselves ("explicit, lod or adi").
   std::string choice(const std::string& key, const std::vector<std::string>& options, const std::string& noun,
                      const std::string& expected) {
     return req(key, expected, [&](const Val& v) { return one_of(v, options, noun, expected); });
   }
+  std::string choice(const std::string& key, const std::vector<std::string>& options, const std::string& noun) {
+    return choice(key, options, noun, or_list(options));
+  }
   std::string choice(const std::string& key, const std::vector<std::string>& options, const std::string& noun,
-                     const std::string& expected, const Or& def) {
+                     const Or& def) {
+    const std::string expected = or_list(options);
     return opt(key, def, [&](const Val& v) { return one_of(v, options, noun, expected); });
   }
   // An integer in [min, max].
@@ -477,15 +555,66 @@ class Keys {
   int field(const std::string& key, const std::string& role) {
     return req(key, role, [&](const Val& v) { return L.field_index(v, role); });
   }
-  // 3 literal lengths [um], echoed as a flow list of their texts.
+  // A file named relative to the directory of the file being read: the path to open (the
+  // written text is in get(key)); the entry is its absolute path.
+  fs::path path(const std::string& key, const std::string& expected) {
+    fs::path p = L.text(f_.required(key, expected), expected);
+    if (p.is_relative()) p = L.base_dir_ / p;
+    std::error_code ec;
+    const fs::path abs = fs::absolute(p, ec);
+    put(key, YAML::Node((ec ? p : abs).lexically_normal().string()));
+    return p;
+  }
+  // A list of literal quantities [dim.unit] (exactly `count` when count > 0: "has 2 entries"),
+  // echoed as a flow list of their texts. Each entry fails with dim's own expectation.
+  std::vector<double> quantities(const std::string& key, const Dim& dim, Bound b, const std::string& expected,
+                                 size_t count = 0, const Or& def = Or{});
+  // 3 literal lengths [um].
   std::vector<double> lengths3(const std::string& key, const std::string& expected) {
-    YAML::Node o;
-    const std::vector<double> x = L.lengths3(f_.required(key, expected), expected, o);
-    out_[key] = o;
-    return x;
+    return quantities(key, kLength, Bound::kAny, expected, 3);
+  }
+
+  // The mapping at `key` with keys `allowed` (absent: `def` read as written, e.g.
+  // Or{"{}", true}; without one, "is empty"), read by the Keys returned.
+  Keys map(const std::string& key, const std::vector<std::string>& allowed, Style s = Style::kBlock,
+           const Or& def = Or{}) {
+    return sub(key, Fields(L.err_, or_default(key, def), allowed), s);
+  }
+  // The mapping at `key` whose keys the user names; `expected` describes it.
+  Keys names(const std::string& key, const std::string& expected, Style s = Style::kBlock, const Or& def = Or{}) {
+    return sub(key, Fields::any(L.err_, or_default(key, def), expected), s);
+  }
+  // A nested mapping read through fields the caller built (e.g. gathered from several files).
+  Keys sub(const std::string& key, Fields f, Style s = Style::kBlock) {
+    YAML::Node o = styled(YAML::NodeType::Map, s);
+    put(key, o);
+    return Keys(L, std::move(f), o);
+  }
+  // The list at `key` (absent: `def`, else an empty list), read item by item through the List
+  // returned.
+  List list(const std::string& key, const std::string& expected, Style s = Style::kBlock, const Or& def = Or{});
+
+  // Every entry no call has read yet, in the order written: read(key, value), then the entry
+  // `key: value` as written (names the user chose: regions, labels, fields).
+  template <class F>
+  void rest(F read) {
+    for (const auto& [k, v] : f_.entries()) {
+      if (std::find(read_.begin(), read_.end(), k.text()) != read_.end()) continue;
+      read(k, v);
+      put(k.text(), echo_of(v.node));
+    }
   }
 
  private:
+  friend class List;
+  void put(const std::string& key, const YAML::Node& n) {
+    out_[key] = n;
+    read_.push_back(key);
+  }
+  Val or_default(const std::string& key, const Or& def) const {
+    const Val v = f_.get(key);
+    return v.present() || !def.given() ? v : def.at(v.path, v.mark);
+  }
   static std::string or_dim(const std::string& expected, const Dim& dim) {
     return expected.empty() ? dim.expect() : expected;
   }
@@ -507,7 +636,74 @@ class Keys {
   const Loader& L;
   Fields f_;
   YAML::Node out_;
+  std::vector<std::string> read_;  // keys read (echoed), for rest()
 };
+
+// A list read item by item; its echo (a sequence) is filled as the items are read.
+class List {
+ public:
+  // The items of v (a list, else "is empty" / "is a mapping" ... (expected <expected>)).
+  List(const Loader& l, const Val& v, const std::string& expected, YAML::Node out)
+      : L(l), items_(l.list(v, expected)), out_(std::move(out)) {}
+  // Items gathered by the caller (from several files), echoed into out.
+  List(const Loader& l, std::vector<Val> items, YAML::Node out)
+      : L(l), items_(std::move(items)), out_(std::move(out)) {}
+
+  const std::vector<Val>& items() const { return items_; }
+  size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  std::vector<Val>::const_iterator begin() const { return items_.begin(); }
+  std::vector<Val>::const_iterator end() const { return items_.end(); }
+
+  // Item e, a mapping with keys `allowed`, read by the Keys returned; its echo is appended.
+  Keys map(const Val& e, const std::vector<std::string>& allowed, Style s = Style::kFlow) {
+    return Keys(L, Fields(L.err_, e, allowed), push(styled(YAML::NodeType::Map, s)));
+  }
+  Keys map(Fields f, Style s = Style::kFlow) { return Keys(L, std::move(f), push(styled(YAML::NodeType::Map, s))); }
+  // Item e, itself a list.
+  List list(const Val& e, const std::string& expected, Style s = Style::kFlow) {
+    return List(L, e, expected, push(styled(YAML::NodeType::Sequence, s)));
+  }
+  // Item e read by read(e), echoed as written.
+  template <class F>
+  auto item(const Val& e, F read) {
+    auto x = read(e);
+    out_.push_back(echo_of(e.node));
+    return x;
+  }
+  // Every item read by read(Val), each echoed as written.
+  template <class F>
+  auto each(F read) {
+    std::vector<decltype(read(std::declval<const Val&>()))> x;
+    for (const Val& e : items_) x.push_back(item(e, read));
+    return x;
+  }
+
+ private:
+  YAML::Node push(YAML::Node n) {
+    out_.push_back(n);
+    return n;
+  }
+  const Loader& L;
+  std::vector<Val> items_;
+  YAML::Node out_;
+};
+
+inline List Keys::list(const std::string& key, const std::string& expected, Style s, const Or& def) {
+  const Val v = or_default(key, def);
+  YAML::Node o = styled(YAML::NodeType::Sequence, s);
+  put(key, o);
+  if (!v.present()) return List(L, Val{YAML::Node(YAML::NodeType::Sequence), v.path, v.mark}, expected, o);
+  return List(L, v, expected, o);
+}
+
+inline std::vector<double> Keys::quantities(const std::string& key, const Dim& dim, Bound b,
+                                            const std::string& expected, size_t count, const Or& def) {
+  const Val v = def.given() ? or_default(key, def) : f_.required(key, expected);
+  List l = list(key, expected, Style::kFlow, def);
+  if (count && l.size() != count) L.err_.fail(v, "has " + std::to_string(l.size()) + " entries", expected);
+  return l.each([&](const Val& e) { return L.quantity(e, dim, b); });
+}
 
 // Empty lists and mappings print as [] and {} on the key's line.
 inline YAML::Node flow_empty(YAML::Node n) {

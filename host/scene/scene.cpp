@@ -113,18 +113,6 @@ std::vector<Val> Loader::list(const Val& v, const std::string& expected) const {
   return items;
 }
 
-std::vector<double> Loader::lengths3(const Val& v, const std::string& expected, YAML::Node& out) const {
-  const std::vector<Val> items = list(v, expected);
-  if (items.size() != 3) err_.fail(v, "has " + std::to_string(items.size()) + " entries", expected);
-  std::vector<double> x;
-  out = flow(YAML::Node(YAML::NodeType::Sequence));
-  for (const Val& it : items) {
-    x.push_back(quantity(it, kLength, Bound::kAny));
-    out.push_back(it.text());
-  }
-  return x;
-}
-
 const Region& Loader::region(const Val& v) const {
   std::vector<std::string> names;
   for (const Region& r : regions_) names.push_back(r.name);
@@ -135,26 +123,22 @@ const Region& Loader::region(const Val& v) const {
   err_.fail(v, in_quotes(s) + " is not a defined region", expected);
 }
 
-MapData Loader::read_map(const Fields& m, YAML::Node& out) const {
-  const Val fv = m.required("file", kMapFormats);
-  const std::string file = text(fv, kMapFormats);
+MapData Loader::map_keys(Keys& m) const {
   MapData md;
-  if (m.has("array")) {
-    const Val av = m.get("array");
+  md.path = m.path("file", kMapFormats);
+  md.array = m.opt("array", Or{""}, [&](const Val& av) {
     if (!av.scalar()) err_.fail(av, not_a(av.node, "text"), "the name of an array in the file");
-    md.array = av.text();
-  }
-  fs::path path(file);
-  if (path.is_relative()) path = base_dir_ / path;
-  std::error_code ec;
-  fs::path abs = fs::absolute(path, ec);
-  md.abs_path = (ec ? path : abs).lexically_normal().string();
-  out["file"] = md.abs_path;
-  out["array"] = md.array;
+    return av.text();
+  });
+  return md;
+}
 
+void Loader::read_map(const Keys& m, MapData& md) const {
+  const Val fv = m.get("file");
+  const fs::path& path = md.path;
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  const std::string what = "cannot read map " + in_quotes(file) + ": ";
+  const std::string what = "cannot read map " + in_quotes(fv.text()) + ": ";
   if (ext != ".vti" && ext != ".mha" && ext != ".mhd" && ext != ".nrrd")
     err_.fail(fv, what + "unsupported format " + in_quotes(ext), kMapFormats);
   try {
@@ -180,7 +164,6 @@ MapData Loader::read_map(const Fields& m, YAML::Node& out) const {
               "a map with one value per voxel of the grid");
   }
   md.values = std::move(im.values);
-  return md;
 }
 
 // Voxel index (i, j, k) of a flat index, for messages.
@@ -215,20 +198,12 @@ void Loader::check_memory(const Val& at, int nfields) const {
                 std::to_string(nfields) + (nfields == 1 ? " field" : " fields") + " on this machine");
 }
 
-void Loader::read_grid(const Val& v, int nfields) {
-  const Fields g(err_, v, {"shape", "spacing", "origin"});
-  YAML::Node out(YAML::NodeType::Map);
-
+void Loader::read_grid(Keys& g, int nfields) {
   const std::string shape_expected = "3 positive integers, e.g. [100, 100, 100]";
-  const Val sv = g.required("shape", shape_expected);
-  const std::vector<Val> shape = list(sv, shape_expected);
+  const Val sv = g.fields().required("shape", shape_expected);
+  List shape = g.list("shape", shape_expected, Style::kFlow);
   if (shape.size() != 3) err_.fail(sv, "has " + std::to_string(shape.size()) + " entries", shape_expected);
-  int n[3];
-  YAML::Node shape_out = flow(YAML::Node(YAML::NodeType::Sequence));
-  for (int a = 0; a < 3; ++a) {
-    n[a] = (int)integer(shape[a], 1, INT_MAX, shape_expected);
-    shape_out.push_back(n[a]);
-  }
+  const std::vector<long long> n = shape.each([&](const Val& e) { return integer(e, 1, INT_MAX, shape_expected); });
   // The voxel count must fit the flat index (long long) with room for every field: beyond
   // 2^40 the product of three ints can wrap to a small or zero count.
   const double count = (double)n[0] * n[1] * n[2];
@@ -237,42 +212,27 @@ void Loader::read_grid(const Val& v, int nfields) {
               std::to_string(n[0]) + " x " + std::to_string(n[1]) + " x " + std::to_string(n[2]) + " = " + fmt(count) +
                   " voxels is too many",
               "at most " + fmt(kMaxVoxels) + " voxels (2^40)");
-  p_.grid.d = Dims{n[0], n[1], n[2]};
-  out["shape"] = shape_out;
+  p_.grid.d = Dims{(int)n[0], (int)n[1], (int)n[2]};
   check_memory(sv, nfields);  // before any per-voxel buffer of the scene is made
 
   const std::string spacing_expected = "a length > 0 um or a list of 3, e.g. 20 um";
-  const Val hv = g.required("spacing", spacing_expected);
-  YAML::Node h_out = flow(YAML::Node(YAML::NodeType::Sequence));
-  if (hv.present() && hv.node.IsSequence()) {
-    const std::vector<Val> h = list(hv, spacing_expected);
-    if (h.size() != 3) err_.fail(hv, "has " + std::to_string(h.size()) + " entries", spacing_expected);
-    for (int a = 0; a < 3; ++a) {
-      p_.grid.h[a] = quantity(h[a], kLength, Bound::kPositive);
-      h_out.push_back(h[a].text());
-    }
+  const Val hv = g.fields().required("spacing", spacing_expected);
+  if (hv.node.IsSequence()) {
+    const std::vector<double> h = g.quantities("spacing", kLength, Bound::kPositive, spacing_expected, 3);
+    std::copy(h.begin(), h.end(), p_.grid.h);
   } else {
     const double h = quantity(hv, kLength, Bound::kPositive, spacing_expected);
-    for (int a = 0; a < 3; ++a) {
-      p_.grid.h[a] = h;
-      h_out.push_back(hv.text());
-    }
+    std::fill(p_.grid.h, p_.grid.h + 3, h);
+    g.resolved("spacing", flow(YAML::Node(std::vector<std::string>(3, hv.text()))));  // the same on every axis
   }
-  out["spacing"] = h_out;
 
-  if (g.has("origin")) {
-    const std::vector<double> o =
-        Keys(*this, g, out).lengths3("origin", "a list of 3 lengths, e.g. [0 um, 0 um, 0 um]");
-    for (int a = 0; a < 3; ++a) p_.grid.origin[a] = o[a];
-  } else {
-    out["origin"] = flow(YAML::Node(std::vector<std::string>(3, "0 um")));
-  }
-  out_["grid"] = out;
+  const std::vector<double> o =
+      g.quantities("origin", kLength, Bound::kAny, "a list of 3 lengths, e.g. [0 um, 0 um, 0 um]", 3,
+                   Or::node(YAML::Node(std::vector<std::string>(3, "0 um"))));
+  std::copy(o.begin(), o.end(), p_.grid.origin);
 }
 
-void Loader::read_time(const Val& v) {
-  YAML::Node out(YAML::NodeType::Map);
-  Keys t(*this, Fields(err_, v, {"end", "until", "output_every", "integrator", "step", "cfl", "tolerance"}), out);
+void Loader::read_time(Keys& t) {
   p_.time.t_end = t.quantity("end", kTime, Bound::kPositive);
   // until: the run ends there (apply_until, after the whole scene is read against end).
   if (t.has("until")) {
@@ -292,8 +252,8 @@ void Loader::read_time(const Val& v) {
     err_.fail(ov, in_quotes(ov.text()) + " gives " + count_text(outputs) + " volumes over end " + in_quotes(ev.text()),
               "at most " + count_text(kMaxOutputs) + " volumes (time.end / time.output_every + 1)");
 
-  const std::string integ = t.choice("integrator", {"explicit", "lod", "adi"}, "an available integrator",
-                                     "explicit, lod or adi", Or{"explicit"});
+  const std::string integ =
+      t.choice("integrator", {"explicit", "lod", "adi"}, "an available integrator", Or{"explicit"});
   parse_integrator(integ, &p_.time.integrator);
   const bool implicit = p_.time.integrator != Integrator::kExplicit;
 
@@ -322,7 +282,6 @@ void Loader::read_time(const Val& v) {
                 "no tolerance with integrator explicit");
     p_.time.cfl = t.number("cfl", "a number in (0, 1], e.g. 0.9", Or{"0.9"}, [](double x) { return x > 0 && x <= 1; });
   }
-  out_["time"] = out;
 }
 
 std::vector<uint8_t> Loader::shape_mask(const Fields& shape, const std::string& kind) const {
@@ -360,53 +319,46 @@ std::vector<uint8_t> Loader::shape_mask(const Fields& shape, const std::string& 
   return mask;
 }
 
-void Loader::read_regions(const Val& v) {
-  YAML::Node out(YAML::NodeType::Map);
-  if (v.present()) {
-    const Fields rs = Fields::any(err_, v, "a mapping of region names to shapes");
-    for (const auto& [key, val] : rs.entries()) {
-      const std::string name = identifier(key, "region name");
-      if (name == "background") err_.fail(key, "'background' is reserved", "another region name");
-      const Fields shape(err_, val, {"sphere", "box"});
-      const std::string kind = shape.one_of({"sphere", "box"});
-      std::vector<uint8_t> mask = shape_mask(shape, kind);
-      if (std::find(mask.begin(), mask.end(), 1) == mask.end())
-        err_.fail(val, "region lies outside the grid", "at least one voxel centre inside the grid");
-      regions_.push_back({name, std::move(mask)});
-      out[name] = val.node;  // as written: lengths keep the user's units
-    }
-  }
-  out_["regions"] = out;
+void Loader::read_regions(Keys& top) {
+  Keys rs = top.names("regions", "a mapping of region names to shapes", Style::kBlock,
+                      Or::node(YAML::Node(YAML::NodeType::Map)));
+  rs.rest([&](const Val& key, const Val& val) {  // echoed as written: lengths keep the user's units
+    const std::string name = identifier(key, "region name");
+    if (name == "background") err_.fail(key, "'background' is reserved", "another region name");
+    const Fields shape(err_, val, {"sphere", "box"});
+    const std::string kind = shape.one_of({"sphere", "box"});
+    std::vector<uint8_t> mask = shape_mask(shape, kind);
+    if (std::find(mask.begin(), mask.end(), 1) == mask.end())
+      err_.fail(val, "region lies outside the grid", "at least one voxel centre inside the grid");
+    regions_.push_back({name, std::move(mask)});
+  });
 }
 
-void Loader::read_tissue(const Val& v) {
-  if (!v.present()) return;
+void Loader::read_tissue(Keys& top) {
+  if (!top.has("tissue")) return;
   have_tissue_ = true;
-  const Fields t(err_, v, {"labels", "regions", "map"});
-  YAML::Node out(YAML::NodeType::Map);
+  Keys t = top.map("tissue", {"labels", "regions", "map"});
 
   const std::string labels_expected = "a list of 1 to 16 label names, e.g. [normal, tumour]";
-  const Val lv = t.required("labels", labels_expected);
-  const std::vector<Val> labels = list(lv, labels_expected);
+  const Val lv = t.fields().required("labels", labels_expected);
+  List labels = t.list("labels", labels_expected, Style::kFlow);
   if (labels.empty() || (int)labels.size() > kMaxLabels)
     err_.fail(lv, "has " + std::to_string(labels.size()) + " labels", labels_expected);
-  YAML::Node labels_out = flow(YAML::Node(YAML::NodeType::Sequence));
-  for (const Val& l : labels) {
+  labels.each([&](const Val& l) {
     const std::string name = identifier(l, "label name");
     if (name == "default") err_.fail(l, "'default' is reserved", "another label name");
     if (std::find(p_.label_names.begin(), p_.label_names.end(), name) != p_.label_names.end())
       err_.fail(l, "duplicate label " + in_quotes(name), "each label once");
     p_.label_names.push_back(name);
-    labels_out.push_back(name);
-  }
-  out["labels"] = labels_out;
+    return 0;
+  });
   p_.labels.assign(nvox(), 0);
 
-  if (t.has("regions") && t.has("map")) t.one_of({"regions", "map"});  // fails: only one of them
+  if (t.has("regions") && t.has("map")) t.fields().one_of({"regions", "map"});  // fails: only one of them
   if (t.has("map")) {
-    const Fields m(err_, t.get("map"), {"file", "array"});
-    YAML::Node m_out(YAML::NodeType::Map);
-    const MapData md = read_map(m, m_out);
+    Keys m = t.map("map", {"file", "array"});
+    MapData md = map_keys(m);
+    read_map(m, md);
     const int n = (int)p_.label_names.size();
     for (long long i = 0; i < nvox(); ++i) {
       const double x = md.values[i];
@@ -416,52 +368,42 @@ void Loader::read_tissue(const Val& v) {
                   "integers 0.." + std::to_string(n - 1) + ", one per tissue label");
       p_.labels[i] = (uint8_t)x;
     }
-    out["map"] = m_out;
   } else {
-    YAML::Node r_out(YAML::NodeType::Sequence);
-    if (t.has("regions")) {
-      for (const Val& e : list(t.get("regions"), "a list of {label: <label>, region: <region>}")) {
-        Keys f(*this, Fields(err_, e, {"label", "region"}), flow(YAML::Node(YAML::NodeType::Map)));
-        const std::string ln = f.choice("label", p_.label_names, "a tissue label", "one of: " + join(p_.label_names));
-        const Region& r = f.region("region");
-        const uint8_t value =
-            (uint8_t)(std::find(p_.label_names.begin(), p_.label_names.end(), ln) - p_.label_names.begin());
-        for (long long i = 0; i < nvox(); ++i)
-          if (r.mask[i]) p_.labels[i] = value;
-        r_out.push_back(f.out());
-      }
+    List regions = t.list("regions", "a list of {label: <label>, region: <region>}");
+    for (const Val& e : regions) {
+      Keys f = regions.map(e, {"label", "region"});
+      const std::string ln = f.choice("label", p_.label_names, "a tissue label", "one of: " + join(p_.label_names));
+      const Region& r = f.region("region");
+      const uint8_t value =
+          (uint8_t)(std::find(p_.label_names.begin(), p_.label_names.end(), ln) - p_.label_names.begin());
+      for (long long i = 0; i < nvox(); ++i)
+        if (r.mask[i]) p_.labels[i] = value;
     }
-    out["regions"] = r_out;
   }
-  out_["tissue"] = out;
 }
 
-void Loader::read_observe(const Val& v) {
-  YAML::Node out = flow(YAML::Node(YAML::NodeType::Sequence));
+void Loader::read_observe(Keys& top) {
+  // Absent: every region, in the order defined.
+  std::vector<std::string> all;
+  for (const Region& r : regions_) all.push_back(r.name);
+  List observe = top.list("observe", "a list of region names", Style::kFlow, Or::node(YAML::Node(all)));
   std::vector<const Region*> chosen;
-  if (v.present()) {
-    for (const Val& e : list(v, "a list of region names")) {
-      const Region& r = region(e);
-      if (std::find(chosen.begin(), chosen.end(), &r) != chosen.end())
-        err_.fail(e, "region " + in_quotes(r.name) + " is listed twice", "each region once");
-      chosen.push_back(&r);
-    }
-  } else {
-    for (const Region& r : regions_) chosen.push_back(&r);
-  }
-  for (const Region* r : chosen) {
-    p_.regions.push_back({r->name, r->mask});
-    out.push_back(r->name);
-  }
-  out_["observe"] = out;
+  observe.each([&](const Val& e) {
+    const Region& r = region(e);
+    if (std::find(chosen.begin(), chosen.end(), &r) != chosen.end())
+      err_.fail(e, "region " + in_quotes(r.name) + " is listed twice", "each region once");
+    chosen.push_back(&r);
+    p_.regions.push_back({r.name, r.mask});
+    return 0;
+  });
 }
 
-void Loader::read_diffusion(const Val& v, SpeciesCoeffs& c, YAML::Node& out) {
-  if (!(v.present() && v.node.IsMap())) {
-    const double d = value(v, kDiffusion, Bound::kNonNegative);
+void Loader::read_diffusion(Keys& s, const std::string& key, SpeciesCoeffs& c) {
+  const Val v = s.fields().required(key, kDiffusion.expect());
+  if (!v.node.IsMap()) {
+    const double d = s.value(key, kDiffusion, Bound::kNonNegative);
     c.uses_labels = 0;
     for (real& x : c.D) x = real(d);
-    out = v.text();
     return;
   }
   if (!have_tissue_)
@@ -469,102 +411,56 @@ void Loader::read_diffusion(const Val& v, SpeciesCoeffs& c, YAML::Node& out) {
               "a single diffusion coefficient, e.g. '10 um^2/s', or tissue.labels");
   std::vector<std::string> keys{"default"};
   keys.insert(keys.end(), p_.label_names.begin(), p_.label_names.end());
-  out = YAML::Node(YAML::NodeType::Map);
-  Keys f(*this, Fields(err_, v, keys), out);
+  Keys f = s.map(key, keys);
   const double d = f.req("default", "a diffusion coefficient for labels not listed, e.g. '10 um^2/s'",
                          [&](const Val& x) { return value(x, kDiffusion, Bound::kNonNegative); });
   for (real& x : c.D) x = real(d);
   c.uses_labels = 1;
-  for (const auto& [key, val] : f.fields().entries()) {
-    const std::string label = key.text();
-    if (label == "default") continue;
-    const int l = int(std::find(p_.label_names.begin(), p_.label_names.end(), label) - p_.label_names.begin());
+  f.rest([&](const Val& label, const Val& val) {
+    const int l = int(std::find(p_.label_names.begin(), p_.label_names.end(), label.text()) - p_.label_names.begin());
     c.D[l] = real(value(val, kDiffusion, Bound::kNonNegative));
-    out[label] = val.text();
-  }
+  });
 }
 
-void Loader::read_boundary(const Val& v, const Dim& conc, SpeciesCoeffs& c, YAML::Node& out) {
+void Loader::read_boundary(Keys& s, const Dim& conc, SpeciesCoeffs& c) {
   const std::string expected = "no_flux, periodic or {fixed: <concentration>}";
-  // How each face reads in the resolved scene: a keyword, or the fixed value's text.
-  struct Shown {
-    bool fixed = false;
-    std::string text = "no_flux";
-  };
-  auto parse = [&](const Val& bv, FaceBC& bc) -> Shown {
+  auto parse = [&](const Val& bv) {
     if (bv.present() && bv.node.IsMap()) {
       const Fields f(err_, bv, {"fixed"});
-      const Val fv = f.required("fixed", conc.expect());
-      bc = FaceBC{kFixed, real(quantity(fv, conc, Bound::kNonNegative))};
-      return {true, fv.text()};
+      return FaceBC{kFixed, real(quantity(f.required("fixed", conc.expect()), conc, Bound::kNonNegative))};
     }
-    const std::string s = text(bv, expected);
-    if (s == "no_flux")
-      bc = FaceBC{kNoFlux, 0};
-    else if (s == "periodic")
-      bc = FaceBC{kPeriodic, 0};
-    else
-      err_.fail(bv, in_quotes(s) + " is not a boundary condition", expected);
-    return {false, s};
+    const std::string t = text(bv, expected);
+    if (t == "no_flux") return FaceBC{kNoFlux, 0};
+    if (t == "periodic") return FaceBC{kPeriodic, 0};
+    err_.fail(bv, in_quotes(t) + " is not a boundary condition", expected);
   };
-
-  Shown shown[6];
-  if (v.present()) {
-    std::vector<std::string> keys{"all"};
-    keys.insert(keys.end(), kFaceNames, kFaceNames + 6);
-    const Fields b(err_, v, keys);
-    Val from[6];  // where each face's condition came from: its own key or 'all'
-    bool own[6] = {};
-    if (b.has("all")) {
-      FaceBC bc;
-      const Shown all = parse(b.get("all"), bc);
-      for (int f = 0; f < 6; ++f) c.bc[f] = bc, shown[f] = all, from[f] = b.get("all");
-    }
-    for (int f = 0; f < 6; ++f)
-      if (b.has(kFaceNames[f])) {
-        from[f] = b.get(kFaceNames[f]);
-        own[f] = true;
-        shown[f] = parse(from[f], c.bc[f]);
-      }
-    for (int a = 0; a < 3; ++a) {
-      const int lo = 2 * a, hi = 2 * a + 1;
-      if ((c.bc[lo].type == kPeriodic) == (c.bc[hi].type == kPeriodic)) continue;
-      const int per = c.bc[lo].type == kPeriodic ? lo : hi, other = per == lo ? hi : lo;
-      // Point at the face set on its own (with 'all' both faces would agree).
-      err_.fail(from[own[per] ? per : other],
-                std::string(kFaceNames[per]) + " is periodic but " + kFaceNames[other] + " is not",
-                std::string("periodic on both ") + kFaceNames[lo] + " and " + kFaceNames[hi]);
-    }
-  }
-  out = YAML::Node(YAML::NodeType::Map);
-  for (int f = 0; f < 6; ++f) {
-    if (shown[f].fixed) {
-      YAML::Node n(YAML::NodeType::Map);
-      n["fixed"] = shown[f].text;
-      out[kFaceNames[f]] = flow(n);
-    } else {
-      out[kFaceNames[f]] = shown[f].text;
-    }
+  std::vector<std::string> keys{"all"};
+  keys.insert(keys.end(), kFaceNames, kFaceNames + 6);
+  // Every face is echoed: its own condition, else 'all''s, else no_flux.
+  Keys b = s.map("boundary", keys, Style::kBlock, Or::node(YAML::Node(YAML::NodeType::Map)));
+  const bool all = b.has("all");
+  if (all) parse(b.get("all"));  // checked before the faces
+  for (int f = 0; f < 6; ++f) c.bc[f] = b.opt(kFaceNames[f], all ? Or::key(b.get("all")) : Or{"no_flux"}, parse);
+  for (int a = 0; a < 3; ++a) {
+    const int lo = 2 * a, hi = 2 * a + 1;
+    if ((c.bc[lo].type == kPeriodic) == (c.bc[hi].type == kPeriodic)) continue;
+    const int per = c.bc[lo].type == kPeriodic ? lo : hi, other = per == lo ? hi : lo;
+    // Point at the face set on its own (with 'all' both faces would agree).
+    const char* at = b.has(kFaceNames[per]) ? kFaceNames[per] : b.has(kFaceNames[other]) ? kFaceNames[other] : "all";
+    err_.fail(b.get(at), std::string(kFaceNames[per]) + " is periodic but " + kFaceNames[other] + " is not",
+              std::string("periodic on both ") + kFaceNames[lo] + " and " + kFaceNames[hi]);
   }
 }
 
-void Loader::read_initial(const Val& v, const Dim& conc, real* init, YAML::Node& out) {
+void Loader::read_initial(Keys& s, const std::string& key, const Dim& conc, real* init) {
   const long long n = nvox();
-  out = YAML::Node(YAML::NodeType::Map);
-  if (!v.present()) {
-    std::fill(init, init + n, real(0));
-    out["constant"] = "0 " + conc.unit;
-    return;
-  }
-  Keys f(*this, Fields(err_, v, {"constant", "gaussian", "regions", "map"}), out);
-  const std::string kind = f.fields().one_of({"constant", "gaussian", "regions", "map"});
-  const Val kv = f.get(kind);
   const Or zero{"0 " + conc.unit};
+  Keys f = s.map(key, {"constant", "gaussian", "regions", "map"}, Style::kBlock, Or::entry("constant", zero.text));
+  const std::string kind = f.fields().one_of({"constant", "gaussian", "regions", "map"});
   if (kind == "constant") {
     std::fill(init, init + n, real(f.quantity("constant", conc, Bound::kNonNegative)));
   } else if (kind == "gaussian") {
-    YAML::Node g_out(YAML::NodeType::Map);
-    Keys g(*this, Fields(err_, kv, {"center", "sigma", "peak", "background"}), g_out);
+    Keys g = f.map("gaussian", {"center", "sigma", "peak", "background"});
     const std::vector<double> c = g.lengths3("center", "a list of 3 lengths, e.g. [1 mm, 1 mm, 1 mm]");
     const double sigma = g.quantity("sigma", kLength, Bound::kPositive);
     const double peak = g.quantity("peak", conc, Bound::kNonNegative);
@@ -578,28 +474,21 @@ void Loader::read_initial(const Val& v, const Dim& conc, real* init, YAML::Node&
           const double r2 = dx * dx + dy * dy + dz * dz;
           init[d.index(i, j, k)] = real(bg + peak * std::exp(-r2 / (2 * sigma * sigma)));
         }
-    out["gaussian"] = g_out;
   } else if (kind == "regions") {
-    YAML::Node r_out(YAML::NodeType::Map);
-    Keys r(*this, Fields::any(err_, kv, "a mapping of region names (and 'background') to concentrations"), r_out);
+    Keys r = f.names("regions", "a mapping of region names (and 'background') to concentrations");
     std::fill(init, init + n, real(r.quantity("background", conc, Bound::kNonNegative, zero)));
-    for (const auto& [key, val] : r.fields().entries()) {
-      if (key.text() == "background") continue;
-      const Region& reg = region(key);
-      const real c = real(quantity(val, conc, Bound::kNonNegative));
+    r.rest([&](const Val& name, const Val& val) {
+      const Region& reg = region(name);
+      const real x = real(quantity(val, conc, Bound::kNonNegative));
       for (long long i = 0; i < n; ++i)
-        if (reg.mask[i]) init[i] = c;
-      r_out[reg.name] = val.text();
-    }
-    out["regions"] = r_out;
+        if (reg.mask[i]) init[i] = x;
+    });
   } else {
-    const Fields m(err_, kv, {"file", "array", "unit"});
-    YAML::Node m_out(YAML::NodeType::Map), u_out(YAML::NodeType::Map);
-    // The unit is checked before the file is read, and echoed after file and array.
-    const std::string unit =
-        Keys(*this, m, u_out).unit("unit", Or{conc.unit}, "a unit convertible to " + conc.unit, conc);
-    const MapData md = read_map(m, m_out);
-    m_out["unit"] = unit;
+    Keys m = f.map("map", {"file", "array", "unit"});
+    MapData md = map_keys(m);
+    // The unit is checked before the file is read.
+    const std::string unit = m.unit("unit", Or{conc.unit}, "a unit convertible to " + conc.unit, conc);
+    read_map(m, md);
     // value in species unit = a + b * map value (affine, so offsets would be honoured too)
     const double a = units_.to("0 " + unit, conc.unit), b = units_.to("1 " + unit, conc.unit) - a;
     for (long long i = 0; i < n; ++i) {
@@ -613,29 +502,25 @@ void Loader::read_initial(const Val& v, const Dim& conc, real* init, YAML::Node&
         check_real(m.get("file"), "map value " + fmt(md.values[i]) + " at voxel " + voxel(p_.grid.d, i), x, conc.unit);
       init[i] = real(x);
     }
-    out["map"] = m_out;
   }
 }
 
-void Loader::read_sources(const Val& v, const Dim& rate, SpeciesCoeffs& c, YAML::Node& out) {
-  out = YAML::Node(YAML::NodeType::Sequence);
-  if (!v.present()) return;
+void Loader::read_sources(Keys& s, const Dim& rate, SpeciesCoeffs& c) {
+  List items = s.list("sources", "a list of {region: <name>, rate: <value>} or {map: {file, array}, rate: <value>}");
+  if (items.empty()) return;
   const long long n = nvox();
   std::vector<double> block(n, 0.0);  // all sources of the species, summed
-  const std::vector<Val> items =
-      list(v, "a list of {region: <name>, rate: <value>} or {map: {file, array}, rate: <value>}");
   for (const Val& e : items) {
-    Keys f(*this, Fields(err_, e, {"region", "map", "rate"}), flow(YAML::Node(YAML::NodeType::Map)));
+    Keys f = items.map(e, {"region", "map", "rate"});
     if (f.fields().one_of({"region", "map"}) == "region") {
       const Region& r = f.region("region");
       const double q = f.quantity("rate", rate, Bound::kNonNegative);
       for (long long i = 0; i < n; ++i)
         if (r.mask[i]) block[i] += q;
     } else {
-      const Fields m(err_, f.get("map"), {"file", "array"});
-      YAML::Node m_out(YAML::NodeType::Map);
-      const MapData md = read_map(m, m_out);
-      f.out()["map"] = m_out;
+      Keys m = f.map("map", {"file", "array"});
+      MapData md = map_keys(m);
+      read_map(m, md);
       const double q = f.quantity("rate", rate, Bound::kNonNegative);
       for (long long i = 0; i < n; ++i) {
         const double x = md.values[i];
@@ -646,39 +531,34 @@ void Loader::read_sources(const Val& v, const Dim& rate, SpeciesCoeffs& c, YAML:
         block[i] += q * x;
       }
     }
-    out.push_back(f.out());
   }
-  if (items.empty()) return;
   for (long long i = 0; i < n; ++i)  // each rate fits; their sum (or a map value times a rate) must too
     if (block[i] > double(std::numeric_limits<real>::max()))
-      check_real(v, "the summed source rate at voxel " + voxel(p_.grid.d, i), block[i], rate.unit);
+      check_real(s.get("sources"), "the summed source rate at voxel " + voxel(p_.grid.d, i), block[i], rate.unit);
   c.src_slot = (int)src_blocks_.size();
   src_blocks_.emplace_back(block.begin(), block.end());
 }
 
-void Loader::read_hold(const Val& v, const Dim& conc, SpeciesCoeffs& c, YAML::Node& out) {
-  out = YAML::Node(YAML::NodeType::Sequence);
-  if (!v.present()) return;
+void Loader::read_hold(Keys& s, const Dim& conc, SpeciesCoeffs& c) {
+  const Val v = s.get("hold");
+  if (!v.present() || (v.node.IsSequence() && v.node.size() == 0)) return;  // not echoed
   const long long n = nvox();
   std::vector<real> block(n, real(NAN));  // NaN: free voxel
-  const std::string expected = "a list of {region: <name>, value: <concentration>}";
-  const std::vector<Val> items = list(v, expected);
+  List items = s.list("hold", "a list of {region: <name>, value: <concentration>}");
   for (const Val& e : items) {
-    Keys f(*this, Fields(err_, e, {"region", "value"}), flow(YAML::Node(YAML::NodeType::Map)));
+    Keys f = items.map(e, {"region", "value"});
     const Region& r = f.region("region");
     const double q = f.value("value", conc, Bound::kNonNegative);
     for (long long i = 0; i < n; ++i)  // regions hold at least one voxel centre (read_regions)
       if (r.mask[i]) block[i] = real(q);
-    out.push_back(f.out());
   }
-  if (items.empty()) return;
   c.hold_slot = (int)hold_blocks_.size();
   hold_blocks_.push_back(std::move(block));
 }
 
-void Loader::read_uptake(const Val& v, const Dim& conc, const Dim& rate, SpeciesCoeffs& c, YAML::Node& out) {
-  out = YAML::Node(YAML::NodeType::Map);
-  Keys u(*this, Fields(err_, v, {"vmax", "km", "region"}), out);
+void Loader::read_uptake(Keys& s, const Dim& conc, const Dim& rate, SpeciesCoeffs& c) {
+  if (!s.has("uptake")) return;
+  Keys u = s.map("uptake", {"vmax", "km", "region"});
   const double vmax = u.quantity("vmax", rate, Bound::kNonNegative);
   c.km = real(u.quantity("km", conc, Bound::kPositive));
   std::vector<real> block(nvox(), real(vmax));
@@ -691,11 +571,9 @@ void Loader::read_uptake(const Val& v, const Dim& conc, const Dim& rate, Species
   upt_blocks_.push_back(std::move(block));
 }
 
-void Loader::read_species(const Val& v, int index) {
-  YAML::Node out(YAML::NodeType::Map);
-  Keys s(*this,
-         Fields(err_, v, {"name", "unit", "diffusion", "decay", "boundary", "initial", "sources", "uptake", "hold"}),
-         out);
+void Loader::read_species(List& species, const Val& v, int index) {
+  Keys s = species.map(v, {"name", "unit", "diffusion", "decay", "boundary", "initial", "sources", "uptake", "hold"},
+                       Style::kBlock);
   const long long n = nvox();
 
   check_memory(v, index + 1);
@@ -709,87 +587,53 @@ void Loader::read_species(const Val& v, int index) {
   const Dim conc = concentration(unit), rate = concentration_rate(unit);
 
   SpeciesCoeffs c;
-  YAML::Node d_out;
-  read_diffusion(s.fields().required("diffusion", kDiffusion.expect()), c, d_out);
-  out["diffusion"] = d_out;
+  read_diffusion(s, "diffusion", c);
   c.decay = real(s.value("decay", kDecay, Bound::kNonNegative, Or{"0 1/s"}));
-
-  YAML::Node b_out;
-  read_boundary(s.get("boundary"), conc, c, b_out);
-  out["boundary"] = b_out;
-
-  YAML::Node i_out;
-  read_initial(s.get("initial"), conc, p_.initial.data() + (size_t)index * n, i_out);
-  out["initial"] = i_out;
-
-  YAML::Node src_out;
-  read_sources(s.get("sources"), rate, c, src_out);
-  out["sources"] = src_out;
-
-  YAML::Node h_out;
-  read_hold(s.get("hold"), conc, c, h_out);
-  if (h_out.size() > 0) out["hold"] = h_out;
-
-  if (s.has("uptake")) {
-    YAML::Node u_out;
-    read_uptake(s.get("uptake"), conc, rate, c, u_out);
-    out["uptake"] = u_out;
-  }
-
+  read_boundary(s, conc, c);
+  read_initial(s, "initial", conc, p_.initial.data() + (size_t)index * n);
+  read_sources(s, rate, c);
+  read_hold(s, conc, c);
+  read_uptake(s, conc, rate, c);
   p_.coeffs.push_back(c);
-  out_["species"].push_back(out);
 }
 
-void Loader::read_output(const Val& v) {
-  YAML::Node out(YAML::NodeType::Map);
+void Loader::read_output(Keys& top) {
   std::vector<std::string> names;
   for (const SpeciesInfo& s : p_.species) names.push_back(s.name);
   const std::string expected = "'all' or a list of species names (" + join(names) + ")";
-  if (v.present()) {
-    const Fields o(err_, v, {"fields", "at_events"});
-    read_at_events(o.get("at_events"));
-    if (o.has("fields")) {
-      const Val fv = o.get("fields");
-      if (fv.scalar()) {
-        if (fv.text() != "all") err_.fail(fv, in_quotes(fv.text()) + " is not 'all'", expected);
-      } else {
-        const std::vector<Val> items = list(fv, expected);
-        if (items.empty()) err_.fail(fv, "is an empty list", expected);
-        for (const Val& e : items) {
-          const std::string s = text(e, expected);
-          if (std::find(names.begin(), names.end(), s) == names.end())
-            err_.fail(e, in_quotes(s) + " is not a species", "one of: " + join(names));
-          if (std::find(output_fields_.begin(), output_fields_.end(), s) != output_fields_.end())
-            err_.fail(e, "species " + in_quotes(s) + " is listed twice", "each species once");
-          output_fields_.push_back(s);
-        }
-      }
-    }
-  }
-  if (output_fields_.empty()) {
-    out["fields"] = "all";
+  Keys o = top.map("output", {"fields", "at_events"}, Style::kBlock, Or::node(YAML::Node(YAML::NodeType::Map)));
+  if (!o.get("fields").node.IsSequence()) {
+    o.opt("fields", Or{"all"}, [&](const Val& fv) {
+      if (!fv.scalar()) list(fv, expected);  // fails: neither 'all' nor a list
+      if (fv.text() != "all") err_.fail(fv, in_quotes(fv.text()) + " is not 'all'", expected);
+      return 0;
+    });
   } else {
-    YAML::Node f = flow(YAML::Node(YAML::NodeType::Sequence));
-    for (const auto& s : output_fields_) f.push_back(s);
-    out["fields"] = f;
+    List fields = o.list("fields", expected, Style::kFlow);
+    if (fields.empty()) err_.fail(o.get("fields"), "is an empty list", expected);
+    fields.each([&](const Val& e) {
+      const std::string s = text(e, expected);
+      if (std::find(names.begin(), names.end(), s) == names.end())
+        err_.fail(e, in_quotes(s) + " is not a species", "one of: " + join(names));
+      if (std::find(output_fields_.begin(), output_fields_.end(), s) != output_fields_.end())
+        err_.fail(e, "species " + in_quotes(s) + " is listed twice", "each species once");
+      output_fields_.push_back(s);
+      return 0;
+    });
   }
-  YAML::Node ev = flow(YAML::Node(YAML::NodeType::Sequence));
-  if (at_fractions_) ev.push_back("fractions");
-  if (at_doses_) ev.push_back("doses");
-  out["at_events"] = ev;
-  out_["output"] = out;
+  read_at_events(o);
 }
 
-void Loader::read_at_events(const Val& v) {
-  if (!v.present()) return;  // none
+void Loader::read_at_events(Keys& output) {
   const std::string expected = "a list of event kinds: fractions, doses (e.g. [fractions, doses]), or []";
-  for (const Val& e : list(v, expected)) {
+  output.list("at_events", expected, Style::kFlow).each([&](const Val& e) {  // absent: none
     const std::string s = text(e, expected);
     bool* kind = s == "fractions" ? &at_fractions_ : s == "doses" ? &at_doses_ : nullptr;
     if (!kind) err_.fail(e, in_quotes(s) + " is not an event kind", expected);
     if (*kind) err_.fail(e, in_quotes(s) + " is listed twice", "each event kind once");
     *kind = true;
-  }
+    return 0;
+  });
 }
 
 int Loader::field_index(const Val& v, const std::string& role) const {
@@ -1002,40 +846,45 @@ LoadedScene Loader::load(const std::string& text_in) {
                      "parameters", "populations", "states", "terms", "drugs", "blood", "initial", "radiotherapy"});
 
   // The name becomes the run directory runs/<name>: a plain file name, never a path.
-  Keys top_keys(*this, root, out_);
-  p_.name = top_keys.req("name", kRunNameRule, [&](const Val& v) {
+  Keys scene(*this, root, out_);
+  p_.name = scene.req("name", kRunNameRule, [&](const Val& v) {
     const std::string s = text(v, kRunNameRule);
     if (!is_plain_file_name(s))
       err_.fail(v, (s.size() > 60 ? "'" + s.substr(0, 60) + "...'" : in_quotes(s)) + " is not a plain file name",
                 kRunNameRule);
     return s;
   });
-  p_.seed = (unsigned long long)top_keys.integer("seed", 0, LLONG_MAX, "a non-negative integer, e.g. 42", Or{"0"});
+  p_.seed = (unsigned long long)scene.integer("seed", 0, LLONG_MAX, "a non-negative integer, e.g. 42", Or{"0"});
 
   int listed = 0;  // fields the scene lists itself; model files may add more
   for (const char* key : {"species", "populations", "states"})
     if (root.has(key) && root.get(key).node.IsSequence()) listed += (int)root.get(key).node.size();
-  read_grid(root.required("grid", "a mapping with keys shape, spacing, origin"), listed);
-  read_time(root.required("time", "a mapping with keys end, output_every, integrator, step, cfl, tolerance"));
-  read_regions(root.get("regions"));
-  read_tissue(root.get("tissue"));
-  read_observe(root.get("observe"));
+  root.required("grid", "a mapping with keys shape, spacing, origin");
+  Keys grid = scene.map("grid", {"shape", "spacing", "origin"});
+  read_grid(grid, listed);
+  root.required("time", "a mapping with keys end, output_every, integrator, step, cfl, tolerance");
+  Keys time = scene.map("time", {"end", "until", "output_every", "integrator", "step", "cfl", "tolerance"});
+  read_time(time);
+  read_regions(scene);
+  read_tissue(scene);
+  read_observe(scene);
 
-  out_["species"] = YAML::Node(YAML::NodeType::Sequence);
+  out_["species"] = YAML::Node(YAML::NodeType::Sequence);  // the model files' species, then the scene's
   read_model_files(root);  // scene_model.cpp: model files, parameters, the model's species
   // With a model (a file, populations or states) the scene's own species are optional.
   const bool model_fields = root.has("model") || root.has("populations") || root.has("states");
   const std::string species_expected = "a non-empty list of species";
   const Val sv = model_fields ? root.get("species") : root.required("species", species_expected);
-  const std::vector<Val> species = sv.present() ? list(sv, species_expected) : std::vector<Val>{};
+  List species(*this, sv.present() ? sv : Val{YAML::Node(YAML::NodeType::Sequence), sv.path, sv.mark}, species_expected,
+               out_["species"]);
   if (species.empty() && !model_fields) err_.fail(sv, "is an empty list", species_expected);
   if (p_.species.size() + species.size() > (size_t)kMaxSpecies)
     err_.fail(sv, "has " + std::to_string(species.size()) + " species",
               "at most " + std::to_string(kMaxSpecies) + " species");
-  for (const Val& s : species) read_species(s, p_.nspecies());
-  read_model(root);                             // scene_model.cpp
-  read_radiotherapy(root.get("radiotherapy"));  // scene_rt.cpp
-  read_output(root.get("output"));
+  for (const Val& s : species) read_species(species, s, p_.nspecies());
+  read_model(root);          // scene_model.cpp
+  read_radiotherapy(scene);  // scene_rt.cpp
+  read_output(scene);
   apply_until();
 
   p_.nsrc = (int)src_blocks_.size();

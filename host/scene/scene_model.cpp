@@ -11,6 +11,7 @@
 #include <cmath>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <tuple>
 
@@ -94,17 +95,17 @@ struct Param {
   std::string name;
   Val def;             // the value as written (scalar)
   std::string source;  // where the figure comes from ("" when not given)
+  Val written;         // the entry as written: the value, or {value, source}
   int file = 0;        // index into ModelState::files
   bool alias = false;
   int target = -1;  // the parameter holding the literal (itself unless an alias)
 };
 
 struct Loader::ModelState {
-  std::deque<ModelFile> files;  // model files (included ones first), then the scene
-  std::vector<Param> params;    // in definition order
-  bool any = false;             // the scene uses a model key (the resolved scene shows them)
-  bool from_file = false;       // a model file was given: scene parameters only override
-  Val tolerance{YAML::Node(YAML::NodeType::Undefined), "model.tolerance", YAML::Mark()};
+  std::deque<ModelFile> files;   // model files (included ones first), then the scene
+  std::vector<Param> params;     // in definition order
+  bool any = false;              // the scene uses a model key (the resolved scene shows them)
+  bool from_file = false;        // a model file was given: scene parameters only override
   std::vector<char> population;  // per field: 1 for a population
   std::vector<double> floor;     // per field: absolute tolerance [its unit]; 0 = default
 
@@ -202,9 +203,10 @@ struct ModelReader {
 
   // A new field (population or state) named by s.name, stored in `unit`; its initial block is
   // zeroed. Returns its index.
-  int new_field(Keys& s, const std::string& unit) {
+  int new_field(Keys& s, const std::function<std::string()>& read_unit) {
     const std::string name = s.name("name", "field name");
     const Val nv = s.get("name");
+    const std::string unit = read_unit();  // echoed after the name
     for (const SpeciesInfo& other : p().species)
       if (other.name == name)
         err().fail(nv, "duplicate field name " + in_quotes(name),
@@ -218,7 +220,6 @@ struct ModelReader {
     p().initial.resize((size_t)(idx + 1) * nvox(), real(0));
     m.population.resize(idx + 1, 0);
     m.floor.resize(idx + 1, 0);
-    s.out()["unit"] = unit;
     return idx;
   }
 
@@ -228,18 +229,18 @@ struct ModelReader {
   }
 
   // populations[i]: cells/mm^3, random motility, optional crowding volume.
-  void read_population(const Val& v) {
-    YAML::Node out(YAML::NodeType::Map);
-    Keys s(L, Fields(err(), v, {"name", "unit", "motility", "capacity", "initial", "boundary", "floor"}), out);
-    if (s.has("unit") && !(s.get("unit").scalar() && s.get("unit").text() == kPopUnit))
-      err().fail(s.get("unit"), not_a(s.get("unit").node, kPopUnit),
-                 kPopUnit + " (every population is a cell density in cells/mm^3)");
-    const int idx = new_field(s, kPopUnit);
+  void read_population(List& pops, const Val& v) {
+    Keys s = pops.map(v, {"name", "unit", "motility", "capacity", "initial", "boundary", "floor"}, Style::kBlock);
+    const int idx = new_field(s, [&] {
+      return s.opt("unit", Or{kPopUnit}, [&](const Val& u) {
+        if (!(u.scalar() && u.text() == kPopUnit))
+          err().fail(u, not_a(u.node, kPopUnit), kPopUnit + " (every population is a cell density in cells/mm^3)");
+        return kPopUnit;
+      });
+    });
     m.population[idx] = 1;
     SpeciesCoeffs c;
-    YAML::Node d_out;
-    L.read_diffusion(s.fields().required("motility", kDiffusion.expect()), c, d_out);
-    out["motility"] = d_out;
+    L.read_diffusion(s, "motility", c);
     s.opt("capacity", Or{"none"}, [&](const Val& cv) {
       if (cv.scalar() && cv.text() == "none") return 0;
       if ((int)model().crowd_species.size() >= kMaxCrowding)
@@ -250,51 +251,42 @@ struct ModelReader {
       model().crowd_volume.push_back(1.0 / k);  // [1/(cells/mm^3)]
       return 0;
     });
-    YAML::Node i_out, b_out;
-    read_field_initial(s.get("initial"), idx, i_out);
-    out["initial"] = i_out;
-    L.read_boundary(s.get("boundary"), concentration(kPopUnit), c, b_out);
-    out["boundary"] = b_out;
+    read_field_initial(s, "initial", idx);
+    L.read_boundary(s, concentration(kPopUnit), c);
     read_floor(s, idx, "1e-3 " + kPopUnit);
     p().coeffs.push_back(c);
-    L.out_["populations"].push_back(out);
   }
 
   // states[i]: local, non-diffusing (D = 0, no-flux).
-  void read_state(const Val& v) {
-    YAML::Node out(YAML::NodeType::Map), u_out(YAML::NodeType::Map);
-    Keys s(L, Fields(err(), v, {"name", "unit", "initial", "floor"}), out);
-    // The unit is checked before the name, and echoed after it (new_field).
-    const std::string unit = Keys(L, s.fields(), u_out).unit("unit", "a unit, e.g. 1, 1/um or cells/mm^3");
-    const int idx = new_field(s, unit);
-    YAML::Node i_out;
-    read_field_initial(s.get("initial"), idx, i_out);
-    out["initial"] = i_out;
+  void read_state(List& states, const Val& v) {
+    Keys s = states.map(v, {"name", "unit", "initial", "floor"}, Style::kBlock);
+    const int idx = new_field(s, [&] { return s.unit("unit", "a unit, e.g. 1, 1/um or cells/mm^3"); });
+    const std::string& unit = unit_of(idx);
+    read_field_initial(s, "initial", idx);
     read_floor(s, idx, unit == "1" ? "1e-9" : "1e-9 " + unit);
     p().coeffs.push_back(SpeciesCoeffs{});
-    L.out_["states"].push_back(out);
   }
 
-  // An initial state of field idx: read_initial's kinds, or a generated vessel map.
-  void read_field_initial(const Val& v, int idx, YAML::Node& out) {
+  // The initial state of field idx under `key` of s: read_initial's kinds, or a generated
+  // vessel map.
+  void read_field_initial(Keys& s, const std::string& key, int idx) {
     real* init = p().initial.data() + (size_t)idx * nvox();
+    const Val v = s.get(key);
     if (v.present() && v.node.IsMap()) {
-      const Fields f(err(), v, {"constant", "gaussian", "regions", "map", "vessels"});
-      if (f.one_of({"constant", "gaussian", "regions", "map", "vessels"}) == "vessels") {
-        out = YAML::Node(YAML::NodeType::Map);
-        YAML::Node vo(YAML::NodeType::Map);
-        read_vessels(f.get("vessels"), idx, init, vo);
-        out["vessels"] = flow(vo);
+      const std::vector<std::string> kinds{"constant", "gaussian", "regions", "map", "vessels"};
+      const Fields f(err(), v, kinds);
+      if (f.one_of(kinds) == "vessels") {
+        Keys vessels = s.sub(key, f).map("vessels", {"mean_spacing", "radius", "seed", "exclude"}, Style::kFlow);
+        read_vessels(vessels, f.get("vessels"), idx, init);
         return;
       }
     }
-    L.read_initial(v, concentration(unit_of(idx)), init, out);
+    L.read_initial(s, key, concentration(unit_of(idx)), init);
   }
 
   // {vessels: {mean_spacing, radius, seed, exclude}}: vessel surface density S/V [1/um]
   // (host/core/vessels.hpp), converted to the field's unit.
-  void read_vessels(const Val& v, int idx, real* init, YAML::Node& out) {
-    Keys g(L, Fields(err(), v, {"mean_spacing", "radius", "seed", "exclude"}), out);
+  void read_vessels(Keys& g, const Val& v, int idx, real* init) {
     const std::string& unit = unit_of(idx);
     if (!same_dimension(L.units_, unit, "1/um"))
       err().fail(v, "field " + in_quotes(name_of(idx)) + " is in " + in_quotes(unit) + ", not a surface density",
@@ -369,16 +361,18 @@ struct ModelReader {
   }
 
   Param definition(int file, const std::string& name, const Val& val) {
-    Val v = val;
+    // (A Val is not assigned to: assigning a YAML::Node would rewrite the node it shares with
+    // the file's tree.)
+    const bool with_source = val.node.IsMap();
+    const Val v = with_source ? Fields(err(), val, {"value", "source"}).required("value", kParamExpected) : val;
     std::string source;
-    if (val.present() && val.node.IsMap()) {
+    if (with_source) {
       const Fields pf(err(), val, {"value", "source"});
-      v = pf.required("value", kParamExpected);
       if (pf.has("source")) source = L.text(pf.get("source"), "text naming where it comes from");
     }
     const std::string s = L.text(v, kParamExpected);
     const QuantityText q = split_quantity(s);
-    Param p{name, v, source, file};
+    Param p{name, v, source, val, file};
     if (q.status == QuantityText::kNoNumber && is_identifier(s)) {
       p.alias = true;
       return p;
@@ -454,13 +448,10 @@ struct ModelReader {
     for (const std::string& k : kSceneModelKeys) m.any = m.any || root.has(k);
     ModelFile scene{L.err_.file(), L.base_dir_, fs::path(), L.err_, root.self(), true};
     if (root.has("model")) {
+      // model: <file>, or {file, tolerance}. (A Val is not assigned to: assigning a YAML::Node
+      // would rewrite the node it shares with the scene's tree.)
       const Val mv = root.get("model");
-      Val fv = mv;
-      if (mv.present() && mv.node.IsMap()) {
-        const Fields mf(err(), mv, {"file", "tolerance"});
-        fv = mf.get("file");
-        m.tolerance = mf.get("tolerance");
-      }
+      const Val fv = mv.node.IsMap() ? Fields(err(), mv, {"file", "tolerance"}).get("file") : mv;
       if (fv.present()) {
         std::vector<std::pair<fs::path, std::string>> stack;
         include(fv, scene, stack);
@@ -474,11 +465,12 @@ struct ModelReader {
       const Val sv = section(f, "species");
       if (!sv.present()) continue;
       InFile scope(L, f);
-      for (const Val& s : L.list(sv, "a list of species")) {
+      List species(L, sv, "a list of species", L.out_["species"]);
+      for (const Val& s : species) {
         if (p().nspecies() >= kMaxSpecies)
           err().fail(s, "is field number " + std::to_string(kMaxSpecies + 1),
                      "at most " + std::to_string(kMaxSpecies) + " fields");
-        L.read_species(s, p().nspecies());
+        L.read_species(species, s, p().nspecies());
       }
     }
   }
@@ -544,13 +536,33 @@ struct ModelReader {
     fail_in(file, v.mark, v.path, wrong, expected);
   }
 
-  // The value [dim.unit] and text of an entry's key; `def` when absent (nullptr: required).
-  std::pair<double, std::string> entry_value(const Entry& e, const std::string& k, const Dim& dim, Bound b,
-                                             const char* def) {
-    if (const Entry::Key* kv = e.get(k))
-      return {in_file(kv->file, [&] { return L.value(kv->val, dim, b); }), kv->val.text()};
-    if (!def) fail_in(e.file, e.item.mark, e.item.path + "." + k, "missing required key", dim.expect());
-    return {L.units_.to(def, dim.unit), def};
+  // Runs f with the loader pointed at the file entry e's key comes from (e's own when absent).
+  template <class F>
+  auto in(const Entry& e, const std::string& key, F f) {
+    const Entry::Key* k = e.get(key);
+    return in_file(k ? k->file : e.file, f);
+  }
+
+  // The keys of entry e as one mapping (its name, then the keys of any file); with pk, those of
+  // its pk mapping. A missing key is reported at the entry's first definition.
+  Fields entry_fields(const Entry& e, bool pk) const {
+    std::vector<std::pair<Val, Val>> kv;
+    if (!pk) {
+      const YAML::Node n = e.item.node["name"];
+      kv.push_back({Val{YAML::Node("name"), e.item.path + ".name", n.Mark()}, Val{n, e.item.path + ".name", n.Mark()}});
+    }
+    for (const Entry::Key& k : e.keys) {
+      if ((k.key.rfind("pk.", 0) == 0) != pk) continue;
+      kv.push_back({Val{YAML::Node(k.key.substr(pk ? 3 : 0)), k.val.path, k.val.mark}, k.val});
+    }
+    return Fields::gathered(m.files[e.file].err, Val{e.item.node, e.item.path + (pk ? ".pk" : ""), e.item.mark}, kv);
+  }
+
+  // The entries as a list echoed into the resolved scene's `key`.
+  List entry_list(const std::vector<Entry>& entries, const char* key) {
+    std::vector<Val> items;
+    for (const Entry& e : entries) items.push_back(e.item);
+    return List(L, items, L.out_[key]);
   }
 
   void add_global(const GlobalInput& g, const Entry& e) {
@@ -566,11 +578,12 @@ struct ModelReader {
 
   void read_drugs() {
     const std::vector<Entry> drugs = collect("drugs", "drug", {"name", "dose", "start", "body_weight", "pk"}, {});
+    if (drugs.empty()) return;
     // The drugs the model files define: a scene entry of another name must bring its own pk.
     std::vector<std::string> known;
     for (const Entry& e : drugs)
       if (!m.files[e.file].scene) known.push_back(e.name);
-    YAML::Node out(YAML::NodeType::Sequence);
+    List out = entry_list(drugs, "drugs");
     for (const Entry& e : drugs) {
       const bool has_pk =
           std::any_of(e.keys.begin(), e.keys.end(), [](const Entry::Key& k) { return k.key.rfind("pk.", 0) == 0; });
@@ -581,56 +594,51 @@ struct ModelReader {
                                : "a drug of the model files: " + join(known)) +
                     ", or a new drug with its own pk: {central_volume, clearance, ...}");
       }
-      YAML::Node d_out(YAML::NodeType::Map), pk_out(YAML::NodeType::Map);
-      d_out["name"] = e.name;
+      Keys k = out.map(entry_fields(e, false), Style::kBlock);
+      k.text("name", kNameRule);
       Drug d;
       d.name = e.name;
-      // body weight [kg] (per-kg doses), start [s]
-      double bw = 0;
-      std::string bw_text;
-      if (e.get("body_weight"))
-        std::tie(bw, bw_text) = entry_value(e, "body_weight", kBodyWeight, Bound::kPositive, nullptr);
-      const std::pair<double, std::string> start = entry_value(e, "start", kTime, Bound::kNonNegative, "0 d");
-      std::string dose = "none";
-      if (const Entry::Key* kv = e.get("dose")) {
-        in_file(kv->file, [&] {
-          const std::string expected = "a dose such as '200 mg q3w' or '3 mg/kg q3w x 4', or none";
-          dose = L.text(kv->val, expected);
-          if (dose == "none") return 0;
+      // The dose's text first (echoed before start and body weight), parsed once they are known.
+      const std::string expected = "a dose such as '200 mg q3w' or '3 mg/kg q3w x 4', or none";
+      const std::string dose =
+          in(e, "dose", [&] { return k.opt("dose", Or{"none"}, [&](const Val& x) { return L.text(x, expected); }); });
+      // start [s], body weight [kg] (per-kg doses)
+      const double start = in(e, "start", [&] { return k.value("start", kTime, Bound::kNonNegative, Or{"0 d"}); });
+      const double bw = k.has("body_weight") ? in(e, "body_weight",
+                                                  [&] { return k.value("body_weight", kBodyWeight, Bound::kPositive); })
+                                             : 0;
+      if (dose != "none") {
+        in(e, "dose", [&] {
+          const Val dv = k.get("dose");
           try {
             ParsedRegimen r = parse_regimen(dose, bw, L.units_);
-            r.regimen.start_s = start.first;
+            r.regimen.start_s = start;
             d.doses = pk::expand_regimen(r.regimen, p().time.t_end);
           } catch (const std::invalid_argument& ex) {
             // "dose '...': what (expected ...)": keep the parser's own expectation
             const std::string msg = ex.what();
             const size_t at = msg.rfind(" (expected ");
-            if (at == std::string::npos || msg.back() != ')') err().fail(kv->val, msg, expected);
-            err().fail(kv->val, msg.substr(0, at), msg.substr(at + 11, msg.size() - at - 12));
+            if (at == std::string::npos || msg.back() != ')') err().fail(dv, msg, expected);
+            err().fail(dv, msg.substr(0, at), msg.substr(at + 11, msg.size() - at - 12));
           }
           return 0;
         });
       }
-      d_out["dose"] = dose;
-      d_out["start"] = start.second;
-      if (!bw_text.empty()) d_out["body_weight"] = bw_text;
       // pharmacokinetics: volumes [L], clearances [L/s], molecular weight [g/mol]
-      auto pk = [&](const std::string& k, const Dim& dim, Bound b, const char* def) {
-        const auto [x, text] = entry_value(e, "pk." + k, dim, b, def);
-        pk_out[k] = text;
-        return x;
+      Keys pk = k.sub("pk", entry_fields(e, true));
+      auto pk_value = [&](const std::string& key, const Dim& dim, Bound b, const Or& def) {
+        return in(e, "pk." + key, [&] { return def.given() ? pk.value(key, dim, b, def) : pk.value(key, dim, b); });
       };
-      d.pk.vc_L = pk("central_volume", kVolume, Bound::kPositive, nullptr);
-      d.pk.vp_L = pk("peripheral_volume", kVolume, Bound::kNonNegative, "0 L");
-      d.pk.cl_L_per_s = pk("clearance", kClearance, Bound::kPositive, nullptr);
-      d.pk.q_L_per_s = pk("intercompartmental", kClearance, Bound::kNonNegative, "0 L/day");
-      d.pk.mw_g_per_mol = pk("molecular_weight", kMolarMass, Bound::kPositive, "146000 g/mol");
+      d.pk.vc_L = pk_value("central_volume", kVolume, Bound::kPositive, Or{});
+      d.pk.vp_L = pk_value("peripheral_volume", kVolume, Bound::kNonNegative, Or{"0 L"});
+      d.pk.cl_L_per_s = pk_value("clearance", kClearance, Bound::kPositive, Or{});
+      d.pk.q_L_per_s = pk_value("intercompartmental", kClearance, Bound::kNonNegative, Or{"0 L/day"});
+      d.pk.mw_g_per_mol = pk_value("molecular_weight", kMolarMass, Bound::kPositive, Or{"146000 g/mol"});
       try {
         pk::check(d.pk);
       } catch (const std::invalid_argument& ex) {
         fail_in(e.file, e.item, ex.what(), "valid pharmacokinetics");
       }
-      d_out["pk"] = pk_out;
       GlobalInput g;
       g.name = e.name;
       g.unit = "nM";
@@ -638,9 +646,7 @@ struct ModelReader {
       g.drug = (int)model().drugs.size();
       add_global(g, e);
       model().drugs.push_back(std::move(d));
-      out.push_back(d_out);
     }
-    if (m.any) L.out_["drugs"] = out;
   }
 
   // The unit a value is written in: the literal's, or the literal's its parameter resolves to.
@@ -657,10 +663,11 @@ struct ModelReader {
   void read_blood() {
     const std::vector<Entry> blood =
         collect("blood", "blood input", {"name", "unit", "value", "table"}, {"value", "table"});
-    YAML::Node out(YAML::NodeType::Sequence);
+    if (blood.empty()) return;
+    List out = entry_list(blood, "blood");
     for (const Entry& e : blood) {
-      YAML::Node b_out(YAML::NodeType::Map);
-      b_out["name"] = e.name;
+      Keys k = out.map(entry_fields(e, false), Style::kBlock);
+      k.text("name", kNameRule);
       const Entry::Key* vk = e.get("value");
       const Entry::Key* tk = e.get("table");
       if (!vk == !tk)
@@ -669,54 +676,48 @@ struct ModelReader {
       GlobalInput g;
       g.name = e.name;
       // unit: as given, else the unit the (first) value is written in
-      const std::string u_expected = "a unit, e.g. cells/mL or nM";
-      if (const Entry::Key* uk = e.get("unit")) {
-        g.unit = in_file(uk->file, [&] {
-          const std::string u = L.text(uk->val, u_expected);
-          if (!L.units_.parses(u)) err().fail(uk->val, "unit " + in_quotes(u) + " does not parse", u_expected);
-          return u;
-        });
-      } else if (vk) {
-        g.unit = written_unit(vk->val);
+      std::string written = "1";
+      if (vk) {
+        written = written_unit(vk->val);
       } else if (tk->val.node.IsSequence() && tk->val.node.size() > 0 && tk->val.node[0].IsSequence() &&
                  tk->val.node[0].size() == 2) {
-        g.unit = written_unit(Val{tk->val.node[0][1], "", tk->val.mark});
+        written = written_unit(Val{tk->val.node[0][1], "", tk->val.mark});
       }
-      if (g.unit.empty()) g.unit = "1";
-      b_out["unit"] = g.unit;
+      if (written.empty()) written = "1";
+      const std::string u_expected = "a unit, e.g. cells/mL or nM";
+      g.unit = in(e, "unit", [&] {
+        return k.opt("unit", Or{written}, [&](const Val& uv) {
+          if (!k.has("unit")) return uv.text();
+          const std::string u = L.text(uv, u_expected);
+          if (!L.units_.parses(u)) err().fail(uv, "unit " + in_quotes(u) + " does not parse", u_expected);
+          return u;
+        });
+      });
       const Dim level = dim_in("a blood level", g.unit);
       if (vk) {
         g.kind = GlobalInput::Kind::kConstant;
-        g.value = in_file(vk->file, [&] { return L.value(vk->val, level, Bound::kNonNegative); });
-        b_out["value"] = vk->val.text();
+        g.value = in(e, "value", [&] { return k.value("value", level, Bound::kNonNegative); });
       } else {
         g.kind = GlobalInput::Kind::kTable;
-        YAML::Node t_out(YAML::NodeType::Sequence);
-        in_file(tk->file, [&] {
+        in(e, "table", [&] {
           const std::string expected = "a list of [time, value] pairs, times increasing";
-          const std::vector<Val> rows = L.list(tk->val, expected);
+          List rows = k.list("table", expected);
           if (rows.empty()) err().fail(tk->val, "is an empty list", expected);
           for (const Val& r : rows) {
-            const std::vector<Val> tv = L.list(r, expected);
+            List tv = rows.list(r, expected);
             if (tv.size() != 2) err().fail(r, "has " + std::to_string(tv.size()) + " entries", expected);
-            const double t = L.value(tv[0], kTime, Bound::kAny);
+            const double t = tv.item(tv.items()[0], [&](const Val& x) { return L.value(x, kTime, Bound::kAny); });
             if (!g.times_s.empty() && !(t > g.times_s.back()))
-              err().fail(tv[0], in_quotes(tv[0].text()) + " is not after the previous time", expected);
+              err().fail(tv.items()[0], in_quotes(tv.items()[0].text()) + " is not after the previous time", expected);
             g.times_s.push_back(t);
-            g.values.push_back(L.value(tv[1], level, Bound::kNonNegative));
-            YAML::Node row = flow(YAML::Node(YAML::NodeType::Sequence));
-            row.push_back(tv[0].text());
-            row.push_back(tv[1].text());
-            t_out.push_back(row);
+            g.values.push_back(
+                tv.item(tv.items()[1], [&](const Val& x) { return L.value(x, level, Bound::kNonNegative); }));
           }
           return 0;
         });
-        b_out["table"] = t_out;
       }
       add_global(g, e);
-      out.push_back(b_out);
     }
-    if (m.any) L.out_["blood"] = out;
   }
 
   int global(const Val& v, const std::string& role) {
@@ -738,64 +739,49 @@ struct ModelReader {
                  "field units that UDUNITS can combine");
   }
 
-  Factor read_factor(const Val& v, YAML::Node& out) {
+  // Item v of a term's factors.
+  Factor read_factor(List& factors, const Val& v) {
     const Fields any(err(), v, {"activate", "inhibit", "room", "linear", "half", "hill", "per", "blocked_by", "scale"});
     const std::string kind = any.one_of(kFactorKinds);
     std::vector<std::string> allowed{kind, "half", "hill", "per", "blocked_by"};
     if (kind == "room") allowed = {"room"};
     if (kind == "linear") allowed = {"linear", "scale", "per", "blocked_by"};
-    const Fields f(err(), v, allowed);
-    out = YAML::Node(YAML::NodeType::Map);
+    Keys f = factors.map(Fields(err(), v, allowed));
     Factor fc;
     if (kind == "room") {
-      const Val rv = f.get("room");
-      if (!(rv.scalar() && rv.text() == "true"))
-        err().fail(rv, not_a(rv.node, "true"), "room: true (the free volume fraction)");
+      f.req("room", "room: true (the free volume fraction)", [&](const Val& rv) {
+        if (!(rv.scalar() && rv.text() == "true"))
+          err().fail(rv, not_a(rv.node, "true"), "room: true (the free volume fraction)");
+        return 0;
+      });
       fc.kind = kFactorRoom;
-      out["room"] = true;
-      flow(out);
       return fc;
     }
     fc.kind = kind == "activate" ? kFactorHillAct : kind == "inhibit" ? kFactorHillInh : kFactorLinear;
-    fc.a = field(f.get(kind));
-    out[kind] = name_of(fc.a);
+    fc.a = f.req(kind, "a field", [&](const Val& x) { return field(x); });
     std::string ux = unit_of(fc.a);  // unit of the input x
     if (f.has("per")) {
-      fc.b = field(f.get("per"));
+      fc.b = f.req("per", "a field", [&](const Val& x) { return field(x); });
       ux = unit_of(fc.b) == ux ? "1" : quot(ux, {unit_of(fc.b)});
-      out["per"] = name_of(fc.b);
     }
     if (f.has("blocked_by")) {
-      const Val bv = f.get("blocked_by");
-      const Fields b =
-          Fields::any(err(), bv, "a mapping of antibody fields to dissociation constants, e.g. {antiPD1: 0.26 nM}");
-      if (b.entries().size() > 2)
-        err().fail(bv, "has " + std::to_string(b.entries().size()) + " antibodies", "at most 2 blocking antibodies");
-      YAML::Node b_out(YAML::NodeType::Map);
+      Keys b = f.names("blocked_by", "a mapping of antibody fields to dissociation constants, e.g. {antiPD1: 0.26 nM}",
+                       Style::kFlow);
+      if (b.fields().entries().size() > 2)
+        err().fail(b.fields().self(), "has " + std::to_string(b.fields().entries().size()) + " antibodies",
+                   "at most 2 blocking antibodies");
       int j = 0;
-      for (const auto& [key, val] : b.entries()) {
+      b.rest([&](const Val& key, const Val& val) {
         fc.ab[j] = field(key);
         fc.kd[j] = real(L.value(val, dim_in("a dissociation constant", unit_of(fc.ab[j])), Bound::kPositive));
-        b_out[name_of(fc.ab[j])] = val.text();
         ++j;
-      }
-      out["blocked_by"] = flow(b_out);
+      });
     }
     const std::string hk = kind == "linear" ? "scale" : "half";
     const Dim hd = dim_in(kind == "linear" ? "a scale" : "a half-maximum", ux);
     check_unit(v, hd);
-    const Val hv = f.required(hk, hd.expect());
-    fc.K = real(L.value(hv, hd, Bound::kPositive));
-    out[hk] = hv.text();
-    if (kind != "linear") {
-      std::string hill = "1";
-      if (f.has("hill")) {
-        fc.n = real(L.value(f.get("hill"), kHill, Bound::kPositive));
-        hill = f.get("hill").text();
-      }
-      out["hill"] = hill;
-    }
-    flow(out);
+    fc.K = real(f.value(hk, hd, Bound::kPositive));
+    if (kind != "linear") fc.n = real(f.value("hill", kHill, Bound::kPositive, Or{"1"}));
     return fc;
   }
 
@@ -822,60 +808,55 @@ struct ModelReader {
                                           : Bound::kAny;
   }
 
-  // A required value of the term mapping `v` in `dim`, written to the resolved term as given.
-  double term_value(const Val& v, const Fields& f, const std::string& key, const Dim& dim, Bound b, YAML::Node& out) {
+  // A required value of term k (the mapping v) in `dim`.
+  double term_value(const Val& v, Keys& k, const std::string& key, const Dim& dim, Bound b) {
     check_unit(v, dim);
-    const Val x = f.required(key, dim.expect());
-    out[key] = x.text();
-    return L.value(x, dim, b);
+    return k.value(key, dim, b);
   }
 
   // One key of a term's row (all but factors and products): reads it into t (or the chemotaxis
   // signal, or `val` for a value without a slot) and the resolved term.
-  void read_term_key(const Val& v, const Fields& f, const TermKey& k, Term& t, TermUnits& u, double& val,
-                     YAML::Node& out) {
+  void read_term_key(const Val& v, Keys& f, const TermKey& k, Term& t, TermUnits& u, double& val) {
     const std::string key = k.key;
     switch (k.type) {
       case TermKeyType::kBy: {
-        t.src = population(f.required(key, k.noun));
-        out[key] = name_of(t.src);
+        t.src = f.req(key, k.noun, [&](const Val& x) { return population(x); });
         u.B = unit_of(t.src);
         return;
       }
       case TermKeyType::kVessels: {
-        Val sv = f.get(key);
-        if (k.need == TermNeed::kRequired) {
-          sv = f.required(key, k.noun);
-        } else if (!sv.present() || (sv.scalar() && sv.text() == "none")) {
-          out[key] = "none";
-          return;
-        }
-        t.src = field(sv);
-        if (k.per_um && !same_dimension(L.units_, unit_of(t.src), "1/um"))
-          err().fail(
-              sv,
-              "field " + in_quotes(name_of(t.src)) + " is in " + in_quotes(unit_of(t.src)) + ", not a surface density",
-              "a field whose unit converts to 1/um");
-        out[key] = name_of(t.src);
+        auto read = [&](const Val& sv) {
+          if (k.need != TermNeed::kRequired && sv.scalar() && sv.text() == "none") return -1;
+          const int s = field(sv);
+          if (k.per_um && !same_dimension(L.units_, unit_of(s), "1/um"))
+            err().fail(sv,
+                       "field " + in_quotes(name_of(s)) + " is in " + in_quotes(unit_of(s)) + ", not a surface density",
+                       "a field whose unit converts to 1/um");
+          return s;
+        };
+        const int s = k.need == TermNeed::kRequired ? f.req(key, k.noun, read) : f.opt(key, Or{"none"}, read);
+        if (s < 0) return;
+        t.src = s;
         u.B = unit_of(t.src);
         return;
       }
       case TermKeyType::kGlobal: {
-        const Val gv = f.required(key, k.noun);
-        t.global = global(gv, k.noun);
+        t.global = f.req(key, k.noun, [&](const Val& gv) {
+          const int g = global(gv, k.noun);
+          const std::string& gu = model().globals[g].unit;
+          if (k.in_target_unit &&
+              (!same_dimension(L.units_, gu, u.X) || std::fabs(L.units_.to("1 " + gu, u.X) - 1) > 1e-12))
+            err().fail(gv,
+                       in_quotes(gv.text()) + " is in " + in_quotes(gu) + " but " + in_quotes(name_of(t.target)) +
+                           " is in " + in_quotes(u.X),
+                       "a plasma level in the target field's unit");
+          return g;
+        });
         u.G = model().globals[t.global].unit;
-        if (k.in_target_unit &&
-            (!same_dimension(L.units_, u.G, u.X) || std::fabs(L.units_.to("1 " + u.G, u.X) - 1) > 1e-12))
-          err().fail(gv,
-                     in_quotes(gv.text()) + " is in " + in_quotes(u.G) + " but " + in_quotes(name_of(t.target)) +
-                         " is in " + in_quotes(u.X),
-                     "a plasma level in the target field's unit");
-        out[key] = gv.text();
         return;
       }
       case TermKeyType::kField: {
-        const int s = field(f.required(key, k.noun));
-        out[key] = name_of(s);
+        const int s = f.req(key, k.noun, [&](const Val& x) { return field(x); });
         u.S = unit_of(s);
         val = s;
         return;
@@ -884,14 +865,7 @@ struct ModelReader {
         std::vector<std::string> choices;
         std::stringstream cs(k.choices);
         for (std::string c; std::getline(cs, c, '|');) choices.push_back(c);
-        std::string word = choices[0];
-        if (f.has(key)) {
-          const std::string expected =
-              join(std::vector<std::string>(choices.begin(), choices.end() - 1)) + " or " + choices.back();
-          word = L.text(f.get(key), expected);
-          if (!contains(choices, word)) err().fail(f.get(key), in_quotes(word) + " is not " + k.noun, expected);
-        }
-        out[key] = word;
+        const std::string word = f.choice(key, choices, k.noun, Or{choices[0]});
         t.p[k.slot] = real(std::find(choices.begin(), choices.end(), word) - choices.begin());
         return;
       }
@@ -907,7 +881,7 @@ struct ModelReader {
         } else if (k.need == TermNeed::kOptional && !f.has(key)) {
           return;
         }
-        val = term_value(v, f, key, term_dim(k, u), bound_of(k.bound), out);
+        val = term_value(v, f, key, term_dim(k, u), bound_of(k.bound));
         if (k.slot < 0) return;
         if (k.convert == TermConvert::kReciprocal) {
           t.p[k.slot] = real(1.0 / val);
@@ -920,7 +894,7 @@ struct ModelReader {
         return;
       }
       case TermKeyType::kHook:
-        if (key == "rate") uptake_rate(v, f, t, u, out);  // TermHook::kUptakeRate (km with it)
+        if (key == "rate") uptake_rate(v, f, t, u);  // TermHook::kUptakeRate (km with it)
         return;
       case TermKeyType::kFactors:
       case TermKeyType::kProducts: return;  // after the other keys
@@ -930,62 +904,48 @@ struct ModelReader {
   // TermHook::kUptakeRate. With km, Michaelis-Menten: rate = Vmax per unit of `by` [unit_X/s
   // per unit_src], km [unit_X], stored as rate = Vmax/km [1/s per unit_src] and km. Without,
   // linear uptake: rate [1/s per unit_src].
-  void uptake_rate(const Val& v, const Fields& f, Term& t, const TermUnits& u, YAML::Node& out) {
+  void uptake_rate(const Val& v, Keys& f, Term& t, const TermUnits& u) {
     if (f.has("km")) {
       const double vmax =
-          term_value(v, f, "rate", dim_in("a maximum uptake rate", quot(u.X, {"s", u.B})), Bound::kNonNegative, out);
-      const double km = term_value(v, f, "km", concentration(u.X), Bound::kPositive, out);
+          term_value(v, f, "rate", dim_in("a maximum uptake rate", quot(u.X, {"s", u.B})), Bound::kNonNegative);
+      const double km = term_value(v, f, "km", concentration(u.X), Bound::kPositive);
       L.check_real(f.get("km"), "rate / km = " + fmt(vmax) + " / " + fmt(km), vmax / km, "1/s per source unit");
       t.p[kParamRate] = real(vmax / km);
       t.p[kParamKm] = real(km);
     } else {
       t.p[kParamRate] =
-          real(term_value(v, f, "rate", dim_in("an uptake rate", quot("1", {"s", u.B})), Bound::kNonNegative, out));
+          real(term_value(v, f, "rate", dim_in("an uptake rate", quot("1", {"s", u.B})), Bound::kNonNegative));
     }
   }
 
   // A term's factors (at most kMaxTermFactors), always written to the resolved term.
-  void read_term_factors(const Fields& f, Term& t, YAML::Node& out) {
-    YAML::Node f_out(YAML::NodeType::Sequence);
-    if (f.has("factors")) {
-      const std::vector<Val> items = L.list(f.get("factors"), "a list of factors");
-      if ((int)items.size() > kMaxTermFactors)
-        err().fail(f.get("factors"), "has " + std::to_string(items.size()) + " factors",
-                   "at most " + std::to_string(kMaxTermFactors) + " factors");
-      for (const Val& it : items) {
-        YAML::Node fo;
-        t.f[t.nfactors++] = read_factor(it, fo);
-        f_out.push_back(fo);
-      }
-    }
-    out["factors"] = f_out;
+  void read_term_factors(Keys& f, Term& t) {
+    List items = f.list("factors", "a list of factors");
+    if ((int)items.size() > kMaxTermFactors)
+      err().fail(f.get("factors"), "has " + std::to_string(items.size()) + " factors",
+                 "at most " + std::to_string(kMaxTermFactors) + " factors");
+    for (const Val& it : items) t.f[t.nfactors++] = read_factor(items, it);
   }
 
   // A kill or conversion term's products: yield [unit_product per unit_target].
-  void read_term_products(const Fields& f, Term& t, const TermUnits& u, YAML::Node& out) {
-    YAML::Node p_out(YAML::NodeType::Map);
-    if (f.has("products")) {
-      const Val pv = f.get("products");
-      const Fields pr =
-          Fields::any(err(), pv, "a mapping of product fields to yields, e.g. {antigen: 1.34e-14 mol/cell}");
-      if ((int)pr.entries().size() > kMaxTermProducts)
-        err().fail(pv, "has " + std::to_string(pr.entries().size()) + " products",
-                   "at most " + std::to_string(kMaxTermProducts) + " products");
-      for (const auto& [key, val] : pr.entries()) {
-        TermProduct& tp = t.prod[t.nproducts++];
-        tp.species = field(key);
-        const Dim yd = dim_in("a yield", unit_of(tp.species) == u.X ? "1" : quot(unit_of(tp.species), {u.X}));
-        check_unit(val, yd);
-        tp.yield = real(L.value(val, yd, Bound::kNonNegative));
-        p_out[name_of(tp.species)] = val.text();
-      }
-    }
-    out["products"] = flow(p_out);
+  void read_term_products(Keys& f, Term& t, const TermUnits& u) {
+    Keys pr = f.names("products", "a mapping of product fields to yields, e.g. {antigen: 1.34e-14 mol/cell}",
+                      Style::kFlow, Or::node(YAML::Node(YAML::NodeType::Map)));
+    if ((int)pr.fields().entries().size() > kMaxTermProducts)
+      err().fail(pr.fields().self(), "has " + std::to_string(pr.fields().entries().size()) + " products",
+                 "at most " + std::to_string(kMaxTermProducts) + " products");
+    pr.rest([&](const Val& key, const Val& val) {
+      TermProduct& tp = t.prod[t.nproducts++];
+      tp.species = field(key);
+      const Dim yd = dim_in("a yield", unit_of(tp.species) == u.X ? "1" : quot(unit_of(tp.species), {u.X}));
+      check_unit(val, yd);
+      tp.yield = real(L.value(val, yd, Bound::kNonNegative));
+    });
   }
 
   // A term: the kind key names the target; the row's keys (kTermRegistry) in order, then its
   // factors and products.
-  void read_term(const Val& v) {
+  void read_term(List& terms, const Val& v) {
     const std::vector<std::string> kind_names = term_kind_names();
     const std::string kinds = join(kind_names);
     const Fields any = Fields::any(err(), v, "a mapping with one term kind (" + kinds + ") naming the target field");
@@ -1001,13 +961,11 @@ struct ModelReader {
     const TermRow& row = kTermRegistry[std::find(kind_names.begin(), kind_names.end(), kind) - kind_names.begin()];
     std::vector<std::string> allowed{kind};
     for (const std::string& k : term_keys(row)) allowed.push_back(k);
-    const Fields f(err(), v, allowed);
-    YAML::Node out(YAML::NodeType::Map);
+    Keys f = terms.map(Fields(err(), v, allowed), Style::kBlock);
 
-    const Val tv = f.get(kind);
     Term t;
-    t.target = row.population_target ? population(tv) : field(tv);
-    out[kind] = name_of(t.target);
+    t.target =
+        f.req(kind, "a field", [&](const Val& tv) { return row.population_target ? population(tv) : field(tv); });
     TermUnits u{unit_of(t.target), "", "", ""};
 
     const bool chemotaxis = row.hook == TermHook::kChemotaxis;
@@ -1021,7 +979,7 @@ struct ModelReader {
     double vals[kMaxTermKeys] = {};
     bool has_factors = false, has_products = false;
     for (int i = 0; i < kMaxTermKeys && row.keys[i].key; ++i) {
-      read_term_key(v, f, row.keys[i], t, u, vals[i], out);
+      read_term_key(v, f, row.keys[i], t, u, vals[i]);
       has_factors = has_factors || row.keys[i].type == TermKeyType::kFactors;
       has_products = has_products || row.keys[i].type == TermKeyType::kProducts;
     }
@@ -1034,14 +992,12 @@ struct ModelReader {
       c.chi = real(vals[1]);
       c.vmax = real(vals[2]);
       model().chemotaxis.push_back(c);
-      L.out_["terms"].push_back(out);
       return;
     }
 
-    if (has_factors) read_term_factors(f, t, out);
-    if (has_products) read_term_products(f, t, u, out);
+    if (has_factors) read_term_factors(f, t);
+    if (has_products) read_term_products(f, t, u);
     model().terms.push_back(t);
-    L.out_["terms"].push_back(out);
   }
 
   // ---- phase 2: after the scene's species --------------------------------------------------
@@ -1060,11 +1016,12 @@ struct ModelReader {
         const Val sv = section(f, sec);
         if (!sv.present()) continue;
         InFile scope(L, f);
-        for (const Val& item : L.list(sv, std::string("a list of ") + sec)) {
+        List items(L, sv, std::string("a list of ") + sec, L.out_[sec]);
+        for (const Val& item : items) {
           if (sec[0] == 'p')
-            read_population(item);
+            read_population(items, item);
           else
-            read_state(item);
+            read_state(items, item);
         }
       }
     m.population.resize(p().nspecies(), 0);
@@ -1072,15 +1029,9 @@ struct ModelReader {
 
     // initial overrides (the scene only)
     if (root.has("initial")) {
-      const Fields in = Fields::any(err(), root.get("initial"), "a mapping of field names to initial states");
-      YAML::Node out(YAML::NodeType::Map);
-      for (const auto& [key, val] : in.entries()) {
-        const int idx = field(key);
-        YAML::Node o;
-        read_field_initial(val, idx, o);
-        out[name_of(idx)] = o;
-      }
-      L.out_["initial"] = out;
+      Keys in(L, Fields::any(err(), root.get("initial"), "a mapping of field names to initial states"),
+              L.out_["initial"]);
+      for (const auto& e : in.fields().entries()) read_field_initial(in, e.first.text(), field(e.first));
     }
 
     read_drugs();
@@ -1089,37 +1040,27 @@ struct ModelReader {
       const Val tv = section(f, "terms");
       if (!tv.present()) continue;
       InFile scope(L, f);
-      for (const Val& item : L.list(tv, "a list of terms")) read_term(item);
+      List terms(L, tv, "a list of terms", L.out_["terms"]);
+      for (const Val& item : terms) read_term(terms, item);
     }
 
-    // tolerances: relative per sub-step, absolute per field
-    std::string tol = "1e-3";
-    if (m.tolerance.present()) {
-      const std::string expected = "a number in (0, 1), e.g. 1e-4";
-      const double x = L.number(m.tolerance, expected);
-      if (!(x > 0 && x < 1)) err().fail(m.tolerance, in_quotes(m.tolerance.text()) + " is out of range", expected);
-      model().rtol = x;
-      tol = m.tolerance.text();
-    }
+    // tolerances: relative per sub-step (model.tolerance; model: <file> has none), absolute per field
+    const Val mv = root.get("model");
+    Keys mk(L,
+            Fields(err(), mv.node.IsMap() ? mv : Val{YAML::Node(YAML::NodeType::Map), mv.path, mv.mark},
+                   {"file", "tolerance"}),
+            m.any ? L.out_["model"] : YAML::Node(YAML::NodeType::Map));
+    model().rtol =
+        mk.number("tolerance", "a number in (0, 1), e.g. 1e-4", Or{"1e-3"}, [](double x) { return x > 0 && x < 1; });
     if (m.any) {
       model().atol.assign(p().nspecies(), 1e-9);
       for (int i = 0; i < p().nspecies(); ++i)
         if (m.floor[i] > 0) model().atol[i] = m.floor[i];
-      YAML::Node mo(YAML::NodeType::Map);
-      mo["tolerance"] = tol;
-      L.out_["model"] = mo;
-      YAML::Node po(YAML::NodeType::Map);
-      for (const Param& pr : m.params) {
-        if (pr.source.empty()) {
-          po[pr.name] = pr.def.text();
-        } else {
-          YAML::Node e(YAML::NodeType::Map);
-          e["value"] = pr.def.text();
-          e["source"] = pr.source;
-          po[pr.name] = flow(e);
-        }
-      }
-      L.out_["parameters"] = po;
+      // The parameters of every file after the scene's overrides, each as written (a value, or
+      // {value, source}); definition() has read them.
+      std::vector<std::pair<Val, Val>> defs;
+      for (const Param& pr : m.params) defs.push_back({Val{YAML::Node(pr.name), "", pr.written.mark}, pr.written});
+      Keys(L, Fields::gathered(err(), root.self(), defs), L.out_["parameters"]).rest([](const Val&, const Val&) {});
     }
   }
 };

@@ -22,6 +22,12 @@ const Dim kBeta{"an LQ beta", "1/Gy^2", "0.03 1/Gy^2"};
 const Dim kPressure{"an oxygen partial pressure", "mmHg", "3 mmHg"};
 const Dim kNumber{"a number", "1", "3"};
 const std::string kRunTime = "a time since the start of the run, e.g. '7 d' or '7 d 9 h'";
+// A schedule's keys: a course's, then explicit fractions'.
+const std::vector<std::string> kCourseKeys{"total", "per_fraction", "fractions", "pattern", "per_week",
+                                           "start", "clock",        "per_day",   "gap",     "min_gap"};
+const std::vector<std::string> kScheduleKeys{"total", "per_fraction", "fractions", "pattern", "per_week",
+                                             "start", "clock",        "per_day",   "gap",     "min_gap",
+                                             "times", "doses",        "list"};
 
 // "course (plan 0): gap ..." -> "gap ...": the loader names the plan by its key path.
 std::string strip_plan(const std::string& msg) {
@@ -55,8 +61,6 @@ std::vector<std::string> time_parts(const std::string& s) {
   return parts;
 }
 
-YAML::Node flow_map() { return flow(YAML::Node(YAML::NodeType::Map)); }
-
 }  // namespace
 
 // The section's readers; a friend of Loader so it can use its value readers.
@@ -64,9 +68,9 @@ struct RtReader {
   Loader& L;
   Problem& p;
   const Errors& err;
-  YAML::Node out{YAML::NodeType::Map};
+  Keys& rt;  // the section's keys, echoed into the resolved 'radiotherapy'
 
-  explicit RtReader(Loader& l) : L(l), p(l.p_), err(l.err_) {}
+  RtReader(Loader& l, Keys& section) : L(l), p(l.p_), err(l.err_), rt(section) {}
 
   // A time [s]: one quantity ("7 d") or a sum of them ("7 d 9 h"), kept exact.
   double time(const Val& v, Bound bound, const std::string& expected = kRunTime) const {
@@ -80,37 +84,25 @@ struct RtReader {
     return t;
   }
 
-  // The keys of mapping v, each echoed into o as it is read.
-  Keys keys(const Val& v, const std::vector<std::string>& allowed, YAML::Node o) const {
-    return Keys(L, Fields(err, v, allowed), std::move(o));
-  }
-
   // Field index with the unit it carries.
   int field(const Val& v, const std::string& role) const { return L.field_index(v, role); }
   const std::string& unit(int f) const { return p.species[(size_t)f].unit; }
 
-  rt::Calendar calendar(const Val& v) {
+  rt::Calendar calendar() {
     rt::Calendar cal;
-    YAML::Node o = flow_map();
-    std::string wd = "Monday", clock = "00:00";
-    if (v.present()) {
-      const Fields c(err, v, {"weekday", "clock"});
-      const std::string wd_expected = "a weekday, e.g. Monday or Mon";
-      if (c.has("weekday")) {
-        const Val wv = c.get("weekday");
-        try {
-          cal.t0_weekday = rt::parse_weekday(L.text(wv, wd_expected));
-        } catch (const std::invalid_argument& e) {
-          err.fail(wv, e.what(), wd_expected);
-        }
-        wd = rt::weekday_name(cal.t0_weekday);
+    Keys c = rt.map("calendar", {"weekday", "clock"}, Style::kFlow, Or::node(YAML::Node(YAML::NodeType::Map)));
+    const std::string wd_expected = "a weekday, e.g. Monday or Mon";
+    c.opt("weekday", Or{"Monday"}, [&](const Val& wv) {
+      try {
+        cal.t0_weekday = rt::parse_weekday(L.text(wv, wd_expected));
+      } catch (const std::invalid_argument& e) {
+        err.fail(wv, e.what(), wd_expected);
       }
-      if (c.has("clock")) clock = L.text(c.get("clock"), "a clock time HH:MM, e.g. '08:00'");
-      cal.t0_clock_s = clock_s(c.get("clock"), clock);
-    }
-    o["weekday"] = wd;
-    o["clock"] = clock;
-    out["calendar"] = o;
+      return 0;
+    });
+    c.resolved("weekday", YAML::Node(rt::weekday_name(cal.t0_weekday)));  // the full name: 'wed' -> Wednesday
+    cal.t0_clock_s = c.opt("clock", Or{"00:00"},
+                           [&](const Val& x) { return clock_s(x, L.text(x, "a clock time HH:MM, e.g. '08:00'")); });
     return cal;
   }
 
@@ -122,19 +114,13 @@ struct RtReader {
     }
   }
 
-  // alpha/beta [Gy] per tissue label (label 0 only without a tissue section).
-  void alpha_beta(const Val& v) {
+  // alpha/beta [Gy] per tissue label (label 0 only without a tissue section); absent: 10 Gy.
+  void alpha_beta() {
     const size_t nl = std::max<size_t>(1, p.label_names.size());
-    YAML::Node o = flow_map();
-    if (!v.present()) {
-      p.model.alpha_beta_Gy.assign(nl, 10.0);
-      o["default"] = "10 Gy";
-      out["alpha_beta"] = o;
-      return;
-    }
     std::vector<std::string> keys{"default"};
     keys.insert(keys.end(), p.label_names.begin(), p.label_names.end());
-    Keys f = RtReader::keys(v, keys, o);
+    const Val v = rt.get("alpha_beta");
+    Keys f = rt.map("alpha_beta", keys, Style::kFlow, Or::entry("default", "10 Gy"));
     if (p.label_names.empty()) f.fields().required("default", "a default alpha/beta, e.g. '10 Gy'");
     std::vector<double> ab(nl, NAN);
     if (f.has("default")) ab.assign(nl, f.value("default", kDose, Bound::kPositive));
@@ -147,12 +133,11 @@ struct RtReader {
       }
     }
     p.model.alpha_beta_Gy = ab;
-    out["alpha_beta"] = o;
   }
 
-  void oxygen(const Val& v) {
-    if (!v.present()) return;
-    Keys f = keys(v, {"field", "pO2_per_unit", "oer_max", "k"}, flow_map());
+  void oxygen() {
+    if (!rt.has("oxygen")) return;
+    Keys f = rt.map("oxygen", {"field", "pO2_per_unit", "oer_max", "k"}, Style::kFlow);
     Model& m = p.model;
     m.oxygen = f.field("field", "the oxygen field");
     // pO2 [mmHg] per unit of the field; defaults to the unit's own value when it is a pressure.
@@ -168,83 +153,71 @@ struct RtReader {
       return r;
     });
     m.oer_k_mmHg = f.value("k", kPressure, Bound::kPositive, Or{"3 mmHg"});
-    out["oxygen"] = f.out();
   }
 
-  void response(const Val& v) {
-    YAML::Node o(YAML::NodeType::Sequence);
-    if (v.present()) {
-      const std::string expected = "a list of {population, alpha, beta, doomed}";
-      const std::vector<Val> items = L.list(v, expected);
-      if ((int)items.size() > kMaxRadioPops)
-        err.fail(v, "has " + std::to_string(items.size()) + " entries",
-                 "at most " + std::to_string(kMaxRadioPops) + " populations");
-      for (const Val& e : items) {
-        Keys f = keys(e, {"population", "alpha", "beta", "doomed"}, flow_map());
-        RadioPopulation r;
-        r.species = f.field("population", "a population");
-        for (const RadioPopulation& q : p.model.radio_pops)
-          if (q.species == r.species)
-            err.fail(f.get("population"), "population " + in_quotes(f.get("population").text()) + " is listed twice",
-                     "each population once");
-        f.fields().required("alpha", kAlpha.expect());  // both present before either is read
-        f.fields().required("beta", kBeta.expect());
-        r.alpha = real(f.value("alpha", kAlpha, Bound::kNonNegative));
-        r.beta = real(f.value("beta", kBeta, Bound::kNonNegative));
-        if (f.has("doomed")) {
-          r.doomed = f.field("doomed", "a doomed-cell pool");
-          if (r.doomed == r.species) err.fail(f.get("doomed"), "is the irradiated population itself", "another field");
-        }
-        p.model.radio_pops.push_back(r);
-        o.push_back(f.out());
+  void response() {
+    const std::string expected = "a list of {population, alpha, beta, doomed}";
+    List items = rt.list("response", expected);
+    if ((int)items.size() > kMaxRadioPops)
+      err.fail(rt.get("response"), "has " + std::to_string(items.size()) + " entries",
+               "at most " + std::to_string(kMaxRadioPops) + " populations");
+    for (const Val& e : items) {
+      Keys f = items.map(e, {"population", "alpha", "beta", "doomed"});
+      RadioPopulation r;
+      r.species = f.field("population", "a population");
+      for (const RadioPopulation& q : p.model.radio_pops)
+        if (q.species == r.species)
+          err.fail(f.get("population"), "population " + in_quotes(f.get("population").text()) + " is listed twice",
+                   "each population once");
+      f.fields().required("alpha", kAlpha.expect());  // both present before either is read
+      f.fields().required("beta", kBeta.expect());
+      r.alpha = real(f.value("alpha", kAlpha, Bound::kNonNegative));
+      r.beta = real(f.value("beta", kBeta, Bound::kNonNegative));
+      if (f.has("doomed")) {
+        r.doomed = f.field("doomed", "a doomed-cell pool");
+        if (r.doomed == r.species) err.fail(f.get("doomed"), "is the irradiated population itself", "another field");
       }
+      p.model.radio_pops.push_back(r);
     }
-    out["response"] = o;
   }
 
-  void releases(const Val& v) {
-    YAML::Node o(YAML::NodeType::Sequence);
-    if (v.present()) {
-      const std::string expected = "a list of {field, kind, yield, ...}";
-      const std::vector<Val> items = L.list(v, expected);
-      if ((int)items.size() > kMaxRadioReleases)
-        err.fail(v, "has " + std::to_string(items.size()) + " entries",
-                 "at most " + std::to_string(kMaxRadioReleases) + " releases");
-      for (const Val& e : items) {
-        Keys f = keys(e, {"field", "kind", "yield", "per", "threshold", "steepness", "saturation"}, flow_map());
-        RadioRelease r;
-        r.species = f.field("field", "a field");
-        const std::string kind = f.choice("kind", {"interferon", "linear"}, "a release kind", "interferon or linear");
-        r.kind = kind == "interferon" ? kReleaseInterferon : kReleaseLinear;
-        // yield [field unit / Gy], or [field unit / Gy / per unit] when scaled by a density
-        std::string yu = unit(r.species) + "/Gy";
-        if (f.has("per")) {  // read before the yield (its unit), echoed after it
-          r.per = field(f.get("per"), "a population");
-          const std::string pu = unit(r.per);
-          yu += pu.find_first_of("/*. ") == std::string::npos ? "/" + pu : "/(" + pu + ")";
-        }
-        r.yield = real(f.value("yield", Dim{"a release yield", yu, "0.01 " + yu}, Bound::kNonNegative));
-        if (f.has("per")) f.out()["per"] = f.get("per").text();
-        const char* const other[2][2] = {{"threshold", "steepness"}, {"saturation", nullptr}};
-        for (const char* k : other[r.kind == kReleaseInterferon ? 1 : 0])
-          if (k && f.has(k))
-            err.fail(f.get(k),
-                     std::string(k) + " applies to kind " + (r.kind == kReleaseInterferon ? "linear" : "interferon") +
-                         " only",
-                     r.kind == kReleaseInterferon ? "threshold and steepness for kind interferon"
-                                                  : "saturation for kind linear");
-        if (r.kind == kReleaseInterferon) {
-          r.p1 = real(f.value("threshold", kDose, Bound::kPositive, Or{rt::num(rt::Ifn1Defaults::d_thr_Gy) + " Gy"}));
-          r.p2 = real(f.value("steepness", kNumber, Bound::kPositive, Or{rt::num(rt::Ifn1Defaults::steepness)},
-                              "a number > 0, e.g. 4"));
-        } else {
-          r.p1 = real(f.value("saturation", kDose, Bound::kNonNegative, Or{"0 Gy"}));
-        }
-        p.model.radio_releases.push_back(r);
-        o.push_back(f.out());
+  void releases() {
+    const std::string expected = "a list of {field, kind, yield, ...}";
+    List items = rt.list("releases", expected);
+    if ((int)items.size() > kMaxRadioReleases)
+      err.fail(rt.get("releases"), "has " + std::to_string(items.size()) + " entries",
+               "at most " + std::to_string(kMaxRadioReleases) + " releases");
+    for (const Val& e : items) {
+      Keys f = items.map(e, {"field", "kind", "yield", "per", "threshold", "steepness", "saturation"});
+      RadioRelease r;
+      r.species = f.field("field", "a field");
+      const std::string kind = f.choice("kind", {"interferon", "linear"}, "a release kind");
+      r.kind = kind == "interferon" ? kReleaseInterferon : kReleaseLinear;
+      // yield [field unit / Gy], or [field unit / Gy / per unit] when scaled by a density
+      std::string yu = unit(r.species) + "/Gy";
+      if (f.has("per")) {  // read before the yield (its unit)
+        r.per = f.field("per", "a population");
+        const std::string pu = unit(r.per);
+        yu += pu.find_first_of("/*. ") == std::string::npos ? "/" + pu : "/(" + pu + ")";
       }
+      r.yield = real(f.value("yield", Dim{"a release yield", yu, "0.01 " + yu}, Bound::kNonNegative));
+      const char* const other[2][2] = {{"threshold", "steepness"}, {"saturation", nullptr}};
+      for (const char* k : other[r.kind == kReleaseInterferon ? 1 : 0])
+        if (k && f.has(k))
+          err.fail(
+              f.get(k),
+              std::string(k) + " applies to kind " + (r.kind == kReleaseInterferon ? "linear" : "interferon") + " only",
+              r.kind == kReleaseInterferon ? "threshold and steepness for kind interferon"
+                                           : "saturation for kind linear");
+      if (r.kind == kReleaseInterferon) {
+        r.p1 = real(f.value("threshold", kDose, Bound::kPositive, Or{rt::num(rt::Ifn1Defaults::d_thr_Gy) + " Gy"}));
+        r.p2 = real(f.value("steepness", kNumber, Bound::kPositive, Or{rt::num(rt::Ifn1Defaults::steepness)},
+                            "a number > 0, e.g. 4"));
+      } else {
+        r.p1 = real(f.value("saturation", kDose, Bound::kNonNegative, Or{"0 Gy"}));
+      }
+      p.model.radio_releases.push_back(r);
     }
-    out["releases"] = o;
   }
 
   // ---- plans -----------------------------------------------------------------------------------
@@ -253,20 +226,19 @@ struct RtReader {
     return f.lengths3(key, "a list of 3 lengths, e.g. [1 mm, 1 mm, 1 mm]");
   }
 
-  rt::Target target(const Val& v, YAML::Node& o) const {
+  // A target of an analytic dose: the keys of f.
+  rt::Target target(Keys& f) const {
     const std::vector<std::string> shapes{"sphere", "box", "ellipsoid"};
-    Keys f = keys(v, {"sphere", "box", "ellipsoid", "prescription", "penumbra"}, o);
     const std::string shape = f.fields().one_of(shapes);
     rt::Target t;
-    YAML::Node so = flow_map();
     if (shape == "sphere") {
-      Keys s = keys(f.get(shape), {"center", "radius"}, so);
+      Keys s = f.map(shape, {"center", "radius"}, Style::kFlow);
       const std::vector<double> c = lengths(s, "center");
       t.radius_um = s.quantity("radius", kLength, Bound::kPositive);
       std::copy(c.begin(), c.end(), t.center_um);
     } else if (shape == "box") {
       t.shape = rt::TargetShape::Box;
-      Keys b = keys(f.get(shape), {"min", "max"}, so);
+      Keys b = f.map(shape, {"min", "max"}, Style::kFlow);
       const std::vector<double> lo = lengths(b, "min"), hi = lengths(b, "max");
       for (int a = 0; a < 3; ++a) {
         if (!(hi[a] > lo[a]))
@@ -276,7 +248,7 @@ struct RtReader {
       }
     } else {
       t.shape = rt::TargetShape::Ellipsoid;
-      Keys e = keys(f.get(shape), {"center", "semi_axes"}, so);
+      Keys e = f.map(shape, {"center", "semi_axes"}, Style::kFlow);
       const std::vector<double> c = lengths(e, "center"), ax = lengths(e, "semi_axes");
       for (int a = 0; a < 3; ++a) {
         if (!(ax[a] > 0)) err.fail(e.get("semi_axes"), std::string("is not > 0 along ") + "xyz"[a], "semi-axes > 0 um");
@@ -284,16 +256,15 @@ struct RtReader {
         t.half_size_um[a] = ax[a];
       }
     }
-    o[shape] = so;
     t.prescription_Gy = f.value("prescription", kDose, Bound::kNonNegative);
     t.penumbra_um = f.quantity("penumbra", kLength, Bound::kNonNegative, Or{"0 um"}, "an 80%-20% width, e.g. '0.3 mm'");
     return t;
   }
 
-  // The dose map of one fraction at the plan's per_fraction level [Gy per voxel].
-  std::vector<double> dose_map(const Val& v, YAML::Node& o) const {
+  // The dose map of one fraction at the plan's per_fraction level [Gy per voxel]: the keys of
+  // f, the mapping v.
+  std::vector<double> dose_map(Keys& f, const Val& v) const {
     const std::vector<std::string> file_keys{"array", "scale", "outside", "fill"};
-    Keys f = keys(v, {"targets", "background", "file", "array", "scale", "outside", "fill"}, o);
     const std::string src = f.fields().one_of({"targets", "file"});
     for (const std::string& k : src == "targets" ? file_keys : std::vector<std::string>{"background"})
       if (f.has(k))
@@ -301,15 +272,11 @@ struct RtReader {
                  "keys of a dose " + src);
     if (src == "targets") {
       rt::AnalyticDose a;
-      YAML::Node to(YAML::NodeType::Sequence);
-      for (const Val& e : L.list(f.get("targets"),
-                                 "a list of targets ({sphere|box|ellipsoid, "
-                                 "prescription, penumbra})")) {
-        YAML::Node eo = flow_map();
-        a.targets.push_back(target(e, eo));
-        to.push_back(eo);
+      List targets = f.list("targets", "a list of targets ({sphere|box|ellipsoid, prescription, penumbra})");
+      for (const Val& e : targets) {
+        Keys te = targets.map(e, {"sphere", "box", "ellipsoid", "prescription", "penumbra"});
+        a.targets.push_back(target(te));
       }
-      o["targets"] = to;
       a.background_Gy = f.value("background", kDose, Bound::kNonNegative, Or{"0 Gy"});
       try {
         return rt::analytic_dose(p.grid, a);
@@ -318,14 +285,9 @@ struct RtReader {
       }
     }
     const std::string formats = "a .vti, .mha, .mhd, .nrrd or DICOM RT Dose (.dcm) file";
+    const fs::path path = f.path("file", formats);
     const Val fv = f.get("file");
-    const std::string file = L.text(fv, formats);
-    fs::path path(file);
-    if (path.is_relative()) path = L.base_dir_ / path;
-    std::error_code ec;
-    const fs::path abs = fs::absolute(path, ec);
-    o["file"] = (ec ? path : abs).lexically_normal().string();
-    const std::string what = "cannot read dose map " + in_quotes(file) + ": ";
+    const std::string what = "cannot read dose map " + in_quotes(fv.text()) + ": ";
     try {
       check_input_file(path.string(), InputKind::Data);
     } catch (const InputFileError& e) {
@@ -344,7 +306,7 @@ struct RtReader {
       if (!(s > 0) || !std::isfinite(s)) err.fail(x, in_quotes(x.text()) + " must be > 0", expected);
       return s;
     });
-    const std::string outside = f.choice("outside", {"fill", "error"}, "a policy", "fill or error", Or{"fill"});
+    const std::string outside = f.choice("outside", {"fill", "error"}, "a policy", Or{"fill"});
     ro.outside = outside == "fill" ? rt::OutsidePolicy::Fill : rt::OutsidePolicy::Error;
     if (outside == "error" && f.has("fill"))
       err.fail(f.get("fill"), "fill applies to outside: fill only", "no fill with outside: error");
@@ -375,16 +337,12 @@ struct RtReader {
   }
 
   // Fractions of plan `plan`; per_fraction [Gy] fills in the course or the explicit doses.
-  std::vector<rt::Fraction> schedule(const Val& v, int plan, double per_fraction, const std::string& per_fraction_text,
-                                     const rt::Calendar& cal, YAML::Node& o) {
-    const std::vector<std::string> course_keys{"total", "per_fraction", "fractions", "pattern", "per_week",
-                                               "start", "clock",        "per_day",   "gap",     "min_gap"};
-    std::vector<std::string> keys = course_keys;
-    for (const char* k : {"times", "doses", "list"}) keys.push_back(k);
-    Keys f = RtReader::keys(v, keys, o);
+  // The keys of schedule f (the mapping v): a course or explicit fractions.
+  std::vector<rt::Fraction> schedule(Keys& f, const Val& v, int plan, double per_fraction,
+                                     const std::string& per_fraction_text, const rt::Calendar& cal) {
     const bool expl = f.has("times") || f.has("doses") || f.has("list");
     if (expl) {
-      for (const std::string& k : course_keys)
+      for (const std::string& k : kCourseKeys)
         if (f.has(k))
           err.fail(f.get(k), in_quotes(k) + " cannot be combined with explicit fractions",
                    "either a course (total, per_fraction, fractions, ...) or explicit fractions "
@@ -395,35 +353,27 @@ struct RtReader {
       if (f.fields().one_of({"times", "list"}) == "list") {
         if (f.has("doses")) f.fields().one_of({"list", "doses"});  // fails: doses belong to times
         at = f.get("list");
-        YAML::Node lo(YAML::NodeType::Sequence);
-        for (const Val& e : L.list(at, "a list of {time, dose}")) {
-          Keys fe = RtReader::keys(e, {"time", "dose"}, flow_map());
+        List list = f.list("list", "a list of {time, dose}");
+        for (const Val& e : list) {
+          Keys fe = list.map(e, {"time", "dose"});
           const double t = fe.req("time", kRunTime, [&](const Val& x) { return time(x, Bound::kNonNegative); });
           ef.time_dose.push_back({t, fe.value("dose", kDose, Bound::kPositive, Or{per_fraction_text})});
-          lo.push_back(fe.out());
         }
-        o["list"] = lo;
       } else {
         at = f.get("times");
-        YAML::Node to = flow(YAML::Node(YAML::NodeType::Sequence));
-        for (const Val& e : L.list(at, "a list of times, e.g. [7 d, 7 d 6 h]")) {
-          ef.time_dose.push_back({time(e, Bound::kNonNegative), per_fraction});
-          to.push_back(e.text());
-        }
-        o["times"] = to;
+        for (double t : f.list("times", "a list of times, e.g. [7 d, 7 d 6 h]", Style::kFlow).each([&](const Val& e) {
+               return time(e, Bound::kNonNegative);
+             }))
+          ef.time_dose.push_back({t, per_fraction});
         const Val dv = f.get("doses");
         if (dv.present() && dv.node.IsSequence()) {
-          const std::vector<Val> ds = L.list(dv, "a list of doses, one per time");
+          List ds = f.list("doses", "a list of doses, one per time", Style::kFlow);
           if (ds.size() != ef.time_dose.size())
             err.fail(
                 dv, "has " + std::to_string(ds.size()) + " doses for " + std::to_string(ef.time_dose.size()) + " times",
                 "one dose per time, or a single dose for all");
-          YAML::Node d_out = flow(YAML::Node(YAML::NodeType::Sequence));
-          for (size_t i = 0; i < ds.size(); ++i) {
-            ef.time_dose[i].second = L.value(ds[i], kDose, Bound::kPositive);
-            d_out.push_back(ds[i].text());
-          }
-          o["doses"] = d_out;
+          const std::vector<double> d = ds.each([&](const Val& x) { return L.value(x, kDose, Bound::kPositive); });
+          for (size_t i = 0; i < d.size(); ++i) ef.time_dose[i].second = d[i];
         } else {
           const double d = f.value("doses", kDose, Bound::kPositive, Or{per_fraction_text});
           for (auto& td : ef.time_dose) td.second = d;
@@ -493,36 +443,33 @@ struct RtReader {
     }
   }
 
-  void plans(const Val& v, const rt::Calendar& cal) {
+  void plans(const rt::Calendar& cal) {
     const std::string expected = "a non-empty list of plans {name, dose, per_fraction, schedule}";
-    const std::vector<Val> items = L.list(v, expected);
+    const Val v = rt.fields().required("plans", expected);
+    List items = rt.list("plans", expected);
     if (items.empty()) err.fail(v, "is an empty list", expected);
-    YAML::Node o(YAML::NodeType::Sequence);
     std::vector<std::vector<rt::Fraction>> per_plan;
     std::vector<Val> schedules;
     for (const Val& e : items) {
-      Keys f = keys(e, {"name", "dose", "per_fraction", "schedule"}, YAML::Node(YAML::NodeType::Map));
+      Keys f = items.map(e, {"name", "dose", "per_fraction", "schedule"}, Style::kBlock);
       RadiationPlan plan;
       plan.name = f.name("name", "plan name");
       for (const RadiationPlan& q : p.model.plans)
         if (q.name == plan.name)
           err.fail(f.get("name"), "duplicate plan name " + in_quotes(plan.name), "a name not used by an earlier plan");
-      YAML::Node dose_out(YAML::NodeType::Map);
-      const std::vector<double> d = dose_map(f.fields().required("dose", "a mapping with targets or file"), dose_out);
+      const Val dv = f.fields().required("dose", "a mapping with targets or file");
+      Keys dose = f.map("dose", {"targets", "background", "file", "array", "scale", "outside", "fill"});
+      const std::vector<double> d = dose_map(dose, dv);
       plan.dose.assign(d.begin(), d.end());
-      f.out()["dose"] = dose_out;
       plan.nominal_Gy = f.req("per_fraction", "the dose per fraction the map stands for, e.g. '2 Gy'",
                               [&](const Val& x) { return L.value(x, kDose, Bound::kPositive); });
       const Val sv = f.fields().required("schedule", "a course {total, fractions, ...} or explicit fractions");
-      YAML::Node so(YAML::NodeType::Map);
+      Keys sk = f.map("schedule", kScheduleKeys);
       per_plan.push_back(
-          schedule(sv, (int)p.model.plans.size(), plan.nominal_Gy, f.get("per_fraction").text(), cal, so));
+          schedule(sk, sv, (int)p.model.plans.size(), plan.nominal_Gy, f.get("per_fraction").text(), cal));
       schedules.push_back(sv);
-      f.out()["schedule"] = so;
       p.model.plans.push_back(std::move(plan));
-      o.push_back(f.out());
     }
-    out["plans"] = o;
 
     // Every fraction within the run; times stay exact (no rounding to steps).
     const double t_end = p.time.t_end;
@@ -541,17 +488,16 @@ struct RtReader {
   }
 };
 
-void Loader::read_radiotherapy(const Val& v) {
-  if (!v.present()) return;
-  const Fields f(err_, v, {"calendar", "alpha_beta", "oxygen", "response", "releases", "plans"});
-  RtReader r(*this);
-  const rt::Calendar cal = r.calendar(f.get("calendar"));
-  r.alpha_beta(f.get("alpha_beta"));
-  r.oxygen(f.get("oxygen"));
-  r.response(f.get("response"));
-  r.releases(f.get("releases"));
-  r.plans(f.required("plans", "a non-empty list of plans {name, dose, per_fraction, schedule}"), cal);
-  out_["radiotherapy"] = r.out;
+void Loader::read_radiotherapy(Keys& top) {
+  if (!top.has("radiotherapy")) return;
+  Keys f = top.map("radiotherapy", {"calendar", "alpha_beta", "oxygen", "response", "releases", "plans"});
+  RtReader r(*this, f);
+  const rt::Calendar cal = r.calendar();
+  r.alpha_beta();
+  r.oxygen();
+  r.response();
+  r.releases();
+  r.plans(cal);
 }
 
 }  // namespace scene_detail
