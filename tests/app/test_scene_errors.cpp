@@ -291,6 +291,37 @@ const std::vector<Row>& rows() {
       {"InitialMapNegative", B::kBlock, {"+8     initial: {map: {file: init.vti, array: v, unit: uM}}"},
        "bad.yaml:8:27: species[0].initial.map.file: map value -0.5 at voxel (0, 0, 0) is not a concentration >= 0 "
        "(expected concentrations >= 0)"},
+      // Paths read through the loader's Keys helpers: lists of quantities, defaults taken from
+      // another key (a boundary's 'all'), optional lists and mappings, entries gathered from
+      // several files (drugs, blood), enumerations listing their values.
+      {"OriginTwoEntries", B::kFlow, {"=2 grid: {shape: [4, 4, 4], spacing: 10 um, origin: [0 um, 0 um]}"},
+       "bad.yaml:2:50: grid.origin: has 2 entries (expected a list of 3 lengths, e.g. [0 um, 0 um, 0 um])"},
+      {"SpacingListTwoEntries", B::kFlow, {"=2 grid: {shape: [4, 4, 4], spacing: [10 um, 10 um]}"},
+       "bad.yaml:2:35: grid.spacing: has 2 entries (expected a length > 0 um or a list of 3, e.g. 20 um)"},
+      // 'all' is checked before the faces, and reported where it is written.
+      {"BoundaryAllBad", B::kBlock, {"+8     boundary: {all: open, x-: no_flux}"},
+       "bad.yaml:8:21: species[0].boundary.all: 'open' is not a boundary condition (expected no_flux, periodic or "
+       "{fixed: <concentration>})"},
+      {"ObserveTwice", B::kRegions, {"+6 observe: [core, core]"},
+       "bad.yaml:6:17: observe[1]: region 'core' is listed twice (expected each region once)"},
+      {"OutputFieldsMapping", B::kFlow, {"+6 output: {fields: {A: 1}}"},
+       "bad.yaml:6:18: output.fields: is a mapping (expected 'all' or a list of species names (A))"},
+      {"OutputFieldsNotAll", B::kFlow, {"+6 output: {fields: some}"},
+       "bad.yaml:6:18: output.fields: 'some' is not 'all' (expected 'all' or a list of species names (A))"},
+      {"InitialRegionUnknown", B::kRegions, {"+10     initial: {regions: {rim: 1 nM}}"},
+       "bad.yaml:10:25: species[0].initial.regions.rim: 'rim' is not a defined region (expected one of: core)"},
+      {"PopulationUnitNotCells", B::kFlow, {"+6 populations:\n  - {name: T, unit: nM, motility: 0 um^2/s}"},
+       "bad.yaml:7:21: populations[0].unit: 'nM' is not cells/mm^3 (expected cells/mm^3 (every population is a cell "
+       "density in cells/mm^3))"},
+      // A missing key of an entry gathered from several files points at its first definition.
+      {"DrugPkMissingCentralVolume", B::kFlow, {"+6 drugs:\n  - {name: d, dose: 1 mg q1d, pk: {clearance: 1 L/day}}"},
+       "bad.yaml:7:5: drugs[0].pk.central_volume: missing required key (expected a value in L, e.g. '3 L')"},
+      {"BloodTableTimeNotAfter", B::kFlow, {"+6 blood:\n  - {name: g, table: [[0 s, 1 nM], [0 s, 2 nM]]}"},
+       "bad.yaml:7:37: blood[0].table[1][0]: '0 s' is not after the previous time (expected a list of [time, value] "
+       "pairs, times increasing)"},
+      {"TermChoiceUnknown", B::kFlow,
+       {"+6 populations:\n  - {name: T, motility: 0 um^2/s}\nterms:\n  - {growth: T, rate: 1 1/day, law: fast}"},
+       "bad.yaml:9:37: terms[0].law: 'fast' is not a growth law (expected logistic or gompertz)"},
   };
   // clang-format on
   return all;
