@@ -135,6 +135,25 @@ TEST(Overrides, ValuesAreReadAsTheFileWouldHoldThem) {
             "2 outputs, 0 fractions, 0 drug doses");
 }
 
+// The program refuses a bad value as it refuses a bad file: exit status 2, the message, no
+// run directory.
+TEST(Overrides, ProgramRefusesABadValueBeforeItStarts) {
+  const TempDir tmp("tmesim_overrides_bad");
+  const fs::path& d = tmp.path();
+  const Result r = tmesim("run " + kRt + " -o " + (d / "o").string() + " --quiet --set 'time.end=3 x'", d);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err,
+            "error: --set time.end=3 x: time.end: unit 'x' does not parse (expected a value in s, e.g. '10 "
+            "min')\n");
+  EXPECT_FALSE(fs::exists(d / "o"));
+  EXPECT_FALSE(fs::exists(d / "o.incomplete"));
+  const Result u = tmesim("validate " + kRt + " --until '3 d'", d);
+  EXPECT_EQ(u.code, 2);
+  EXPECT_EQ(u.err,
+            "error: --until 3 d: time.until: '3 d' is after end '2 d' (expected a time > 0 s and <= time.end, "
+            "e.g. '3 d')\n");
+}
+
 // A run with --set equals, volume for volume and byte for byte, the run of a copy of the scene
 // edited the same way; provenance records the values.
 TEST(Overrides, SetChangesTheRunAsTheSameEditOfTheFile) {
@@ -255,6 +274,30 @@ TEST(EventOutput, VolumesJustBeforeAndJustAfterEachFraction) {
   // Times exact: the volume's own time.
   EXPECT_NE(slurp(d / "ev" / "fraction_129600s_before.vti").find("129600"), std::string::npos);
   EXPECT_NE(r.out.find("wrote 3 volumes and 4 event volumes (events.csv)"), std::string::npos) << r.out;
+}
+
+// Drug doses: one at the time of the first fraction (one pair of volumes for both), one alone.
+// A dose changes the plasma level, not the fields, so its two volumes are the same.
+TEST(EventOutput, DoseTimesShareAPairWithAFractionAtTheSameTime) {
+  const TempDir tmp("tmesim_event_doses");
+  const fs::path& d = tmp.path();
+  const std::string pk = "pk: {central_volume: 3 L, clearance: 0.2 L/day}";
+  const Result r = tmesim("run " + kRt + " -o " + (d / "ev").string() + " --quiet --set 'drugs=[{name: X, dose: " +
+                              "100 mg q1w, start: 12 h, " + pk + "}, {name: Y, dose: 50 mg q1w, start: 18 h, " + pk +
+                              "}]' --set 'output.at_events=[fractions, doses]'",
+                          d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(slurp(d / "ev" / "events.csv"),
+            "time_s,time,when,events,file\n"
+            "43200,12 h,before,fraction 1 (plan 'uniform' 2 Gy); dose of X (100 mg),fraction_dose_43200s_before.vti\n"
+            "43200,12 h,after,fraction 1 (plan 'uniform' 2 Gy); dose of X (100 mg),fraction_dose_43200s_after.vti\n"
+            "64800,18 h,before,dose of Y (50 mg),dose_64800s_before.vti\n"
+            "64800,18 h,after,dose of Y (50 mg),dose_64800s_after.vti\n"
+            "129600,36 h,before,fraction 2 (plan 'uniform' 8 Gy),fraction_129600s_before.vti\n"
+            "129600,36 h,after,fraction 2 (plan 'uniform' 8 Gy),fraction_129600s_after.vti\n");
+  EXPECT_EQ(slurp(d / "ev" / "dose_64800s_before.vti"), slurp(d / "ev" / "dose_64800s_after.vti"));
+  EXPECT_NEAR(cell(d / "ev" / "fraction_dose_43200s_before.vti", "dose [Gy]", 7), 0, 1e-6);
+  EXPECT_NEAR(cell(d / "ev" / "fraction_dose_43200s_after.vti", "dose [Gy]", 7), 2, 1e-5);
 }
 
 TEST(EventOutput, ValidateWarnsOfFastDecayWithoutEventOutput) {
