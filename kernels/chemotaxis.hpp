@@ -83,4 +83,14 @@ TME_HD inline void chemotaxis_cell(const ChemotaxisArgs& a, int i, int j, int k)
   a.cell_out[idx] = c[idx] - a.dt * div;
 }
 
+// The two passes as ops of the cell loop (kernels/parallel_for.hpp) over a.g.d.
+struct ChemotaxisVelocityOp {
+  ChemotaxisArgs a;
+  TME_HD void operator()(int i, int j, int k) const { chemotaxis_velocity_cell(a, i, j, k); }
+};
+struct ChemotaxisOp {
+  ChemotaxisArgs a;
+  TME_HD void operator()(int i, int j, int k) const { chemotaxis_cell(a, i, j, k); }
+};
+
 }  // namespace tme

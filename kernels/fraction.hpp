@@ -1,7 +1,7 @@
 // One radiotherapy fraction applied to one voxel: linear-quadratic survival of every
 // irradiated population (optionally oxygen-modified), transfer of lethally damaged tumour cells
-// to a doomed pool, and dose-dependent release of signals. Shared by the OpenMP loop and the
-// CUDA kernel; the response functions are those of kernels/radiation.hpp.
+// to a doomed pool, and dose-dependent release of signals. Run at every voxel by the generic
+// voxel loop (FractionOp); the response functions are those of kernels/radiation.hpp.
 #pragma once
 #include "fraction_types.hpp"
 #include "radiation.hpp"
@@ -41,5 +41,11 @@ TME_HD inline void fraction_voxel(const FractionArgs& a, long long idx) {
   }
   for (int r = 0; r < a.nrel; ++r) a.fields[a.rel[r].species * a.nvox + idx] += add[r];
 }
+
+// The fraction as an op of the voxel loop (kernels/parallel_for.hpp) over a.nvox voxels.
+struct FractionOp {
+  FractionArgs a;
+  TME_HD void operator()(long long v) const { fraction_voxel(a, v); }
+};
 
 }  // namespace tme

@@ -1,18 +1,19 @@
-// Thin loops over the one-cell functions: an OpenMP loop (kernels/*_cpu.cpp) and a CUDA
-// kernel launcher (kernels/*_cuda.cu) per operation. Both call the same TME_HD functions.
-// Each operation is also reachable as one overloaded name taking an execution handle first
-// (HostExec, CudaExec): the backend template (host/core/backend_impl.hpp) calls those, so
-// that its sequencing is written once for both execution spaces.
+// The operations with loops of their own (not the generic voxel loop of
+// kernels/parallel_for.hpp, which runs the point-wise ops of kernels/ops.def): an OpenMP loop
+// (kernels/*_cpu.cpp) and a CUDA kernel launcher (kernels/*_cuda.cu) per operation, both
+// calling the same TME_HD functions. The explicit step has its own launch shape
+// (kernels/explicit_launch.hpp), the implicit sweeps run per grid line, and the state check is
+// a reduction. Each operation is also reachable as one overloaded name taking an execution
+// handle first (HostExec, CudaExec): the backend template (host/core/backend_impl.hpp) calls
+// those, so that its sequencing is written once for both execution spaces.
 #pragma once
 #include <stdexcept>
 #include <vector>
 
-#include "chemotaxis_types.hpp"
 #include "explicit_step.hpp"
-#include "fraction_types.hpp"
 #include "implicit.hpp"
+#include "parallel_for.hpp"
 #include "state_check.hpp"
-#include "term_types.hpp"
 
 namespace tme {
 
@@ -45,14 +46,6 @@ ImplicitScratchNeeds implicit_scratch_needs(Scheme scheme, const std::vector<Spe
 void build_all_line_factors(Scheme scheme, double dt, const std::vector<SpeciesCoeffs>& coeffs, const GridGeom& g,
                             std::vector<real> out[3]);
 
-// Coupled reaction terms over dt [s] at every voxel of `fields` (nspecies blocks of nvox).
-void react_cpu(const ReactionArgs& a, real* fields, long long nvox, real dt);
-// The face drifts of one chemotaxis pass (into a.vel), then its sub-steps (a.dt within
-// chemotaxis_dt_limit).
-void chemotaxis_velocity_cpu(const ChemotaxisArgs& a);
-void chemotaxis_cpu(const ChemotaxisArgs& a);
-// One radiotherapy fraction at every voxel.
-void fraction_cpu(const FractionArgs& a);
 // Flat index (species-major, s * nvox + voxel) of the first value outside its field's limits
 // (state_value_bad), or -1 when every value is fine.
 long long state_check_cpu(const StateCheckArgs& a);
@@ -71,48 +64,24 @@ inline StateCheckArgs state_check_args(const real* fields, long long nvox, int n
 
 // ---- Execution handles and the launchers under one name per operation ----
 
-// OpenMP loops on the calling thread; they return when the work is done.
-struct HostExec {};
+// HostExec, CudaExec: kernels/parallel_for.hpp.
 inline void explicit_step(HostExec, const ExplicitArgs& a) { explicit_step_cpu(a); }
 inline void implicit_sweep(HostExec, const SweepArgs& a) { implicit_sweep_cpu(a); }
-inline void react(HostExec, const ReactionArgs& a, real* fields, long long nvox, real dt) {
-  react_cpu(a, fields, nvox, dt);
-}
-inline void chemotaxis_velocity(HostExec, const ChemotaxisArgs& a) { chemotaxis_velocity_cpu(a); }
-inline void chemotaxis(HostExec, const ChemotaxisArgs& a) { chemotaxis_cpu(a); }
-inline void fraction(HostExec, const FractionArgs& a) { fraction_cpu(a); }
 // scratch: unused on the host (the device version keeps its atomic minimum there).
 inline long long state_check(HostExec, const StateCheckArgs& a, unsigned long long*) { return state_check_cpu(a); }
 
 #if defined(TMESIM_HAVE_CUDA)
-// The CUDA stream type (cudaStream_t) without including the CUDA headers here.
-using CudaStream = struct CUstream_st*;
-
 // Device versions: all pointers are device pointers (a.terms and a.coeffs too). Each launch
 // is queued on `stream` and checked; none waits for the device, except state_check_cuda,
 // which brings its answer to the host.
 void explicit_step_cuda(const ExplicitArgs& a, CudaStream stream);
 void implicit_sweep_cuda(const SweepArgs& a, CudaStream stream);
-void react_cuda(const ReactionArgs& a, real* fields, long long nvox, real dt, CudaStream stream);
-void chemotaxis_velocity_cuda(const ChemotaxisArgs& a, CudaStream stream);
-void chemotaxis_cuda(const ChemotaxisArgs& a, CudaStream stream);
-void fraction_cuda(const FractionArgs& a, CudaStream stream);
 // The state check on the device; first_dev: one device word of scratch. Waits for the stream
 // and returns the index only.
 long long state_check_cuda(const StateCheckArgs& a, unsigned long long* first_dev, CudaStream stream);
 
-// Kernels queued on one stream, in order; the host waits only where a result is read.
-struct CudaExec {
-  CudaStream stream = nullptr;
-};
 inline void explicit_step(CudaExec e, const ExplicitArgs& a) { explicit_step_cuda(a, e.stream); }
 inline void implicit_sweep(CudaExec e, const SweepArgs& a) { implicit_sweep_cuda(a, e.stream); }
-inline void react(CudaExec e, const ReactionArgs& a, real* fields, long long nvox, real dt) {
-  react_cuda(a, fields, nvox, dt, e.stream);
-}
-inline void chemotaxis_velocity(CudaExec e, const ChemotaxisArgs& a) { chemotaxis_velocity_cuda(a, e.stream); }
-inline void chemotaxis(CudaExec e, const ChemotaxisArgs& a) { chemotaxis_cuda(a, e.stream); }
-inline void fraction(CudaExec e, const FractionArgs& a) { fraction_cuda(a, e.stream); }
 inline long long state_check(CudaExec e, const StateCheckArgs& a, unsigned long long* scratch) {
   return state_check_cuda(a, scratch, e.stream);
 }

@@ -1,8 +1,9 @@
 // The plain data of the model's reaction terms: limits, the term and factor descriptors the
 // kernels read (copied to the GPU as they are), and the term registry, one row per kind: the
 // name scenes use, its keys with their units, and the parameter slot each key fills. The
-// one-cell rate functions that read these are in kernels/terms.hpp, included only by the
-// kernels that run them; the host (model, loader, tests) includes this header.
+// one-cell rate functions that read these are in kernels/terms.hpp, included only where they
+// are run (the backend template and the CUDA voxel loop); the host (model, loader, tests)
+// includes this header.
 //
 // Adding a term kind: its TermKind value and its row in kTermRegistry here, its rate function
 // and its `case` in term_rates (kernels/terms.hpp). The loader (host/scene/scene_model.cpp),

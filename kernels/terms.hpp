@@ -1,9 +1,10 @@
 // The coupled reaction terms of the tumour-microenvironment model: the one-cell rate function
-// of each term kind and the per-voxel integrator, shared by the OpenMP loop and the CUDA
-// kernel. The model is data: species, populations and terms come from the scene; nothing
-// here names a molecule or a cell type. The plain data these read (Term, Factor, TermKind,
-// ReactionArgs, the limits and the term registry) is in kernels/term_types.hpp; include this
-// header only where the terms are run (kernels/model_cpu.cpp, model_cuda.cu, tests of it).
+// of each term kind and the per-voxel integrator, run at every voxel by the generic voxel loop
+// on the host and on the device (ReactOp). The model is data: species, populations and terms come from the scene;
+// nothing here names a molecule or a cell type. The plain data these read (Term, Factor, TermKind, ReactionArgs, the
+// limits and the term registry) is in kernels/term_types.hpp; include this header only where the terms are run
+// (ReactOp: host/core/backend_impl.hpp, the CUDA voxel loop kernels/parallel_for_cuda.cu through kernels/ops.def, tests
+// of it).
 //
 // Each term adds to production P_i >= 0 [unit_i/s] and per-capita loss L_i >= 0 [1/s] of the
 // fields it touches, so dc_i/dt = P_i(c) - L_i(c) c_i. The per-voxel integrator
@@ -228,5 +229,17 @@ TME_HD inline int react_voxel(const ReactionArgs& a, real* fields, long long nvo
   for (int m = 0; m < a.nlocal; ++m) fields[a.local[m] * nvox + idx] = c[m];
   return steps;
 }
+
+// The reaction pass as an op of the voxel loop (kernels/parallel_for.hpp) over nvox voxels.
+// The sub-step count varies from voxel to voxel (quiet tissue 1, a front many): the host loop
+// hands out chunks of voxels dynamically.
+struct ReactOp {
+  ReactionArgs a;
+  real* fields = nullptr;  // nspecies blocks of nvox values
+  long long nvox = 0;
+  real dt = 0;  // [s]
+  static constexpr long long kHostChunk = 4096;
+  TME_HD void operator()(long long v) const { react_voxel(a, fields, nvox, v, dt); }
+};
 
 }  // namespace tme

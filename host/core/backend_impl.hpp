@@ -3,13 +3,16 @@
 // (host/core/backend_cuda.cpp: device memory, kernels queued on the backend's own stream).
 // The sequencing of every operation (ping-pong, sub-steps, factor tables, scratch on first
 // use) is written here once; the kernel arguments are built once at load, and only the state
-// pointers (which swap between steps) and the step length change per call.
+// pointers (which swap between steps) and the step length change per call. The point-wise
+// operators (reactions, chemotaxis, fractions) run as ops of the generic voxel loop; a new one
+// is its header (kernels/X.hpp), its entry in kernels/ops.def and its call here.
 //
 // What a Space provides:
 //   kName, kHostMemory              "cpu"/"cuda"; whether its buffers are host memory
 //   Buffer<T>                       storage of n values, constructed from a label (errors name
 //                                   it); data(), size(), empty(), swap()
-//   exec()                          the handle the launchers of kernels/launch.hpp take
+//   exec()                          the handle the launchers of kernels/launch.hpp and the
+//                                   voxel loop (kernels/parallel_for.hpp) take
 //   device()                        the description Backend::device() returns
 //   prepare()                       per-load setup of the threads that will run the loops
 //   allocate(buf, n)                n values, contents undefined; waits for queued work first
@@ -28,7 +31,11 @@
 #include "host/core/backend.hpp"
 #include "host/core/model.hpp"
 #include "host/core/problem.hpp"
+#include "kernels/chemotaxis.hpp"
+#include "kernels/fraction.hpp"
 #include "kernels/launch.hpp"
+#include "kernels/parallel_for.hpp"
+#include "kernels/terms.hpp"
 
 namespace tme {
 
@@ -143,7 +150,7 @@ class SpaceBackend final : public Backend {
     if (reaction_.nterms == 0) return;
     ReactionArgs a = reaction_;
     set_globals(a, globals, nglobals_);
-    tme::react(sp_.exec(), a, a_.data(), nvox_, real(dt));
+    parallel_for(sp_.exec(), nvox_, ReactOp{a, a_.data(), nvox_, real(dt)});
   }
 
   // Per moving population: the face drifts once into vel_, then equal sub-steps within the
@@ -158,13 +165,13 @@ class SpaceBackend final : public Backend {
       a.dt = real(dt / n);
       a.in = a_.data();  // signals (unchanged by the pass)
       a.vel = vel_.data();
-      tme::chemotaxis_velocity(sp_.exec(), a);
+      parallel_for(sp_.exec(), a.g.d, ChemotaxisVelocityOp{a});
       const long long off = a.cx[0].cell * nvox_;
       real* blocks[2] = {a_.data() + off, b_.data() + off};
       for (int it = 0; it < n; ++it) {
         a.cell_in = blocks[it % 2];
         a.cell_out = blocks[(it + 1) % 2];
-        tme::chemotaxis(sp_.exec(), a);
+        parallel_for(sp_.exec(), a.g.d, ChemotaxisOp{a});
       }
       if (n % 2) sp_.copy(blocks[0], blocks[1], size_t(nvox_) * sizeof(real));
     }
@@ -175,7 +182,7 @@ class SpaceBackend final : public Backend {
     FractionArgs a = fraction_;
     a.fields = a_.data();
     a.dose = stage(dose_, dose);
-    tme::fraction(sp_.exec(), a);
+    parallel_for(sp_.exec(), a.nvox, FractionOp{a});
   }
 
   void read_state(std::vector<real>& out) override {
