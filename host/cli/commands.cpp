@@ -18,6 +18,7 @@
 #include "host/core/simulation.hpp"
 #include "host/core/version.hpp"
 #include "host/io/input_file.hpp"
+#include "host/io/paraview_script.hpp"
 #include "host/io/run_dir.hpp"
 #include "host/io/vtk_io.hpp"
 #include "host/rt/delivery.hpp"
@@ -240,7 +241,45 @@ std::vector<Stop> run_stops(const LoadedScene& ls, const std::vector<double>& ti
   std::stable_sort(stops.begin(), stops.end(),
                    [](const Stop& a, const Stop& b) { return a.t < b.t || (a.t == b.t && a.when < b.when); });
   return stops;
-}
+  // Seconds per unit of the volumes' TimeValue (output.time_unit: s, h or d).
+  double seconds_per(const std::string& time_unit) {
+    return time_unit == "d" ? 86400.0 : time_unit == "h" ? 3600.0 : 1.0;
+  }
+
+  // The uint8 arrays of every volume: one mask per region the scene defines ("region_<name>")
+  // and the tissue label index ("tissue") when the scene has tissue labels.
+  std::vector<MaskOut> volume_masks(const LoadedScene& ls) {
+    std::vector<MaskOut> m;
+    for (const NamedMask& r : ls.regions) m.push_back({"region_" + r.name, r.mask.data()});
+    if (!ls.problem.labels.empty()) m.push_back({"tissue", ls.problem.labels.data()});
+    return m;
+  }
+
+  // open_in_paraview.py for this run (host/io/paraview_script.hpp).
+  std::string run_paraview_script(const LoadedScene& ls, const std::vector<std::string>& fields) {
+    const Problem& p = ls.problem;
+    ParaviewScriptInfo info;
+    info.fields = fields;
+    info.color_by = fields.empty() ? "" : fields[0];
+    for (const std::string& f : fields)  // a cell density first, when there is one
+      if (f.find("[cells/") != std::string::npos) {
+        info.color_by = f;
+        break;
+      }
+    for (const NamedMask& r : ls.regions) info.region_masks.push_back("region_" + r.name);
+    slice_centre(p.grid, ls.regions, info.centre, &info.centre_from);
+    if (!p.model.plans.empty()) {
+      // The 95% isodose of the first plan's fraction dose and of its course total.
+      double first = 0, total = 0;
+      for (const FractionEvent& f : p.model.fractions)
+        if (f.plan == 0) total += f.dose_Gy, first = first > 0 ? first : f.dose_Gy;
+      info.dose_array = "dose [Gy]";
+      if (first > 0) info.dose_levels.push_back(0.95 * first);
+      if (total > first) info.dose_levels.push_back(0.95 * total);
+    }
+    info.time_unit = ls.output_time_unit;
+    return paraview_script(info);
+  }
 
 }  // namespace
 
@@ -248,11 +287,21 @@ std::string version_line() {
   return std::string("tmesim ") + version() + " (git " + git_hash() + (git_dirty() ? ", dirty" : "") + ")";
 }
 
+std::string omp_waiting() {
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  if (!policy) return "libgomp's default (spin, then sleep)";
+  const char* mine = std::getenv(kOmpWaitDefaultMarker);
+  if (mine && std::string(mine) == "1")
+    return std::string(policy) + " (tmesim's default; set OMP_WAIT_POLICY to choose)";
+  return std::string(policy) + " (OMP_WAIT_POLICY)";
+}
+
 int cmd_info(std::ostream& out) {
   out << version_line() << "\n";
   out << "precision: " << (sizeof(real) == 4 ? "float32" : "float64") << "\n";
   out << "backends: cpu" << (cuda_compiled() ? ", cuda" : "") << "\n";
   out << "cpu: " << make_cpu_backend()->device() << "\n";
+  out << "openmp waiting: " << omp_waiting() << "\n";
   std::string why;
   if (!cuda_compiled()) {
     out << "cuda: not built\n";
@@ -397,10 +446,15 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
         const auto rows = rt::summarise_fraction(f.time_s, f.plan, m.plans[f.plan].name, f.dose_Gy, d, regions);
         delivered.insert(delivered.end(), rows.begin(), rows.end());
         write_text_atomic(dir->work() / "delivered_schedule.csv", rt::delivered_schedule_csv(delivered));
-        if (!o.quiet)
+        if (!o.quiet) {
+          // Each scope by its name: the whole grid, then every observed region.
           out << "fraction " << acc->fractions() << ": plan '" << m.plans[f.plan].name << "', " << f.dose_Gy
-              << " Gy at t = " << human_time(f.time_s) << " (lesion mean " << rows[0].mean_Gy << " Gy, max "
-              << rows[0].max_Gy << " Gy)" << std::endl;
+              << " Gy at t = " << human_time(f.time_s) << ":";
+          for (size_t r = 0; r < rows.size(); ++r)
+            out << (r ? "; " : " ") << rows[r].scope << " mean " << rows[r].mean_Gy << " Gy, max " << rows[r].max_Gy
+                << " Gy";
+          out << std::endl;
+        }
       });
       write_text_atomic(w / "delivered_schedule.csv", rt::delivered_schedule_csv(delivered));
     }
@@ -409,8 +463,30 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     // Where the run stops to write: the output times, and with output.at_events each event
     // time twice, just before its events (none applied) and just after (all applied).
     const std::vector<Stop> stops = run_stops(ls, times);
+    // What the volumes carry besides the fields, and a pvpython script that opens them.
+    const std::vector<MaskOut> masks = volume_masks(ls);
+    const double time_scale = seconds_per(ls.output_time_unit);
+    {
+      std::vector<std::string> names;
+      for (int s : fields) names.push_back(p.species[s].name + " [" + p.species[s].unit + "]");
+      write_text_atomic(w / "open_in_paraview.py", run_paraview_script(ls, names));
+    }
+    const std::vector<TotalUnit> totals = total_units(p);
+    if (!p.model.drugs.empty()) {
+      // The drug doses given during the run (plots mark them, like the fractions).
+      std::ostringstream doses;
+      doses.precision(9);
+      doses << "time_s,time_h,drug,amount_mg\n";
+      for (const Drug& d : p.model.drugs)
+        for (const pk::Dose& x : d.doses)
+          if (x.time_s <= p.time.t_end)
+            doses << x.time_s << ',' << x.time_s / 3600 << ',' << d.name << ',' << x.amount_mg << '\n';
+      write_text_atomic(w / "drug_doses.csv", doses.str());
+    }
+
+    // (times in output.time_unit, as in the volumes' TimeValue)
     std::vector<std::pair<double, std::string>> pvd, pvd_before, pvd_after;
-    std::string csv = observables_header(p), events_csv = "time_s,time,when,events,file\n";
+    std::string csv = observables_header(p, totals, rt), events_csv = "time_s,time,when,events,file\n";
     std::vector<real> state;
     // The volume of the state the backend holds at time t [s].
     auto write_volume = [&](const std::string& name, double t) {
@@ -430,7 +506,12 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
           arrays.push_back({"survival_" + p.species[m.radio_pops[q].species].name + " [1]", rt_out[3 + q].data()});
         }
       }
-      write_vti((w / name).string(), p.grid, arrays, t);
+      VolumeInfo info;
+      info.time_s = t;
+      info.time_value = t / time_scale;
+      info.time_unit = ls.output_time_unit;
+      info.label_names = p.label_names;
+      write_vti((w / name).string(), p.grid, arrays, masks, info);
     };
     ProgressPrinter progress(out, p.time.t_end, o.progress_every_s, o.quiet, cost.seconds_max);
     const auto wall0 = std::chrono::steady_clock::now();
@@ -448,9 +529,13 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
         char name[32];
         std::snprintf(name, sizeof name, "fields_%04zu.vti", n++);
         write_volume(name, st.t);
-        pvd.emplace_back(st.t, name);
+        pvd.emplace_back(st.t / time_scale, name);
         write_pvd((w / "fields.pvd").string(), pvd);
-        csv += observables_row(st.t, compute_observables(p, state));
+        std::vector<std::vector<Stats>> dose_stats;
+        if (rt)
+          for (const auto* q : {&acc->physical_Gy(), &acc->bed_Gy(), &acc->eqd2_Gy()})
+            dose_stats.push_back(scope_stats(p, *q));
+        csv += observables_row(st.t, compute_observables(p, state), totals, dose_stats);
         write_text_atomic(w / "observables.csv", csv);
         fresh_interval = true;
       } else {
@@ -459,7 +544,7 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
         write_volume(name, st.t);
         ++event_volumes;
         auto& series = before ? pvd_before : pvd_after;
-        series.emplace_back(st.t, name);
+        series.emplace_back(st.t / time_scale, name);
         write_pvd((w / (before ? "events_before.pvd" : "events_after.pvd")).string(), series);
         events_csv += exact_seconds(st.t) + "," + human_time(st.t) + "," + (before ? "before," : "after,") + st.events +
                       "," + name + "\n";
@@ -497,7 +582,8 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     out << "wrote " << times.size() << " volumes"
         << (event_volumes ? " and " + std::to_string(event_volumes) + " event volumes (events.csv)" : "") << ", "
         << sim.steps() << " steps in " << std::setprecision(3) << wall << " s to " << fin.string() << "\n"
-        << "open in ParaView: paraview " << (fin / "fields.pvd").string() << "  (a time series; observables in "
+        << "open in ParaView: paraview --script=" << (fin / "open_in_paraview.py").string() << "  (or paraview "
+        << (fin / "fields.pvd").string() << "; times in " << ls.output_time_unit << "; observables in "
         << (fin / "observables.csv").string() << ")\n";
     return 0;
   } catch (const std::exception& e) {

@@ -26,6 +26,12 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err);
 int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err, const std::string& backend = "auto",
                  const std::vector<std::string>& set = {}, const std::string& until = "");
 int cmd_info(std::ostream& out);
+// Set (to 1) by main when it chose OMP_WAIT_POLICY=passive itself (the user had not set it).
+inline constexpr const char* kOmpWaitDefaultMarker = "TMESIM_OMP_WAIT_DEFAULT";
+// How OpenMP threads wait, for 'tmesim info': "passive (tmesim's default; ...)" or
+// "<value> (OMP_WAIT_POLICY)" or "libgomp's default (...)".
+std::string omp_waiting();
+
 // "tmesim 0.1.0 (git abc1234[, dirty])": the first line of `tmesim info` and `tmesim --version`.
 std::string version_line();
 

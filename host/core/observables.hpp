@@ -16,6 +16,10 @@ struct Stats {
 // stats[species][0] is the whole grid, stats[species][1 + r] region r of p.regions.
 std::vector<std::vector<Stats>> compute_observables(const Problem& p, const std::vector<real>& state);
 
+// The same statistics of one per-voxel quantity (nvox values, e.g. the cumulative dose [Gy]):
+// [0] the whole grid, [1 + r] region r of p.regions.
+std::vector<Stats> scope_stats(const Problem& p, const std::vector<double>& values);
+
 // Total amount of species s [unit * um^3], accumulated in double.
 double total_amount(const Problem& p, const std::vector<real>& state, int s);
 

@@ -19,6 +19,8 @@
 #include <system_error>
 
 #include "host/core/version.hpp"
+#include "host/scene/quantity.hpp"
+#include "host/scene/units.hpp"
 
 namespace fs = std::filesystem;
 
@@ -395,25 +397,61 @@ std::string RunDirectory::partial_output_note() const {
   return fs::is_directory(fs::symlink_status(work_, ec)) ? "partial output left in " + work_.string() + "\n" : "";
 }
 
-std::string observables_header(const Problem& p) {
+TotalUnit total_unit(const std::string& unit) {
+  static const UnitSystem units;  // read once (UDUNITS' XML database); const use only
+  const double um3_in_mm3 = 1e-9;
+  auto amount = [&](const std::string& name) -> TotalUnit {
+    // [name/um^3] per [unit]: the integral [unit * um^3] times it is in [name].
+    return {name, units.to("1 " + unit, "(" + name + ")/um^3")};
+  };
+  const size_t slash = unit.rfind('/');
+  if (slash != std::string::npos && unit.find_first_of("()") == std::string::npos) {
+    const std::string num = trim_blanks(unit.substr(0, slash)), den = trim_blanks(unit.substr(slash + 1));
+    if (!num.empty() && units.parses(num) && units.convertible(den, "m^3")) return amount(num);
+  }
+  if (unit.size() > 1 && unit.back() == 'M' && units.convertible(unit, "mol/m^3")) {
+    const std::string mol = unit.substr(0, unit.size() - 1) + "mol";
+    if (units.convertible(mol, "mol")) return amount(mol);
+  }
+  return {unit == "1" ? "mm^3" : unit + " mm^3", um3_in_mm3};
+}
+
+std::vector<TotalUnit> total_units(const Problem& p) {
+  std::vector<TotalUnit> t;
+  for (const auto& sp : p.species) t.push_back(total_unit(sp.unit));
+  return t;
+}
+
+std::string observables_header(const Problem& p, const std::vector<TotalUnit>& totals, bool dose) {
   std::ostringstream h;
   h << "time_s";
-  for (const auto& sp : p.species) {
-    std::vector<std::string> regions{"grid"};
-    for (const auto& r : p.regions) regions.push_back(r.name);
-    for (const auto& r : regions)
-      for (const char* stat : {"total", "mean", "min", "max"}) h << ',' << sp.name << '.' << r << '.' << stat;
-  }
+  std::vector<std::string> scopes{"grid"};
+  for (const auto& r : p.regions) scopes.push_back(r.name);
+  for (size_t s = 0; s < p.species.size(); ++s)
+    for (const auto& r : scopes) {
+      const std::string col = p.species[s].name + "." + r + ".";
+      const std::string& u = p.species[s].unit;
+      h << ',' << col << "total [" << totals.at(s).name << "]," << col << "mean [" << u << "]," << col << "min [" << u
+        << "]," << col << "max [" << u << ']';
+    }
+  if (dose)
+    for (const char* q : {"dose", "BED", "EQD2"})
+      for (const auto& r : scopes)
+        for (const char* stat : {"mean", "min", "max"}) h << ',' << q << '.' << r << '.' << stat << " [Gy]";
   h << '\n';
   return h.str();
 }
 
-std::string observables_row(double t, const std::vector<std::vector<Stats>>& stats) {
+std::string observables_row(double t, const std::vector<std::vector<Stats>>& stats,
+                            const std::vector<TotalUnit>& totals, const std::vector<std::vector<Stats>>& dose) {
   std::ostringstream row;
   row.precision(9);
   row << t;
-  for (const auto& per_species : stats)
-    for (const Stats& s : per_species) row << ',' << s.total << ',' << s.mean << ',' << s.min << ',' << s.max;
+  for (size_t s = 0; s < stats.size(); ++s)
+    for (const Stats& x : stats[s])
+      row << ',' << x.total * totals.at(s).factor << ',' << x.mean << ',' << x.min << ',' << x.max;
+  for (const auto& q : dose)
+    for (const Stats& x : q) row << ',' << x.mean << ',' << x.min << ',' << x.max;
   row << '\n';
   return row.str();
 }

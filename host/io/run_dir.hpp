@@ -101,10 +101,26 @@ class RunDirectory {
   std::string warning_;
 };
 
-// Observables CSV: "time_s" then per species and region "<species>.<region>.<stat>" for
-// stat in total (unit*um^3), mean, min, max (unit). Region "grid" is the whole grid.
-std::string observables_header(const Problem& p);
-std::string observables_row(double t, const std::vector<std::vector<Stats>>& stats);
+// The unit a species' total (its integral over a scope's volume) is reported in, and the
+// factor from the internal integral [species unit * um^3] to it:
+//   an amount per volume ("cells/mm^3", "ng/mL", "1/mm^3"): the amount (cells, ng, 1);
+//   molar ("nM", "uM"): moles with the same prefix (nmol, umol);
+//   anything else ("mmHg", "1"): the unit times mm^3 ("mmHg mm^3", "mm^3").
+struct TotalUnit {
+  std::string name;
+  double factor = 1;  // [name] per [species unit * um^3]
+};
+TotalUnit total_unit(const std::string& species_unit);
+std::vector<TotalUnit> total_units(const Problem& p);
+
+// Observables CSV: "time_s" then per species and scope "<species>.<scope>.<stat> [unit]" for
+// stat in total (in total_unit), mean, min, max (species unit); scope "grid" is the whole grid,
+// then each observed region. With `dose`, then "<q>.<scope>.<stat> [Gy]" for q in dose, BED,
+// EQD2 (cumulative physical dose and its LQ equivalents) and stat in mean, min, max.
+std::string observables_header(const Problem& p, const std::vector<TotalUnit>& totals, bool dose);
+// stats: compute_observables; dose: empty, or scope_stats of dose, BED and EQD2 (3 entries).
+std::string observables_row(double t, const std::vector<std::vector<Stats>>& stats,
+                            const std::vector<TotalUnit>& totals, const std::vector<std::vector<Stats>>& dose);
 
 // JSON string literal with escapes.
 std::string json_quote(const std::string& s);

@@ -43,6 +43,8 @@
 #include <vtkOutputWindow.h>
 #include <vtkPointData.h>
 #include <vtkSmartPointer.h>
+#include <vtkStringArray.h>
+#include <vtkUnsignedCharArray.h>
 #include <vtkXMLDataElement.h>
 #include <vtkXMLDataParser.h>
 #include <vtkXMLImageDataReader.h>
@@ -242,10 +244,10 @@ std::string commit_tmp(const std::string& tmp, const std::string& path) {
   return {};
 }
 
-// Shared writer: `arrays` become cell data of an image with g's geometry; a TimeValue field
-// array is added when has_time. Atomic (tmp + rename).
+// Shared writer: `arrays` become cell data of an image with g's geometry; the field data of
+// `info` (TimeValue, units, label names) are added when given. Atomic (tmp + rename).
 void write_cell_image(const std::string& path, const GridSpec& g,
-                      const std::vector<vtkSmartPointer<vtkDataArray>>& arrays, bool has_time, double time_s,
+                      const std::vector<vtkSmartPointer<vtkDataArray>>& arrays, const VolumeInfo* info,
                       VtiCompression compression) {
   if (g.d.nx < 1 || g.d.ny < 1 || g.d.nz < 1)
     write_fail(path, "grid has " + std::to_string(g.d.nx) + "x" + std::to_string(g.d.ny) + "x" +
@@ -255,12 +257,26 @@ void write_cell_image(const std::string& path, const GridSpec& g,
   img->SetSpacing(g.h[0], g.h[1], g.h[2]);
   img->SetOrigin(g.origin[0], g.origin[1], g.origin[2]);
   for (const auto& a : arrays) img->GetCellData()->AddArray(a);
-  if (has_time) {
-    vtkNew<vtkDoubleArray> t;
-    t->SetName("TimeValue");
-    t->SetNumberOfTuples(1);
-    t->SetValue(0, time_s);
-    img->GetFieldData()->AddArray(t);
+  if (info) {
+    auto number = [&](const char* name, double v) {
+      vtkNew<vtkDoubleArray> a;
+      a->SetName(name);
+      a->SetNumberOfTuples(1);
+      a->SetValue(0, v);
+      img->GetFieldData()->AddArray(a);
+    };
+    auto strings = [&](const char* name, const std::vector<std::string>& v) {
+      vtkNew<vtkStringArray> a;
+      a->SetName(name);
+      a->SetNumberOfValues((vtkIdType)v.size());
+      for (size_t i = 0; i < v.size(); ++i) a->SetValue((vtkIdType)i, v[i]);
+      img->GetFieldData()->AddArray(a);
+    };
+    number("TimeValue", info->time_value);  // what ParaView shows as the time
+    strings("TimeUnit", {info->time_unit});
+    number("Time_s", info->time_s);
+    strings("LengthUnit", {info->length_unit});
+    if (!info->label_names.empty()) strings("TissueLabels", info->label_names);
   }
 
   const std::string tmp = path + ".tmp";
@@ -886,6 +902,19 @@ void write_vti(const std::string& path, const GridSpec& g, const std::vector<Arr
 
 void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays, double time_s,
                VtiCompression compression) {
+  VolumeInfo info;
+  info.time_value = time_s;
+  info.time_s = time_s;
+  write_vti(path, g, arrays, {}, info, compression);
+}
+
+void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays,
+               const std::vector<MaskOut>& masks, const VolumeInfo& info) {
+  write_vti(path, g, arrays, masks, info, VtiCompression::ZLib);
+}
+
+void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays,
+               const std::vector<MaskOut>& masks, const VolumeInfo& info, VtiCompression compression) {
   using ArrT = std::conditional_t<std::is_same_v<real, double>, vtkDoubleArray, vtkFloatArray>;
   const long long n = g.nvox();
   std::vector<vtkSmartPointer<vtkDataArray>> vtk_arrays;
@@ -901,7 +930,17 @@ void write_vti(const std::string& path, const GridSpec& g, const std::vector<Arr
     arr->SetArray(const_cast<real*>(a.data), (vtkIdType)n, 1);
     vtk_arrays.push_back(arr);
   }
-  write_cell_image(path, g, vtk_arrays, true, time_s, compression);
+  for (const auto& m : masks) {
+    if (m.name.empty()) write_fail(path, "a mask has no name");
+    if (!seen.insert(m.name).second) write_fail(path, "array '" + m.name + "' given twice");
+    if (!m.data) write_fail(path, "mask '" + m.name + "' has no data");
+    auto arr = vtkSmartPointer<vtkUnsignedCharArray>::New();
+    arr->SetName(m.name.c_str());
+    arr->SetNumberOfComponents(1);
+    arr->SetArray(const_cast<uint8_t*>(m.data), (vtkIdType)n, 1);  // zero-copy, as above
+    vtk_arrays.push_back(arr);
+  }
+  write_cell_image(path, g, vtk_arrays, &info, compression);
 }
 
 void write_image_map_vti(const std::string& path, const GridSpec& g, const std::string& array,
@@ -914,7 +953,7 @@ void write_image_map_vti(const std::string& path, const GridSpec& g, const std::
   arr->SetName(array.c_str());
   arr->SetNumberOfComponents(1);
   arr->SetArray(const_cast<double*>(values.data()), (vtkIdType)values.size(), 1);
-  write_cell_image(path, g, {arr}, false, 0.0, VtiCompression::ZLib);
+  write_cell_image(path, g, {arr}, nullptr, VtiCompression::ZLib);
 }
 
 void write_pvd(const std::string& path, const std::vector<std::pair<double, std::string>>& entries) {

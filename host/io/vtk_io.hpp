@@ -1,6 +1,7 @@
 // VTK image I/O: cell-data .vti volumes (XML, appended binary, zlib), .pvd collections,
 // and reading scalar maps from .vti, MetaImage (.mha/.mhd) and NRRD files.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,9 +15,29 @@ struct ArrayOut {
   const real* data;  // nvox values, x fastest
 };
 
+// A uint8 cell array: a region mask (1 inside) or the tissue label index, so that ParaView can
+// threshold or contour it against the fields.
+struct MaskOut {
+  std::string name;     // e.g. "region_tumour", "tissue"
+  const uint8_t* data;  // nvox bytes, x fastest
+};
+
+// What a volume says about itself in its field data, besides its arrays.
+struct VolumeInfo {
+  double time_value = 0;                 // "TimeValue", in time_unit (what ParaView shows as time)
+  std::string time_unit = "s";           // "TimeUnit": s, h or d
+  double time_s = 0;                     // "Time_s": the same time in seconds (exact run time)
+  std::string length_unit = "um";        // "LengthUnit": of spacing and origin
+  std::vector<std::string> label_names;  // "TissueLabels": name of each tissue label value
+};
+
 // Write one volume: grid as vtkImageData (cells = voxels, spacing and origin in um), cell
-// arrays, a "TimeValue" field array [s]. Writes path + ".tmp" then renames. Throws on failure.
+// arrays, a "TimeValue" field array [s] and the units (LengthUnit um, TimeUnit s). Writes
+// path + ".tmp" then renames. Throws on failure.
 void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays, double time_s);
+// The same with uint8 cell arrays (masks) and the field data of `info`.
+void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays,
+               const std::vector<MaskOut>& masks, const VolumeInfo& info);
 
 // Compressor of the appended binary data. ZLib: the default above, smallest files. LZ4: about
 // 10x faster to write (256x256x128 x 2 float arrays: 0.15 s vs 1.7 s) for ~20% larger files.
@@ -24,8 +45,11 @@ void write_vti(const std::string& path, const GridSpec& g, const std::vector<Arr
 enum class VtiCompression { None, ZLib, LZ4 };
 void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays, double time_s,
                VtiCompression compression);
+void write_vti(const std::string& path, const GridSpec& g, const std::vector<ArrayOut>& arrays,
+               const std::vector<MaskOut>& masks, const VolumeInfo& info, VtiCompression compression);
 
-// Write a ParaView collection: (time [s], file name relative to the .pvd) pairs. Atomic.
+// Write a ParaView collection: (time, file name relative to the .pvd) pairs; the time in the
+// unit the volumes' TimeValue uses (ParaView takes the series' times from here). Atomic.
 void write_pvd(const std::string& path, const std::vector<std::pair<double, std::string>>& entries);
 
 // A scalar image read from a file, in world units (um).

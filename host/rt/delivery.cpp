@@ -97,7 +97,7 @@ std::vector<DeliveredRow> summarise_fraction(
     return r;
   };
   std::vector<DeliveredRow> rows;
-  rows.push_back(row("lesion", [](size_t) { return true; }));
+  rows.push_back(row("grid", [](size_t) { return true; }));
   for (const auto& [name, mask] : regions) rows.push_back(row(name, [m = mask](size_t i) { return (*m)[i] != 0; }));
   return rows;
 }

@@ -42,19 +42,19 @@ class DoseAccumulator {
   int fractions_ = 0;
 };
 
-// Summary of one delivered fraction over one scope (the whole lesion grid or a named region).
+// Summary of one delivered fraction over one scope (the whole grid or a named region).
 // Statistics are of the physical dose of this fraction [Gy]; NaN when voxels == 0.
 struct DeliveredRow {
   double time_s = 0;                           // delivery time [s] of run time
   int plan = 0;                                // plan index
   std::string plan_name;                       // plan name
   double prescribed_Gy = 0;                    // prescribed dose of the fraction [Gy]
-  std::string scope;                           // "lesion" or a region name
+  std::string scope;                           // "grid" (every voxel) or a region name
   double mean_Gy = 0, min_Gy = 0, max_Gy = 0;  // over the scope's voxels [Gy]
   long long voxels = 0;                        // voxels in the scope
 };
 
-// Rows for one fraction: first scope "lesion" (all voxels of dose_Gy), then one per region
+// Rows for one fraction: first scope "grid" (all voxels of dose_Gy), then one per region
 // (mask of dose_Gy.size() bytes, nonzero = inside) in the order given. A region with no voxel
 // gives voxels 0 and NaN statistics. Throws for a null mask or a mask of the wrong size.
 std::vector<DeliveredRow> summarise_fraction(

@@ -386,6 +386,7 @@ class Loader {
   double until_ = -1;  // time.until [s]; < 0: none
   Val until_at_;       // its value, for the warning's position
   std::vector<std::string> warnings_;
+  std::string output_time_unit_ = "s";
   YAML::Node out_{YAML::NodeType::Map};
   std::shared_ptr<ModelState> model_;  // parameters, model files, field kinds (scene_model.cpp)
 };

@@ -601,7 +601,8 @@ void Loader::read_output(Keys& top) {
   std::vector<std::string> names;
   for (const SpeciesInfo& s : p_.species) names.push_back(s.name);
   const std::string expected = "'all' or a list of species names (" + join(names) + ")";
-  Keys o = top.map("output", {"fields", "at_events"}, Style::kBlock, Or::node(YAML::Node(YAML::NodeType::Map)));
+  Keys o =
+      top.map("output", {"fields", "at_events", "time_unit"}, Style::kBlock, Or::node(YAML::Node(YAML::NodeType::Map)));
   if (!o.get("fields").node.IsSequence()) {
     o.opt("fields", Or{"all"}, [&](const Val& fv) {
       if (!fv.scalar()) list(fv, expected);  // fails: neither 'all' nor a list
@@ -622,6 +623,15 @@ void Loader::read_output(Keys& top) {
     });
   }
   read_at_events(o);
+  // The unit of the volumes' TimeValue and of the .pvd times (what ParaView shows as the time).
+  output_time_unit_ = o.opt("time_unit", Or{"s"}, [&](const Val& tv) {
+    const std::string unit_expected = "s, h or d, the unit of TimeValue in the volumes";
+    const std::string u = text(tv, unit_expected);
+    if (!units_.parses(u)) err_.fail(tv, "unit " + in_quotes(u) + " does not parse", unit_expected);
+    if (!units_.convertible(u, "s")) err_.fail(tv, in_quotes(u) + " is not a unit of time", unit_expected);
+    if (u != "s" && u != "h" && u != "d") err_.fail(tv, "time unit " + in_quotes(u) + " is not offered", unit_expected);
+    return u;
+  });
 }
 
 void Loader::read_at_events(Keys& output) {
@@ -909,6 +919,8 @@ LoadedScene Loader::load(const std::string& text_in) {
   ls.problem = std::move(p_);
   ls.resolved_yaml = std::string(em.c_str()) + "\n";
   ls.output_fields = output_fields_;
+  ls.output_time_unit = output_time_unit_;
+  for (const Region& r : regions_) ls.regions.push_back({r.name, r.mask});
   ls.output_at_fractions = at_fractions_;
   ls.output_at_doses = at_doses_;
   ls.warnings = warnings_;

@@ -42,6 +42,8 @@ struct LoadedScene {
   // What the user should know about the scene as loaded (time.until dropping events), one
   // line each, printed as "warning: <line>".
   std::vector<std::string> warnings;
+  std::string output_time_unit = "s";  // unit of the volumes' TimeValue: s, h or d
+  std::vector<NamedMask> regions;      // every region the scene defines (observed or not)
 };
 
 // Parse, validate, convert units, read map files, build the problem. Throws SceneError.

@@ -54,7 +54,13 @@ TEST(Cli, RunWritesACompleteRunDirectory) {
   std::istringstream csv(slurp(run / "observables.csv"));
   std::string header, line;
   std::getline(csv, header);
-  EXPECT_EQ(header.rfind("time_s,A.grid.total,A.grid.mean,A.grid.min,A.grid.max,A.corner.total,", 0), 0u) << header;
+  // Totals in the amount of the concentration unit: ng for ng/mL, nmol for nM.
+  EXPECT_EQ(header.rfind("time_s,A.grid.total [ng],A.grid.mean [ng/mL],A.grid.min [ng/mL],A.grid.max [ng/mL],"
+                         "A.corner.total [ng],",
+                         0),
+            0u)
+      << header;
+  EXPECT_NE(header.find(",B.grid.total [nmol],B.grid.mean [nM],"), std::string::npos) << header;
   std::vector<std::vector<double>> rows;
   while (std::getline(csv, line)) {
     std::vector<double> row;
@@ -67,10 +73,13 @@ TEST(Cli, RunWritesACompleteRunDirectory) {
   EXPECT_EQ(rows[4][0], 100.0);
   ASSERT_EQ(rows[4].size(), 1u + 2 * 2 * 4);
   const double B100 = 2 * std::exp(-0.02 * 100);
-  EXPECT_NEAR(rows[4][1 + 8 + 1], B100, 2e-3 * B100);                                    // B.grid.mean
-  EXPECT_NEAR(rows[4][1 + 8 + 0], B100 * 120 * 100 * 80, 2e-3 * B100 * 120 * 100 * 80);  // B.grid.total [nM um^3]
-  const double Acorner = 0.5 / 0.01 * (1 - std::exp(-1.0)) * 27000;                      // 27 voxels of 1000 um^3
-  EXPECT_NEAR(rows[4][1 + 4], Acorner, 1e-3 * Acorner);                                  // A.corner.total
+  EXPECT_NEAR(rows[4][1 + 8 + 1], B100, 2e-3 * B100);  // B.grid.mean
+  // B.grid.total [nmol]: nM x um^3, 1 um^3 = 1e-15 L.
+  const double Btotal = B100 * 120 * 100 * 80 * 1e-15;
+  EXPECT_NEAR(rows[4][1 + 8 + 0], Btotal, 2e-3 * Btotal);
+  // A.corner.total [ng]: 27 voxels of 1000 um^3 at ng/mL, 1 um^3 = 1e-12 mL.
+  const double Acorner = 0.5 / 0.01 * (1 - std::exp(-1.0)) * 27000 * 1e-12;
+  EXPECT_NEAR(rows[4][1 + 4], Acorner, 1e-3 * Acorner);
 }
 
 TEST(Cli, VolumesReadBackWithVtkMatchGridNamesTimesAndValues) {
@@ -130,9 +139,9 @@ TEST(Cli, RadiotherapyRunWritesTheScheduleAndDoseFields) {
   EXPECT_NE(r.out.find("fraction 2: plan 'uniform', 8 Gy at t = 36 h"), std::string::npos) << r.out;
   EXPECT_EQ(slurp(run / "delivered_schedule.csv"),
             "time_s,time_h,plan,plan_name,prescribed_Gy,scope,voxels,mean_Gy,min_Gy,max_Gy\n"
-            "43200,12,0,uniform,2,lesion,256,2,2,2\n"
+            "43200,12,0,uniform,2,grid,256,2,2,2\n"
             "43200,12,0,uniform,2,left,128,2,2,2\n"
-            "129600,36,0,uniform,8,lesion,256,8,8,8\n"
+            "129600,36,0,uniform,8,grid,256,8,8,8\n"
             "129600,36,0,uniform,8,left,128,8,8,8\n");
   EXPECT_NE(slurp(run / "provenance.json").find("\"fractions_delivered\": 2"), std::string::npos);
   auto S = [](double a, double b, double dose) { return std::exp(-a * dose - b * dose * dose); };

@@ -65,7 +65,7 @@ TEST(RtDelivery, SummariseFractionStatistics) {
     EXPECT_EQ(r.plan_name, "boost");
     EXPECT_EQ(r.prescribed_Gy, 8);
   }
-  EXPECT_EQ(rows[0].scope, "lesion");
+  EXPECT_EQ(rows[0].scope, "grid");
   EXPECT_EQ(rows[0].voxels, 6);
   EXPECT_DOUBLE_EQ(rows[0].mean_Gy, 20.0 / 6);
   EXPECT_EQ(rows[0].min_Gy, 0.0);
@@ -84,11 +84,11 @@ TEST(RtDelivery, SummariseFractionStatistics) {
 
 TEST(RtDelivery, CsvTextTwoRows) {
   const double nan = std::nan("");
-  const std::vector<rt::DeliveredRow> rows = {{117000, 1, "boost", 1.8, "lesion", 20.0 / 6, 0, 8, 6},
+  const std::vector<rt::DeliveredRow> rows = {{117000, 1, "boost", 1.8, "grid", 20.0 / 6, 0, 8, 6},
                                               {117000, 1, "boost", 1.8, "empty", nan, nan, nan, 0}};
   EXPECT_EQ(rt::delivered_schedule_csv(rows),
             "time_s,time_h,plan,plan_name,prescribed_Gy,scope,voxels,mean_Gy,min_Gy,max_Gy\n"
-            "117000,32.5,1,boost,1.8,lesion,6,3.33333333,0,8\n"
+            "117000,32.5,1,boost,1.8,grid,6,3.33333333,0,8\n"
             "117000,32.5,1,boost,1.8,empty,0,,,\n");
   // A scope with a comma or quote is quoted, quotes doubled.
   const std::vector<rt::DeliveredRow> odd = {{0, 0, "", 2, "a,\"b\"", 2, 2, 2, 1}};

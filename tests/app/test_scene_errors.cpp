@@ -262,6 +262,16 @@ const std::vector<Row>& rows() {
        "bad.yaml:3:25: time.until: '3' has no unit (expected a time > 0 s and <= time.end, e.g. '3 d')"},
       {"UntilZero", B::kFlow, {"=3 time: {end: 1 h, until: 0 s, output_every: 10 min}"},
        "bad.yaml:3:25: time.until: '0 s' must be > 0 (expected a time > 0 s)"},
+      // output.time_unit: the unit of the volumes' TimeValue, one of s, h, d.
+      {"OutputTimeUnitNotOffered", B::kFlow, {"+6 output: {time_unit: min}"},
+       "bad.yaml:6:21: output.time_unit: time unit 'min' is not offered (expected s, h or d, the unit of TimeValue "
+       "in the volumes)"},
+      {"OutputTimeUnitNotATime", B::kFlow, {"+6 output: {time_unit: um}"},
+       "bad.yaml:6:21: output.time_unit: 'um' is not a unit of time (expected s, h or d, the unit of TimeValue in the "
+       "volumes)"},
+      {"OutputTimeUnitNoParse", B::kFlow, {"+6 output: {time_unit: hrs/}"},
+       "bad.yaml:6:21: output.time_unit: unit 'hrs/' does not parse (expected s, h or d, the unit of TimeValue in the "
+       "volumes)"},
       {"SeedNegative", B::kFlow, {"+2 seed: -1"},
        "bad.yaml:2:7: seed: '-1' must be >= 0 (expected a non-negative integer, e.g. 42)"},
       // A source rate must be a concentration per time.

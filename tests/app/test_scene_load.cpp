@@ -87,6 +87,7 @@ void expect_round_trip(const LoadedScene& ls, const std::string& base_dir) {
   const LoadedScene again = tme::load_scene_text(ls.resolved_yaml, "resolved.yaml", base_dir);
   expect_same_problem(ls.problem, again.problem);
   EXPECT_EQ(ls.output_fields, again.output_fields);
+  EXPECT_EQ(ls.output_time_unit, again.output_time_unit);
   EXPECT_EQ(ls.resolved_yaml, again.resolved_yaml);
 }
 
@@ -280,6 +281,7 @@ species:
 output:
   fields: all
   at_events: []
+  time_unit: s
 )";
   EXPECT_EQ(ls.resolved_yaml, expected);
   expect_round_trip(ls, kScenes);

@@ -112,7 +112,7 @@ SceneRun run_scene(const std::string& name, int fractions, int volumes) {
     EXPECT_NE(vti.find(array), std::string::npos) << array;
 
   run.rows = read_schedule(dir / "delivered_schedule.csv");
-  run.lesion = scope_rows(run.rows, "lesion");
+  run.lesion = scope_rows(run.rows, "grid");
   EXPECT_EQ((int)run.lesion.size(), fractions);
   const std::string prov = slurp(dir / "provenance.json");
   const std::string key = "\"fractions_delivered\": " + std::to_string(fractions) + ",";
