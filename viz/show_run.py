@@ -6,8 +6,9 @@ usage:
 
 Opens RUN_DIR/*.pvd (fields.pvd) as a time series, slices it at mid-z (the centre of the
 middle voxel layer, or --z Z in um), colours the slice by the cell array NAME (default: the
-first array, e.g. "IFNg [ng/mL]") at the last time (or the output time closest to --time T
-in seconds), and saves a PNG (default RUN_DIR/<array>_slice.png).
+first array; with or without its unit: "IFNg" or "IFNg [ng/mL]") at the last time (or the
+output time closest to --time T, in the run's time unit: output.time_unit, seconds by
+default), and saves a PNG (default RUN_DIR/<array>_slice.png).
 
 Headless: pvpython --force-offscreen-rendering viz/show_run.py ...  or  xvfb-run -a pvpython ...
 (scripts/render-run does the latter, installing ParaView on Debian when it is missing).
@@ -37,9 +38,9 @@ except ImportError:
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run_dir", help="run directory with a .pvd collection (or the .pvd itself)")
-    ap.add_argument("--array", help="cell array to show (default: the first)")
+    ap.add_argument("--array", help="cell array to show, with or without its unit (default: the first)")
     ap.add_argument("--png", help="output image (default RUN_DIR/<array>_slice.png)")
-    ap.add_argument("--time", type=float, help="time [s] (default: the last output)")
+    ap.add_argument("--time", type=float, help="time in the series' unit (default: the last output)")
     ap.add_argument("--z", type=float, help="slice height [um] (default: middle voxel layer)")
     ap.add_argument("--size", default="1200x900", help="image size WxH (default 1200x900)")
     ap.add_argument("--range", type=float, nargs=2, metavar=("LO", "HI"), help="colour range")
@@ -87,9 +88,7 @@ def main():
     arrays = list(reader.CellData.keys())
     if not arrays:
         sys.exit(f"show_run.py: {pvd}: no cell arrays")
-    array = a.array or first_array_in_file(pvd, arrays)
-    if array not in arrays:
-        sys.exit(f"show_run.py: no array '{array}' (found: {', '.join(arrays)})")
+    array = resolve_array(a.array, arrays) if a.array else first_array_in_file(pvd, arrays)
 
     info = reader.GetDataInformation()
     b = info.GetBounds()
@@ -139,7 +138,7 @@ def main():
     bar.ComponentTitle = ""
     bar.TitleColor = bar.LabelColor = [0.1, 0.1, 0.1]
 
-    label = pv.Text(Text=f"{os.path.basename(run_dir)}   t = {fmt_time(t)}   z = {z:g} um")
+    label = pv.Text(Text=f"{os.path.basename(run_dir)}   t = {fmt_time(t, series_time_unit(run_dir))}   z = {z:g} um")
     ldisp = pv.Show(label, view)
     ldisp.Color = [0.1, 0.1, 0.1]
     ldisp.FontSize = 14
@@ -155,6 +154,20 @@ def main():
     png = a.png or os.path.join(run_dir, safe_name(array) + "_slice.png")
     pv.SaveScreenshot(png, view, ImageResolution=[width, height])
     print(png)
+
+
+def resolve_array(name, arrays):
+    """The cell array NAME names: itself, or the one whose name without its unit is NAME
+    ("T" for "T [cells/mm^3]"; "T [cells/mm^3]" as written works too)."""
+    if name in arrays:
+        return name
+    short = re.sub(r"\s*\[[^\]]*\]\s*$", "", name.strip())
+    hits = [x for x in arrays if re.sub(r"\s*\[[^\]]*\]\s*$", "", x) == short]
+    if len(hits) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        sys.exit(f"show_run.py: '{name}' names several arrays ({', '.join(hits)}); give the unit too")
+    sys.exit(f"show_run.py: no array '{name}' (found: {', '.join(arrays)})")
 
 
 def first_array_in_file(pvd, arrays):
@@ -174,7 +187,19 @@ def first_array_in_file(pvd, arrays):
     return arrays[0]
 
 
-def fmt_time(t):
+def series_time_unit(run_dir):
+    """The unit of the series' times: output.time_unit of the run's resolved scene (s, h, d)."""
+    try:
+        with open(os.path.join(run_dir, "scene.resolved.yaml")) as f:
+            m = re.search(r"^output:\n(?:  .*\n)*?  time_unit: (\w+)", f.read(), re.M)
+        return m.group(1) if m else "s"
+    except OSError:
+        return "s"
+
+
+def fmt_time(t, unit="s"):
+    if unit != "s":
+        return f"{t:.4g} {unit}"
     for scale, unit in ((86400.0, "d"), (3600.0, "h"), (60.0, "min")):
         if abs(t) >= 3 * scale:
             return f"{t / scale:.4g} {unit}"
