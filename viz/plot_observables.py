@@ -262,11 +262,12 @@ def main():
                 ax.plot(t, y, color=colours[i % len(colours)], ls=LINE_STYLES[j % len(LINE_STYLES)],
                         marker=marker, label=label)
                 series.append(y)
-        if a.log or (not a.linear and spans_decades(series)):
+        log = a.log or (not a.linear and spans_decades(series))
+        if log:
             ax.set_yscale("log")
         ax.set_ylabel(f"{a.stat} [{unit or 'unit?'}]")
         ax.set_title(title, loc="left", fontsize=10)
-        titles.append(title)
+        titles.append(title + (" (log)" if log else ""))
         mark_events(ax, n == 0)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7, loc="best", ncol=2 if len(sps) * len(chosen) > 6 else 1)

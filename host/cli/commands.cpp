@@ -447,12 +447,16 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
         delivered.insert(delivered.end(), rows.begin(), rows.end());
         write_text_atomic(dir->work() / "delivered_schedule.csv", rt::delivered_schedule_csv(delivered));
         if (!o.quiet) {
-          // Each scope by its name: the whole grid, then every observed region.
-          out << "fraction " << acc->fractions() << ": plan '" << m.plans[f.plan].name << "', " << f.dose_Gy
+          // Each scope by its name: the whole grid, then every observed region. Numbers with
+          // snprintf: the progress lines leave the stream at precision 0 (1 significant digit).
+          char buf[96];
+          std::snprintf(buf, sizeof buf, "%.6g", f.dose_Gy);
+          out << "fraction " << acc->fractions() << ": plan '" << m.plans[f.plan].name << "', " << buf
               << " Gy at t = " << human_time(f.time_s) << ":";
-          for (size_t r = 0; r < rows.size(); ++r)
-            out << (r ? "; " : " ") << rows[r].scope << " mean " << rows[r].mean_Gy << " Gy, max " << rows[r].max_Gy
-                << " Gy";
+          for (size_t r = 0; r < rows.size(); ++r) {
+            std::snprintf(buf, sizeof buf, " mean %.3g Gy, max %.3g Gy", rows[r].mean_Gy, rows[r].max_Gy);
+            out << (r ? "; " : " ") << rows[r].scope << buf;
+          }
           out << std::endl;
         }
       });

@@ -18,6 +18,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/core/observables.hpp"
@@ -244,6 +245,57 @@ TEST(Volumes, RadiotherapyRunReportsDoseBedAndEqd2PerRegionAndNamesScopes) {
   const std::string script = slurp(d / "out" / "open_in_paraview.py");
   EXPECT_NE(script.find("DOSE_ARRAY = \"dose [Gy]\""), std::string::npos) << script;
   EXPECT_NE(script.find("DOSE_LEVELS = [1.9, 9.5]"), std::string::npos) << script;
+}
+
+// Width and height of a PNG file (its IHDR chunk); {0, 0} when it is not a PNG.
+std::pair<int, int> png_size(const fs::path& p) {
+  const std::string b = slurp(p);
+  if (b.size() < 24 || b.compare(1, 3, "PNG") != 0 || b.compare(12, 4, "IHDR") != 0) return {0, 0};
+  auto be32 = [&](size_t at) {
+    return (int)(((unsigned char)b[at] << 24) | ((unsigned char)b[at + 1] << 16) | ((unsigned char)b[at + 2] << 8) |
+                 (unsigned char)b[at + 3]);
+  };
+  return {be32(16), be32(20)};
+}
+
+TEST(Volumes, PlotScriptDrawsPanelsByKindWithFractionAndDoseMarkers) {
+  const tme::test::TempDir tmp("tmesim_plot");
+  const fs::path& d = tmp.path();
+  const std::string scene = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/cli_rt.yaml";
+  ASSERT_EQ(tmesim("run " + scene + " -o out --backend cpu --quiet", d).code, 0);
+  // A drug dose inside the run, in the file tmesim writes for runs with drugs.
+  tme::test::spit(d / "out" / "drug_doses.csv", "time_s,time_h,drug,amount_mg\n7200,2,antiPD1,200\n");
+  const std::string plot = "/usr/bin/python3 " + std::string(TMESIM_SOURCE_DIR) + "/viz/plot_observables.py";
+  // Species named with their unit, as in the volumes, are accepted.
+  const Result r = tme::test::run_shell(plot, "out --species tumour 'CD8 [cells/mm^3]' --out plot.png", d);
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  // Two panels (the populations, the cumulative dose) in one column of 640 x 320 px each,
+  // plus 60 px for the title; both fractions and the dose marked.
+  EXPECT_EQ(r.out,
+            "plot.png: 2 panels (cell populations (log); cumulative dose), 640x700 px, 2 fractions and 1 "
+            "drug doses marked\n");
+  EXPECT_EQ(png_size(d / "plot.png"), std::make_pair(640, 700));
+  // Totals in cells at two scopes (one line style each): the same two panels.
+  const Result t = tme::test::run_shell(plot, "out --stat total --regions grid left --out total.png", d);
+  ASSERT_EQ(t.code, 0) << t.err << t.out;
+  EXPECT_EQ(t.out.rfind("total.png: 2 panels (cell populations (log); cumulative dose), 640x700 px", 0), 0u) << t.out;
+  EXPECT_EQ(png_size(d / "total.png"), std::make_pair(640, 700));
+  // Four kinds (cells, ng/mL, nM, pg/mL) go into two columns of two rows; a range within 3
+  // decades stays linear.
+  tme::test::spit(d / "obs.csv",
+                  "time_s,T.grid.total [cells],T.grid.mean [cells/mm^3],A.grid.mean [ng/mL],B.grid.mean [nM],"
+                  "C.grid.mean [pg/mL]\n0,1,1,1,1,1\n3600,2,2,1e4,2,2\n");
+  const Result four = tme::test::run_shell(plot, "obs.csv --out four.png", d);
+  ASSERT_EQ(four.code, 0) << four.err << four.out;
+  EXPECT_EQ(four.out,
+            "four.png: 4 panels (cell populations; ng/mL (log); nM; pg/mL), 1280x700 px, 0 fractions and 0 drug doses "
+            "marked\n");
+  EXPECT_EQ(png_size(d / "four.png"), std::make_pair(1280, 700));
+  // A species that does not exist is named.
+  const Result bad = tme::test::run_shell(plot, "out --species T --out x.png", d);
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("no species 'T' in"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(d / "x.png"));
 }
 
 TEST(Volumes, OpenMpWaitsPassivelyUnlessTheUserSetsThePolicy) {
