@@ -75,7 +75,7 @@ std::vector<Row> scope_rows(const std::vector<Row>& rows, const std::string& sco
 
 struct SceneRun {
   std::vector<Row> rows;    // delivered_schedule.csv
-  std::vector<Row> lesion;  // its rows with scope 'lesion' (the whole grid): one per fraction
+  std::vector<Row> lesion;  // its rows with scope 'grid' (the whole grid): one per fraction
 };
 
 // Runs scenes/<name>.yaml into a fresh temporary directory and checks what every example
