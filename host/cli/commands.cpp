@@ -241,44 +241,43 @@ std::vector<Stop> run_stops(const LoadedScene& ls, const std::vector<double>& ti
   std::stable_sort(stops.begin(), stops.end(),
                    [](const Stop& a, const Stop& b) { return a.t < b.t || (a.t == b.t && a.when < b.when); });
   return stops;
-  // Seconds per unit of the volumes' TimeValue (output.time_unit: s, h or d).
-  double seconds_per(const std::string& time_unit) {
-    return time_unit == "d" ? 86400.0 : time_unit == "h" ? 3600.0 : 1.0;
-  }
+}
 
-  // The uint8 arrays of every volume: one mask per region the scene defines ("region_<name>")
-  // and the tissue label index ("tissue") when the scene has tissue labels.
-  std::vector<MaskOut> volume_masks(const LoadedScene& ls) {
-    std::vector<MaskOut> m;
-    for (const NamedMask& r : ls.regions) m.push_back({"region_" + r.name, r.mask.data()});
-    if (!ls.problem.labels.empty()) m.push_back({"tissue", ls.problem.labels.data()});
-    return m;
-  }
+// Seconds per unit of the volumes' TimeValue (output.time_unit: s, h or d).
+double seconds_per(const std::string& time_unit) {
+  return time_unit == "d" ? 86400.0 : time_unit == "h" ? 3600.0 : 1.0;
+}
 
-  // open_in_paraview.py for this run (host/io/paraview_script.hpp).
-  std::string run_paraview_script(const LoadedScene& ls, const std::vector<std::string>& fields) {
-    const Problem& p = ls.problem;
-    ParaviewScriptInfo info;
-    info.fields = fields;
-    info.color_by = fields.empty() ? "" : fields[0];
-    for (const std::string& f : fields)  // a cell density first, when there is one
-      if (f.find("[cells/") != std::string::npos) {
-        info.color_by = f;
-        break;
-      }
-    for (const NamedMask& r : ls.regions) info.region_masks.push_back("region_" + r.name);
-    slice_centre(p.grid, ls.regions, info.centre, &info.centre_from);
-    if (!p.model.plans.empty()) {
-      // The 95% isodose of the first plan's fraction dose and of its course total.
-      double first = 0, total = 0;
-      for (const FractionEvent& f : p.model.fractions)
-        if (f.plan == 0) total += f.dose_Gy, first = first > 0 ? first : f.dose_Gy;
-      info.dose_array = "dose [Gy]";
-      if (first > 0) info.dose_levels.push_back(0.95 * first);
-      if (total > first) info.dose_levels.push_back(0.95 * total);
+// The uint8 arrays of every volume: one mask per region the scene defines ("region_<name>")
+// and the tissue label index ("tissue") when the scene has tissue labels.
+std::vector<MaskOut> volume_masks(const LoadedScene& ls) {
+  std::vector<MaskOut> m;
+  for (const NamedMask& r : ls.regions) m.push_back({"region_" + r.name, r.mask.data()});
+  if (!ls.problem.labels.empty()) m.push_back({"tissue", ls.problem.labels.data()});
+  return m;
+}
+
+// open_in_paraview.py for this run (host/io/paraview_script.hpp).
+std::string run_paraview_script(const LoadedScene& ls, const std::vector<std::string>& fields) {
+  const Problem& p = ls.problem;
+  ParaviewScriptInfo info;
+  info.fields = fields;
+  info.color_by = fields.empty() ? "" : fields[0];
+  for (const std::string& f : fields)  // a cell density first, when there is one
+    if (f.find("[cells/") != std::string::npos) {
+      info.color_by = f;
+      break;
     }
-    info.time_unit = ls.output_time_unit;
-    return paraview_script(info);
+  for (const NamedMask& r : ls.regions) info.region_masks.push_back("region_" + r.name);
+  slice_centre(p.grid, ls.regions, info.centre, &info.centre_from);
+  if (!p.model.plans.empty()) {
+    // The 95% isodose of the first plan's fraction dose and of its course total.
+    double first = 0, total = 0;
+    for (const FractionEvent& f : p.model.fractions)
+      if (f.plan == 0) total += f.dose_Gy, first = first > 0 ? first : f.dose_Gy;
+    info.dose_array = "dose [Gy]";
+    if (first > 0) info.dose_levels.push_back(0.95 * first);
+    if (total > first) info.dose_levels.push_back(0.95 * total);
   }
 
 }  // namespace
