@@ -279,6 +279,9 @@ std::string run_paraview_script(const LoadedScene& ls, const std::vector<std::st
     if (first > 0) info.dose_levels.push_back(0.95 * first);
     if (total > first) info.dose_levels.push_back(0.95 * total);
   }
+  info.time_unit = ls.output_time_unit;
+  return paraview_script(info);
+}
 
 }  // namespace
 
