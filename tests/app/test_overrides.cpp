@@ -179,7 +179,7 @@ TEST(Overrides, SetChangesTheRunAsTheSameEditOfTheFile) {
     }
   }
   EXPECT_EQ(slurp(d / "s" / "delivered_schedule.csv"), slurp(d / "e" / "delivered_schedule.csv"));
-  EXPECT_NE(slurp(d / "s" / "delivered_schedule.csv").find("129600,36,0,uniform,5,lesion,256,5,5,5"),
+  EXPECT_NE(slurp(d / "s" / "delivered_schedule.csv").find("129600,36,0,uniform,5,grid,256,5,5,5"),
             std::string::npos);
   EXPECT_EQ(slurp(d / "s" / "scene.resolved.yaml"), slurp(d / "e" / "scene.resolved.yaml"));
   EXPECT_EQ(slurp(d / "s" / "scene.yaml"), slurp(kRt));  // the file as given
@@ -211,7 +211,7 @@ TEST(Overrides, UntilRunIsTheFirstPartOfTheFullRun) {
   EXPECT_FALSE(fs::exists(d / "u" / "fields_0006.vti"));
   EXPECT_EQ(slurp(d / "u" / "delivered_schedule.csv"),
             "time_s,time_h,plan,plan_name,prescribed_Gy,scope,voxels,mean_Gy,min_Gy,max_Gy\n"
-            "43200,12,0,uniform,2,lesion,256,2,2,2\n"
+            "43200,12,0,uniform,2,grid,256,2,2,2\n"
             "43200,12,0,uniform,2,left,128,2,2,2\n");
   const std::string resolved = slurp(d / "u" / "scene.resolved.yaml");
   EXPECT_NE(resolved.find("until: 30 h"), std::string::npos) << resolved;
