@@ -179,8 +179,7 @@ TEST(Overrides, SetChangesTheRunAsTheSameEditOfTheFile) {
     }
   }
   EXPECT_EQ(slurp(d / "s" / "delivered_schedule.csv"), slurp(d / "e" / "delivered_schedule.csv"));
-  EXPECT_NE(slurp(d / "s" / "delivered_schedule.csv").find("129600,36,0,uniform,5,grid,256,5,5,5"),
-            std::string::npos);
+  EXPECT_NE(slurp(d / "s" / "delivered_schedule.csv").find("129600,36,0,uniform,5,grid,256,5,5,5"), std::string::npos);
   EXPECT_EQ(slurp(d / "s" / "scene.resolved.yaml"), slurp(d / "e" / "scene.resolved.yaml"));
   EXPECT_EQ(slurp(d / "s" / "scene.yaml"), slurp(kRt));  // the file as given
   const std::string prov = slurp(d / "s" / "provenance.json");
