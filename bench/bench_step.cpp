@@ -38,7 +38,7 @@ void BM_ExplicitStep(benchmark::State& st, const std::string& backend) {
   st.counters["bytes_per_vs"] = double(2 * sizeof(real));
 }
 
-// One large-step step (LOD or ADI, 100x the explicit limit) of 4 species at n^3, for each way
+// One large-step step (LOD, ADI or BE, 100x the explicit limit) of 4 species at n^3, for each way
 // of solving a line: 'uniform' (uniform D, source, decay, fixed and no-flux faces: factored
 // tables), 'periodic' (the same, all faces periodic: factored bordered solve), 'labels' (two
 // tissues: rows per cell under LOD, max-D tables under ADI), 'uptake' (Michaelis-Menten
@@ -79,6 +79,10 @@ void BM_ImplicitStep(benchmark::State& st, const std::string& backend, tme::Sche
   }
   const double vs = double(p.grid.nvox()) * ns;
   st.counters["vs_per_s"] = benchmark::Counter(vs, benchmark::Counter::kIsIterationInvariantRate);
+  if (scheme == tme::Scheme::kBackwardEuler) {  // CG iterations per solve (one per species and step)
+    const tme::LinearSolveStats ls = b->linear_solve_stats();
+    st.counters["iterations"] = double(ls.iterations) / double(std::max(1LL, ls.solves));
+  }
 }
 
 // Device-to-device copy of the largest state (256^3 x 12 values): the bandwidth reference.
@@ -156,9 +160,10 @@ int main(int argc, char** argv) {
       for (int ns : {1, 4, 12}) b->Args({n, ns});
   }
   for (const auto& be : backends)
-    for (tme::Scheme sch : {tme::Scheme::kLodEuler, tme::Scheme::kDouglasAdi})
+    for (tme::Scheme sch : {tme::Scheme::kLodEuler, tme::Scheme::kDouglasAdi, tme::Scheme::kBackwardEuler})
       for (const char* kind : {"uniform", "periodic", "labels", "uptake"}) {
-        const std::string name = "BM_ImplicitStep/" + be + (sch == tme::Scheme::kLodEuler ? "/lod/" : "/adi/") + kind;
+        const char* sn = sch == tme::Scheme::kLodEuler ? "/lod/" : (sch == tme::Scheme::kDouglasAdi ? "/adi/" : "/be/");
+        const std::string name = "BM_ImplicitStep/" + be + sn + kind;
         benchmark::RegisterBenchmark(name.c_str(), BM_ImplicitStep, be, sch, std::string(kind))
             ->ArgNames({"n"})
             ->Arg(64)

@@ -29,6 +29,11 @@ namespace tme {
 // is done.
 struct HostExec {};
 
+// Loops over fewer voxels than this run on the calling thread: waking the OpenMP team costs
+// more than they do (with passive waiting, the default, tens of microseconds per loop; the
+// coarse multigrid levels of kernels/backward_euler.hpp run many such loops per step).
+constexpr long long kHostSerialBelow = 32768;
+
 template <class Op, class = void>
 struct HostChunk : std::integral_constant<long long, 0> {};  // 0: static schedule
 template <class Op>
@@ -37,10 +42,10 @@ struct HostChunk<Op, std::void_t<decltype(Op::kHostChunk)>> : std::integral_cons
 template <class Op>
 inline void parallel_for(HostExec, long long n, const Op& op) {
   if constexpr (HostChunk<Op>::value > 0) {
-#pragma omp parallel for schedule(dynamic, HostChunk <Op>::value)
+#pragma omp parallel for schedule(dynamic, HostChunk <Op>::value) if (n >= kHostSerialBelow)
     for (long long v = 0; v < n; ++v) op(v);
   } else {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kHostSerialBelow)
     for (long long v = 0; v < n; ++v) op(v);
   }
 }
@@ -48,7 +53,7 @@ inline void parallel_for(HostExec, long long n, const Op& op) {
 // Planes and rows are shared out (static), each row runs along x on one thread.
 template <class Op>
 inline void parallel_for(HostExec, const Dims& d, const Op& op) {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (d.nvox() >= kHostSerialBelow)
   for (int k = 0; k < d.nz; ++k)
     for (int j = 0; j < d.ny; ++j)
       for (int i = 0; i < d.nx; ++i) op(i, j, k);

@@ -23,6 +23,13 @@ struct DeviceInfo {
   int cc_major = 0, cc_minor = 0;
 };
 
+// Work of the linear solves of the coupled backward Euler integrator since load: solves (one
+// per step and species) and preconditioned CG iterations.
+struct LinearSolveStats {
+  long long solves = 0;
+  long long iterations = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -32,9 +39,10 @@ class Backend {
   virtual void load(const Problem& p) = 0;
   // n fused explicit sub-steps of length dt [s].
   virtual void explicit_steps(double dt, int n) = 0;
-  // n steps of length dt [s] of a large-step splitting scheme with the reactions inside its
-  // operator (kernels/implicit.hpp). Throws std::invalid_argument for grid lines longer than
-  // kMaxImplicitLine cells.
+  // n steps of length dt [s] of a large-step scheme with the reactions inside its operator:
+  // the splitting schemes of kernels/implicit.hpp (throw std::invalid_argument for grid lines
+  // longer than kMaxImplicitLine cells) or the coupled backward Euler of
+  // kernels/backward_euler.hpp (throws std::runtime_error when a linear solve does not converge).
   virtual void implicit_steps(Scheme scheme, double dt, int n) = 0;
   // Coupled model terms (Problem::model, kernels/terms.hpp) over dt [s] at every voxel, with
   // the uniform inputs `globals` (one per Model::globals entry) held over the step.
@@ -51,6 +59,8 @@ class Backend {
   // index s * nvox + voxel of the first value (lowest index) of field s that is NaN, infinite,
   // below lower[s] or above upper[s] (one limit per species), or -1 when all are fine.
   virtual long long first_bad_value(const std::vector<real>& lower, const std::vector<real>& upper) = 0;
+  // Linear solves of Scheme::kBackwardEuler since load (zero for the other schemes).
+  virtual LinearSolveStats linear_solve_stats() const = 0;
   // Waits until the work queued so far is done (the CPU backend never queues): for timings.
   virtual void finish() = 0;
 };

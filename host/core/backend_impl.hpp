@@ -22,7 +22,9 @@
 //                                   with zero bytes; queued in order with the launches
 //   sync()                          waits for everything queued
 #pragma once
+#include <algorithm>
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -31,6 +33,7 @@
 #include "host/core/backend.hpp"
 #include "host/core/model.hpp"
 #include "host/core/problem.hpp"
+#include "kernels/backward_euler.hpp"
 #include "kernels/chemotaxis.hpp"
 #include "kernels/fraction.hpp"
 #include "kernels/launch.hpp"
@@ -64,6 +67,8 @@ class SpaceBackend final : public Backend {
     p.check();
     sp_.sync();  // a reload replaces buffers that queued work may still use
     sp_.prepare();
+    be_levels_.clear();  // sized for the grid: rebuilt on first use
+    be_stats_ = LinearSolveStats();
     geom_ = p.grid.geom();
     ns_ = p.nspecies();
     nvox_ = geom_.d.nvox();
@@ -129,6 +134,11 @@ class SpaceBackend final : public Backend {
 
   void implicit_steps(Scheme scheme, double dt, int n) override {
     if (n <= 0) return;
+    if (scheme == Scheme::kBackwardEuler) {
+      for (int it = 0; it < n; ++it)
+        for (int s = 0; s < ns_; ++s) be_solve(s, dt);
+      return;
+    }
     check_implicit_grid(geom_.d);
     const ImplicitScratchNeeds need = implicit_scratch_needs(scheme, host_coeffs_);
     if (need.rows && cp_.size() != a_.size()) zeros(cp_, a_.size());  // on first use
@@ -197,6 +207,7 @@ class SpaceBackend final : public Backend {
     return tme::state_check(sp_.exec(), state_check_args(a_.data(), nvox_, ns_, lower, upper), check_first_.data());
   }
   void finish() override { sp_.sync(); }
+  LinearSolveStats linear_solve_stats() const override { return be_stats_; }
 
  private:
   template <class T>
@@ -223,6 +234,148 @@ class SpaceBackend final : public Backend {
       put(b, v);
       return ptr_or_null(b);
     }
+  }
+
+  // ---- Coupled backward Euler (kernels/backward_euler.hpp) ----
+  struct BeLevel {
+    Buffer<real> self{"be_self"}, w0{"be_w_x"}, w1{"be_w_y"}, w2{"be_w_z"}, x{"be_x"}, b{"be_b"}, r{"be_r"};
+    Buffer<uint8_t> act{"be_active"};
+    MgLevel L;
+  };
+
+  // The level hierarchy (on first use): aggregation by 2 along every axis longer than 1 until
+  // at most kBeCoarsestVoxels cells.
+  void be_allocate() {
+    if (!be_levels_.empty()) return;
+    Dims d = geom_.d;
+    for (;;) {
+      auto lev = std::make_unique<BeLevel>();
+      const size_t n = size_t(d.nvox());
+      for (Buffer<real>* b : {&lev->self, &lev->w0, &lev->w1, &lev->w2, &lev->x, &lev->b, &lev->r}) zeros(*b, n);
+      zeros(lev->act, n);
+      MgLevel& L = lev->L;
+      L.d = d;
+      L.self = lev->self.data();
+      L.w[0] = lev->w0.data();
+      L.w[1] = lev->w1.data();
+      L.w[2] = lev->w2.data();
+      L.x = lev->x.data();
+      L.b = lev->b.data();
+      L.r = lev->r.data();
+      L.act = lev->act.data();
+      // Red-black colouring splits the level unless a periodic axis has an odd length > 1.
+      L.rb = 1;
+      const int len[3] = {d.nx, d.ny, d.nz};
+      for (int a = 0; a < 3; ++a)
+        for (const SpeciesCoeffs& sc : host_coeffs_)
+          if (axis_periodic(sc, a) && len[a] > 1 && len[a] % 2) L.rb = 0;
+      be_levels_.push_back(std::move(lev));
+      if (d.nvox() <= kBeCoarsestVoxels || (d.nx == 1 && d.ny == 1 && d.nz == 1)) break;
+      d = Dims{(d.nx + 1) / 2, (d.ny + 1) / 2, (d.nz + 1) / 2};
+    }
+    const size_t n = size_t(nvox_);
+    for (Buffer<real>* b : {&be_delta_, &be_p_, &be_q_}) zeros(*b, n);
+    zeros(be_partial_, size_t(kBeDotBlocks));
+    be_host_partial_.assign(kBeDotBlocks, 0.0);
+  }
+
+  // x . y over the fine grid, in a fixed order (kernels/backward_euler.hpp).
+  double be_dot(const real* x, const real* y) {
+    const long long nb = std::min<long long>(kBeDotBlocks, nvox_);
+    parallel_for(sp_.exec(), nb, BeDotOp{x, y, nvox_, nb, be_partial_.data()});
+    sp_.to_host(be_host_partial_.data(), be_partial_.data(), size_t(nb) * sizeof(double));
+    double s = 0;
+    for (long long t = 0; t < nb; ++t) s += be_host_partial_[t];
+    return s;
+  }
+
+  void be_smooth(const MgLevel& L, bool forward) {
+    if (L.rb) {
+      parallel_for(sp_.exec(), mg_half_dims(L.d), MgSmoothOp{L, forward ? 0 : 1});
+      parallel_for(sp_.exec(), mg_half_dims(L.d), MgSmoothOp{L, forward ? 1 : 0});
+    } else {
+      parallel_for(sp_.exec(), L.d, MgResidualOp{L});
+      parallel_for(sp_.exec(), L.d, MgJacobiOp{L, real(kBeJacobiWeight)});
+    }
+  }
+
+  // One V-cycle on level l from x = 0: x ~ A^-1 b (a symmetric operator of b).
+  void be_vcycle(size_t l) {
+    const MgLevel& L = be_levels_[l]->L;
+    if (l == 0) sp_.zero(L.x, size_t(L.d.nvox()) * sizeof(real));  // coarse levels: zeroed by the restriction
+    if (l + 1 == be_levels_.size()) {
+      for (int it = 0; it < kBeCoarseSweeps; ++it) be_smooth(L, true);
+      if (L.rb)
+        parallel_for(sp_.exec(), mg_half_dims(L.d), MgSmoothOp{L, 0});
+      else
+        be_smooth(L, true);
+      return;
+    }
+    const MgLevel& C = be_levels_[l + 1]->L;
+    be_smooth(L, true);
+    parallel_for(sp_.exec(), L.d, MgResidualOp{L});
+    parallel_for(sp_.exec(), C.d, MgRestrictOp{L, C});
+    be_vcycle(l + 1);
+    parallel_for(sp_.exec(), L.d, MgProlongOp{L, C});
+    be_smooth(L, false);
+  }
+
+  // One backward Euler step of species s: preconditioned CG on A d = G(u), then u += d.
+  void be_solve(int s, double dt) {
+    be_allocate();
+    const SpeciesCoeffs& hc = host_coeffs_[s];
+    MgLevel& F = be_levels_[0]->L;
+    BeAssembleArgs a;
+    a.g = geom_;
+    a.dt = real(dt);
+    a.u = a_.data() + s * nvox_;
+    a.sc = ptr_or_null(coeffs_) + s;
+    a.label = explicit_.label;
+    a.src = hc.src_slot >= 0 ? explicit_.src + hc.src_slot * nvox_ : nullptr;
+    a.upt = hc.upt_slot >= 0 ? explicit_.upt + hc.upt_slot * nvox_ : nullptr;
+    a.hold = hc.hold_slot >= 0 ? explicit_.hold + hc.hold_slot * nvox_ : nullptr;
+    a.L = F;
+    a.delta = be_delta_.data();
+    parallel_for(sp_.exec(), geom_.d, BeAssembleOp{a});
+    for (size_t l = 0; l + 1 < be_levels_.size(); ++l)
+      parallel_for(sp_.exec(), be_levels_[l + 1]->L.d, MgCoarsenOp{be_levels_[l]->L, be_levels_[l + 1]->L});
+    // Level 0: b is the CG residual, x the preconditioned residual z.
+    real* r = F.b;
+    real* z = F.x;
+    real* p = be_p_.data();
+    real* q = be_q_.data();
+    const double rr0 = be_dot(r, r);
+    be_stats_.solves += 1;
+    if (!(rr0 > 0)) {
+      if (rr0 != 0)
+        throw std::runtime_error("be: the right-hand side of species " + std::to_string(s) + " is not finite");
+      return;  // a steady state: the increment is 0
+    }
+    const double stop = kBeTolerance * kBeTolerance * rr0;
+    be_vcycle(0);
+    sp_.copy(p, z, size_t(nvox_) * sizeof(real));
+    double rz = be_dot(r, z);
+    for (int it = 1;; ++it) {
+      parallel_for(sp_.exec(), F.d, MgApplyOp{F, p, q});
+      const double pq = be_dot(p, q);
+      if (!(pq > 0) || !(rz > 0))
+        throw std::runtime_error("be: the linear solve of species " + std::to_string(s) +
+                                 " broke down (operator or preconditioner not positive definite)");
+      parallel_for(sp_.exec(), nvox_, BeUpdateOp{real(rz / pq), p, q, be_delta_.data(), r});
+      const double rr = be_dot(r, r);
+      be_stats_.iterations += 1;
+      if (rr <= stop) break;
+      if (it >= kBeMaxIterations)
+        throw std::runtime_error("be: the linear solve of species " + std::to_string(s) + " did not reach " +
+                                 "the relative residual " + std::to_string(kBeTolerance) + " in " +
+                                 std::to_string(kBeMaxIterations) + " iterations (reached " +
+                                 std::to_string(std::sqrt(rr / rr0)) + ")");
+      be_vcycle(0);
+      const double rz_next = be_dot(r, z);
+      parallel_for(sp_.exec(), nvox_, BeDirectionOp{real(rz_next / rz), z, p});
+      rz = rz_next;
+    }
+    parallel_for(sp_.exec(), nvox_, BeFinishOp{be_delta_.data(), a_.data() + s * nvox_});
   }
 
   Space sp_;  // first: destroyed last
@@ -256,6 +409,13 @@ class SpaceBackend final : public Backend {
   ReactionArgs reaction_;
   std::vector<ChemotaxisArgs> chemo_;  // one pass per moving population
   FractionArgs fraction_;
+
+  // Coupled backward Euler scratch (be_allocate; released by load).
+  std::vector<std::unique_ptr<BeLevel>> be_levels_;  // multigrid levels, fine first
+  Buffer<real> be_delta_{"be_increment"}, be_p_{"be_direction"}, be_q_{"be_operator_direction"};
+  Buffer<double> be_partial_{"be_dot_partials"};  // kBeDotBlocks partial sums
+  std::vector<double> be_host_partial_;
+  LinearSolveStats be_stats_;  // since load
 };
 
 }  // namespace tme

@@ -48,6 +48,15 @@ constexpr double kAdiVs = 87.5e-3 / (100.0 * 100 * 100 * 10);
 // time-to-solution run, 0.81 s per adi step for 128^3 x 12 species of which 4 have uptake,
 // less the 8 others at kAdiVs, shared by the 4.
 constexpr double kPerLineVs = (0.81 / (128.0 * 128 * 128) - 8 * kAdiVs) / 4;
+// BE step of one species (kernels/backward_euler.hpp): 601 ms for 64^3 x 4 species at 100x
+// the explicit limit (bench_step BM_ImplicitStep/cpu/be/uniform, 1 thread, measured
+// 2026-12-03), 10 CG iterations per solve; 12 to 16 at 1 h steps of oxygen on 100 um voxels.
+constexpr double kBeVs = 601e-3 / (64.0 * 64 * 64 * 4);
+// GPU passes of one BE solve: about 12 iterations of some 20 grid-sized passes (the fine level
+// of the V-cycle, the operator, the CG updates and 3 dot products) and about 60 launches
+// (coarse levels, dot products read back) each (counted from backend_impl.hpp, not measured).
+constexpr double kBeGpuPasses = 12 * 20;
+constexpr double kBeGpuLaunches = 12 * 60;
 // Reaction pass: 1724.7 ms for 128^3 and the 20 terms of the reference model at a 600 s step
 // (model_step); per voxel and term. Its sub-steps grow with the step, more slowly than it.
 constexpr double kReactVt = 1724.7e-3 / (128.0 * 128 * 128 * 20);
@@ -64,9 +73,7 @@ constexpr double kPassOverheadS = 20e-6;    // launch and synchronisation per pa
 constexpr double kPcieBytesPerS = 1e10;     // device to host copy of the state per output
 
 bool implicit(const Problem& p) { return p.time.integrator != Integrator::kExplicit; }
-Scheme scheme_of(const Problem& p) {
-  return p.time.integrator == Integrator::kLod ? Scheme::kLodEuler : Scheme::kDouglasAdi;
-}
+Scheme scheme_of(const Problem& p) { return implicit_scheme(p.time.integrator); }
 bool step_auto(const Problem& p) { return implicit(p) && !(p.time.step > 0); }
 
 // Steps of the whole run at step limit dt [s]: the stepper's equal sub-steps over every
@@ -111,7 +118,8 @@ double run_seconds(const Problem& p, double steps, double segments, double outpu
   const double transport_steps = steps + (step_auto(p) ? 3 * (12 + 4 * std::max(0.0, outputs - 2)) : 0);
   int per_line = 0;
   if (implicit(p))
-    for (const SpeciesCoeffs& c : p.coeffs) per_line += per_line_species(p.time.integrator == Integrator::kLod, c);
+    for (const SpeciesCoeffs& c : p.coeffs)
+      per_line += p.time.integrator != Integrator::kBe && per_line_species(p.time.integrator == Integrator::kLod, c);
   const double blocks_bytes = kReal * double(p.src.size() + p.upt.size() + p.hold.size()) + double(p.labels.size());
   const double write = outputs * arrays * nv * kReal / kWriteBytesPerS;
   if (m.backend == CostBackend::kCpu) {
@@ -120,6 +128,8 @@ double run_seconds(const Problem& p, double steps, double segments, double outpu
       int labelled = 0;
       for (const SpeciesCoeffs& c : p.coeffs) labelled += c.uses_labels != 0;
       transport = nv * ((ns - labelled) * kExplicitVs + labelled * kExplicitLabelsVs);
+    } else if (p.time.integrator == Integrator::kBe) {
+      transport = nv * ns * kBeVs;
     } else
       transport =
           nv * ((ns - per_line) * (p.time.integrator == Integrator::kLod ? kLodVs : kAdiVs) + per_line * kPerLineVs);
@@ -135,9 +145,14 @@ double run_seconds(const Problem& p, double steps, double segments, double outpu
   // the per-line species their elimination scratch); chemotaxis 32 bytes per voxel and
   // population in float32 (docs/performance.md).
   double transport = 2 * kReal * ns * nv + blocks_bytes;
-  if (implicit(p)) transport = 3 * (transport + 2 * kReal * per_line * nv);
+  double launches = transport_steps;
+  if (p.time.integrator == Integrator::kBe) {
+    transport = ns * kBeGpuPasses * 2 * kReal * nv;
+    launches = transport_steps * ns * kBeGpuLaunches;
+  } else if (implicit(p))
+    transport = 3 * (transport + 2 * kReal * per_line * nv);
   const double react = 2 * kReal * ns * nv, chemo = 8 * kReal * npops * nv;
-  const double passes = transport_steps + react_passes + chemo_passes;
+  const double passes = launches + react_passes + chemo_passes;
   const double compute =
       (transport_steps * transport + react_passes * react + chemo_passes * chemo) / bw + passes * kPassOverheadS;
   return compute + outputs * ns * nv * kReal / kPcieBytesPerS + write;
@@ -225,7 +240,12 @@ MemoryCost memory_cost(const Problem& p, CostBackend b) {
   // Backend: state ping-pong, its copies of the blocks and labels, implicit scratch and
   // factor tables, chemotaxis face drifts (backend_impl.hpp).
   double backend = 2 * kReal * ns * nv + blocks;
-  if (implicit(p)) {
+  if (p.time.integrator == Integrator::kBe) {
+    // The multigrid levels (7 values and an active flag per cell, the coarse levels adding at
+    // most 1/7 of the fine one) and the CG increment, direction and its image, for one
+    // species at a time (kernels/backward_euler.hpp).
+    backend += (7 * kReal + 1) * nv * 8 / 7 + 3 * kReal * nv;
+  } else if (implicit(p)) {
     const ImplicitScratchNeeds need = implicit_scratch_needs(scheme_of(p), p.coeffs);
     backend += kReal * ns * nv * (double(need.rows) + double(need.rows_periodic));
     const int n[3] = {p.grid.d.nx, p.grid.d.ny, p.grid.d.nz};

@@ -38,10 +38,13 @@ struct NamedMask {
 //   kAdi:      exponentially fitted Douglas ADI (Crank-Nicolson based) with the reactions in
 //              its operator: second order in time, unconditionally stable, steady states exact
 //              at any step; not positivity preserving at large steps.
-// Details, measured accuracy and limits: kernels/implicit.hpp.
-enum class Integrator : int { kExplicit = 0, kLod = 1, kAdi = 2 };
+//   kBe:       coupled 3D backward Euler, one linear solve per step and species with the decay
+//              and linearised uptake in its operator: first order in time, unconditionally
+//              stable, positivity preserving, steady states exact at any step.
+// Details, measured accuracy and limits: kernels/implicit.hpp, kernels/backward_euler.hpp.
+enum class Integrator : int { kExplicit = 0, kLod = 1, kAdi = 2, kBe = 3 };
 
-// "explicit", "lod", "adi".
+// "explicit", "lod", "adi", "be".
 const char* integrator_name(Integrator i);
 // Parses the names above; false (and *out untouched) for anything else.
 bool parse_integrator(const std::string& name, Integrator* out);
@@ -52,7 +55,7 @@ struct TimeControl {
   double max_step = 0;      // [s]; explicit only: 0 = automatic (stability limit times cfl)
   double cfl = 0.9;         // explicit only: fraction of the stability limit used by 'auto'
   Integrator integrator = Integrator::kExplicit;
-  double step = 0;       // [s]; lod/adi: the largest step; 0 = 'auto' (from tolerance). The
+  double step = 0;       // [s]; lod/adi/be: the largest step; 0 = 'auto' (from tolerance). The
                          // stepper takes equal sub-steps <= step landing exactly on events.
   double tolerance = 0;  // lod/adi with step 0: target relative local error of one step
                          // (Simulation estimates it by step doubling), in (0, 0.5]

@@ -15,6 +15,17 @@ double substep_count(double span, double dt_max) {
   return std::max(1.0, std::ceil(span / dt_max * (1 - 1e-9)));
 }
 
+Scheme implicit_scheme(Integrator it) {
+  switch (it) {
+    case Integrator::kLod: return Scheme::kLodEuler;
+    case Integrator::kAdi: return Scheme::kDouglasAdi;
+    case Integrator::kBe: return Scheme::kBackwardEuler;
+    case Integrator::kExplicit: break;
+  }
+  throw std::invalid_argument(std::string("implicit_scheme: integrator '") + integrator_name(it) +
+                              "' has no implicit scheme");
+}
+
 double fixed_step_limit(const Problem& p) {
   if (p.time.integrator != Integrator::kExplicit) return p.time.step;  // 0: 'auto'
   double dt = p.explicit_dt_limit() * p.time.cfl;
@@ -210,14 +221,12 @@ std::vector<double> Simulation::globals_mean(double t0, double t1) const {
   return g;
 }
 
-void Simulation::implicit_steps(double dt, int n) {
-  b_.implicit_steps(p_.time.integrator == Integrator::kLod ? Scheme::kLodEuler : Scheme::kDouglasAdi, dt, n);
-}
+void Simulation::implicit_steps(double dt, int n) { b_.implicit_steps(implicit_scheme(p_.time.integrator), dt, n); }
 
 double Simulation::auto_step(double tol, double cap, double dt0, int iterations) {
   // Richardson: one step of dt has local error e ~ C dt^{p+1}; two steps of dt/2 differ from it
   // by (1 - 2^-p) e. Iterate dt <- dt (tol/e)^{1/(p+1)} (safety 0.9, factor in [0.1, 10]).
-  const int order = p_.time.integrator == Integrator::kLod ? 1 : 2;
+  const int order = p_.time.integrator == Integrator::kAdi ? 2 : 1;
   const long long nv = p_.grid.nvox();
   std::vector<real> c0, y1, y2;
   b_.read_state(c0);

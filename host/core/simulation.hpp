@@ -51,6 +51,10 @@ class StateError : public std::runtime_error {
 // field, the voxel (i, j, k and its centre in um), the time and the value.
 void check_state(const Problem& p, Backend& b, const StateLimits& lim, double t);
 
+// The Backend::implicit_steps scheme of a large-step integrator (lod, adi, be); throws
+// std::invalid_argument for explicit.
+Scheme implicit_scheme(Integrator it);
+
 // Number of equal sub-steps no longer than dt_max [s] that cover span [s] (> 0): at least 1,
 // counted in double so that a huge count does not overflow. The stepper and the cost estimate
 // (host/core/cost.hpp) both use it.

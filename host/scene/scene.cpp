@@ -253,7 +253,7 @@ void Loader::read_time(Keys& t) {
               "at most " + count_text(kMaxOutputs) + " volumes (time.end / time.output_every + 1)");
 
   const std::string integ =
-      t.choice("integrator", {"explicit", "lod", "adi"}, "an available integrator", Or{"explicit"});
+      t.choice("integrator", {"explicit", "lod", "adi", "be"}, "an available integrator", Or{"explicit"});
   parse_integrator(integ, &p_.time.integrator);
   const bool implicit = p_.time.integrator != Integrator::kExplicit;
 
@@ -278,7 +278,7 @@ void Loader::read_time(Keys& t) {
                                    [](double x) { return x > 0 && x <= 0.5; });
   } else {
     if (t.has("tolerance"))
-      err_.fail(t.get("tolerance"), "tolerance applies to the lod and adi integrators only",
+      err_.fail(t.get("tolerance"), "tolerance applies to the lod, adi and be integrators only",
                 "no tolerance with integrator explicit");
     p_.time.cfl = t.number("cfl", "a number in (0, 1], e.g. 0.9", Or{"0.9"}, [](double x) { return x > 0 && x <= 1; });
   }

@@ -146,8 +146,8 @@ TEST_P(BoundarySteady, WallFacesWithDecayReachTheExactSteadyStateOfTheGrid) {
   // A fixed value on one face or both, no flux on the other, first-order decay with a decay
   // length of 6 cells; lines of 1, 2 and 24 cells along each axis (the x lines and the y, z
   // lines take different paths on the GPU). Explicit and ADI reach the exact discrete steady
-  // state to round-off (ADI keeps it exactly at any step). LOD's steady state carries its
-  // splitting error, O(k dt): measured up to 6.7e-3 relative (either sign) at k dt = 0.01.
+  // state to round-off (ADI keeps it exactly at any step; so does BE, here at k dt = 10). LOD's steady state carries
+  // its splitting error, O(k dt): measured up to 6.7e-3 relative (either sign) at k dt = 0.01.
   auto b = backend();
   const double h = 10, D = 100, lam = 6 * h, k = D / (lam * lam), T = 40 / k;
   for (int axis = 0; axis < 3; ++axis)
@@ -159,12 +159,14 @@ TEST_P(BoundarySteady, WallFacesWithDecayReachTheExactSteadyStateOfTheGrid) {
         const std::vector<real> ex = run(*b, p, T);
         const std::vector<real> adi = run(*b, with_integrator(p, Integrator::kAdi, 25 * p.explicit_dt_limit()), T);
         const std::vector<real> lod = run(*b, with_integrator(p, Integrator::kLod, 0.01 / k), T);
+        const std::vector<real> be = run(*b, with_integrator(p, Integrator::kBe, 10 / k), T);
         for (int q = 0; q < n; ++q) {
           const std::string where = std::string(pair.name) + " axis " + std::to_string(axis) + " n " +
                                     std::to_string(n) + " cell " + std::to_string(q);
           EXPECT_NEAR(ex[q], exact[q], 1e-5 * 1.5) << "explicit " << where;
           EXPECT_NEAR(adi[q], exact[q], 1e-5 * 1.5) << "adi " << where;
           EXPECT_NEAR(lod[q] / exact[q], 1.0, 7.5e-3) << "lod " << where;
+          EXPECT_NEAR(be[q], exact[q], 1e-5 * 1.5) << "be " << where;
         }
       }
 }
@@ -182,8 +184,7 @@ TEST_P(BoundarySteady, PeriodicFacesConserveTheTotalAndReachTheMean) {
   for (auto& v : p.initial) v = real(u(rng));
   const double total = total_amount(p, p.initial, 0), mean = total / (d.nvox() * 1000.0);  // h^3 = 1000 um^3
   const double T = 60;  // slowest mode: 4 D/h^2 sin^2(pi/6) = 0.5/s
-  for (int it = 0; it < 3; ++it) {
-    const Integrator in = it == 0 ? Integrator::kExplicit : (it == 1 ? Integrator::kLod : Integrator::kAdi);
+  for (Integrator in : {Integrator::kExplicit, Integrator::kLod, Integrator::kAdi, Integrator::kBe}) {
     const Problem q = in == Integrator::kExplicit ? p : with_integrator(p, in, 4 * p.explicit_dt_limit());
     const std::vector<real> c = run(*b, q, T);
     EXPECT_NEAR(total_amount(q, c, 0) / total, 1.0, 1e-6) << integrator_name(in);

@@ -83,6 +83,7 @@ TEST_P(Hold, HeldVoxelDeliversTheSteadyAmountAtLargeSteps) {
   //                                              modes relax slowly at such steps
   //   ADI from the steady state, 20 steps:       exact to round-off (a fixed point at any step)
   //   LOD from zero:           1.4e-2   1.1e-2   1.9e-3   3.4e-3  (splitting error, positive)
+  //   BE from zero:            within 2e-5 at every k dt (steady states exact, positive)
   // So neither scheme loses tens of percent of the flux at the held voxel: the hold acts
   // through the rows and the flux-form right-hand sides, never by overwriting inside a split
   // step. The delivered amount does not show LOD's error in the field around it (L2 0.82 of
@@ -99,7 +100,9 @@ TEST_P(Hold, HeldVoxelDeliversTheSteadyAmountAtLargeSteps) {
   const Case cases[] = {{Integrator::kAdi, 0.1, false, 400, 2e-5}, {Integrator::kAdi, 1.0, false, 400, 2e-5},
                         {Integrator::kAdi, 10.0, true, 20, 2e-5},  {Integrator::kAdi, 100.0, true, 20, 2e-5},
                         {Integrator::kLod, 0.1, false, 400, 2e-2}, {Integrator::kLod, 1.0, false, 40, 2e-2},
-                        {Integrator::kLod, 10.0, false, 20, 5e-3}, {Integrator::kLod, 100.0, false, 20, 5e-3}};
+                        {Integrator::kLod, 10.0, false, 20, 5e-3}, {Integrator::kLod, 100.0, false, 20, 5e-3},
+                        {Integrator::kBe, 0.1, false, 400, 2e-5},  {Integrator::kBe, 1.0, false, 400, 2e-5},
+                        {Integrator::kBe, 10.0, false, 20, 2e-5},  {Integrator::kBe, 100.0, false, 20, 2e-5}};
   for (const Case& cs : cases) {
     Problem p = held_problem();
     p.time.integrator = cs.it;
@@ -116,7 +119,7 @@ TEST_P(Hold, HeldVoxelDeliversTheSteadyAmountAtLargeSteps) {
     const std::string what = std::string(integrator_name(cs.it)) + ", k dt " + std::to_string(cs.kdt);
     EXPECT_EQ(c[p.grid.d.index(kN / 2, kN / 2, kN / 2)], real(1)) << what;
     EXPECT_LT(std::abs(delivered(c) / f_ref - 1), cs.tol) << what;
-    if (cs.it == Integrator::kLod) {
+    if (cs.it != Integrator::kAdi) {
       for (real v : c) ASSERT_GE(v, real(0)) << what;
     }
   }
@@ -218,7 +221,8 @@ TEST_P(Hold, OffCentreHeldVoxelAgainstTheExplicitField) {
   // over the sweeps) fills their lines the same way, and an explicit flux (lagged by a step)
   // is estimated to grow next to a held plane once D dt/h^2 > 4; so the LOD numbers are its
   // measured limit, kept so that a change is seen. A held species needs 'adi' (or a coupled
-  // solve) at k dt above about 0.01.
+  // solve) at k dt above about 0.01. The coupled solve, 'be', matches at every step: L2 2.9e-7
+  // to 3.6e-7, lines 1.2e-6 to 1.5e-6 from k dt 0.1 to 100 (measured, float32, CPU).
   auto b = backend();
   const std::vector<real> ref = off_centre_steady(*b, Integrator::kExplicit, 0, 0);
   for (double kdt : {0.1, 1.0}) {
@@ -233,6 +237,37 @@ TEST_P(Hold, OffCentreHeldVoxelAgainstTheExplicitField) {
     const HeldFieldError e = held_field_error(off_centre_steady(*b, Integrator::kLod, m.kdt, 400), ref);
     EXPECT_NEAR(e.l2 / m.l2, 1.0, 0.05) << "lod, k dt " << m.kdt;
     EXPECT_NEAR(e.lines / m.lines, 1.0, 0.05) << "lod, k dt " << m.kdt;
+  }
+  for (double kdt : {0.1, 1.0, 10.0, 100.0}) {
+    const HeldFieldError e = held_field_error(off_centre_steady(*b, Integrator::kBe, kdt, 20), ref);
+    EXPECT_LT(e.l2, 1e-4) << "be, k dt " << kdt;
+    EXPECT_LT(e.lines, 1e-4) << "be, k dt " << kdt;
+  }
+}
+
+TEST_P(Hold, BackwardEulerReachesTheDiscreteSteadyStateAtAnyStep) {
+  // The held centre with decay (decay length 3 voxels, k = 1/90 s) run with 'be' from an empty
+  // field at dt = 1 s, 1 min and 1 h (k dt = 0.011, 0.67, 40) for 15 / k (at least 20 steps):
+  // the whole field against the exact steady state of the grid (discrete_steady, double).
+  // Measured (float32, CPU), largest relative error over the voxels: 1 s 6.0e-6, 1 min 3.4e-5
+  // (what is left of the transient after 15 / k), 1 h below 1e-6; the 1% asked of the
+  // integrator with room to spare.
+  const std::vector<double> ref = discrete_steady();
+  auto b = backend();
+  for (double dt : {1.0, 60.0, 3600.0}) {
+    Problem p = held_problem();
+    p.time.integrator = Integrator::kBe;
+    p.time.step = dt;
+    p.time.t_end = std::max(15.0 / kK, 20 * dt);
+    p.time.output_every = p.time.t_end;
+    b->load(p);
+    Simulation sim(p, *b);
+    sim.advance_to(p.time.t_end);
+    std::vector<real> c;
+    b->read_state(c);
+    double worst = 0;
+    for (size_t v = 0; v < c.size(); ++v) worst = std::max(worst, std::abs(double(c[v]) / ref[v] - 1));
+    EXPECT_LT(worst, dt == 3600.0 ? 1e-6 : 1e-4) << "dt " << dt;
   }
 }
 

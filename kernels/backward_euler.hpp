@@ -1,0 +1,326 @@
+// Coupled 3D backward Euler ('be'): one linear solve per step and species of
+//     (I/dt - L + K) u' = u/dt + S + b,
+// L the 7-point diffusion operator of diffusion.hpp (per-voxel D, harmonic means at label
+// faces), b its fixed-value boundary terms (boundary.hpp), K >= 0 the frozen linear reaction
+// rate per voxel (decay plus Michaelis-Menten uptake linearised at the step's start,
+// K = k + V/(Km + u)), S >= 0 the sources. Held voxels are identity rows (they keep their value
+// and act on their neighbours only through the neighbours' rows). The matrix is a symmetric
+// M-matrix, so u' >= 0 for u >= 0, and a steady state of the discrete problem is a fixed point
+// at any step. First order in time.
+//
+// Solved in delta form, A d = G(u) with d = u' - u, A = I/dt - L + K and G(u) = L u + b + S - K u
+// the full right-hand side in flux form (diffusion_rhs): the float rounding of A (whose
+// diagonal is a small difference of large numbers at large steps) touches only the increment,
+// and G vanishes exactly at a steady state. The increment is zero at held voxels, so a held
+// neighbour's face weight sits on the diagonal of its free neighbours and the system for the
+// free voxels is symmetric positive definite.
+//
+// Solver: conjugate gradients preconditioned by one multigrid V-cycle (red-black Gauss-Seidel,
+// one sweep before and the reverse sweep after the coarse correction, so the preconditioner is
+// symmetric; damped Jacobi on a level whose periodic axis has an odd length, where red-black
+// colouring does not split). Coarse levels aggregate 2 cells per axis (the last aggregate of an
+// odd axis has 1) with the Galerkin operator of piecewise-constant prolongation, which keeps the
+// 7-point flux form: a coarse face weight is the sum of the fine face weights crossing it and
+// the coarse diagonal term the sum of the children's (faces inside an aggregate cancel). So
+// labels, walls, periodic axes, held voxels and K carry to every level with no rediscretisation
+// and any grid size coarsens. The coarsest level (at most kBeCoarsestVoxels) is solved by
+// kBeCoarseSweeps symmetric red-black sweeps. Iterates to a relative residual of
+// kBeTolerance (|r| / |G(u)| in the 2-norm over the free voxels) or throws after
+// kBeMaxIterations.
+//
+// Dot products are sums over kBeDotBlocks fixed blocks of voxels, added in block order on the
+// host in double, so the result does not depend on the thread count.
+#pragma once
+#include <stdint.h>
+
+#include "diffusion.hpp"
+#include "state_check.hpp"
+
+namespace tme {
+
+// Relative residual at which the solve stops (2-norm of the residual over that of G(u)).
+constexpr double kBeTolerance = sizeof(real) == 4 ? 1e-6 : 1e-10;
+// Preconditioned CG iterations after which the solve gives up (throws).
+constexpr int kBeMaxIterations = 200;
+// A level with at most this many cells is the coarsest.
+constexpr long long kBeCoarsestVoxels = 64;
+// Red-black sweep pairs on the coarsest level (then one more red sweep: a palindrome).
+constexpr int kBeCoarseSweeps = 16;
+// Jacobi damping on levels that cannot be coloured red-black.
+constexpr double kBeJacobiWeight = 0.8;
+// Partial sums of a dot product (fixed, so the sum's order is fixed).
+constexpr int kBeDotBlocks = 1024;
+
+// One level of the multigrid hierarchy: the operator in flux form
+//     (A x)_i = self_i x_i + sum over faces f of i of w_f (x_i - x_nb(f)),
+// w[a][i] the weight of the face between cell i and its upper neighbour along axis a
+// (wrap_index: the wrapped cell on periodic axes) [1/s], 0 where there is no such face or
+// where the face touches an inactive cell; act 0 for held (inactive) cells, whose rows are
+// the identity with right-hand side 0.
+struct MgLevel {
+  Dims d;
+  int rb = 1;  // 1: red-black Gauss-Seidel smoothing; 0: damped Jacobi
+  real* self = nullptr;
+  real* w[3] = {nullptr, nullptr, nullptr};
+  uint8_t* act = nullptr;
+  real* x = nullptr;  // solution (the correction on coarse levels)
+  real* b = nullptr;  // right-hand side
+  real* r = nullptr;  // residual scratch
+};
+
+// Neighbour offsets of cell (i, j, k): lower and upper cell along each axis (wrapped).
+struct MgNeighbours {
+  long long lo[3], up[3];
+};
+TME_HD inline MgNeighbours mg_neighbours(const Dims& d, int i, int j, int k) {
+  MgNeighbours n;
+  const int q[3] = {i, j, k}, len[3] = {d.nx, d.ny, d.nz};
+  const long long st[3] = {1, (long long)d.nx, (long long)d.nx * d.ny};
+  const long long v = d.index(i, j, k);
+  for (int a = 0; a < 3; ++a) {
+    const long long span = (long long)(len[a] - 1) * st[a];
+    n.lo[a] = q[a] > 0 ? v - st[a] : v + span;
+    n.up[a] = q[a] < len[a] - 1 ? v + st[a] : v - span;
+  }
+  return n;
+}
+
+// (A x)_i at cell (i, j, k) of level L [unit/s]; 0 at inactive cells.
+TME_HD inline real mg_apply(const MgLevel& L, const real* x, int i, int j, int k) {
+  const long long v = L.d.index(i, j, k);
+  if (!L.act[v]) return real(0);
+  const MgNeighbours n = mg_neighbours(L.d, i, j, k);
+  const real xv = x[v];
+  real s = L.self[v] * xv;
+  for (int a = 0; a < 3; ++a) s += L.w[a][v] * (xv - x[n.up[a]]) + L.w[a][n.lo[a]] * (xv - x[n.lo[a]]);
+  return s;
+}
+
+// Gauss-Seidel value of cell (i, j, k): the solution of its own row with the neighbours'
+// current values.
+TME_HD inline real mg_relax(const MgLevel& L, int i, int j, int k) {
+  const long long v = L.d.index(i, j, k);
+  const MgNeighbours n = mg_neighbours(L.d, i, j, k);
+  real diag = L.self[v], off = L.b[v];
+  for (int a = 0; a < 3; ++a) {
+    const real wu = L.w[a][v], wl = L.w[a][n.lo[a]];
+    diag += wu + wl;
+    off += wu * L.x[n.up[a]] + wl * L.x[n.lo[a]];
+  }
+  return off / diag;
+}
+
+// Diagonal of A at cell (i, j, k).
+TME_HD inline real mg_diag(const MgLevel& L, int i, int j, int k) {
+  const long long v = L.d.index(i, j, k);
+  const MgNeighbours n = mg_neighbours(L.d, i, j, k);
+  real diag = L.self[v];
+  for (int a = 0; a < 3; ++a) diag += L.w[a][v] + L.w[a][n.lo[a]];
+  return diag;
+}
+
+// The fine level of one species: its row terms, its right-hand side G(u) and a zero increment.
+struct BeAssembleArgs {
+  GridGeom g;
+  real dt = 0;                        // step [s]
+  const real* u = nullptr;            // the species' block of the state [unit]
+  const SpeciesCoeffs* sc = nullptr;  // the species' coefficients
+  const uint8_t* label = nullptr;
+  const real* src = nullptr;   // its source block [unit/s], or null
+  const real* upt = nullptr;   // its uptake Vmax block [unit/s], or null
+  const real* hold = nullptr;  // its held-value block [unit] (NaN = free), or null
+  MgLevel L;                   // level 0 (b: G(u); x: set to 0)
+  real* delta = nullptr;       // increment, set to 0
+};
+
+TME_HD inline bool be_held(const BeAssembleArgs& a, long long v) { return a.hold && a.hold[v] == a.hold[v]; }
+
+// Frozen linear reaction rate K [1/s] from the step's start value u: decay plus
+// Michaelis-Menten uptake V/(Km + u+) (vmax: the voxel's V [unit/s]).
+TME_HD inline real be_rate(const SpeciesCoeffs& sc, real vmax, real u) {
+  return sc.decay + (vmax > real(0) ? vmax / (sc.km + clamp_nonneg(u)) : real(0));
+}
+
+struct BeAssembleOp {
+  BeAssembleArgs a;
+  TME_HD void operator()(int i, int j, int k) const {
+    const SpeciesCoeffs& sc = *a.sc;
+    const Dims& d = a.g.d;
+    const long long v = d.index(i, j, k);
+    a.delta[v] = real(0);
+    a.L.x[v] = real(0);
+    for (int ax = 0; ax < 3; ++ax) a.L.w[ax][v] = real(0);
+    if (be_held(a, v)) {
+      a.L.act[v] = 0;
+      a.L.self[v] = real(1);
+      a.L.b[v] = real(0);
+      return;
+    }
+    a.L.act[v] = 1;
+    const real uv = a.u[v];
+    const real S = a.src ? a.src[v] : real(0), V = a.upt ? a.upt[v] : real(0);
+    real self = real(1) / a.dt + be_rate(sc, V, uv);
+    const int q[3] = {i, j, k}, len[3] = {d.nx, d.ny, d.nz};
+    const long long st[3] = {1, (long long)d.nx, (long long)d.nx * d.ny};
+    for (int ax = 0; ax < 3; ++ax)
+      for (int dir = -1; dir <= 1; dir += 2) {
+        const int p = across_face(len[ax], q[ax], dir, axis_periodic(sc, ax));
+        if (p < 0) {  // a wall: its ghost term m w sits on the diagonal
+          self += wall_closure(sc.bc[face_index(ax, dir)]).m * cell_D(sc, a.label, v) * a.g.inv_h2[ax];
+          continue;
+        }
+        const long long nb = v + (long long)(p - q[ax]) * st[ax];
+        const real wf = face_D(sc, a.label, v, nb) * a.g.inv_h2[ax];
+        if (be_held(a, nb))
+          self += wf;  // a held neighbour's increment is 0: its face is a diagonal term
+        else if (dir > 0)
+          a.L.w[ax][v] = wf;
+      }
+    a.L.self[v] = self;
+    const real F = diffusion_rhs(ConstView<real>{a.u, d}, sc, a.label, a.g, i, j, k);
+    a.L.b[v] = F + S - sc.decay * uv - V * clamp_nonneg(uv) / (sc.km + clamp_nonneg(uv));
+  }
+};
+
+// Coarse level C from fine level F (per coarse cell): Galerkin aggregation of the 2x2x2 (fewer
+// at odd ends) children.
+struct MgCoarsenOp {
+  MgLevel F, C;
+  TME_HD void operator()(int I, int J, int K) const {
+    const long long cv = C.d.index(I, J, K);
+    const int i0 = 2 * I, j0 = 2 * J, k0 = 2 * K;
+    const int i1 = i0 + 1 < F.d.nx ? i0 + 1 : i0, j1 = j0 + 1 < F.d.ny ? j0 + 1 : j0, k1 = k0 + 1 < F.d.nz ? k0 + 1 : k0;
+    const int top[3] = {i1, j1, k1}, nc[3] = {C.d.nx, C.d.ny, C.d.nz};
+    real self = 0, w[3] = {0, 0, 0};
+    int active = 0;
+    for (int k = k0; k <= k1; ++k)
+      for (int j = j0; j <= j1; ++j)
+        for (int i = i0; i <= i1; ++i) {
+          const long long v = F.d.index(i, j, k);
+          if (!F.act[v]) continue;
+          active = 1;
+          self += F.self[v];
+          const int q[3] = {i, j, k};
+          // The upper face of a top child leads to the next aggregate (to this one again on a
+          // periodic axis of one coarse cell, where it cancels).
+          for (int a = 0; a < 3; ++a)
+            if (q[a] == top[a] && nc[a] > 1) w[a] += F.w[a][v];
+        }
+    C.act[cv] = uint8_t(active);
+    C.self[cv] = active ? self : real(1);
+    for (int a = 0; a < 3; ++a) C.w[a][cv] = active ? w[a] : real(0);
+  }
+};
+
+// r = b - A x on level L.
+struct MgResidualOp {
+  MgLevel L;
+  TME_HD void operator()(int i, int j, int k) const {
+    const long long v = L.d.index(i, j, k);
+    L.r[v] = L.act[v] ? L.b[v] - mg_apply(L, L.x, i, j, k) : real(0);
+  }
+};
+
+// out = A in on level L.
+struct MgApplyOp {
+  MgLevel L;
+  const real* in = nullptr;
+  real* out = nullptr;
+  TME_HD void operator()(int i, int j, int k) const { out[L.d.index(i, j, k)] = mg_apply(L, in, i, j, k); }
+};
+
+// One colour of a red-black Gauss-Seidel sweep (colour = (i + j + k) mod 2), run over the
+// half grid mg_half_dims: cell (h, j, k) is x index 2 h or 2 h + 1, whichever has the colour.
+TME_HD inline Dims mg_half_dims(const Dims& d) { return Dims{(d.nx + 1) / 2, d.ny, d.nz}; }
+struct MgSmoothOp {
+  MgLevel L;
+  int colour = 0;
+  TME_HD void operator()(int h, int j, int k) const {
+    const int i = 2 * h + ((j + k + colour) & 1);
+    if (i >= L.d.nx) return;
+    const long long v = L.d.index(i, j, k);
+    L.x[v] = L.act[v] ? mg_relax(L, i, j, k) : real(0);
+  }
+};
+
+// Damped Jacobi from the residual in L.r: x += omega r / diag.
+struct MgJacobiOp {
+  MgLevel L;
+  real omega = 0;
+  TME_HD void operator()(int i, int j, int k) const {
+    const long long v = L.d.index(i, j, k);
+    L.x[v] = L.act[v] ? L.x[v] + omega * L.r[v] / mg_diag(L, i, j, k) : real(0);
+  }
+};
+
+// Coarse right-hand side: the sum of the children's residuals (P^T r); coarse x = 0.
+struct MgRestrictOp {
+  MgLevel F, C;
+  TME_HD void operator()(int I, int J, int K) const {
+    const long long cv = C.d.index(I, J, K);
+    const int i0 = 2 * I, j0 = 2 * J, k0 = 2 * K;
+    const int i1 = i0 + 1 < F.d.nx ? i0 + 1 : i0, j1 = j0 + 1 < F.d.ny ? j0 + 1 : j0, k1 = k0 + 1 < F.d.nz ? k0 + 1 : k0;
+    real s = 0;
+    for (int k = k0; k <= k1; ++k)
+      for (int j = j0; j <= j1; ++j)
+        for (int i = i0; i <= i1; ++i) s += F.r[F.d.index(i, j, k)];
+    C.b[cv] = C.act[cv] ? s : real(0);
+    C.x[cv] = real(0);
+  }
+};
+
+// x += P x_coarse (each fine cell takes its aggregate's value).
+struct MgProlongOp {
+  MgLevel F, C;
+  TME_HD void operator()(int i, int j, int k) const {
+    const long long v = F.d.index(i, j, k);
+    if (F.act[v]) F.x[v] += C.x[C.d.index(i / 2, j / 2, k / 2)];
+  }
+};
+
+// Partial sums of a dot product: out[t] = sum of x[v] y[v] over block t, the voxels
+// [t len, (t + 1) len), len = ceil(n / nblocks).
+struct BeDotOp {
+  const real* x = nullptr;
+  const real* y = nullptr;
+  long long n = 0;
+  long long nblocks = 0;
+  double* out = nullptr;
+  TME_HD void operator()(long long t) const {
+    const long long len = (n + nblocks - 1) / nblocks, end = (t + 1) * len < n ? (t + 1) * len : n;
+    double s = 0;
+    for (long long v = t * len; v < end; ++v) s += double(x[v]) * double(y[v]);
+    out[t] = s;
+  }
+};
+
+// CG update: d += alpha p, r -= alpha q.
+struct BeUpdateOp {
+  real alpha = 0;
+  const real* p = nullptr;
+  const real* q = nullptr;
+  real* d = nullptr;
+  real* r = nullptr;
+  TME_HD void operator()(long long v) const {
+    d[v] += alpha * p[v];
+    r[v] -= alpha * q[v];
+  }
+};
+
+// CG direction: p = z + beta p.
+struct BeDirectionOp {
+  real beta = 0;
+  const real* z = nullptr;
+  real* p = nullptr;
+  TME_HD void operator()(long long v) const { p[v] = z[v] + beta * p[v]; }
+};
+
+// The step's end: u <- max(u + d, 0) (the max removes what the solve's tolerance leaves
+// below zero; the exact solution is non-negative).
+struct BeFinishOp {
+  const real* d = nullptr;
+  real* u = nullptr;
+  TME_HD void operator()(long long v) const { u[v] = clamp_nonneg(u[v] + d[v]); }
+};
+
+}  // namespace tme
