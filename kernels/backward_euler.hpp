@@ -189,7 +189,8 @@ struct MgCoarsenOp {
   TME_HD void operator()(int I, int J, int K) const {
     const long long cv = C.d.index(I, J, K);
     const int i0 = 2 * I, j0 = 2 * J, k0 = 2 * K;
-    const int i1 = i0 + 1 < F.d.nx ? i0 + 1 : i0, j1 = j0 + 1 < F.d.ny ? j0 + 1 : j0, k1 = k0 + 1 < F.d.nz ? k0 + 1 : k0;
+    const int i1 = i0 + 1 < F.d.nx ? i0 + 1 : i0, j1 = j0 + 1 < F.d.ny ? j0 + 1 : j0,
+              k1 = k0 + 1 < F.d.nz ? k0 + 1 : k0;
     const int top[3] = {i1, j1, k1}, nc[3] = {C.d.nx, C.d.ny, C.d.nz};
     real self = 0, w[3] = {0, 0, 0};
     int active = 0;
@@ -259,7 +260,8 @@ struct MgRestrictOp {
   TME_HD void operator()(int I, int J, int K) const {
     const long long cv = C.d.index(I, J, K);
     const int i0 = 2 * I, j0 = 2 * J, k0 = 2 * K;
-    const int i1 = i0 + 1 < F.d.nx ? i0 + 1 : i0, j1 = j0 + 1 < F.d.ny ? j0 + 1 : j0, k1 = k0 + 1 < F.d.nz ? k0 + 1 : k0;
+    const int i1 = i0 + 1 < F.d.nx ? i0 + 1 : i0, j1 = j0 + 1 < F.d.ny ? j0 + 1 : j0,
+              k1 = k0 + 1 < F.d.nz ? k0 + 1 : k0;
     real s = 0;
     for (int k = k0; k <= k1; ++k)
       for (int j = j0; j <= j1; ++j)

@@ -83,7 +83,8 @@ TEST_P(BackwardEuler, HeldVesselWithUptakeStaysPositiveAtHourSteps) {
   struct At {
     double hours, mean, centre, min, tol;
   };
-  for (const At& m : {At{6, 0.935, 0.812, 0.666, 2e-3}, At{12, 0.9949, 0.9852, 0.9713, 2e-4}, At{24, 0.99997, 0.99991, 0.99983, 5e-5}}) {
+  for (const At& m : {At{6, 0.935, 0.812, 0.666, 2e-3}, At{12, 0.9949, 0.9852, 0.9713, 2e-4},
+                      At{24, 0.99997, 0.99991, 0.99983, 5e-5}}) {
     const std::vector<real> c = run(*b, with_integrator(p, Integrator::kBe, 3600), m.hours * 3600);
     for (real v : c) ASSERT_GE(v, real(0)) << m.hours << " h";
     const FieldSummary s = summary(c);
