@@ -57,7 +57,7 @@ struct TimeControl {
   Integrator integrator = Integrator::kExplicit;
   double step = 0;       // [s]; lod/adi/be: the largest step; 0 = 'auto' (from tolerance). The
                          // stepper takes equal sub-steps <= step landing exactly on events.
-  double tolerance = 0;  // lod/adi with step 0: target relative local error of one step
+  double tolerance = 0;  // lod/adi/be with step 0: target relative local error of one step
                          // (Simulation estimates it by step doubling), in (0, 0.5]
 };
 
