@@ -20,6 +20,8 @@ Fractions (from RUN_DIR/delivered_schedule.csv) and drug doses (RUN_DIR/drug_dos
 marked as vertical lines. Scopes: by default the first observed region (else the grid).
 Species names are accepted with or without their unit ("T" or "T [cells/mm^3]").
 
+Other scripts import it: draw(csv_path, stat, ...) returns the figure (viz/report.py uses it).
+
 Without --out the plot is saved next to the CSV as observables_<stat>.png (--show opens a
 window instead); the script prints the file, the panels and the image size. Needs matplotlib
 (Debian: python3-matplotlib; scripts/install-deps installs it).
@@ -173,33 +175,41 @@ def panels_of(species, units, stat):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("run", help="run directory (with observables.csv) or the CSV file itself")
-    ap.add_argument("--stat", choices=STATS, default="mean", help="statistic to plot (default: mean)")
-    ap.add_argument("--species", nargs="+", help="species to plot, with or without unit (default: all)")
-    ap.add_argument("--regions", nargs="+",
-                    help="scopes to plot: grid and/or region names (default: the first observed region)")
-    scale = ap.add_mutually_exclusive_group()
-    scale.add_argument("--log", action="store_true", help="logarithmic y axes everywhere")
-    scale.add_argument("--linear", action="store_true", help="linear y axes everywhere")
-    ap.add_argument("--out", help="output image (.png, .pdf, .svg); default RUN/observables_<stat>.png")
-    ap.add_argument("--show", action="store_true", help="open a window instead of saving")
-    a = ap.parse_args()
+def pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        sys.exit("plot_observables: matplotlib is not installed for this Python "
+                 f"({sys.executable}); on Debian: apt-get install python3-matplotlib")
+    return plt
 
-    path = find_csv(a.run)
+
+def use_agg():
+    """Draw into images only (no window, no display needed)."""
+    try:
+        import matplotlib
+    except ImportError:
+        sys.exit("plot_observables: matplotlib is not installed for this Python "
+                 f"({sys.executable}); on Debian: apt-get install python3-matplotlib")
+    matplotlib.use("Agg")
+
+
+def draw(path, stat="mean", species_wanted=None, regions=None, log_all=False, linear_all=False):
+    """The observables figure of the CSV `path` (see the module's description). Returns
+    (figure, info): info {'titles': panel titles, 'npanels', 'fractions': fraction times [s],
+    'drug_doses': [(time [s], drug)] up to the last row, 'times': [s], 'scopes': plotted}."""
     run_dir = os.path.dirname(os.path.abspath(path))
     times, data, species, scopes, col_units, doses = read_observables(path)
     if not times:
         sys.exit(f"plot_observables: {path}: no data rows yet")
-    wanted_species = [strip_unit(s) for s in a.species] if a.species else None
-    for name, wanted, have in (("species", wanted_species, species), ("region", a.regions, scopes)):
+    wanted_species = [strip_unit(s) for s in species_wanted] if species_wanted else None
+    for name, wanted, have in (("species", wanted_species, species), ("region", regions, scopes)):
         for w in wanted or []:
             if w not in have:
                 sys.exit(f"plot_observables: no {name} '{w}' in {path} (found: {', '.join(have)})")
     species = wanted_species or species
-    if a.regions:
-        chosen = a.regions
+    if regions:
+        chosen = regions
     else:
         chosen = [scopes[1] if len(scopes) > 1 else scopes[0]]
 
@@ -207,22 +217,15 @@ def main():
     vti_units = species_units(run_dir)
     units = {}
     for sp in species:
-        u = col_units.get((sp, a.stat))
+        u = col_units.get((sp, stat))
         if u is None:
             base = vti_units.get(sp)
-            u = (f"{base}·µm³" if base else None) if a.stat == "total" else base
+            u = (f"{base}·µm³" if base else None) if stat == "total" else base
         units[sp] = u
 
-    try:
-        import matplotlib
-    except ImportError:
-        sys.exit("plot_observables: matplotlib is not installed for this Python "
-                 f"({sys.executable}); on Debian: apt-get install python3-matplotlib")
-    if not a.show:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
-    panels = panels_of(species, units, a.stat)
+    panels = panels_of(species, units, stat)
     has_dose = bool(doses) and any((q, sc, "mean") in doses for q in DOSE_QUANTITIES for sc in chosen)
     npanels = len(panels) + (1 if has_dose else 0)
     ncols = 1 if npanels <= 3 else 2
@@ -255,17 +258,17 @@ def main():
         series = []
         for i, sp in enumerate(sps):
             for j, sc in enumerate(chosen):
-                y = data.get((sp, sc, a.stat))
+                y = data.get((sp, sc, stat))
                 if y is None:
                     continue
                 label = sp if len(chosen) == 1 else f"{sp} ({sc})"
                 ax.plot(t, y, color=colours[i % len(colours)], ls=LINE_STYLES[j % len(LINE_STYLES)],
                         marker=marker, label=label)
                 series.append(y)
-        log = a.log or (not a.linear and spans_decades(series))
+        log = log_all or (not linear_all and spans_decades(series))
         if log:
             ax.set_yscale("log")
-        ax.set_ylabel(f"{a.stat} [{unit or 'unit?'}]")
+        ax.set_ylabel(f"{stat} [{unit or 'unit?'}]")
         ax.set_title(title, loc="left", fontsize=10)
         titles.append(title + (" (log)" if log else ""))
         mark_events(ax, n == 0)
@@ -294,17 +297,39 @@ def main():
                 axes[r][c].set_xlabel(f"time [{tunit}]")
                 axes[r][c].xaxis.set_tick_params(labelbottom=True)
                 break
-    fig.suptitle(f"{os.path.basename(run_dir)}: {a.stat} over {', '.join(chosen)}")
+    fig.suptitle(f"{os.path.basename(run_dir)}: {stat} over {', '.join(chosen)}")
     fig.tight_layout()
+    return fig, {"titles": titles, "npanels": npanels, "fractions": fractions,
+                 "drug_doses": [d for d in drug_doses if d[0] <= times[-1]], "times": times,
+                 "scopes": chosen}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", help="run directory (with observables.csv) or the CSV file itself")
+    ap.add_argument("--stat", choices=STATS, default="mean", help="statistic to plot (default: mean)")
+    ap.add_argument("--species", nargs="+", help="species to plot, with or without unit (default: all)")
+    ap.add_argument("--regions", nargs="+",
+                    help="scopes to plot: grid and/or region names (default: the first observed region)")
+    scale = ap.add_mutually_exclusive_group()
+    scale.add_argument("--log", action="store_true", help="logarithmic y axes everywhere")
+    scale.add_argument("--linear", action="store_true", help="linear y axes everywhere")
+    ap.add_argument("--out", help="output image (.png, .pdf, .svg); default RUN/observables_<stat>.png")
+    ap.add_argument("--show", action="store_true", help="open a window instead of saving")
+    a = ap.parse_args()
+
+    path = find_csv(a.run)
+    if not a.show:
+        use_agg()
+    fig, info = draw(path, a.stat, a.species, a.regions, a.log, a.linear)
     if a.show:
-        plt.show()
+        pyplot().show()
         return
-    out = a.out or os.path.join(run_dir, f"observables_{a.stat}.png")
+    out = a.out or os.path.join(os.path.dirname(os.path.abspath(path)), f"observables_{a.stat}.png")
     fig.savefig(out, dpi=DPI)
     w, h = (int(round(x * DPI)) for x in fig.get_size_inches())
-    nd = sum(1 for td, _ in drug_doses if td <= times[-1])
-    print(f"{out}: {npanels} panels ({'; '.join(titles)}), {w}x{h} px, "
-          f"{len(fractions)} fractions and {nd} drug doses marked")
+    print(f"{out}: {info['npanels']} panels ({'; '.join(info['titles'])}), {w}x{h} px, "
+          f"{len(info['fractions'])} fractions and {len(info['drug_doses'])} drug doses marked")
 
 
 if __name__ == "__main__":

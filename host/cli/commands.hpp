@@ -26,6 +26,16 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err);
 int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err, const std::string& backend = "auto",
                  const std::vector<std::string>& set = {}, const std::string& until = "");
 int cmd_info(std::ostream& out);
+// Writes RUN/report/index.html (with its PNGs) by running viz/report.py with $TMESIM_PYTHON when
+// set, else /usr/bin/python3 when it exists, else python3 from PATH.
+// 2 when `run` is not a finished run directory; 1 when python3, the script or a Python module
+// is missing (the script names the module) or the script fails.
+int cmd_report(const std::string& run, std::ostream& out, std::ostream& err);
+// Why `run` is not a finished run directory (a sentence naming it); empty when it is one.
+std::string report_refusal(const std::string& run);
+// Where the program looks for viz/report.py, in order: viz/ beside the program (the build tree
+// holds a copy), then the source tree's viz/.
+std::vector<std::string> report_script_candidates();
 // Set (to 1) by main when it chose OMP_WAIT_POLICY=passive itself (the user had not set it).
 inline constexpr const char* kOmpWaitDefaultMarker = "TMESIM_OMP_WAIT_DEFAULT";
 // How OpenMP threads wait, for 'tmesim info': "passive (tmesim's default; ...)" or

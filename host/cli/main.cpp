@@ -1,4 +1,4 @@
-// tmesim command line: run | validate | info, and --version.
+// tmesim command line: run | validate | info | report, and --version.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -65,6 +65,11 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("info", "version, backends and devices");
 
+  std::string report_run;
+  auto* report = app.add_subcommand(
+      "report", "write RUN/report/index.html: observables, dose slices, DVHs, schedule, provenance (python3)");
+  report->add_option("run", report_run, "a finished run directory")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -73,5 +78,6 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) ro.command_line += (i ? " " : "") + std::string(argv[i]);
   if (run->parsed()) return tme::cmd_run(ro, std::cout, std::cerr);
   if (validate->parsed()) return tme::cmd_validate(vscene, std::cout, std::cerr, vbackend, vset, vuntil);
+  if (report->parsed()) return tme::cmd_report(report_run, std::cout, std::cerr);
   return tme::cmd_info(std::cout);
 }
