@@ -123,8 +123,8 @@ int cmd_report(const std::string& run, std::ostream& out, std::ostream& err) {
       return 1;
     }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
-  err << "tmesim report: " << python.string() << " " << script.string() << " was killed by signal "
-      << WTERMSIG(status) << "\n";
+  err << "tmesim report: " << python.string() << " " << script.string() << " was killed by signal " << WTERMSIG(status)
+      << "\n";
   return 1;
 }
 

@@ -160,12 +160,11 @@ TEST(Report, PageHasEverySectionAndRendersInChromium) {
   for (const char* s :
        {"<h1>tmesim report: run</h1>", "<section id=\"provenance\"><h2>Provenance</h2>",
         "<section id=\"observables\"><h2>Observables</h2>", "<section id=\"dose-slices\"><h2>Dose slices</h2>",
-        "<section id=\"dvh\"><h2>Dose-volume histograms</h2>",
-        "<section id=\"schedule\"><h2>Delivered schedule</h2>", "<section id=\"drug-doses\"><h2>Drug doses</h2>",
-        "<section id=\"totals\"><h2>Cell totals</h2>", "<section id=\"scene\"><h2>Resolved scene</h2>",
-        "<details><summary>scene.resolved.yaml", "<td>backend</td><td>cpu</td>", "<th>prescribed_Gy</th>",
-        "<td>tumour</td>", "maximum 20 Gy", "No drugs in this run (no drug_doses.csv).",
-        "<th>t = 0 h [cells]</th><th>t = 48 h [cells]</th>",
+        "<section id=\"dvh\"><h2>Dose-volume histograms</h2>", "<section id=\"schedule\"><h2>Delivered schedule</h2>",
+        "<section id=\"drug-doses\"><h2>Drug doses</h2>", "<section id=\"totals\"><h2>Cell totals</h2>",
+        "<section id=\"scene\"><h2>Resolved scene</h2>", "<details><summary>scene.resolved.yaml",
+        "<td>backend</td><td>cpu</td>", "<th>prescribed_Gy</th>", "<td>tumour</td>", "maximum 20 Gy",
+        "No drugs in this run (no drug_doses.csv).", "<th>t = 0 h [cells]</th><th>t = 48 h [cells]</th>",
         // 1.5e5 cells/mm^3 in the 2176 voxels of (75 um)^3 of the tumour: 1.377e5 cells.
         "<tr><td>T</td><td>tumour</td><td>1.377e+05</td>"})
     EXPECT_NE(html.find(s), std::string::npos) << s;
@@ -181,12 +180,15 @@ TEST(Report, PageHasEverySectionAndRendersInChromium) {
 
   const std::string chromium = in_path("chromium");
   if (chromium.empty()) GTEST_SKIP() << "no chromium in PATH (scripts/install-deps installs it)";
-  fs::create_directories(d / "chromium-tmp");
+  // Chromium puts a socket in its TMPDIR, whose path must fit in 107 bytes: a directory with a
+  // short name.
+  const tme::test::TempDir ctmp("c");
   const fs::path shot = d / "shot.png";
-  r = tme::test::run_shell(chromium,
-                           "--headless --disable-gpu --no-sandbox --user-data-dir=" + (d / "chromium-profile").string() +
-                               " --screenshot=" + shot.string() + " --window-size=1200,3000 file://" + page.string(),
-                           d, "TMPDIR=" + (d / "chromium-tmp").string() + " HOME=" + d.string() + " ");
+  r = tme::test::run_shell(
+      chromium,
+      "--headless --disable-gpu --no-sandbox --user-data-dir=" + (d / "chromium-profile").string() +
+          " --screenshot=" + shot.string() + " --window-size=1200,3000 file://" + page.string(),
+      d, "TMPDIR=" + ctmp.string() + " HOME=" + d.string() + " ");
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_TRUE(has_png_signature(shot));
   vtkNew<vtkPNGReader> png;
