@@ -35,9 +35,9 @@ PREFIX = "tmesim report"
 SCRIPT_DIR = os.path.dirname(os.path.abspath(__file__))
 DPI = 100
 ISODOSE_PERCENT = (20, 50, 80, 95)
-# Region outlines on the dose slices: bright colours that stand out on viridis and on the
-# legend's dark grey.
-OUTLINE_COLOURS = ("#ff3030", "#ff40ff", "#00e5ff", "#ff9900", "#ffffff")
+# One colour per region, the same in the dose slices (outlines, bright on viridis and on the
+# legend's dark grey) and in the DVH (on white).
+OUTLINE_COLOURS = ("#ff3030", "#ff40ff", "#00c8f0", "#ff9900", "#80e020")
 
 
 def fail(msg, code=1):
@@ -213,7 +213,6 @@ def dvh_figure(dose, regions):
     dmax = float(dose.max())
     d = np.linspace(0.0, dmax * 1.02 if dmax > 0 else 1.0, 400)
     fig, ax = plt.subplots(figsize=(9.6, 5.0), dpi=DPI)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     rows = []
     scopes = [("grid", np.ones(dose.shape, bool))] + list(regions.items())
     for i, (name, mask) in enumerate(scopes):
@@ -222,8 +221,8 @@ def dvh_figure(dose, regions):
             rows.append([name, 0, "", "", "", "", "", ""])
             continue
         frac = 100.0 * (v.size - np.searchsorted(v, d, side="left")) / v.size
-        ax.plot(d, frac, color="0.3" if name == "grid" else colours[i % len(colours)],
-                ls=":" if name == "grid" else "-", lw=1.8, label="whole grid" if name == "grid" else name)
+        ax.plot(d, frac, color="0.3" if name == "grid" else OUTLINE_COLOURS[(i - 1) % len(OUTLINE_COLOURS)],
+                ls=":" if name == "grid" else "-", lw=2.0, label="whole grid" if name == "grid" else name)
         # D_x: the least dose received by the hottest x % of the volume.
         dx_ = {x: float(np.percentile(v, 100 - x)) for x in (98, 50, 2)}
         rows.append([name, int(v.size), v.mean(), v.min(), dx_[98], dx_[50], dx_[2], v.max()])
@@ -270,7 +269,7 @@ h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #bb
 nav a { margin-right: 1em; } img { max-width: 100%; border: 1px solid #ddd; }
 table { border-collapse: collapse; font-size: 13px; margin: 0.5em 0; }
 th, td { border: 1px solid #ccc; padding: 2px 7px; text-align: right; }
-th { background: #eef; } table.kv td { text-align: left; } td:first-child, th:first-child { text-align: left; }
+th { background: #eef; } table.kv td, table.kv th { text-align: left; } td:first-child, th:first-child { text-align: left; }
 .scroll { max-height: 420px; overflow: auto; display: inline-block; }
 pre { background: #f6f6f6; padding: 0.6em; font-size: 12px; overflow: auto; }
 .note { color: #555; font-style: italic; } summary { cursor: pointer; font-weight: bold; }
