@@ -402,7 +402,8 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     shutil.rmtree(old, ignore_errors=True)
-    print(f"wrote {os.path.join(final, 'index.html')} ({len(figures)} figures: {', '.join(figures)})")
+    n = len(figures)
+    print(f"wrote {os.path.join(final, 'index.html')} ({n} figure{'' if n == 1 else 's'}: {', '.join(figures)})")
 
 
 if __name__ == "__main__":

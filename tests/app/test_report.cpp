@@ -126,6 +126,23 @@ TEST(Report, FindsTheScriptBesideTheProgramThenInTheSourceTree) {
   EXPECT_EQ(c[1], source.string());
 }
 
+TEST(Report, RunWithoutRadiotherapyOrDrugsSaysSo) {
+  const tme::test::TempDir tmp("tmesim_report_plain");
+  const fs::path& d = tmp.path();
+  const std::string scene = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/cli_small.yaml";
+  Result r = tmesim("run " + scene + " -o run --backend cpu --quiet", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = tmesim("report run", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "wrote run/report/index.html (1 figure: observables.png)\n");
+  const std::string html = slurp(d / "run" / "report" / "index.html");
+  for (const char* s : {"No radiotherapy in this run (no &#x27;dose [Gy]&#x27; array in fields_0004.vti).",
+                        "No radiotherapy in this run (no delivered_schedule.csv).",
+                        "No drugs in this run (no drug_doses.csv).", "<img src=\"observables.png\""})
+    EXPECT_NE(html.find(s), std::string::npos) << s;
+  EXPECT_EQ(html.find("dose_slices.png"), std::string::npos);
+}
+
 // The first executable `name` in PATH, or "".
 std::string in_path(const std::string& name) {
   const char* path = std::getenv("PATH");
