@@ -409,6 +409,19 @@ species:
   EXPECT_EQ(a2.problem.time.integrator, tme::Integrator::kAdi);
   EXPECT_DOUBLE_EQ(a2.problem.time.step, 600.0);
 
+  const char* be = R"(name: be
+grid: {shape: [4, 4, 4], spacing: 10 um}
+time: {end: 1 d, output_every: 6 h, integrator: be, step: 1 h}
+species:
+  - {name: A, unit: nM, diffusion: 10 um^2/s}
+)";
+  const LoadedScene e = tme::load_scene_text(be, "be.yaml", ".");
+  EXPECT_EQ(e.problem.time.integrator, tme::Integrator::kBe);
+  EXPECT_DOUBLE_EQ(e.problem.time.step, 3600.0);
+  const LoadedScene e2 = tme::load_scene_text(e.resolved_yaml, "resolved.yaml", ".");
+  EXPECT_EQ(e2.problem.time.integrator, tme::Integrator::kBe);
+  EXPECT_NE(e.resolved_yaml.find("integrator: be"), std::string::npos) << e.resolved_yaml;
+
   const char* autostep = R"(name: lod
 grid: {shape: [4, 4, 4], spacing: 10 um}
 time: {end: 1 d, output_every: 6 h, integrator: lod, tolerance: 2e-3}
