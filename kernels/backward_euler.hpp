@@ -15,6 +15,8 @@
 // neighbour's face weight sits on the diagonal of its free neighbours and the system for the
 // free voxels is symmetric positive definite.
 //
+// A species with D = 0 everywhere has a diagonal system, solved per voxel (BeDiagonalOp).
+//
 // Solver: conjugate gradients preconditioned by one multigrid V-cycle (red-black Gauss-Seidel,
 // one sweep before and the reverse sweep after the coarse correction, so the preconditioner is
 // symmetric; damped Jacobi on a level whose periodic axis has an odd length, where red-black
@@ -286,6 +288,21 @@ struct MgProlongOp {
   TME_HD void operator()(int i, int j, int k) const {
     const long long v = F.d.index(i, j, k);
     if (F.act[v]) F.x[v] += C.x[C.d.index(i / 2, j / 2, k / 2)];
+  }
+};
+
+// A species that does not diffuse (D = 0 in every tissue: cell populations) has a diagonal
+// system: u' = u + G(u) / (1/dt + K) per voxel, no solve (held voxels keep their value).
+struct BeDiagonalOp {
+  BeAssembleArgs a;  // g, dt, sc, src, upt, hold; u is written
+  real* u = nullptr;
+  TME_HD void operator()(long long v) const {
+    if (be_held(a, v)) return;
+    const SpeciesCoeffs& sc = *a.sc;
+    const real uv = u[v];
+    const real S = a.src ? a.src[v] : real(0), V = a.upt ? a.upt[v] : real(0);
+    const real G = S - sc.decay * uv - V * clamp_nonneg(uv) / (sc.km + clamp_nonneg(uv));
+    u[v] = clamp_nonneg(uv + G / (real(1) / a.dt + be_rate(sc, V, uv)));
   }
 };
 

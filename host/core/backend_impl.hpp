@@ -334,6 +334,13 @@ class SpaceBackend final : public Backend {
     a.src = hc.src_slot >= 0 ? explicit_.src + hc.src_slot * nvox_ : nullptr;
     a.upt = hc.upt_slot >= 0 ? explicit_.upt + hc.upt_slot * nvox_ : nullptr;
     a.hold = hc.hold_slot >= 0 ? explicit_.hold + hc.hold_slot * nvox_ : nullptr;
+    bool diffuses = false;
+    for (int l = 0; l < (hc.uses_labels ? kMaxLabels : 1); ++l) diffuses |= hc.D[l] > 0;
+    if (!diffuses) {  // a diagonal system: solved per voxel
+      parallel_for(sp_.exec(), nvox_, BeDiagonalOp{a, a_.data() + s * nvox_});
+      be_stats_.solves += 1;
+      return;
+    }
     a.L = F;
     a.delta = be_delta_.data();
     parallel_for(sp_.exec(), geom_.d, BeAssembleOp{a});

@@ -176,6 +176,37 @@ TEST_P(BackwardEuler, FirstOrderInTime) {
   EXPECT_NEAR(e[1] / e[2], 2.0, 0.1);
 }
 
+TEST_P(BackwardEuler, NonDiffusingSpeciesIsSolvedPerVoxel) {
+  // D = 0 (a cell population): the system is diagonal, u' = (u/dt + S) / (1/dt + K) with
+  // K = k + V/(Km + u), solved per voxel without the CG solve; a held voxel keeps its value.
+  Problem p = make_uniform_problem({5, 4, 3}, 10, 1, 0, 1e-4);
+  p.nsrc = 1;
+  p.nupt = 1;
+  p.src.assign(p.grid.nvox(), real(0));
+  p.upt.assign(p.grid.nvox(), real(0));
+  for (long long v = 0; v < p.grid.nvox(); ++v) {
+    p.initial[v] = real(0.1 * double(v % 7));
+    p.src[v] = real(1e-3 * double(v % 3));
+    p.upt[v] = real(2e-3 * double(v % 2));
+  }
+  p.nhold = 1;
+  p.hold.assign(p.grid.nvox(), real(NAN));
+  p.hold[7] = real(0.25);
+  p.initial[7] = real(0.25);
+  SpeciesCoeffs& sc = p.coeffs[0];
+  sc.src_slot = sc.upt_slot = sc.hold_slot = 0;
+  sc.km = real(0.4);
+  const double dt = 600;
+  auto b = backend();
+  const std::vector<real> c = run(*b, with_integrator(p, Integrator::kBe, dt), dt);
+  for (long long v = 0; v < p.grid.nvox(); ++v) {
+    const double u = p.initial[v], K = 1e-4 + double(p.upt[v]) / (0.4 + u);
+    const double exact = v == 7 ? 0.25 : (u / dt + double(p.src[v])) / (1 / dt + K);
+    EXPECT_NEAR(c[v], exact, 4 * kRoundoff * std::max(exact, 1e-3)) << "voxel " << v;
+  }
+  EXPECT_EQ(b->linear_solve_stats().iterations, 0);
+}
+
 TME_INSTANTIATE_BACKENDS(BackwardEuler);
 
 }  // namespace
