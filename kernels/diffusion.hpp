@@ -27,10 +27,16 @@ TME_HD inline real face_term(ConstView<real> c, const SpeciesCoeffs& sc, const u
                              int j, int k, int axis, int dir) {
   const int n = axis == 0 ? g.d.nx : (axis == 1 ? g.d.ny : g.d.nz);
   const int p = axis == 0 ? i : (axis == 1 ? j : k);
-  const int q = across_face(n, p, dir, axis_periodic(sc, axis));
   const long long self = g.d.index(i, j, k);
   const real cs = c.p[self];
-  if (q < 0) return cell_D(sc, label, self) * wall_jump(sc.bc[face_index(axis, dir)], cs) * g.inv_h2[axis];
+  int q = p + dir;
+  if (q < 0 || q >= n) {  // across a face of the grid: the periodic neighbour or a wall
+    q = across_face(n, p, dir, axis_periodic(sc, axis));
+    if (q < 0) {
+      const real jump = wall_jump(sc.bc[face_index(axis, dir)], cs);
+      return jump == real(0) ? real(0) : cell_D(sc, label, self) * jump * g.inv_h2[axis];
+    }
+  }
   const int ni = axis == 0 ? q : i, nj = axis == 1 ? q : j, nk = axis == 2 ? q : k;
   const long long nb = g.d.index(ni, nj, nk);
   return face_D(sc, label, self, nb) * (c.p[nb] - cs) * g.inv_h2[axis];
