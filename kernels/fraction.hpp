@@ -14,6 +14,20 @@ TME_HD inline real release_factor(const RadioRelease& r, real d) {
   return r.kind == kReleaseInterferon ? rt::ifn1_release_factor(d, r.p1, r.p2) : rt::dose_release_factor(d, r.p1);
 }
 
+// Adds a released amount `add` to a field level c. A bounded field (top > 0, e.g. an
+// expression level in [0, 1]) fills its headroom instead: c' = top - (top - c) exp(-add / top),
+// which is c + add to first order and never passes top (a level already above top is left).
+TME_HD inline void release_into(real& c, real add, real top) {
+  using std::exp;
+  if (!(top > real(0))) {
+    c += add;
+    return;
+  }
+  if (c >= top) return;
+  const real c0 = clamp_nonneg(c);
+  c = top - (top - c0) * exp(-add / top);
+}
+
 // Surviving fraction of population q at this voxel.
 TME_HD inline real fraction_survival(const FractionArgs& a, int q, long long idx) {
   const real d = a.dose[idx];
@@ -39,7 +53,7 @@ TME_HD inline void fraction_voxel(const FractionArgs& a, long long idx) {
     n = n0 * S;
     if (a.pop[q].doomed >= 0) a.fields[a.pop[q].doomed * a.nvox + idx] += rt::lq_doomed(n0, S);
   }
-  for (int r = 0; r < a.nrel; ++r) a.fields[a.rel[r].species * a.nvox + idx] += add[r];
+  for (int r = 0; r < a.nrel; ++r) release_into(a.fields[a.rel[r].species * a.nvox + idx], add[r], a.rel[r].top);
 }
 
 // The fraction as an op of the voxel loop (kernels/parallel_for.hpp) over a.nvox voxels.

@@ -30,6 +30,7 @@ struct RadioRelease {
   real p1 = 0;     // d_sat or d_thr [Gy]
   real p2 = 4;     // steepness [-] (interferon)
   int per = -1;    // population whose density scales the release, or -1
+  real top = 0;    // upper bound of a bounded field (a level 0..1) [unit_species]; 0: none
 };
 
 struct FractionArgs {

@@ -20,7 +20,7 @@
 namespace tme {
 
 constexpr int kMaxTerms = 96;         // terms per model
-constexpr int kMaxTermFactors = 3;    // modulating factors per term
+constexpr int kMaxTermFactors = 4;    // modulating factors per term
 constexpr int kMaxTermProducts = 2;   // products per kill/conversion term
 constexpr int kMaxCrowding = 8;       // populations that occupy volume
 constexpr int kMaxGlobals = 16;       // uniform per-step inputs (plasma levels, blood cells)
@@ -96,7 +96,7 @@ struct TermProduct {
   real yield = 1;  // [unit_product per unit_target]
 };
 
-// One term (160 bytes in float32, 256 in float64). Unused indices hold -1. Plain data: the kernels read the
+// One term (196 bytes in float32, 312 in float64). Unused indices hold -1. Plain data: the kernels read the
 // parameters through the named accessors, the loader writes them by slot (kTermRegistry).
 struct Term {
   int kind = kTermConversion;
@@ -118,7 +118,7 @@ struct Term {
   TME_HD real top() const { return p[kParamTop]; }
 };
 static_assert(std::is_trivially_copyable<Term>::value, "terms are copied to the GPU as bytes");
-static_assert(sizeof(Term) == (sizeof(real) == 4 ? 160 : 256), "a term is 160 bytes in float32, 256 in float64");
+static_assert(sizeof(Term) == (sizeof(real) == 4 ? 196 : 312), "a term is 196 bytes in float32, 312 in float64");
 
 // The whole table plus the per-step uniform inputs, passed by value (pointers non-owning; on
 // the CUDA backend `terms` is a device pointer). Every species index in terms, factors and

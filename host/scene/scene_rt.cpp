@@ -188,7 +188,7 @@ struct RtReader {
       err.fail(rt.get("releases"), "has " + std::to_string(items.size()) + " entries",
                "at most " + std::to_string(kMaxRadioReleases) + " releases");
     for (const Val& e : items) {
-      Keys f = items.map(e, {"field", "kind", "yield", "per", "threshold", "steepness", "saturation"});
+      Keys f = items.map(e, {"field", "kind", "yield", "per", "threshold", "steepness", "saturation", "max"});
       RadioRelease r;
       r.species = f.field("field", "a field");
       const std::string kind = f.choice("kind", {"interferon", "linear"}, "a release kind");
@@ -216,6 +216,12 @@ struct RtReader {
       } else {
         r.p1 = real(f.value("saturation", kDose, Bound::kNonNegative, Or{"0 Gy"}));
       }
+      // A bounded field (a level such as PD-L1 expression): the release fills the headroom to max.
+      if (f.has("max"))
+        r.top = real(f.value(
+            "max",
+            Dim{"the field's upper bound", unit(r.species), unit(r.species) == "1" ? "1" : "1 " + unit(r.species)},
+            Bound::kPositive));
       p.model.radio_releases.push_back(r);
     }
   }

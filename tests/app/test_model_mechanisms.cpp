@@ -39,6 +39,8 @@ const std::map<std::string, std::string>& frozen() {
       {"k_kill", "0 mm^3/cell/day"},
       {"r_CD8", "0 1/day"},
       {"k_exhaust", "0 1/day"},
+      {"k_exhaust_PD1", "0 1/day"},
+      {"k_kill_myeloid", "0 mm^3/cell/day"},
       {"k_CD8_death", "0 1/day"},
       {"s_IFNg", "0 fg/cell/h"},
       {"s_IL2", "0 mol/cell/day"},
@@ -63,6 +65,7 @@ const std::map<std::string, std::string>& frozen() {
       {"decay_CCL2", "0 1/s"},
       {"drain_IgG", "0 1/s"},
       {"tau_PDL1", "1e9 day"},
+      {"tau_STING", "1e9 day"},
   };
   return f;
 }
@@ -177,7 +180,8 @@ TEST_P(ModelMechanisms, IfngRaisesPdl1TowardItsRelaxationLevel) {
   EXPECT_GT(got[2], got[1] + 0.2);
 }
 
-// CD8 cells secreting IFN-gamma raise PD-L1: I' = s C - k I, PDL1' = (L(I) - PDL1) / tau,
+// CD8 cells secreting IFN-gamma raise PD-L1: I' = s C / (1 + PDL1 / PDL1_half) - k I (PD-1
+// engagement lowers the secretion), PDL1' = (L(I) - PDL1) / tau,
 // checked against an RK4 solution of that pair. With lod the decay is in the transport operator
 // (split over the three sweeps) and the secretion in the Strang reaction halves: at k dt = 0.23
 // (1 h steps) the IFN-gamma plateau is 4% high, so this test steps 10 min (measured 0.7% on
@@ -191,9 +195,14 @@ TEST_P(ModelMechanisms, Cd8SecretingIfngRaisesPdl1) {
   for (double cd8 : {0.0, C}) {
     Spec s;
     s.step = "10 min";
-    s.params = {
-        {"s_IFNg", "0.1 fg/cell/h"}, {"decay_IFNg", "6.5e-5 1/s"},     {"tau_PDL1", "1 day"},     {"PDL1_base", "0.1"},
-        {"PDL1_max", "1"},           {"IFNg_PDL1_half", "0.11 ng/mL"}, {"IFNg_PDL1_hill", "1.26"}};
+    s.params = {{"s_IFNg", "0.1 fg/cell/h"},
+                {"decay_IFNg", "6.5e-5 1/s"},
+                {"tau_PDL1", "1 day"},
+                {"PDL1_base", "0.1"},
+                {"PDL1_half", "0.5"},
+                {"PDL1_max", "1"},
+                {"IFNg_PDL1_half", "0.11 ng/mL"},
+                {"IFNg_PDL1_hill", "1.26"}};
     s.initial = {{"CD8", constant(cd8, "cells/mm^3")}, {"PDL1", "{constant: 0.1}"}};
     SceneRun r(s, GetParam());
     r.to(t_end * kDay);
@@ -203,7 +212,7 @@ TEST_P(ModelMechanisms, Cd8SecretingIfngRaisesPdl1) {
       const double sC = s_ng_per_mL_per_day;
       auto f = [&](double I, double P, double& dI, double& dP) {
         const double a = I > 0 ? std::pow(I / K, n) / (1 + std::pow(I / K, n)) : 0;
-        dI = sC - k * I;
+        dI = sC / (1 + P / 0.5) - k * I;
         dP = (base + (pmax - base) * a - P) / tau;
       };
       double I = 0, P = base;
@@ -415,6 +424,203 @@ TEST_P(ModelMechanisms, RadiationLowersTumourAndLymphocytesByLqSurvival) {
   }
   // Lymphocytes are more radiosensitive than the tumour here (alpha 0.2 vs 0.146).
   EXPECT_LT(r.mean("CD8") / C0, r.mean("T") / T0);
+}
+
+// ---- PD-1 engagement on CD8 proliferation, cytokine output and exhaustion ----------------------
+
+// Engagement x = PDL1 * Kd / (Kd + A) (anti-PD-1 at A), as on killing; inhibition 1 / (1 + x / half).
+double engagement(double pdl1, double A) { return pdl1 * 0.26 / (0.26 + A); }
+
+// CD8 with every factor input held (IL-2, PD-L1, anti-PD-1, Treg) grows logistically in the free
+// volume: C' = r F_IL2 F_PD1 F_Treg(C) (1 - C / cap) C with F_Treg = h / (h + R / C), checked
+// against an RK4 solution (F_Treg changes as C grows).
+TEST_P(ModelMechanisms, Pd1EngagementAndTregLowerCd8ProliferationAndAntiPd1RestoresIt) {
+  const double r = 1, IL2 = 0.32, IL2h = 0.32, half = 0.5, h = 0.31, cap = 1e6, C0 = 1e4, t = 2;
+  auto run = [&](double pdl1, double A, double R) {
+    Spec s;
+    s.params = {{"r_CD8", "1 1/day"},      {"IL2_half", "0.32 nM"},   {"PDL1_half", "0.5"},
+                {"Kd_antiPD1", "0.26 nM"}, {"Treg_CD8_half", "0.31"}, {"cap_lymphocyte", "1e6 cells/mm^3"}};
+    s.initial = {{"CD8", constant(C0, "cells/mm^3")},
+                 {"IL2", constant(IL2, "nM")},
+                 {"PDL1", "{constant: " + num(pdl1) + "}"},
+                 {"antiPD1", constant(A, "nM")},
+                 {"Treg", constant(R, "cells/mm^3")}};
+    SceneRun sr(s, GetParam());
+    sr.to(t * kDay);
+    // RK4 reference in days; Treg crowds the lymphocyte volume as well (held).
+    const double F = IL2 / (IL2 + IL2h) / (1 + engagement(pdl1, A) / half);
+    auto f = [&](double C) { return r * F * h / (h + R / C) * (1 - (C + R) / cap) * C; };
+    double C = C0;
+    const int N = 4000;
+    const double dt = t / N;
+    for (int q = 0; q < N; ++q) {
+      const double k1 = f(C), k2 = f(C + 0.5 * dt * k1), k3 = f(C + 0.5 * dt * k2), k4 = f(C + dt * k3);
+      C += dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4);
+    }
+    expect_rel(sr.mean("CD8"), C, 2e-3, "CD8 at PD-L1 " + num(pdl1) + ", anti-PD-1 " + num(A) + " nM, Treg " + num(R));
+    return sr.mean("CD8");
+  };
+  const double free = run(0, 0, 0), engaged = run(1, 0, 0), blocked = run(1, 0.26, 0), treg = run(0, 0, 0.31 * C0);
+  // PD-L1 1 divides the proliferation rate by 3; anti-PD-1 at Kd halves the engagement.
+  EXPECT_GT(free, blocked);
+  EXPECT_GT(blocked, engaged);
+  EXPECT_LT(treg, free);
+  // Growth exponents (logistic, no Treg): ln ratio scales with F.
+  auto expo = [&](double C) { return std::log(C * (cap - C0) / (C0 * (cap - C))); };
+  expect_rel(expo(free) / expo(engaged), 3.0, 2e-3, "PD-L1 1 alone");
+  expect_rel(expo(free) / expo(blocked), 2.0, 2e-3, "anti-PD-1 at Kd");
+}
+
+// IFN-gamma and IL-2 accumulate linearly (no decay, CD8 and the inputs held):
+// IFNg = s_IFNg C F_PD1 t, IL2 = s_IL2 C antigen / (antigen + antigen_half) F_PD1 t.
+TEST_P(ModelMechanisms, Pd1EngagementLowersIfngAndIl2Output) {
+  const double C = 1e4, t = 1, half = 0.5;
+  const double sI = 0.1 * 24 * C * 1e-3;    // 0.1 fg/cell/h -> ng/mL/day (1 fg/mm^3 = 1e-3 ng/mL)
+  const double sL = 7e-20 * C * 1e6 * 1e9;  // mol/cell/day -> nM/day (1 mm^3 = 1e-6 L)
+  for (auto [pdl1, A] : {std::pair{0.0, 0.0}, std::pair{1.0, 0.0}, std::pair{1.0, 2.6}}) {
+    Spec s;
+    s.end = "1 d";
+    s.params = {{"s_IFNg", "0.1 fg/cell/h"},
+                {"s_IL2", "7e-20 mol/cell/day"},
+                {"antigen_half", "1 uM"},
+                {"PDL1_half", "0.5"},
+                {"Kd_antiPD1", "0.26 nM"}};
+    s.initial = {{"CD8", constant(C, "cells/mm^3")},
+                 {"antigen", constant(1, "uM")},
+                 {"PDL1", "{constant: " + num(pdl1) + "}"},
+                 {"antiPD1", constant(A, "nM")}};
+    SceneRun r(s, GetParam());
+    r.to(t * kDay);
+    const double F = 1 / (1 + engagement(pdl1, A) / half);
+    const std::string what = " at PD-L1 " + num(pdl1) + ", anti-PD-1 " + num(A) + " nM";
+    expect_rel(r.mean("IFNg"), sI * F * t, 1e-4, "IFNg" + what);
+    expect_rel(r.mean("IL2"), sL * 0.5 * F * t, 1e-4, "IL2" + what);
+  }
+}
+
+// Exhaustion: per-capita CD8 loss k_exhaust + k_exhaust_PD1 x / (x + half).
+TEST_P(ModelMechanisms, Pd1EngagementSpeedsExhaustionAndAntiPd1SlowsIt) {
+  const double C0 = 1e4, k0 = 0.1, k1 = 0.1, half = 0.5, t = 2;
+  std::vector<double> rates;
+  for (auto [pdl1, A] : {std::pair{0.0, 0.0}, std::pair{1.0, 0.0}, std::pair{1.0, 0.26}}) {
+    Spec s;
+    s.params = {
+        {"k_exhaust", "0.1 1/day"}, {"k_exhaust_PD1", "0.1 1/day"}, {"PDL1_half", "0.5"}, {"Kd_antiPD1", "0.26 nM"}};
+    s.initial = {
+        {"CD8", constant(C0, "cells/mm^3")}, {"PDL1", "{constant: " + num(pdl1) + "}"}, {"antiPD1", constant(A, "nM")}};
+    SceneRun r(s, GetParam());
+    r.to(t * kDay);
+    const double x = engagement(pdl1, A);
+    const double k = std::log(C0 / r.mean("CD8")) / t;
+    expect_rel(k, k0 + k1 * x / (x + half), 1e-4, "CD8 loss at PD-L1 " + num(pdl1) + ", anti-PD-1 " + num(A));
+    rates.push_back(k);
+  }
+  EXPECT_GT(rates[1], rates[2]);
+  EXPECT_GT(rates[2], rates[0]);
+}
+
+// ---- CD8 on suppressive myeloid cells; IFN-gamma induces CXCL10 in myeloid cells ----------------
+
+// Myeloid M removed by CD8 C at k_kill_myeloid C I^n / (K^n + I^n) with IFN-gamma I held;
+// without CD8, myeloid cells secrete CXCL10 at s_CXCL10 M I / (I + IFNg_CXCL10_half).
+TEST_P(ModelMechanisms, Cd8RemoveMyeloidViaIfngAndIfngInducesMyeloidCxcl10) {
+  const double M0 = 1e3, C = 1e4, k = 9e-6, K = 0.11, n = 1.26, t = 2;
+  for (double I : {0.0, 0.11, 1.0}) {
+    Spec s;
+    s.params = {{"k_kill_myeloid", "9e-6 mm^3/cell/day"}, {"IFNg_PDL1_half", "0.11 ng/mL"}, {"IFNg_PDL1_hill", "1.26"}};
+    s.initial = {
+        {"Myeloid", constant(M0, "cells/mm^3")}, {"CD8", constant(C, "cells/mm^3")}, {"IFNg", constant(I, "ng/mL")}};
+    SceneRun r(s, GetParam());
+    r.to(t * kDay);
+    const double act = I > 0 ? std::pow(I / K, n) / (1 + std::pow(I / K, n)) : 0;
+    const double got = std::log(M0 / r.mean("Myeloid")) / t;
+    EXPECT_NEAR(got, k * C * act, 1e-4 * k * C) << "Myeloid loss at IFNg " << I;
+    expect_rel(r.mean("CD8"), C, 1e-6, "CD8 held");
+  }
+  const double sx = 1.16e-18 * M0 * 1e6 * 1e9;  // nM/day
+  for (double I : {0.0725, 1.0}) {
+    Spec s;
+    s.params = {{"s_CXCL10", "1.16e-18 mol/cell/day"}, {"IFNg_CXCL10_half", "0.0725 ng/mL"}};
+    s.initial = {{"Myeloid", constant(M0, "cells/mm^3")}, {"IFNg", constant(I, "ng/mL")}};
+    SceneRun r(s, GetParam());
+    r.to(t * kDay);
+    expect_rel(r.mean("CXCL10"), sx * I / (I + 0.0725) * t, 1e-4, "myeloid CXCL10 at IFNg " + num(I));
+  }
+}
+
+// ---- radiation: bounded releases and the lasting STING state -----------------------------------
+
+std::string rt_releases(double dose_Gy) {
+  const std::string d = num(dose_Gy) + " Gy";
+  return R"(radiotherapy:
+  response:
+    - {population: T, alpha: 0.146 1/Gy, beta: 0.0146 1/Gy^2, doomed: Td}
+  releases:
+    - {field: PDL1, kind: linear, yield: 0.05 1/Gy, max: 1}
+    - {field: STING, kind: interferon, yield: 0.1 1/Gy, max: 1}
+  plans:
+    - name: uniform
+      dose: {targets: [], background: )" +
+         d + "}\n      per_fraction: " + d + "\n      schedule: {times: [6 h], doses: [" + d + "]}\n";
+}
+
+// A fraction d fills the headroom of a bounded level: c -> 1 - (1 - c) exp(-A) with A = yield R(d)
+// (PD-L1: linear, R = d; STING: interferon, R = d / (1 + (d / 15 Gy)^4)); afterwards STING relaxes
+// to 0 over tau_STING: S(t) = S_0 exp(-(t - 6 h) / tau).
+TEST_P(ModelMechanisms, RadiationFillsBoundedLevelsAndStingRelaxesOverDays) {
+  const double p0 = 0.95, tau = 3;  // PD-L1 before, tau_STING [day]
+  for (double d : {6.0, 20.0}) {
+    Spec s;
+    s.end = "3 d";
+    s.params = {{"tau_STING", "3 day"}};
+    s.initial = {{"PDL1", "{constant: " + num(p0) + "}"}};
+    s.extra = rt_releases(d);
+    SceneRun r(s, GetParam());
+    const double R = d / (1 + std::pow(d / 15, 4));
+    const double S0 = 1 - std::exp(-0.1 * R);
+    const double P = 1 - (1 - p0) * std::exp(-0.05 * d);
+    r.to(7 * 3600.0);
+    expect_rel(r.mean("PDL1"), P, 1e-6, "PD-L1 after " + num(d) + " Gy");
+    EXPECT_LE(r.max("PDL1"), 1.0);
+    expect_rel(r.mean("STING"), S0 * std::exp(-(1.0 / 24) / tau), 1e-4, "STING 1 h after " + num(d) + " Gy");
+    r.to(3 * kDay);
+    expect_rel(r.mean("STING"), S0 * std::exp(-(3 - 0.25) / tau), 1e-4, "STING on day 3 after " + num(d) + " Gy");
+  }
+}
+
+// PD-L1 relaxing toward its IFN-gamma-driven level stays <= PDL1_max through a 20 Gy fraction and
+// 1-day steps (the reaction update is exact for the relaxation, the release fills the headroom).
+TEST_P(ModelMechanisms, Pdl1StaysBelowItsMaximumWithLargeStepsAndFractions) {
+  Spec s;
+  s.end = "3 d";
+  s.step = "1 d";
+  s.params = {{"tau_PDL1", "1 day"}, {"PDL1_base", "0.1"}, {"PDL1_max", "1"}};
+  s.initial = {{"PDL1", "{constant: 0.99}"}, {"IFNg", constant(100, "ng/mL")}};
+  s.extra = rt_releases(20);
+  SceneRun r(s, GetParam());
+  for (double t : {0.5, 1.0, 2.0, 3.0}) {
+    r.to(t * kDay);
+    EXPECT_LE(r.max("PDL1"), 1.0) << "day " << t;
+    EXPECT_GT(r.min("PDL1"), 0.98) << "day " << t;
+  }
+}
+
+// STING held (tau_STING 1e9 days) induces CXCL10 in tumour and myeloid cells:
+// CXCL10 = s_CXCL10 (T + M) S / (S + STING_CXCL10_half) t.
+TEST_P(ModelMechanisms, StingInducesCxcl10InTumourAndMyeloidCells) {
+  const double T = 1e5, M = 1e3, t = 1;
+  const double s = 1.16e-18 * 1e6 * 1e9;  // nM/day per cell/mm^3
+  for (double S : {0.0, 0.5, 1.0}) {
+    Spec sp;
+    sp.end = "1 d";
+    sp.params = {{"s_CXCL10", "1.16e-18 mol/cell/day"}, {"STING_CXCL10_half", "0.5"}};
+    sp.initial = {{"T", constant(T, "cells/mm^3")},
+                  {"Myeloid", constant(M, "cells/mm^3")},
+                  {"STING", "{constant: " + num(S) + "}"}};
+    SceneRun r(sp, GetParam());
+    r.to(t * kDay);
+    EXPECT_NEAR(r.mean("CXCL10"), s * (T + M) * S / (S + 0.5) * t, 1e-4 * s * (T + M) * t) << "STING " << S;
+  }
 }
 
 TME_INSTANTIATE_BACKENDS(ModelMechanisms);
