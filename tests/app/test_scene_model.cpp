@@ -326,20 +326,20 @@ TEST(SceneModelTme, UnknownDrugNamesTheKnownOnes) {
 TEST(SceneModelTme, LoadsAndValidates) {
   const LoadedScene ls = tme::load_scene(kScenes + "/model_tme.yaml");
   const Problem& p = ls.problem;
-  const std::vector<std::string> names{"IFNg",    "IL2",     "TGFb",     "IFN1",      "CXCL10",     "CCL2",
-                                       "antigen", "antiPD1", "antiPDL1", "antiCTLA4", "T",          "Td",
-                                       "CD8",     "Treg",    "Myeloid",  "PDL1",      "vasculature"};
+  const std::vector<std::string> names{"IFNg",    "IL2",     "TGFb",     "IFN1",      "CXCL10", "CCL2",
+                                       "antigen", "antiPD1", "antiPDL1", "antiCTLA4", "T",      "Td",
+                                       "CD8",     "Treg",    "Myeloid",  "PDL1",      "STING",  "vasculature"};
   ASSERT_EQ(p.nspecies(), (int)names.size());
   for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(p.species[i].name, names[i]);
   EXPECT_NO_THROW(p.check());
   const tme::Model& m = p.model;
-  EXPECT_EQ(m.terms.size(), 25u);
+  EXPECT_EQ(m.terms.size(), 31u);
   EXPECT_EQ(m.chemotaxis.size(), 1u);
   EXPECT_EQ(m.crowd_species.size(), 5u);
   EXPECT_EQ(m.drugs.size(), 3u);
   EXPECT_EQ(m.globals.size(), 6u);
   const tme::LocalReactions lr = tme::build_local_reactions(m, p.nspecies());
-  EXPECT_EQ(lr.args.nlocal, 17);  // every field takes part
+  EXPECT_EQ(lr.args.nlocal, 18);  // every field takes part
 
   // The scene's dose reaches the model's pembrolizumab: one dose (day 1) before the end (7 d).
   const tme::Drug& pd1 = m.drugs[0];
