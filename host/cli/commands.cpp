@@ -17,6 +17,7 @@
 #include "host/core/observables.hpp"
 #include "host/core/simulation.hpp"
 #include "host/core/version.hpp"
+#include "host/io/checkpoint.hpp"
 #include "host/io/input_file.hpp"
 #include "host/io/paraview_script.hpp"
 #include "host/io/run_dir.hpp"
@@ -367,7 +368,47 @@ int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err,
 }
 
 int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
-  const std::string started = utc_now();
+  std::string started = utc_now();
+  const std::string resume_started = started;
+  // What the run is of: from the options, or with --resume from the checkpoint.
+  const bool resuming = !o.resume.empty();
+  std::string scene_given = o.scene, scene_abs, until = o.until, command_line = o.command_line;
+  std::vector<std::string> set = o.set;
+  std::unique_ptr<ByteReader> ck;  // the checkpoint, read up to its run state
+  CheckpointHeader ckh;
+  if (resuming) {
+    const fs::path rd = o.resume;
+    const std::string cannot = "error: cannot resume '" + o.resume + "': ";
+    std::error_code ec;
+    if (!fs::is_directory(rd, ec)) {
+      err << cannot << "it is not a directory\n";
+      return 2;
+    }
+    if (fs::exists(rd / "provenance.json", ec)) {
+      err << cannot << "it is a finished run (it holds provenance.json)\n";
+      return 2;
+    }
+    if (!fs::exists(rd / kCheckpointFile, ec)) {
+      err << cannot << "it holds no checkpoint (" << kCheckpointFile
+          << "; a run writes one with output.checkpoint_every)\n";
+      return 2;
+    }
+    try {
+      ck = std::make_unique<ByteReader>(read_binary_file(rd / kCheckpointFile), (rd / kCheckpointFile).string());
+      ckh = ck->header();
+      scene_given = ck->str();
+      scene_abs = ck->str();
+      const uint64_t nset = ck->u64();
+      set.clear();
+      for (uint64_t i = 0; i < nset; ++i) set.push_back(ck->str());
+      until = ck->str();
+      command_line = ck->str();
+      started = ck->str();
+    } catch (const std::exception& e) {
+      err << "error: " << e.what() << "\n";
+      return 2;
+    }
+  }
   std::unique_ptr<Backend> backend;
   Machine machine;
   try {
@@ -379,24 +420,43 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
   }
   LoadedScene ls;
   try {
-    ls = load_scene(o.scene, machine, SceneOverrides{o.set, o.until});
+    ls = load_scene(resuming ? scene_abs : o.scene, machine, SceneOverrides{set, until});
   } catch (const std::exception& e) {
     err << "error: " << e.what() << "\n";
     return 2;
   }
   print_warnings(ls, err);
   const Problem& p = ls.problem;
+  const uint64_t scene_hash = fnv1a64(ls.resolved_yaml);
+  if (resuming) {
+    const std::string why = checkpoint_mismatch(ckh, version(), sizeof(real), p.grid.d.nx, p.grid.d.ny, p.grid.d.nz,
+                                                p.nspecies(), scene_hash);
+    if (!why.empty()) {
+      err << "error: cannot resume '" << o.resume << "': " << why << "\n";
+      return 2;
+    }
+  }
   // What the run will cost, before anything is allocated or written.
   probe_disk(machine, o.out, p);
   const RunCost cost = estimate_cost(p, species_written(ls), machine);
   if (!o.quiet) print_cost(out, cost, machine);
-  if (!cost_allows(o.scene, cost, err)) return 2;
+  if (!cost_allows(scene_given, cost, err)) return 2;
   std::unique_ptr<RunDirectory> dir;
   try {
-    dir = std::make_unique<RunDirectory>(output_path(o.out, p), o.force);
+    if (resuming) {
+      dir = std::make_unique<RunDirectory>(fs::path(o.resume), RunDirectory::Resume{});
+      // Temporary files of writes the kill interrupted.
+      for (const auto& e : fs::directory_iterator(dir->work()))
+        if (e.path().extension() == ".tmp") fs::remove(e.path());
+    } else {
+      dir = std::make_unique<RunDirectory>(output_path(o.out, p), o.force);
+      scene_abs = fs::absolute(o.scene).string();
+    }
     const fs::path w = dir->work();
-    write_text_atomic(w / "scene.yaml", read_input_file(o.scene, InputKind::Yaml));
-    write_text_atomic(w / "scene.resolved.yaml", ls.resolved_yaml);
+    if (!resuming) {
+      write_text_atomic(w / "scene.yaml", read_input_file(o.scene, InputKind::Yaml));
+      write_text_atomic(w / "scene.resolved.yaml", ls.resolved_yaml);
+    }
 
     backend->load(p);
     Simulation sim(p, *backend);
@@ -523,13 +583,172 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     const auto wall0 = std::chrono::steady_clock::now();
     size_t n = 0, event_volumes = 0;
     bool fresh_interval = true;  // no step taken since the last output (step 'auto' re-estimates)
-    for (const Stop& st : stops) {
+    size_t first_stop = 0;
+    double last_checkpoint = 0;  // time of the last checkpoint [s]
+    double resumed_at = 0;       // with --resume: the checkpoint's time [s]
+    // The run's state at a stop, as the checkpoint holds it after its header and run info.
+    auto save_state = [&](ByteWriter& b, size_t next_stop) {
+      b.u64(stops.size());
+      b.u64(next_stop);
+      b.u64(n);
+      b.u64(event_volumes);
+      b.u32(fresh_interval ? 1 : 0);
+      b.f64(last_checkpoint);
+      const StepState ss = sim.step_state();
+      b.f64(ss.t);
+      b.i64(ss.steps);
+      b.f64(ss.dt_max);
+      b.i64(ss.next_fraction);
+      backend->read_state(state);
+      b.vec(state);
+      b.u32(rt ? 1 : 0);
+      if (rt) {
+        b.vec(acc->physical_Gy());
+        b.vec(acc->bed_Gy());
+        b.vec(acc->eqd2_Gy());
+        b.vec(acc->last_fraction_Gy());
+        b.i64(acc->fractions());
+        b.u64(survival.size());
+        for (const auto& sv : survival) b.vec(sv);
+        b.u64(delivered.size());
+        for (const rt::DeliveredRow& r : delivered) {
+          b.f64(r.time_s);
+          b.i64(r.plan);
+          b.str(r.plan_name);
+          b.f64(r.prescribed_Gy);
+          b.str(r.scope);
+          b.f64(r.mean_Gy);
+          b.f64(r.min_Gy);
+          b.f64(r.max_Gy);
+          b.i64(r.voxels);
+        }
+      }
+      for (const auto* series : {&pvd, &pvd_before, &pvd_after}) {
+        b.u64(series->size());
+        for (const auto& [t, name] : *series) {
+          b.f64(t);
+          b.str(name);
+        }
+      }
+      b.str(csv);
+      b.str(events_csv);
+    };
+    auto restore_state = [&](ByteReader& b) {
+      if (b.u64() != stops.size()) b.damaged();
+      first_stop = b.u64();
+      n = b.u64();
+      event_volumes = b.u64();
+      fresh_interval = b.u32() != 0;
+      last_checkpoint = b.f64();
+      StepState ss;
+      ss.t = b.f64();
+      ss.steps = b.i64();
+      ss.dt_max = b.f64();
+      ss.next_fraction = (int)b.i64();
+      state = b.vec<real>();
+      if (first_stop > stops.size() || state.size() != size_t(p.nspecies()) * size_t(nv)) b.damaged();
+      backend->write_state(state);
+      sim.restore_step_state(ss);
+      resumed_at = ss.t;
+      if ((b.u32() != 0) != rt) b.damaged();
+      if (rt) {
+        auto physical = b.vec<double>(), bed = b.vec<double>(), eqd2 = b.vec<double>(), last = b.vec<double>();
+        const int fractions = (int)b.i64();
+        acc->restore(std::move(physical), std::move(bed), std::move(eqd2), std::move(last), fractions);
+        if (b.u64() != survival.size()) b.damaged();
+        for (auto& sv : survival) {
+          sv = b.vec<double>();
+          if ((long long)sv.size() != nv) b.damaged();
+        }
+        const uint64_t rows = b.u64();
+        delivered.clear();
+        for (uint64_t i = 0; i < rows; ++i) {
+          rt::DeliveredRow r;
+          r.time_s = b.f64();
+          r.plan = (int)b.i64();
+          r.plan_name = b.str();
+          r.prescribed_Gy = b.f64();
+          r.scope = b.str();
+          r.mean_Gy = b.f64();
+          r.min_Gy = b.f64();
+          r.max_Gy = b.f64();
+          r.voxels = b.i64();
+          delivered.push_back(std::move(r));
+        }
+      }
+      for (auto* series : {&pvd, &pvd_before, &pvd_after}) {
+        const uint64_t k = b.u64();
+        series->clear();
+        for (uint64_t i = 0; i < k; ++i) {
+          const double t = b.f64();
+          series->emplace_back(t, b.str());
+        }
+      }
+      csv = b.str();
+      events_csv = b.str();
+      if (!b.at_end()) b.damaged();
+    };
+    auto write_checkpoint = [&](size_t next_stop) {
+      const auto c0 = std::chrono::steady_clock::now();
+      ByteWriter b;
+      CheckpointHeader h;
+      h.version = version();
+      h.precision = sizeof(real);
+      h.nx = p.grid.d.nx;
+      h.ny = p.grid.d.ny;
+      h.nz = p.grid.d.nz;
+      h.nspecies = p.nspecies();
+      h.scene_hash = scene_hash;
+      b.header(h);
+      b.str(scene_given);
+      b.str(scene_abs);
+      b.u64(set.size());
+      for (const std::string& x : set) b.str(x);
+      b.str(until);
+      b.str(command_line);
+      b.str(started);
+      save_state(b, next_stop);
+      write_text_atomic(w / kCheckpointFile, b.bytes());
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
+      if (!o.quiet) {
+        char buf[128];
+        std::snprintf(buf, sizeof buf, "checkpoint: t = %s, %zu bytes in %.3g s", human_time(sim.time()).c_str(),
+                      b.bytes().size(), secs);
+        out << buf << std::endl;
+      }
+    };
+    if (resuming) {
+      restore_state(*ck);
+      // The files of the run as they were at the checkpoint (a killed run may have rewritten
+      // them after it).
+      if (rt) write_text_atomic(w / "delivered_schedule.csv", rt::delivered_schedule_csv(delivered));
+      write_text_atomic(w / "observables.csv", csv);
+      if (!pvd.empty()) write_pvd((w / "fields.pvd").string(), pvd);
+      if (!pvd_before.empty()) write_pvd((w / "events_before.pvd").string(), pvd_before);
+      if (!pvd_after.empty()) write_pvd((w / "events_after.pvd").string(), pvd_after);
+      if (event_volumes) write_text_atomic(w / "events.csv", events_csv);
+      if (!o.quiet)
+        out << "resuming from t = " << human_time(resumed_at) << " (stop " << first_stop << " of " << stops.size()
+            << ")" << std::endl;
+    }
+    // The test hook (kTestExitAfterCheckpointEnv): the checkpoint count to end after; 0: none.
+    const char* exit_env = std::getenv(kTestExitAfterCheckpointEnv);
+    const long long exit_after = exit_env ? std::atoll(exit_env) : 0;
+    long long checkpoints = 0;
+    bool doomed = false;
+    for (size_t si = first_stop; si < stops.size(); ++si) {
+      const Stop& st = stops[si];
       Landing landing;
       landing.before_events = st.when == Stop::kBefore;
       landing.reestimate = fresh_interval;
       if (st.t > sim.time()) fresh_interval = false;
       sim.advance_to(
-          st.t, [&](double t) { progress.update(t, sim.steps()); }, landing);
+          st.t,
+          [&](double t) {
+            if (doomed) std::_Exit(137);
+            progress.update(t, sim.steps());
+          },
+          landing);
       sim.check_state();  // at every output, the last one (the end) included; throws StateError
       if (st.when == Stop::kOutput) {
         char name[32];
@@ -557,7 +776,15 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
         write_text_atomic(w / "events.csv", events_csv);
       }
       if (st.when == Stop::kOutput) progress.update(st.t, sim.steps(), true);
+      if (doomed) std::_Exit(137);
+      if (ls.checkpoint_every > 0 && si + 1 < stops.size() && st.t - last_checkpoint >= ls.checkpoint_every) {
+        last_checkpoint = st.t;
+        write_checkpoint(si + 1);
+        doomed = ++checkpoints == exit_after;
+      }
     }
+    std::error_code rm_ec;
+    fs::remove(w / kCheckpointFile, rm_ec);  // a finished run has no use for it
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
 
     std::ostringstream prov;
@@ -568,16 +795,21 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
          << "  \"precision\": " << json_quote(sizeof(real) == 4 ? "float32" : "float64") << ",\n"
          << "  \"backend\": " << json_quote(backend->name()) << ",\n"
          << "  \"device\": " << json_quote(backend->device()) << ",\n"
-         << "  \"command_line\": " << json_quote(o.command_line) << ",\n"
-         << "  \"scene\": " << json_quote(o.scene) << ",\n"
-         << "  \"overrides\": " << json_list(o.set) << ",\n"
-         << "  \"until\": " << (o.until.empty() ? std::string("null") : json_quote(o.until)) << ",\n"
+         << "  \"command_line\": " << json_quote(command_line) << ",\n"
+         << "  \"scene\": " << json_quote(scene_given) << ",\n"
+         << "  \"overrides\": " << json_list(set) << ",\n"
+         << "  \"until\": " << (until.empty() ? std::string("null") : json_quote(until)) << ",\n"
          << "  \"seed\": " << p.seed << ",\n"
          << "  \"integrator\": " << json_quote(integrator_name(p.time.integrator)) << ",\n"
          << "  \"steps\": " << sim.steps() << ",\n"
          << "  \"fractions_delivered\": " << sim.fractions_applied() << ",\n"
          << "  \"step_max_s\": " << std::setprecision(17) << sim.dt_max() << ",\n"
          << "  \"wall_time_s\": " << std::setprecision(6) << wall << ",\n"
+         << "  \"resumed\": "
+         << (resuming ? "{\"from_time_s\": " + exact_seconds(resumed_at) + ", \"command_line\": " +
+                            json_quote(o.command_line) + ", \"at\": " + json_quote(resume_started) + "}"
+                      : std::string("null"))
+         << ",\n"
          << "  \"start_time\": " << json_quote(started) << ",\n"
          << "  \"end_time\": " << json_quote(utc_now()) << "\n"
          << "}\n";

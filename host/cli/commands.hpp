@@ -17,7 +17,16 @@ struct RunOptions {
   long long check_every = 0;      // state check every this many steps too (0: at outputs only)
   std::vector<std::string> set;   // --set path=value, in order (SceneOverrides::set)
   std::string until;              // --until TIME ("" none; SceneOverrides::until)
+  // --resume DIR: continue the run a killed run left in DIR ("<run>.incomplete") from its
+  // checkpoint; the scene, overrides and until come from the checkpoint (scene, set, until,
+  // out and force are then unused).
+  std::string resume;
 };
+
+// Test hook, not for users: with this environment variable set to N > 0, tmesim run ends the
+// process at once (std::_Exit(137), like a kill) soon after writing its N-th checkpoint: at the
+// next progress call inside a step loop or after the next stop's output, whichever is first.
+inline constexpr const char* kTestExitAfterCheckpointEnv = "TMESIM_TEST_EXIT_AFTER_CHECKPOINT";
 
 // Each returns the process exit code: 0 success, 1 run-time failure, 2 bad input.
 int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err);

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
 
   tme::RunOptions ro;
   auto* run = app.add_subcommand("run", "run a scene and write a run directory");
-  run->add_option("scene", ro.scene, "scene file (YAML)")->required()->check(CLI::ExistingFile);
+  auto* run_scene = run->add_option("scene", ro.scene, "scene file (YAML)")->check(CLI::ExistingFile);
   run->add_option("-o,--output", ro.out, "run directory (default: runs/<scene name>)");
   run->add_option("--backend", ro.backend, "auto (CUDA when a device exists), cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
@@ -50,7 +50,16 @@ int main(int argc, char** argv) {
                   "override a scene value, checked as in the file: --set path=value, e.g. --set time.end=3 d "
                   "(repeatable)")
       ->allow_extra_args(false);
-  run->add_option("--until", ro.until, "end the run at this time (with a unit, e.g. '3 d'); later events are dropped");
+  auto* run_until = run->add_option("--until", ro.until,
+                                    "end the run at this time (with a unit, e.g. '3 d'); later events are dropped");
+  run->add_option("--resume", ro.resume,
+                  "continue a killed run from its checkpoint: DIR is the <run>.incomplete directory it left "
+                  "(scene, --set and --until come from the checkpoint)")
+      ->excludes(run_scene)
+      ->excludes(run_until)
+      ->excludes("--set")
+      ->excludes("--output")
+      ->excludes("--force");
 
   std::string vscene;
   auto* validate = app.add_subcommand("validate", "check a scene and report what it describes");
@@ -76,7 +85,13 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   for (int i = 0; i < argc; ++i) ro.command_line += (i ? " " : "") + std::string(argv[i]);
-  if (run->parsed()) return tme::cmd_run(ro, std::cout, std::cerr);
+  if (run->parsed()) {
+    if (ro.scene.empty() && ro.resume.empty()) {
+      std::cerr << "error: run: give a scene file, or --resume DIR\n";
+      return 2;
+    }
+    return tme::cmd_run(ro, std::cout, std::cerr);
+  }
   if (validate->parsed()) return tme::cmd_validate(vscene, std::cout, std::cerr, vbackend, vset, vuntil);
   if (report->parsed()) return tme::cmd_report(report_run, std::cout, std::cerr);
   return tme::cmd_info(std::cout);

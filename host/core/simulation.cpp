@@ -129,6 +129,18 @@ Simulation::Simulation(const Problem& p, Backend& b) : p_(p), b_(b) {
   dt_max_ = fixed_step_limit(p);
 }
 
+void Simulation::restore_step_state(const StepState& s) {
+  if (!(std::isfinite(s.t) && s.t >= 0) || s.steps < 0 || !(std::isfinite(s.dt_max) && s.dt_max > 0) ||
+      s.next_fraction < 0 || s.next_fraction > (int)p_.model.fractions.size())
+    throw std::invalid_argument("Simulation: step state out of range (t = " + num(s.t) + " s, " +
+                                std::to_string(s.steps) + " steps, step " + num(s.dt_max) + " s, " +
+                                std::to_string(s.next_fraction) + " fractions applied)");
+  t_ = s.t;
+  steps_ = s.steps;
+  dt_max_ = s.dt_max;
+  next_fraction_ = s.next_fraction;
+}
+
 void Simulation::advance_to(double t, const Progress& progress, Landing landing) {
   if (t < t_) throw std::invalid_argument("advance_to: cannot step backwards");
   // Fractions due now (left by a call that stopped before them), unless this call is to stop

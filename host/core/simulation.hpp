@@ -78,6 +78,15 @@ struct Landing {
   bool reestimate = true;
 };
 
+// The step state of a Simulation between advance_to calls, for checkpoints (tmesim run
+// --resume): with the backend's state it is all a simulation needs to continue exactly.
+struct StepState {
+  double t = 0;           // time [s]
+  long long steps = 0;    // steps taken
+  double dt_max = 0;      // step limit [s] (step 'auto': the current estimate)
+  int next_fraction = 0;  // fractions applied
+};
+
 class Simulation {
  public:
   // For lod/adi with time.step == 0 ('auto') the step is chosen here from time.tolerance by
@@ -103,6 +112,12 @@ class Simulation {
   int fractions_applied() const { return next_fraction_; }
   // Checks the state (check_state) every `steps` steps inside advance_to; 0: never (default).
   void check_every(long long steps) { check_every_ = steps > 0 ? steps : 0; }
+  StepState step_state() const { return {t_, steps_, dt_max_, next_fraction_}; }
+  // Continues from a saved step state (the backend holds the matching state); the fraction
+  // hook is not called for the fractions counted as applied. Throws std::invalid_argument for
+  // a state this problem cannot have (negative or non-finite time or step, fractions beyond
+  // the model's).
+  void restore_step_state(const StepState& s);
   // Checks the state now (at time()); throws StateError.
   void check_state() { tme::check_state(p_, b_, limits_, t_); }
 

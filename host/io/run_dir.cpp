@@ -260,6 +260,27 @@ RunDirectory::RunDirectory(fs::path final_dir, bool force, ProtectedDirs protect
   acquire_work();
 }
 
+RunDirectory::RunDirectory(fs::path work_dir, Resume)
+    : work_(strip_trailing_separators(std::move(work_dir))), force_(false), protect_(ProtectedDirs::of_process()) {
+  const std::string suffix = ".incomplete", w = work_.string();
+  auto refuse = [&](const std::string& why) {
+    throw std::runtime_error("cannot resume " + quoted(work_) + ": " + why);
+  };
+  if (w.size() <= suffix.size() || w.compare(w.size() - suffix.size(), suffix.size(), suffix) != 0)
+    refuse("not a directory left by an unfinished run (its name does not end in .incomplete)");
+  final_ = w.substr(0, w.size() - suffix.size());
+  const std::string why = refusal_reason(fs::absolute(work_), RunDirKind::kIncomplete, protect_.cwd, protect_.home);
+  if (!why.empty()) refuse(why);
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(final_, ec)))
+    refuse(quoted(final_) + " exists (a finished run of the same name; move it away first)");
+  bool busy = false;
+  const int fd = lock_marker(work_, busy);
+  if (fd < 0)
+    refuse(busy ? describe(read_run_owner(work_)) + " is writing to it" : std::string("its marker cannot be opened"));
+  lock_fd_ = fd;
+}
+
 RunDirectory::~RunDirectory() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }

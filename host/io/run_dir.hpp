@@ -77,6 +77,12 @@ class RunDirectory {
   // (marker present, lock free) is replaced.
   RunDirectory(std::filesystem::path final_dir, bool force);
   RunDirectory(std::filesystem::path final_dir, bool force, ProtectedDirs protect);
+  // Takes over `work_dir`, a "<final_dir>.incomplete" left by a killed run (tmesim run
+  // --resume): locks its marker and keeps what it holds. Throws std::runtime_error ("cannot
+  // resume '<dir>': <why>") when the name does not end in ".incomplete", when it is not a
+  // marked run directory, when another run holds it, or when <final_dir> exists.
+  struct Resume {};
+  RunDirectory(std::filesystem::path work_dir, Resume);
   ~RunDirectory();
   RunDirectory(const RunDirectory&) = delete;
   RunDirectory& operator=(const RunDirectory&) = delete;

@@ -54,6 +54,19 @@ DoseAccumulator::DoseAccumulator(long long nvox, std::vector<uint8_t> labels, st
   bed_ = eqd2_ = last_ = physical_;
 }
 
+void DoseAccumulator::restore(std::vector<double> physical_Gy, std::vector<double> bed_Gy, std::vector<double> eqd2_Gy,
+                              std::vector<double> last_Gy, int fractions) {
+  const size_t n = physical_.size();
+  if (physical_Gy.size() != n || bed_Gy.size() != n || eqd2_Gy.size() != n || last_Gy.size() != n || fractions < 0)
+    throw std::invalid_argument("DoseAccumulator::restore: expected 4 maps of " + std::to_string(n) +
+                                " voxels and a fraction count >= 0");
+  physical_ = std::move(physical_Gy);
+  bed_ = std::move(bed_Gy);
+  eqd2_ = std::move(eqd2_Gy);
+  last_ = std::move(last_Gy);
+  fractions_ = fractions;
+}
+
 void DoseAccumulator::add_fraction(const std::vector<double>& dose_Gy) {
   if (dose_Gy.size() != physical_.size())
     acc_fail("fraction has " + std::to_string(dose_Gy.size()) + " dose values for " + std::to_string(physical_.size()) +

@@ -33,6 +33,10 @@ class DoseAccumulator {
   const std::vector<double>& last_fraction_Gy() const { return last_; }  // zeros before any
   int fractions() const { return fractions_; }                           // number of add_fraction calls
   long long voxels() const { return (long long)physical_.size(); }
+  // Sets the sums as saved by a checkpoint (the four maps of voxels() values each and the
+  // fraction count); throws std::invalid_argument for other sizes or a negative count.
+  void restore(std::vector<double> physical_Gy, std::vector<double> bed_Gy, std::vector<double> eqd2_Gy,
+               std::vector<double> last_Gy, int fractions);
 
  private:
   double alpha_beta_of(size_t voxel) const { return ab_[labels_.empty() ? 0 : labels_[voxel]]; }

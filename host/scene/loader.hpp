@@ -387,6 +387,7 @@ class Loader {
   Val until_at_;       // its value, for the warning's position
   std::vector<std::string> warnings_;
   std::string output_time_unit_ = "s";
+  double checkpoint_every_ = 0;  // output.checkpoint_every [s]; 0: none
   YAML::Node out_{YAML::NodeType::Map};
   std::shared_ptr<ModelState> model_;  // parameters, model files, field kinds (scene_model.cpp)
 };

@@ -601,8 +601,8 @@ void Loader::read_output(Keys& top) {
   std::vector<std::string> names;
   for (const SpeciesInfo& s : p_.species) names.push_back(s.name);
   const std::string expected = "'all' or a list of species names (" + join(names) + ")";
-  Keys o =
-      top.map("output", {"fields", "at_events", "time_unit"}, Style::kBlock, Or::node(YAML::Node(YAML::NodeType::Map)));
+  Keys o = top.map("output", {"fields", "at_events", "time_unit", "checkpoint_every"}, Style::kBlock,
+                   Or::node(YAML::Node(YAML::NodeType::Map)));
   if (!o.get("fields").node.IsSequence()) {
     o.opt("fields", Or{"all"}, [&](const Val& fv) {
       if (!fv.scalar()) list(fv, expected);  // fails: neither 'all' nor a list
@@ -632,6 +632,9 @@ void Loader::read_output(Keys& top) {
     if (u != "s" && u != "h" && u != "d") err_.fail(tv, "time unit " + in_quotes(u) + " is not offered", unit_expected);
     return u;
   });
+  // Checkpoints for tmesim run --resume: optional, echoed only when given.
+  if (o.has("checkpoint_every"))
+    checkpoint_every_ = o.quantity("checkpoint_every", kTime, Bound::kPositive, "a time > 0 s, e.g. '1 d'");
 }
 
 void Loader::read_at_events(Keys& output) {
@@ -920,6 +923,7 @@ LoadedScene Loader::load(const std::string& text_in) {
   ls.resolved_yaml = std::string(em.c_str()) + "\n";
   ls.output_fields = output_fields_;
   ls.output_time_unit = output_time_unit_;
+  ls.checkpoint_every = checkpoint_every_;
   for (const Region& r : regions_) ls.regions.push_back({r.name, r.mask});
   ls.output_at_fractions = at_fractions_;
   ls.output_at_doses = at_doses_;

@@ -43,7 +43,10 @@ struct LoadedScene {
   // line each, printed as "warning: <line>".
   std::vector<std::string> warnings;
   std::string output_time_unit = "s";  // unit of the volumes' TimeValue: s, h or d
-  std::vector<NamedMask> regions;      // every region the scene defines (observed or not)
+  // output.checkpoint_every [s]: a checkpoint for tmesim run --resume at the first output or
+  // event stop at least this long after the previous one; 0: none.
+  double checkpoint_every = 0;
+  std::vector<NamedMask> regions;  // every region the scene defines (observed or not)
 };
 
 // Parse, validate, convert units, read map files, build the problem. Throws SceneError.
