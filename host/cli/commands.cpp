@@ -425,7 +425,6 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     err << "error: " << e.what() << "\n";
     return 2;
   }
-  print_warnings(ls, err);
   const Problem& p = ls.problem;
   const uint64_t scene_hash = fnv1a64(ls.resolved_yaml);
   if (resuming) {
@@ -436,6 +435,7 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
       return 2;
     }
   }
+  print_warnings(ls, err);
   // What the run will cost, before anything is allocated or written.
   probe_disk(machine, o.out, p);
   const RunCost cost = estimate_cost(p, species_written(ls), machine);

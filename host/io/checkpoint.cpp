@@ -66,13 +66,13 @@ std::string checkpoint_mismatch(const CheckpointHeader& h, const std::string& ve
     return "it holds " + prec(h.precision) + " fields, this tmesim is built for " + prec(precision);
   if (h.nx != nx || h.ny != ny || h.nz != nz || h.nspecies != nspecies) {
     std::ostringstream s;
-    s << "its grid is " << h.nx << "x" << h.ny << "x" << h.nz << " with " << h.nspecies << " fields, the scene's "
-      << nx << "x" << ny << "x" << nz << " with " << nspecies;
+    s << "its grid is " << h.nx << "x" << h.ny << "x" << h.nz << " with " << h.nspecies << " fields, the scene's " << nx
+      << "x" << ny << "x" << nz << " with " << nspecies;
     return s.str();
   }
   if (h.scene_hash != scene_hash)
-    return "it was written for another scene (resolved scene hash " + hex(h.scene_hash) + ", the scene now resolves to " +
-           hex(scene_hash) + ")";
+    return "it was written for another scene (resolved scene hash " + hex(h.scene_hash) +
+           ", the scene now resolves to " + hex(scene_hash) + ")";
   return {};
 }
 

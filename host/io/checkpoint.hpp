@@ -24,7 +24,7 @@ uint64_t fnv1a64(const std::string& text);
 
 struct CheckpointHeader {
   uint32_t format = kCheckpointFormat;
-  std::string version;    // tmesim version that wrote it
+  std::string version;     // tmesim version that wrote it
   uint32_t precision = 0;  // sizeof(real) of the writer
   int64_t nx = 0, ny = 0, nz = 0, nspecies = 0;
   uint64_t scene_hash = 0;

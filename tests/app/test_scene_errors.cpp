@@ -254,6 +254,14 @@ const std::vector<Row>& rows() {
       {"AtEventsEmptyItem", B::kFlow, {"+6 output:\n  at_events:\n    -"},
        "bad.yaml:8:5: output.at_events[0]: is empty (expected a list of event kinds: fractions, doses (e.g. "
        "[fractions, doses]), or [])"},
+      // output.checkpoint_every: a time > 0 s (optional).
+      {"CheckpointEveryLoads", B::kFlow, {"+6 output: {checkpoint_every: 1 d}"}, ""},
+      {"CheckpointEveryNoUnit", B::kFlow, {"+6 output: {checkpoint_every: 5}"},
+       "bad.yaml:6:28: output.checkpoint_every: '5' has no unit (expected a time > 0 s, e.g. '1 d')"},
+      {"CheckpointEveryZero", B::kFlow, {"+6 output: {checkpoint_every: 0 s}"},
+       "bad.yaml:6:28: output.checkpoint_every: '0 s' must be > 0 (expected a time > 0 s)"},
+      {"CheckpointEveryNotATime", B::kFlow, {"+6 output: {checkpoint_every: 2 mm}"},
+       "bad.yaml:6:28: output.checkpoint_every: '2 mm' is not a time (expected a time > 0 s, e.g. '1 d')"},
       // time.until: a time > 0 s and <= end.
       {"UntilLoads", B::kFlow, {"=3 time: {end: 1 h, until: 20 min, output_every: 10 min}"}, ""},
       {"UntilAfterEnd", B::kFlow, {"=3 time: {end: 1 h, until: 2 h, output_every: 10 min}"},
