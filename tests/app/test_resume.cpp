@@ -152,8 +152,9 @@ TEST_F(Resume, RefusesAFinishedRunADirectoryWithoutCheckpointAndAnotherScene) {
   };
   r = tmesim("run --resume runs/cut.incomplete");
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "error: cannot resume 'runs/cut.incomplete': it was written for another scene (resolved scene hash " +
-                       hex(was) + ", the scene now resolves to " + hex(tme::fnv1a64(now.resolved_yaml)) + ")\n");
+  EXPECT_EQ(r.err,
+            "error: cannot resume 'runs/cut.incomplete': it was written for another scene (resolved scene hash " +
+                hex(was) + ", the scene now resolves to " + hex(tme::fnv1a64(now.resolved_yaml)) + ")\n");
   EXPECT_TRUE(fs::exists(tmp_ / "runs/cut.incomplete" / tme::kCheckpointFile));  // left as it was
 }
 
