@@ -447,6 +447,10 @@ TEST(SceneRtErrors, Messages) {
        "  releases: [{field: TGFb, kind: linear, yield: 0.01 ng/mL/Gy, threshold: 10 Gy}]\n" + kPlan,
        "bad.yaml:12:75: radiotherapy.releases[0].threshold: threshold applies to kind "
        "interferon only (expected saturation for kind linear)"},
+      {"release max not positive",
+       "  releases: [{field: TGFb, kind: linear, yield: 0.01 ng/mL/Gy, max: 0 ng/mL}]\n" + kPlan,
+       "bad.yaml:12:69: radiotherapy.releases[0].max: '0 ng/mL' must be > 0 (expected the field's upper bound > 0 "
+       "ng/mL)"},
       {"oxygen unit needs a factor", "  oxygen: {field: O2}\n" + kPlan,
        "bad.yaml:12:11: radiotherapy.oxygen.pO2_per_unit: missing required key "
        "(expected the pO2 of 1 uM of O2, as uM is not a pressure, e.g. '0.75 mmHg')"},
