@@ -158,4 +158,16 @@ TEST_F(Resume, RefusesAFinishedRunADirectoryWithoutCheckpointAndAnotherScene) {
   EXPECT_TRUE(fs::exists(tmp_ / "runs/cut.incomplete" / tme::kCheckpointFile));  // left as it was
 }
 
+TEST_F(Resume, RunNeedsASceneOrResumeAndResumeTakesNoSceneValues) {
+  Result r = tmesim("run");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "error: run: give a scene file, or --resume DIR\n");
+  r = tmesim("run --resume runs/x.incomplete --until 1d");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("--until excludes --resume"), std::string::npos) << r.err;
+  r = tmesim("run --resume runs/x.incomplete");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "error: cannot resume 'runs/x.incomplete': it is not a directory\n");
+}
+
 }  // namespace
