@@ -72,6 +72,24 @@
 //     D < max D.
 //   - Species with uptake have a per-voxel Theta and are solved line by line; the others use
 //     one factored matrix per axis.
+//   - Uptake and held voxels: NOT stable at large steps (measured). A per-voxel Theta (uptake)
+//     and the identity rows of held voxels make the axis factors non-commuting, as labels do,
+//     and the step grows without bound once it is about 100x the explicit step limit. Measured
+//     on scenes/tests/oxygen_vessel_mm.yaml (30^3, 100 um, O2 held at 50 uM in a vessel,
+//     uptake Vmax 0.5 uM/s, Km 2 uM; explicit limit 0.69 s), relative L2 error against the
+//     explicit field at 12 h: 1 min 1.5e-5, 90 s 2.6e-5, 2 min 8.2e-3 (min -0.09 uM), 3 min
+//     0.16, 5 min 1.53 (min -207 uM), 15 min 2e13, 1 h 1.1e5, 3 h 2.6e3. Each alone grows too:
+//     the vessel without uptake (exact steady state 50 uM) has max 50.03 at 5 min, 53.6 at
+//     15 min, 106 at 1 h, 533 at 3 h; the uptake without the vessel (50 uM initially, the
+//     explicit field depletes) goes negative from 2 min (min -0.07 uM; -4.5 at 5 min, -7e14 at
+//     15 min). Tried and rejected (each blows up at 1 min already): line factors with the uniform
+//     Theta(k dt) of the decay alone and Phi per voxel (the factors no longer hold the uptake
+//     back, which drains the whole field negative), and held voxels taking no increment
+//     after uniform factors (the factor then spreads the correction through them). A bound
+//     of the uptake rate in uniform factors would be stable (an energy estimate, not tried) but
+//     slows every region without uptake by 1 + dt V/Km. So 'run' and 'validate' warn at fixed steps beyond 100x the
+//     explicit limit for such species (adi_step_warning, host/core/cost.hpp), and 'be' is the
+//     integrator for them at large steps (positive at any step; tests/app/test_adi_limits.cpp).
 #pragma once
 #include "implicit_line.hpp"
 #include "implicit_reaction.hpp"

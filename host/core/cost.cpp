@@ -358,7 +358,25 @@ RunCost estimate_cost(const Problem& p, int species_written, const Machine& m) {
     c.warnings.push_back("the outputs may take up to " + human_bytes(c.output_bytes) +
                          " (before compression), more than the " + human_bytes(m.disk_available) + " free" +
                          (m.disk_path.empty() ? "" : " on " + m.disk_path));
+  const std::string adi = adi_step_warning(p);
+  if (!adi.empty()) c.warnings.push_back(adi);
   return c;
+}
+
+std::string adi_step_warning(const Problem& p) {
+  if (p.time.integrator != Integrator::kAdi || !(p.time.step > 0)) return "";
+  std::string list;
+  for (int s = 0; s < p.nspecies(); ++s)
+    if (p.coeffs[s].upt_slot >= 0 || p.coeffs[s].hold_slot >= 0)
+      list += (list.empty() ? "'" : ", '") + p.species[s].name + "'";
+  const double limit = p.explicit_dt_limit();
+  if (list.empty() || !(p.time.step > kAdiStableStepRatio * limit)) return "";
+  char ratio[32];
+  std::snprintf(ratio, sizeof ratio, "%.0f", p.time.step / limit);
+  return "time.step " + human_time(p.time.step) + " is " + ratio + "x the explicit step limit (" + human_time(limit) +
+         "): integrator 'adi' is unstable beyond about 100x with uptake or held voxels (" + list +
+         ") and its errors grow without bound; use integrator 'be', or a step up to " +
+         human_time(kAdiStableStepRatio * limit);
 }
 
 std::string human_time(double s) {

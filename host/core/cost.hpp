@@ -94,6 +94,16 @@ RunCost estimate_cost(const Problem& p, int species_written, const Machine& m);
 
 // "1.5 h", "12 min", "40 s", "3.2e+11 d": a time [s] in the largest unit that keeps it >= 1.
 std::string human_time(double seconds);
+
+// Steps of integrator 'adi' beyond this multiple of the explicit step limit are measured
+// unstable where a species has uptake or held voxels (kernels/implicit.hpp, "Uptake and held
+// voxels"): largest step measured without growth on scenes/tests/oxygen_vessel_mm.yaml 130x.
+constexpr double kAdiStableStepRatio = 100;
+
+// The warning for a fixed 'adi' step beyond kAdiStableStepRatio times the explicit step limit
+// with species that have uptake or held voxels; "" when it does not apply (other integrators,
+// adaptive steps, no such species).
+std::string adi_step_warning(const Problem& p);
 // "1.2 GiB", "350 MiB", "12 KiB", "512 B".
 std::string human_bytes(double bytes);
 
