@@ -120,9 +120,9 @@ TEST(AdiLimitsWarning, ValidateWarnsBeyondTheStableRange) {
   // Through the program, on the scene the defect was found on.
   const TempDir tmp("tmesim_adi_limits");
   const std::string scene = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/oxygen_vessel_mm.yaml";
-  const Result r = run_shell(TMESIM_BINARY,
-                             "validate " + scene + " --backend cpu --set time.integrator=adi --set 'time.step=15 min'",
-                             tmp.path());
+  const Result r =
+      run_shell(TMESIM_BINARY,
+                "validate " + scene + " --backend cpu --set time.integrator=adi --set 'time.step=15 min'", tmp.path());
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "warning: " + scene +
                        ": time.step 15 min is 1305x the explicit step limit (0.69 s): integrator 'adi' is unstable "
