@@ -69,6 +69,12 @@ const std::vector<SceneCase>& cases() {
         {"start: 2 d", "start: 5 min"}},
        3,
        ""},
+      // The integrators' oxygen comparison at its large step (the explicit reference takes 20 s).
+      {"tests/oxygen_vessel_mm.yaml",
+       {{"time: {end: 12 h, output_every: 3 h, integrator: explicit}",
+         "time: {end: 12 h, output_every: 3 h, integrator: be, step: 1 h}"}},
+       5,
+       ""},
       {"tests/model_tme.yaml",
        {{"time: {end: 7 d, output_every: 1 d}", "time: {end: 6 h, output_every: 3 h}"}, {"start: 1 d", "start: 2 h"}},
        3,
