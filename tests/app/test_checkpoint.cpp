@@ -4,13 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "host/io/checkpoint.hpp"
+#include "tests/error_of.hpp"
 
 namespace {
 
@@ -18,14 +18,7 @@ using tme::ByteReader;
 using tme::ByteWriter;
 using tme::CheckpointHeader;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
+using tme::test::any_error_of;
 
 CheckpointHeader header() {
   CheckpointHeader h;
@@ -80,25 +73,25 @@ TEST(Checkpoint, WhatIsWrittenReadsBackExactly) {
 }
 
 TEST(Checkpoint, ForeignTruncatedAndNewerFilesAreRefused) {
-  EXPECT_EQ(error_of([] { ByteReader("not a checkpoint at all", "x.bin").header(); }),
+  EXPECT_EQ(any_error_of([] { ByteReader("not a checkpoint at all", "x.bin").header(); }),
             "x.bin: is not a tmesim checkpoint");
   ByteWriter w;
   w.header(header());
   w.vec(std::vector<double>{1, 2, 3});
   const std::string full = w.bytes();
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(any_error_of([&] {
               ByteReader r(full.substr(0, full.size() - 1), "x.bin");
               r.header();
               r.vec<double>();
             }),
             "x.bin: checkpoint is truncated or damaged");
-  EXPECT_EQ(error_of([&] { ByteReader(full.substr(0, 20), "x.bin").header(); }),
+  EXPECT_EQ(any_error_of([&] { ByteReader(full.substr(0, 20), "x.bin").header(); }),
             "x.bin: checkpoint is truncated or damaged");
   CheckpointHeader newer = header();
   newer.format = 2;
   ByteWriter w2;
   w2.header(newer);
-  EXPECT_EQ(error_of([&] { ByteReader(w2.bytes(), "x.bin").header(); }),
+  EXPECT_EQ(any_error_of([&] { ByteReader(w2.bytes(), "x.bin").header(); }),
             "x.bin: checkpoint format 2, this tmesim reads format 1");
 }
 
