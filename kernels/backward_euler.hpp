@@ -193,15 +193,28 @@ struct BeAssembleOp {
   }
 };
 
+// The fine cells of coarse cell (I, J, K): 2 per axis, 1 at an odd end [lo, hi] inclusive.
+struct MgChildren {
+  int lo[3], hi[3];
+};
+TME_HD inline MgChildren mg_children(const Dims& fine, int I, int J, int K) {
+  const int c[3] = {I, J, K}, n[3] = {fine.nx, fine.ny, fine.nz};
+  MgChildren ch{};
+  for (int a = 0; a < 3; ++a) {
+    ch.lo[a] = 2 * c[a];
+    ch.hi[a] = ch.lo[a] + 1 < n[a] ? ch.lo[a] + 1 : ch.lo[a];
+  }
+  return ch;
+}
+
 // Coarse level C from fine level F (per coarse cell): Galerkin aggregation of the 2x2x2 (fewer
 // at odd ends) children.
 struct MgCoarsenOp {
   MgLevel F, C;
   TME_HD void operator()(int I, int J, int K) const {
     const long long cv = C.d.index(I, J, K);
-    const int i0 = 2 * I, j0 = 2 * J, k0 = 2 * K;
-    const int i1 = i0 + 1 < F.d.nx ? i0 + 1 : i0, j1 = j0 + 1 < F.d.ny ? j0 + 1 : j0,
-              k1 = k0 + 1 < F.d.nz ? k0 + 1 : k0;
+    const MgChildren ch = mg_children(F.d, I, J, K);
+    const int i0 = ch.lo[0], j0 = ch.lo[1], k0 = ch.lo[2], i1 = ch.hi[0], j1 = ch.hi[1], k1 = ch.hi[2];
     const int top[3] = {i1, j1, k1}, nc[3] = {C.d.nx, C.d.ny, C.d.nz};
     real self = 0, w[3] = {0, 0, 0};
     int active = 0;
@@ -270,9 +283,8 @@ struct MgRestrictOp {
   MgLevel F, C;
   TME_HD void operator()(int I, int J, int K) const {
     const long long cv = C.d.index(I, J, K);
-    const int i0 = 2 * I, j0 = 2 * J, k0 = 2 * K;
-    const int i1 = i0 + 1 < F.d.nx ? i0 + 1 : i0, j1 = j0 + 1 < F.d.ny ? j0 + 1 : j0,
-              k1 = k0 + 1 < F.d.nz ? k0 + 1 : k0;
+    const MgChildren ch = mg_children(F.d, I, J, K);
+    const int i0 = ch.lo[0], j0 = ch.lo[1], k0 = ch.lo[2], i1 = ch.hi[0], j1 = ch.hi[1], k1 = ch.hi[2];
     real s = 0;
     for (int k = k0; k <= k1; ++k)
       for (int j = j0; j <= j1; ++j)
