@@ -1,0 +1,31 @@
+// A patient scene: one or more lesions, each a full LoadedScene (its own grid placed at its
+// origin in patient coordinates, regions, tissue labels, initial state, vessels) sharing the
+// model, the drugs, the radiotherapy plans and the time control. A scene without a `lesions:`
+// list is a patient of one lesion, exactly what load_scene returns.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "host/scene/scene.hpp"
+
+namespace tme {
+
+struct LoadedPatient {
+  std::string path;           // the scene file as given
+  std::string name;           // the scene's name
+  std::string resolved_yaml;  // the whole scene, every default explicit (for the run directory)
+  // One per lesion, in the order the scene lists them. Every lesion's Problem has the same
+  // species, model, drugs, fractions and time control; its grid origin is its position in
+  // patient coordinates [um], and each plan's dose was sampled at its voxels.
+  std::vector<LoadedScene> lesions;
+  // Lesion names, one per lesion; a single-lesion scene without `lesions:` has one empty name
+  // (its run directory keeps the single-lesion layout).
+  std::vector<std::string> lesion_names;
+  bool single() const { return lesions.size() == 1 && lesion_names.at(0).empty(); }
+};
+
+// Loads a scene as a patient (see above). Throws SceneError.
+LoadedPatient load_patient(const std::string& path, const Machine& machine = Machine{},
+                           const SceneOverrides& overrides = SceneOverrides{});
+
+}  // namespace tme
