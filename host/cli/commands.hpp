@@ -45,6 +45,25 @@ std::string report_refusal(const std::string& run);
 // Where the program looks for viz/report.py, in order: viz/ beside the program (the build tree
 // holds a copy), then the source tree's viz/.
 std::vector<std::string> report_script_candidates();
+// The same places for any script of viz/ (e.g. "compare.py").
+std::vector<std::string> viz_script_candidates(const std::string& script_name);
+// Runs viz/<script_name> with `args` under the Python cmd_report uses; its output goes straight
+// to this process's stdout and stderr. Returns its exit status, or 1 (with a message prefixed
+// "tmesim <command>: ") when the script or the Python is missing or cannot be started.
+int run_viz_script(const std::string& command, const std::string& script_name, const std::vector<std::string>& args,
+                   std::ostream& out, std::ostream& err);
+
+struct CompareOptions {
+  std::vector<std::string> runs;     // run directories, in order: the first is the reference arm
+  std::string out = "compare";       // output directory
+  std::vector<std::string> columns;  // observables.csv columns; empty: "burden [cells]"
+  std::vector<std::string> labels;   // RUN=LABEL
+  bool force = false;                // replace an earlier compare output in `out`
+};
+// tmesim compare: checks each run is a finished run directory (exit 2 with report_refusal's
+// sentence otherwise), then runs viz/compare.py, which writes OUT/compare.csv, OUT/compare.json
+// and the PNG plots, and prints the summary table (see viz/compare.py).
+int cmd_compare(const CompareOptions& o, std::ostream& out, std::ostream& err);
 // Set (to 1) by main when it chose OMP_WAIT_POLICY=passive itself (the user had not set it).
 inline constexpr const char* kOmpWaitDefaultMarker = "TMESIM_OMP_WAIT_DEFAULT";
 // How OpenMP threads wait, for 'tmesim info': "passive (tmesim's default; ...)" or

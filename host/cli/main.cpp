@@ -1,4 +1,4 @@
-// tmesim command line: run | validate | info | report, and --version.
+// tmesim command line: run | validate | info | report | compare, and --version.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -79,6 +79,23 @@ int main(int argc, char** argv) {
       "report", "write RUN/report/index.html: observables, dose slices, DVHs, schedule, provenance (python3)");
   report->add_option("run", report_run, "a finished run directory")->required();
 
+  tme::CompareOptions co;
+  auto* compare = app.add_subcommand(
+      "compare",
+      "compare arms: write DIR/compare.csv and PNG plots of tumour burden per lesion against time, fractions "
+      "and drug doses marked, and print a summary (python3)");
+  compare->add_option("runs", co.runs, "finished run directories, one per arm (the first is the reference)")
+      ->required();
+  compare->add_option("-o,--output", co.out, "output directory (default: compare)");
+  compare
+      ->add_option("--column", co.columns,
+                   "observables.csv column to compare, e.g. 'T.tumour.total [cells]' (repeatable; default: "
+                   "'burden [cells]')")
+      ->allow_extra_args(false);
+  compare->add_option("--label", co.labels, "RUN=LABEL: the arm's name (default: the run directory's name)")
+      ->allow_extra_args(false);
+  compare->add_flag("--force", co.force, "replace DIR when it holds an earlier compare output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -94,5 +111,6 @@ int main(int argc, char** argv) {
   }
   if (validate->parsed()) return tme::cmd_validate(vscene, std::cout, std::cerr, vbackend, vset, vuntil);
   if (report->parsed()) return tme::cmd_report(report_run, std::cout, std::cerr);
+  if (compare->parsed()) return tme::cmd_compare(co, std::cout, std::cerr);
   return tme::cmd_info(std::cout);
 }

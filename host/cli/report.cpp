@@ -1,5 +1,6 @@
 // tmesim report RUN: checks that RUN is a finished run directory, finds python3 and
 // viz/report.py, and runs the script, which writes RUN/report/index.html with its figures.
+// run_viz_script (also used by tmesim compare) finds a viz/ script and the Python and runs it.
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,16 +35,18 @@ std::string report_refusal(const std::string& run) {
   return "";
 }
 
-std::vector<std::string> report_script_candidates() {
+std::vector<std::string> viz_script_candidates(const std::string& script_name) {
   std::vector<std::string> out;
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) out.push_back((exe.parent_path() / "viz" / "report.py").string());  // the build tree's copy
+  if (!ec) out.push_back((exe.parent_path() / "viz" / script_name).string());  // the build tree's copy
 #ifdef TMESIM_VIZ_DIR
-  out.push_back((fs::path(TMESIM_VIZ_DIR) / "report.py").string());  // the source tree
+  out.push_back((fs::path(TMESIM_VIZ_DIR) / script_name).string());  // the source tree
 #endif
   return out;
 }
+
+std::vector<std::string> report_script_candidates() { return viz_script_candidates("report.py"); }
 
 namespace {
 
@@ -68,14 +71,11 @@ fs::path find_in_path(const std::string& name) {
 
 }  // namespace
 
-int cmd_report(const std::string& run, std::ostream& out, std::ostream& err) {
-  if (const std::string why = report_refusal(run); !why.empty()) {
-    err << "tmesim report: " << why << "\n";
-    return 2;
-  }
+int run_viz_script(const std::string& command, const std::string& script_name, const std::vector<std::string>& args,
+                   std::ostream& out, std::ostream& err) {
   fs::path script;
   std::string looked;
-  for (const std::string& c : report_script_candidates()) {
+  for (const std::string& c : viz_script_candidates(script_name)) {
     std::error_code ec;
     if (fs::is_regular_file(c, ec)) {
       script = c;
@@ -84,7 +84,7 @@ int cmd_report(const std::string& run, std::ostream& out, std::ostream& err) {
     looked += (looked.empty() ? "" : ", ") + c;
   }
   if (script.empty()) {
-    err << "tmesim report: viz/report.py not found (looked at " << looked
+    err << "tmesim " << command << ": viz/" << script_name << " not found (looked at " << looked
         << "); run the tmesim of a build tree, or keep viz/ beside the program\n";
     return 1;
   }
@@ -92,7 +92,7 @@ int cmd_report(const std::string& run, std::ostream& out, std::ostream& err) {
   if (const char* chosen = std::getenv("TMESIM_PYTHON"); chosen && *chosen) {
     python = chosen;
     if (::access(python.c_str(), X_OK) != 0 || fs::is_directory(python)) {
-      err << "tmesim report: TMESIM_PYTHON=" << chosen << ": no such executable\n";
+      err << "tmesim " << command << ": TMESIM_PYTHON=" << chosen << ": no such executable\n";
       return 1;
     }
   } else {
@@ -100,32 +100,42 @@ int cmd_report(const std::string& run, std::ostream& out, std::ostream& err) {
   }
   if (python.empty()) {
     const char* path = std::getenv("PATH");
-    err << "tmesim report: python3 not found (neither " << kSystemPython << " nor in PATH=" << (path ? path : "")
+    err << "tmesim " << command << ": python3 not found (neither " << kSystemPython
+        << " nor in PATH=" << (path ? path : "")
         << "); it needs python3 with matplotlib and VTK (Debian: python3-matplotlib python3-vtk9; "
            "scripts/install-deps installs them)\n";
     return 1;
   }
   out.flush();
   err.flush();
-  std::vector<std::string> args{python.string(), script.string(), run};
+  std::vector<std::string> all{python.string(), script.string()};
+  all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
+  for (std::string& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = -1;
   if (const int rc = ::posix_spawn(&pid, python.c_str(), nullptr, nullptr, argv.data(), environ); rc != 0) {
-    err << "tmesim report: cannot start " << python.string() << ": " << std::strerror(rc) << "\n";
+    err << "tmesim " << command << ": cannot start " << python.string() << ": " << std::strerror(rc) << "\n";
     return 1;
   }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) {
-      err << "tmesim report: waiting for " << python.string() << ": " << std::strerror(errno) << "\n";
+      err << "tmesim " << command << ": waiting for " << python.string() << ": " << std::strerror(errno) << "\n";
       return 1;
     }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
-  err << "tmesim report: " << python.string() << " " << script.string() << " was killed by signal " << WTERMSIG(status)
-      << "\n";
+  err << "tmesim " << command << ": " << python.string() << " " << script.string() << " was killed by signal "
+      << WTERMSIG(status) << "\n";
   return 1;
+}
+
+int cmd_report(const std::string& run, std::ostream& out, std::ostream& err) {
+  if (const std::string why = report_refusal(run); !why.empty()) {
+    err << "tmesim report: " << why << "\n";
+    return 2;
+  }
+  return run_viz_script("report", "report.py", {run}, out, err);
 }
 
 }  // namespace tme
