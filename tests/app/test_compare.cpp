@@ -91,9 +91,10 @@ TEST(Compare, TwoRealRunsSideBySide) {
   const std::string scene = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests/cli_rt.yaml";
   Result r = tmesim("run " + scene + " -o low --backend cpu --quiet", d);
   ASSERT_EQ(r.code, 0) << r.err;
-  r = tmesim("run " + scene +
-                 " -o high --backend cpu --quiet --set 'radiotherapy.plans[uniform].dose.targets[0].prescription=10 Gy'",
-             d);
+  r = tmesim(
+      "run " + scene +
+          " -o high --backend cpu --quiet --set 'radiotherapy.plans[uniform].dose.targets[0].prescription=10 Gy'",
+      d);
   ASSERT_EQ(r.code, 0) << r.err;
 
   const std::string cols = " --column 'tumour.grid.total [cells]' --column CD8.left.total";
@@ -151,9 +152,8 @@ TEST(Compare, TwoRealRunsSideBySide) {
                                                      "end", "/", "first", "arm's", "end"}));
   EXPECT_EQ(cells(out[3]), (std::vector<std::string>{"low", "-", g4(tumour["low"][0]), g4(tumour["low"][2]), "48",
                                                      g4(tumour["low"][2]), "1"}));
-  EXPECT_EQ(cells(out[4]),
-            (std::vector<std::string>{"10Gy", "-", g4(tumour["10Gy"][0]), g4(tumour["10Gy"][2]), "48",
-                                      g4(tumour["10Gy"][2]), g4(tumour["10Gy"][2] / tumour["low"][2])}));
+  EXPECT_EQ(cells(out[4]), (std::vector<std::string>{"10Gy", "-", g4(tumour["10Gy"][0]), g4(tumour["10Gy"][2]), "48",
+                                                     g4(tumour["10Gy"][2]), g4(tumour["10Gy"][2] / tumour["low"][2])}));
 
   // events.csv: both fractions of each arm.
   EXPECT_EQ(slurp(d / "compare" / "events.csv"),
@@ -219,8 +219,7 @@ TEST(Compare, MultiLesionLayout) {
   const tme::test::TempDir tmp("tmesim_compare_lesions");
   const fs::path& d = tmp.path();
   hand_run(d / "a", {{"left", obs3(1000, 500, 250)}, {"right", obs3(2000, 2000, 4000)}}, kSchedule, kDrugs);
-  hand_run(d / "b",
-           {{"left", obs3(1000, 800, 900)}, {"right", obs3(2000, 1000, 1000)}, {"third", obs3(1, 1, 1)}});
+  hand_run(d / "b", {{"left", obs3(1000, 800, 900)}, {"right", obs3(2000, 1000, 1000)}, {"third", obs3(1, 1, 1)}});
   const Result r = tmesim("compare a b -o cmp --label b=control", d);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err,
@@ -293,23 +292,21 @@ TEST(Compare, Refusals) {
       {"a b --column 'T.grid.mean [cells]'",
        "tmesim compare: run 'a' has no column 'T.grid.mean [cells]' in a/observables.csv; its cell totals: "
        "T.grid.total [cells]; choose columns with --column\n"},
-      {"a m",
-       "tmesim compare: the runs have no lesion in common: a: (single lesion); m: left\n"},
+      {"a m", "tmesim compare: the runs have no lesion in common: a: (single lesion); m: left\n"},
       {"a a/", "tmesim compare: 'a' and 'a' are the same run\n"},
       {"a b --label a", "tmesim compare: --label 'a': expected RUN=LABEL\n"},
       {"a b --label c=x", "tmesim compare: --label 'c=x': 'c' is not one of the runs compared (a, b)\n"},
       {"a b --label a=b",
        "tmesim compare: runs 'a' and 'b' have the same label 'b'; give one another with --label RUN=LABEL\n"},
-      {"a b --column T.grid.total --column 'T.grid.total'",
-       "tmesim compare: --column 'T.grid.total' is given twice\n"},
+      {"a b --column T.grid.total --column 'T.grid.total'", "tmesim compare: --column 'T.grid.total' is given twice\n"},
       {"a b -o other --force",
        "tmesim compare: 'other' is not the output of an earlier tmesim compare (no compare.json in it); not "
        "replacing it\n"},
       {"a b -o a --force",
        "tmesim compare: 'a' is not the output of an earlier tmesim compare (no compare.json in it); not replacing "
        "it\n"},
-      {"a b -o nowhere/cmp", "tmesim compare: 'nowhere/cmp': no directory " + (d / "nowhere").string() +
-                                 " to write it in\n"},
+      {"a b -o nowhere/cmp",
+       "tmesim compare: 'nowhere/cmp': no directory " + (d / "nowhere").string() + " to write it in\n"},
   };
   for (const auto& c : cases) {
     const Result r = tmesim("compare " + c.args, d);
@@ -321,8 +318,8 @@ TEST(Compare, Refusals) {
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(d)) names.push_back(e.path().filename().string());
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"a", "b", "m", "old", "other", "plain", "run.incomplete", "stderr",
-                                             "stdout"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"a", "b", "m", "old", "other", "plain", "run.incomplete", "stderr", "stdout"}));
   EXPECT_EQ(slurp(d / "other" / "keep.txt"), "x\n");
   // A column named without its unit, and the single-lesion layout: compared.
   const Result r = tmesim("compare a b --column T.grid.total", d);
