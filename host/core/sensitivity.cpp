@@ -91,8 +91,8 @@ SobolDesign sobol_design(int n, int d, std::mt19937_64& rng) {
   return s;
 }
 
-std::vector<SobolIndex> sobol_indices(const std::vector<double>& y, int n, int d, std::mt19937_64& rng,
-                                      int resamples, double confidence) {
+std::vector<SobolIndex> sobol_indices(const std::vector<double>& y, int n, int d, std::mt19937_64& rng, int resamples,
+                                      double confidence) {
   if (n < 2 || d < 1 || (long long)y.size() != (long long)n * (d + 2))
     throw std::invalid_argument("sobol_indices: " + std::to_string(y.size()) + " outcomes for n = " +
                                 std::to_string(n) + ", d = " + std::to_string(d) + " (expected n (d + 2))");

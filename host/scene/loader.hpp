@@ -348,8 +348,9 @@ class Loader {
   // and terms (after the scene's species).
   void read_model_files(const Fields& root);
   void read_model(const Fields& root);
-  struct ModelState;          // scene_model.cpp
-  friend struct ModelReader;  // scene_model.cpp
+  std::vector<SceneParameter> parameters() const;  // after read_model
+  struct ModelState;                               // scene_model.cpp
+  friend struct ModelReader;                       // scene_model.cpp
   // scene_rt.cpp: the 'radiotherapy' section (after species and the model are read).
   void read_radiotherapy(Keys& top);
   friend struct RtReader;  // scene_rt.cpp: the radiotherapy section's readers

@@ -928,6 +928,7 @@ LoadedScene Loader::load(const std::string& text_in) {
   ls.output_at_fractions = at_fractions_;
   ls.output_at_doses = at_doses_;
   ls.warnings = warnings_;
+  ls.parameters = parameters();
   return ls;
 }
 

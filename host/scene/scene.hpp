@@ -31,6 +31,18 @@ struct SceneOverrides {
   std::string until;  // tmesim run --until TIME: sets time.until ("" none)
 };
 
+// A model parameter as the scene resolves it (model files, then the scene's overrides).
+struct SceneParameter {
+  std::string name;
+  std::string value;         // as written: a literal ("0.012 1/day") or the name of another parameter
+  std::string target;        // the parameter holding the literal (itself unless value names another)
+  std::string unit;          // the literal's unit ("1" when it has none); empty for a name
+  double number = 0;         // the literal's number [unit]
+  bool ranged = false;       // declared with range: [low, high]
+  double low = 0, high = 0;  // [unit]
+  std::string source;        // where the figure comes from ("" when not given)
+};
+
 struct LoadedScene {
   std::string path;                        // the scene file as given
   Problem problem;                         // resolved, internal units
@@ -46,7 +58,8 @@ struct LoadedScene {
   // output.checkpoint_every [s]: a checkpoint for tmesim run --resume at the first output or
   // event stop at least this long after the previous one; 0: none.
   double checkpoint_every = 0;
-  std::vector<NamedMask> regions;  // every region the scene defines (observed or not)
+  std::vector<NamedMask> regions;          // every region the scene defines (observed or not)
+  std::vector<SceneParameter> parameters;  // in definition order; empty without a model
 };
 
 // Parse, validate, convert units, read map files, build the problem. Throws SceneError.

@@ -95,10 +95,15 @@ struct Param {
   std::string name;
   Val def;             // the value as written (scalar)
   std::string source;  // where the figure comes from ("" when not given)
-  Val written;         // the entry as written: the value, or {value, source}
+  Val written;         // the entry as written: the value, or {value, source, range}
   int file = 0;        // index into ModelState::files
   bool alias = false;
   int target = -1;  // the parameter holding the literal (itself unless an alias)
+  // range: [low, high], in the literal's unit (unit; "1" when it has none); number: the literal.
+  bool ranged = false;
+  Val range{YAML::Node(YAML::NodeType::Undefined), "", YAML::Mark()};
+  std::string unit{};
+  double number = 0, low = 0, high = 0;
 };
 
 struct Loader::ModelState {
@@ -363,18 +368,24 @@ struct ModelReader {
   Param definition(int file, const std::string& name, const Val& val) {
     // (A Val is not assigned to: assigning a YAML::Node would rewrite the node it shares with
     // the file's tree.)
+    const std::vector<std::string> keys{"value", "source", "range"};
     const bool with_source = val.node.IsMap();
-    const Val v = with_source ? Fields(err(), val, {"value", "source"}).required("value", kParamExpected) : val;
+    const Val v = with_source ? Fields(err(), val, keys).required("value", kParamExpected) : val;
     std::string source;
+    Val range{YAML::Node(YAML::NodeType::Undefined), "", YAML::Mark()};
     if (with_source) {
-      const Fields pf(err(), val, {"value", "source"});
+      const Fields pf(err(), val, keys);
       if (pf.has("source")) source = L.text(pf.get("source"), "text naming where it comes from");
+      if (pf.has("range")) range = pf.get("range");
     }
     const std::string s = L.text(v, kParamExpected);
     const QuantityText q = split_quantity(s);
     Param p{name, v, source, val, file};
     if (q.status == QuantityText::kNoNumber && is_identifier(s)) {
       p.alias = true;
+      if (range.present())
+        err().fail(range, "parameter " + in_quotes(name) + " names another parameter (" + in_quotes(s) + ")",
+                   "no range on a parameter that names another one: the range goes with the value it names");
       return p;
     }
     if (q.status == QuantityText::kNoNumber) err().fail(v, in_quotes(s) + " has no number", kParamExpected);
@@ -382,7 +393,56 @@ struct ModelReader {
       err().fail(v, in_quotes(s) + " is not a number followed by a unit", kParamExpected);
     if (q.status == QuantityText::kOutOfRange) err().fail(v, in_quotes(s) + " is out of range", kParamExpected);
     if (!L.units_.parses(q.unit)) err().fail(v, "unit " + in_quotes(q.unit) + " does not parse", kParamExpected);
+    p.unit = q.unit.empty() ? "1" : q.unit;
+    p.number = q.value;
+    if (range.present()) read_range(p, range);
     return p;
+  }
+
+  // What a parameter's range must be (p.unit: the unit of its value).
+  static std::string range_expected(const Param& p) {
+    const std::string u = p.unit == "1" ? "" : " " + p.unit;
+    return "a list [low, high] of two values convertible to the value's unit (" + p.unit +
+           "), low <= value <= high, e.g. [" + fmt(p.number / 2) + u + ", " + fmt(p.number * 2) + u + "]";
+  }
+
+  // range: [low, high] of parameter p, converted to the unit of its value; the value must lie
+  // inside it.
+  void read_range(Param& p, const Val& range) {
+    const std::string expected = range_expected(p);
+    const std::vector<Val> items = L.list(range, expected);
+    if (items.size() != 2) err().fail(range, "has " + std::to_string(items.size()) + " entries", expected);
+    double b[2] = {0, 0};
+    for (int i = 0; i < 2; ++i) {
+      const std::string t = L.text(items[i], expected);
+      const QuantityText q = split_quantity(t);
+      if (q.status != QuantityText::kOk) err().fail(items[i], in_quotes(t) + " is not a number with a unit", expected);
+      const std::string u = q.unit.empty() ? "1" : q.unit;
+      if (!L.units_.parses(u)) err().fail(items[i], "unit " + in_quotes(u) + " does not parse", expected);
+      if (!L.units_.convertible(u, p.unit))
+        err().fail(items[i], in_quotes(t) + " does not convert to " + in_quotes(p.unit) + ", the unit of the value",
+                   expected);
+      b[i] = L.units_.to(t, p.unit);
+    }
+    if (!(b[0] <= b[1]))
+      err().fail(range, "low " + fmt(b[0]) + " is above high " + fmt(b[1]) + " (" + p.unit + ")", expected);
+    p.ranged = true;
+    p.range = range;
+    p.low = b[0];
+    p.high = b[1];
+    check_in_range(p, p.def, "");
+  }
+
+  // Fails at `at` unless p's value lies in its range (up to rounding in the last digits);
+  // `declared`: where the range is written, when not at `at`.
+  void check_in_range(const Param& p, const Val& at, const std::string& declared) const {
+    const double slack = 1e-12 * std::max(std::fabs(p.low), std::fabs(p.high));
+    if (p.number >= p.low - slack && p.number <= p.high + slack) return;
+    const std::string u = p.unit == "1" ? "" : " " + p.unit;
+    err().fail(at,
+               "value " + fmt(p.number) + u + " of " + in_quotes(p.name) + " lies outside its range [" + fmt(p.low) +
+                   ", " + fmt(p.high) + "]" + u + (declared.empty() ? "" : " (declared at " + declared + ")"),
+               "a value with low <= value <= high");
   }
 
   void read_parameters() {
@@ -402,7 +462,23 @@ struct ModelReader {
             err().fail(key, in_quotes(name) + " is not a parameter of the model",
                        m.params.empty() ? "no parameters: the model defines none"
                                         : "the name of a model parameter to override: " + join(m.param_names()));
-          m.params[old] = def;
+          const Param& was = m.params[old];
+          if (!def.ranged && !def.alias && was.ranged && L.units_.convertible(def.unit, was.unit)) {
+            // The model's range stays with the overriding value (converted to its unit), and the
+            // resolved scene shows it. (Built, not assigned: see above.)
+            YAML::Node w(YAML::NodeType::Map);
+            w["value"] = YAML::Node(def.def.node.Scalar());
+            w["range"] = YAML::Clone(was.range.node);
+            const double factor = L.units_.to("1 " + was.unit, def.unit);  // [def.unit per was.unit]
+            const Param over{def.name,         def.def,  def.source, Val{w, def.written.path, def.written.mark},
+                             def.file,         false,    -1,         true,
+                             was.range,        def.unit, def.number, was.low * factor,
+                             was.high * factor};
+            check_in_range(over, over.def, m.files[was.file].err.position(was.range.mark));
+            m.params[old] = over;
+          } else {
+            m.params[old] = def;
+          }
         } else {
           if (old >= 0)
             err().fail(key,
@@ -1071,6 +1147,26 @@ void Loader::read_model_files(const Fields& root) {
 }
 
 void Loader::read_model(const Fields& root) { ModelReader{*this, *model_, root}.phase2(); }
+
+std::vector<SceneParameter> Loader::parameters() const {
+  std::vector<SceneParameter> out;
+  if (!model_) return out;
+  for (const Param& p : model_->params) {
+    const Param& t = model_->params[p.target];
+    SceneParameter s;
+    s.name = p.name;
+    s.value = p.def.text();
+    s.target = t.name;
+    s.unit = p.alias ? "" : p.unit;
+    s.number = p.number;
+    s.ranged = p.ranged;
+    s.low = p.low;
+    s.high = p.high;
+    s.source = p.source;
+    out.push_back(s);
+  }
+  return out;
+}
 
 double Loader::value(const Val& v, const Dim& dim, Bound bound, const std::string& expected_in) const {
   const std::string expected = expected_in.empty() ? dim.expect() : expected_in;
