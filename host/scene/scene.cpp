@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "host/core/simulation.hpp"
+#include "host/core/well_mixed.hpp"
 #include "host/io/run_dir.hpp"
 #include "host/io/vtk_io.hpp"
 #include "host/scene/loader.hpp"
@@ -854,9 +855,10 @@ LoadedScene Loader::load(const std::string& text_in) {
   const YAML::Node& root_node = docs[0];
   if (!root_node.IsMap()) err_.fail(root_node.Mark(), "(top level)", root_not_a_mapping(root_node), expected_root);
   apply_overrides(root_node, text_in.size());
-  const Fields root(err_, Val{root_node, "", root_node.Mark()},
-                    {"name", "seed", "grid", "time", "regions", "tissue", "observe", "species", "output", "model",
-                     "parameters", "populations", "states", "terms", "drugs", "blood", "initial", "radiotherapy"});
+  const Fields root(
+      err_, Val{root_node, "", root_node.Mark()},
+      {"name", "seed", "grid", "time", "regions", "tissue", "observe", "species", "output", "model", "parameters",
+       "populations", "states", "terms", "drugs", "blood", "initial", "radiotherapy", "well_mixed"});
 
   // The name becomes the run directory runs/<name>: a plain file name, never a path.
   Keys scene(*this, root, out_);
@@ -899,6 +901,12 @@ LoadedScene Loader::load(const std::string& text_in) {
   read_radiotherapy(scene);  // scene_rt.cpp
   read_output(scene);
   apply_until();
+  // well_mixed: the same model on one voxel (host/core/well_mixed.hpp), averaged over the
+  // whole grid or a region.
+  std::vector<std::string> parts{"none", "grid"};
+  for (const Region& r : regions_) parts.push_back(r.name);
+  const std::string well_mixed =
+      scene.choice("well_mixed", parts, "none, grid or a region to average over", Or{"none"});
 
   p_.nsrc = (int)src_blocks_.size();
   p_.src.clear();
@@ -914,6 +922,19 @@ LoadedScene Loader::load(const std::string& text_in) {
     p_.check();
   } catch (const std::exception& e) {
     err_.fail(top, "(top level)", e.what(), "a consistent problem");
+  }
+
+  const uint8_t* over = nullptr;
+  for (const Region& r : regions_)
+    if (r.name == well_mixed) over = r.mask.data();
+  if (well_mixed != "none") {
+    try {
+      Problem w = well_mixed_problem(p_, over);
+      for (Region& r : regions_) r.mask = well_mixed_mask(p_, over, r.mask);
+      p_ = std::move(w);
+    } catch (const std::invalid_argument& e) {
+      err_.fail(root.get("well_mixed"), e.what(), "a scene without held values (hold:)");
+    }
   }
 
   YAML::Emitter em;

@@ -18,7 +18,8 @@ class ParameterRanges : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = tmp_.path(); }
   void model(const std::string& params) const {
-    std::ofstream(dir_ / "m.yaml") << "parameters:\n" << params
+    std::ofstream(dir_ / "m.yaml") << "parameters:\n"
+                                   << params
                                    << "populations:\n  - {name: T, motility: 0 um^2/s}\n"
                                       "terms:\n  - {growth: T, rate: r}\n";
   }
@@ -45,8 +46,9 @@ const std::string kExpected =
     "e.g. [0.25 1/day, 1 1/day])";
 
 TEST_F(ParameterRanges, ReadInTheValuesUnitAndShown) {
-  model("  r: {value: 0.5 1/day, source: assumed, range: [0.1 1/day, 1 1/h]}\n  q: r\n  h: {value: 0.5, range: "
-        "[0, 1]}\n");
+  model(
+      "  r: {value: 0.5 1/day, source: assumed, range: [0.1 1/day, 1 1/h]}\n  q: r\n  h: {value: 0.5, range: "
+      "[0, 1]}\n");
   const tme::LoadedScene ls = load();
   ASSERT_EQ(ls.parameters.size(), 3u);
   const tme::SceneParameter& r = ls.parameters[0];
@@ -87,11 +89,13 @@ TEST_F(ParameterRanges, AnOverrideKeepsTheModelsRange) {
 
 TEST_F(ParameterRanges, ExactErrors) {
   model("  r: {value: 0.5 1/day, range: [0.1 1/day, 0.2 1/day]}\n");
-  EXPECT_EQ(error_of(), m() + ":2:14: parameters.r.value: value 0.5 1/day of 'r' lies outside its range [0.1, "
-                              "0.2] 1/day (expected a value with low <= value <= high)");
+  EXPECT_EQ(error_of(), m() +
+                            ":2:14: parameters.r.value: value 0.5 1/day of 'r' lies outside its range [0.1, "
+                            "0.2] 1/day (expected a value with low <= value <= high)");
   model("  r: {value: 0.5 1/day, range: [0.1 um, 1 1/day]}\n");
-  EXPECT_EQ(error_of(), m() + ":2:33: parameters.r.range[0]: '0.1 um' does not convert to '1/day', the unit of "
-                              "the value " +
+  EXPECT_EQ(error_of(), m() +
+                            ":2:33: parameters.r.range[0]: '0.1 um' does not convert to '1/day', the unit of "
+                            "the value " +
                             kExpected);
   model("  r: {value: 0.5 1/day, range: [1 1/day, 0.1 1/day]}\n");
   EXPECT_EQ(error_of(), m() + ":2:32: parameters.r.range: low 1 is above high 0.1 (1/day) " + kExpected);
@@ -102,11 +106,13 @@ TEST_F(ParameterRanges, ExactErrors) {
   model("  r: {value: 0.5 1/day, range: [low, 1 1/day]}\n");
   EXPECT_EQ(error_of(), m() + ":2:33: parameters.r.range[0]: 'low' is not a number with a unit " + kExpected);
   model("  s: {value: 0.5 1/day}\n  r: {value: s, range: [0.1 1/day, 1 1/day]}\n");
-  EXPECT_EQ(error_of(), m() + ":3:24: parameters.r.range: parameter 'r' names another parameter ('s') (expected no "
-                              "range on a parameter that names another one: the range goes with the value it names)");
+  EXPECT_EQ(error_of(), m() +
+                            ":3:24: parameters.r.range: parameter 'r' names another parameter ('s') (expected no "
+                            "range on a parameter that names another one: the range goes with the value it names)");
   model("  r: {value: 0.5 1/day, ranges: [0.1 1/day, 1 1/day]}\n");
-  EXPECT_EQ(error_of(), m() + ":2:25: parameters.r.ranges: unknown key 'ranges' (expected one of: value, source, "
-                              "range)");
+  EXPECT_EQ(error_of(), m() +
+                            ":2:25: parameters.r.ranges: unknown key 'ranges' (expected one of: value, source, "
+                            "range)");
 }
 
 }  // namespace
