@@ -430,18 +430,17 @@ struct ModelReader {
     p.range = range;
     p.low = b[0];
     p.high = b[1];
-    check_in_range(p, p.def, "");
+    check_in_range(p, p.def);
   }
 
-  // Fails at `at` unless p's value lies in its range (up to rounding in the last digits);
-  // `declared`: where the range is written, when not at `at`.
-  void check_in_range(const Param& p, const Val& at, const std::string& declared) const {
+  // Fails at `at` unless p's value lies in its range (up to rounding in the last digits).
+  void check_in_range(const Param& p, const Val& at) const {
     const double slack = 1e-12 * std::max(std::fabs(p.low), std::fabs(p.high));
     if (p.number >= p.low - slack && p.number <= p.high + slack) return;
     const std::string u = p.unit == "1" ? "" : " " + p.unit;
     err().fail(at,
                "value " + fmt(p.number) + u + " of " + in_quotes(p.name) + " lies outside its range [" + fmt(p.low) +
-                   ", " + fmt(p.high) + "]" + u + (declared.empty() ? "" : " (declared at " + declared + ")"),
+                   ", " + fmt(p.high) + "]" + u,
                "a value with low <= value <= high");
   }
 
@@ -463,18 +462,21 @@ struct ModelReader {
                        m.params.empty() ? "no parameters: the model defines none"
                                         : "the name of a model parameter to override: " + join(m.param_names()));
           const Param& was = m.params[old];
-          if (!def.ranged && !def.alias && was.ranged && L.units_.convertible(def.unit, was.unit)) {
-            // The model's range stays with the overriding value (converted to its unit), and the
-            // resolved scene shows it. (Built, not assigned: see above.)
+          const double factor = !def.ranged && !def.alias && was.ranged && L.units_.convertible(def.unit, was.unit)
+                                    ? L.units_.to("1 " + was.unit, def.unit)  // [def.unit per was.unit]
+                                    : 0;
+          const double slack = 1e-12 * std::max(std::fabs(was.low), std::fabs(was.high)) * factor;
+          if (factor > 0 && def.number >= was.low * factor - slack && def.number <= was.high * factor + slack) {
+            // An overriding value inside the model's range keeps it (converted to its unit), and
+            // the resolved scene shows it; one outside is the scene's own choice (a mechanism
+            // switched off, say) and has no range. (Built, not assigned: see above.)
             YAML::Node w(YAML::NodeType::Map);
             w["value"] = YAML::Node(def.def.node.Scalar());
             w["range"] = YAML::Clone(was.range.node);
-            const double factor = L.units_.to("1 " + was.unit, def.unit);  // [def.unit per was.unit]
             const Param over{def.name,         def.def,  def.source, Val{w, def.written.path, def.written.mark},
                              def.file,         false,    -1,         true,
                              was.range,        def.unit, def.number, was.low * factor,
                              was.high * factor};
-            check_in_range(over, over.def, m.files[was.file].err.position(was.range.mark));
             m.params[old] = over;
           } else {
             m.params[old] = def;

@@ -282,6 +282,7 @@ output:
   fields: all
   at_events: []
   time_unit: s
+well_mixed: none
 )";
   EXPECT_EQ(ls.resolved_yaml, expected);
   expect_round_trip(ls, kScenes);
