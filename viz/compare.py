@@ -8,8 +8,8 @@ usage:
 Each RUN is an arm, labelled by its directory's name unless --label RUN=LABEL names it; the
 first RUN is the reference arm of the summary. A run has the single-lesion layout
 (RUN/observables.csv, RUN/delivered_schedule.csv) or the multi-lesion one
-(RUN/lesions/<lesion>/observables.csv and delivered_schedule.csv); drug doses are in
-RUN/drug_doses.csv in both. A single-lesion run's lesion is written "-".
+(RUN/lesions/<lesion>/observables.csv and delivered_schedule.csv; lesions in the order of
+the run's scene.resolved.yaml, else by name); drug doses are in RUN/drug_doses.csv in both. A single-lesion run's lesion is written "-".
 
 Columns: the observables.csv columns to compare (--column, repeatable, the full header name
 such as 'T.tumour.total [cells]', or the name without its unit when that is unique); default
@@ -114,13 +114,34 @@ def read_rows(path):
 
 # ---- the runs --------------------------------------------------------------------------------
 
+def scene_lesion_order(run):
+    """The lesion names in the order RUN/scene.resolved.yaml lists them (a `lesions:` list of
+    mappings with a `name`, or a mapping by name); [] when it cannot tell (no PyYAML, no file)."""
+    p = os.path.join(run, "scene.resolved.yaml")
+    try:
+        import yaml
+        with open(p) as f:
+            doc = yaml.safe_load(f)
+    except Exception:  # no PyYAML, no file or not YAML: name order instead
+        return []
+    les = doc.get("lesions") if isinstance(doc, dict) else None
+    if isinstance(les, dict):
+        return [str(k) for k in les]
+    if isinstance(les, list):
+        return [str(x["name"]) for x in les if isinstance(x, dict) and "name" in x]
+    return []
+
+
 def lesions_of(run):
-    """[(lesion name, directory)] of a run: RUN/lesions/<name> (sorted), or [('-', RUN)]."""
+    """[(lesion name, directory)] of a run: RUN/lesions/<name> in the scene's order (else by
+    name), or [('-', RUN)]."""
     d = os.path.join(run, "lesions")
     if not os.path.isdir(d):
         return [(SINGLE, run)]
     out = []
-    for name in sorted(os.listdir(d)):
+    order = scene_lesion_order(run)
+    names = sorted(os.listdir(d), key=lambda n: (order.index(n), "") if n in order else (len(order), n))
+    for name in names:
         p = os.path.join(d, name)
         if not os.path.isdir(p):
             continue

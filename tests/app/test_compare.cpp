@@ -329,4 +329,46 @@ TEST(Compare, Refusals) {
             "0,b,-,1\n86400,b,-,2\n172800,b,-,3\n");
 }
 
+TEST(Compare, LesionsInTheOrderOfTheScene) {
+  const tme::test::TempDir tmp("tmesim_compare_order");
+  const fs::path& d = tmp.path();
+  for (const char* run : {"x", "y"}) {
+    hand_run(d / run, {{"zeta", obs3(1, 1, 1)}, {"alpha", obs3(2, 2, 2)}});
+    spit(d / run / "scene.resolved.yaml",
+         "name: two\nlesions:\n  - {name: zeta, grid: {shape: [2, 2, 2]}}\n  - {name: alpha}\n");
+  }
+  Result r = tmesim("compare x y", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(slurp(d / "compare" / "compare.csv"),
+            "time_s,arm,lesion,burden [cells]\n"
+            "0,x,zeta,1\n86400,x,zeta,1\n172800,x,zeta,1\n0,x,alpha,2\n86400,x,alpha,2\n172800,x,alpha,2\n"
+            "0,y,zeta,1\n86400,y,zeta,1\n172800,y,zeta,1\n0,y,alpha,2\n86400,y,alpha,2\n172800,y,alpha,2\n");
+  // Without the scene's list: by name.
+  fs::remove(d / "x" / "scene.resolved.yaml");
+  r = tmesim("compare x y -o by_name", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(slurp(d / "by_name" / "compare.csv").substr(0, 67),
+            "time_s,arm,lesion,burden [cells]\n0,x,alpha,2\n86400,x,alpha,2\n172800");
+}
+
+TEST(Compare, SaysWhichPythonModulesAreMissing) {
+  if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
+  const tme::test::TempDir tmp("tmesim_compare_modules");
+  const fs::path& d = tmp.path();
+  hand_run(d / "a", {{"", obs3(1, 2, 3)}});
+  hand_run(d / "b", {{"", obs3(1, 2, 3)}});
+  // -S: without the site directories, where Debian's numpy and matplotlib live.
+  const fs::path bare = d / "bare-python";
+  spit(bare, "#!/bin/sh\nexec /usr/bin/python3 -S \"$@\"\n");
+  fs::permissions(bare, fs::perms::owner_all);
+  const Result r = tme::test::run_shell(TMESIM_BINARY, "compare a b", d, "TMESIM_PYTHON=" + bare.string() + " ");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err,
+            "tmesim compare: missing Python modules for /usr/bin/python3: numpy (Debian package python3-numpy), "
+            "matplotlib (Debian package python3-matplotlib); scripts/install-deps installs them\n");
+  EXPECT_FALSE(fs::exists(d / "compare"));
+  for (const auto& e : fs::directory_iterator(d))
+    EXPECT_EQ(e.path().filename().string().rfind(".compare", 0), std::string::npos) << e.path();
+}
+
 }  // namespace
