@@ -302,6 +302,22 @@ class Loader {
   // Values given on the command line, applied by load() (SceneOverrides).
   void set_overrides(const SceneOverrides& o) { overrides_ = o; }
 
+  // A lesion already read: its name and grid (placed in patient coordinates).
+  struct Placed {
+    std::string name;
+    GridSpec grid;
+  };
+  // Patient mode (load_patient): load() reads entry `lesion` of the scene's `lesions:` list as
+  // a single-lesion scene, made of the shared top-level keys and the entry's own keys; its
+  // grid must not intersect those of `earlier` (the lesions listed before it). A scene without
+  // `lesions:` is read as usual. Without this call (load_scene) a scene with `lesions:` is refused.
+  void set_lesion(int lesion, std::vector<Placed> earlier) {
+    lesion_ = lesion;
+    earlier_ = std::move(earlier);
+  }
+  // After load(): the names of the scene's lesions in the order listed (empty without `lesions:`).
+  const std::vector<std::string>& lesion_names() const { return lesion_names_; }
+
  private:
   // value readers
   std::string text(const Val& v, const std::string& expected) const;
@@ -370,6 +386,18 @@ class Loader {
   // time.until (read_time): drops what lies after it and ends the run there (load()).
   void apply_until();
 
+  // scene_lesions.cpp: the scene's root as lesion lesion_ reads it (the shared keys and the
+  // keys of its entry of `lesions:`, whose key paths say lesions[i]), after checking the list
+  // and the top-level keys that cannot stand beside it; fills lesion_names_.
+  Fields lesion_root(const Fields& all);
+  // Fails at `at` (the lesion's grid origin, else its grid) when the grid just read intersects
+  // an earlier lesion's.
+  void check_overlap(const Val& at) const;
+  // What lesion lesion_ adds to every seed it draws from (generated vessels): its index, so
+  // that lesions draw distinct, reproducible numbers and the first draws what a single-lesion
+  // scene would.
+  unsigned long long seed_offset() const { return lesion_ > 0 ? (unsigned long long)lesion_ : 0; }
+
   std::vector<uint8_t> shape_mask(const Fields& shape, const std::string& kind) const;
   long long nvox() const { return p_.grid.nvox(); }
 
@@ -391,7 +419,26 @@ class Loader {
   double checkpoint_every_ = 0;  // output.checkpoint_every [s]; 0: none
   YAML::Node out_{YAML::NodeType::Map};
   std::shared_ptr<ModelState> model_;  // parameters, model files, field kinds (scene_model.cpp)
+  int lesion_ = -1;                    // patient mode: the lesion read (set_lesion); -1: none
+  std::vector<Placed> earlier_;        // patient mode: the lesions listed before it
+  std::vector<std::string> lesion_names_;
 };
+
+// What a patient's lesion is read with (load_text): its index in `lesions:` and the lesions
+// read before it; `names` receives the names the list gives (empty for a scene without one).
+struct LesionSetup {
+  int index = 0;
+  std::vector<Loader::Placed> earlier;
+  std::vector<std::string> names;
+};
+// load_scene_text, and with `lesion` a patient's lesion (Loader::set_lesion).
+LoadedScene load_text(const std::string& text, const std::string& name, const std::string& base_dir,
+                      const Machine& machine, const SceneOverrides& overrides, LesionSetup* lesion);
+// The text of a scene file, refused with a positioned message when it cannot be read or is
+// not text (load_scene).
+std::string read_scene_file(const std::string& path);
+// The directory map files of the scene at `path` are relative to.
+std::string scene_dir(const std::string& path);
 
 inline YAML::Node flow(YAML::Node n) {
   n.SetStyle(YAML::EmitterStyle::Flow);

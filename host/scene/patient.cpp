@@ -1,15 +1,73 @@
 #include "host/scene/patient.hpp"
 
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "host/scene/loader.hpp"
+
 namespace tme {
 
-LoadedPatient load_patient(const std::string& path, const Machine& machine, const SceneOverrides& overrides) {
+namespace {
+
+// The resolved patient: lesion 0's resolved scene without the per-lesion keys, and in their
+// place (where `grid` stands) the list of lesions, each its name and its own resolved keys.
+std::string patient_yaml(const std::vector<LoadedScene>& lesions, const std::vector<std::string>& names) {
+  const std::vector<std::string> per{"grid", "regions", "tissue", "observe", "initial"};
+  auto is_per = [&](const std::string& k) { return std::find(per.begin(), per.end(), k) != per.end(); };
+  std::vector<YAML::Node> resolved;
+  for (const LoadedScene& l : lesions) resolved.push_back(YAML::Load(l.resolved_yaml));
+  YAML::Node out(YAML::NodeType::Map);
+  for (auto it = resolved[0].begin(); it != resolved[0].end(); ++it) {
+    const std::string key = it->first.Scalar();
+    if (key == "grid") {
+      YAML::Node list(YAML::NodeType::Sequence);
+      for (size_t i = 0; i < resolved.size(); ++i) {
+        YAML::Node e(YAML::NodeType::Map);
+        e["name"] = names[i];
+        for (auto jt = resolved[i].begin(); jt != resolved[i].end(); ++jt)
+          if (is_per(jt->first.Scalar())) e[jt->first.Scalar()] = jt->second;
+        list.push_back(e);
+      }
+      out["lesions"] = list;
+    } else if (!is_per(key)) {
+      out[key] = it->second;
+    }
+  }
+  YAML::Emitter em;
+  em << scene_detail::flow_empty(out);
+  return std::string(em.c_str()) + "\n";
+}
+
+}  // namespace
+
+LoadedPatient load_patient_text(const std::string& text, const std::string& name, const std::string& base_dir,
+                                const Machine& machine, const SceneOverrides& overrides) {
   LoadedPatient p;
-  p.path = path;
-  p.lesions.push_back(load_scene(path, machine, overrides));
+  p.path = name;
+  scene_detail::LesionSetup setup;  // lesion 0; the list's names come back in setup.names
+  p.lesions.push_back(scene_detail::load_text(text, name, base_dir, machine, overrides, &setup));
   p.name = p.lesions[0].problem.name;
-  p.resolved_yaml = p.lesions[0].resolved_yaml;
-  p.lesion_names.push_back("");
+  if (setup.names.empty()) {  // no lesions: the scene as load_scene reads it
+    p.resolved_yaml = p.lesions[0].resolved_yaml;
+    p.lesion_names.push_back("");
+    return p;
+  }
+  p.lesion_names = setup.names;
+  for (size_t i = 1; i < p.lesion_names.size(); ++i) {
+    scene_detail::LesionSetup next;
+    next.index = (int)i;
+    for (size_t j = 0; j < i; ++j) next.earlier.push_back({p.lesion_names[j], p.lesions[j].problem.grid});
+    p.lesions.push_back(scene_detail::load_text(text, name, base_dir, machine, overrides, &next));
+  }
+  p.resolved_yaml = patient_yaml(p.lesions, p.lesion_names);
   return p;
+}
+
+LoadedPatient load_patient(const std::string& path, const Machine& machine, const SceneOverrides& overrides) {
+  const std::string text = scene_detail::read_scene_file(path);
+  return load_patient_text(text, path, scene_detail::scene_dir(path), machine, overrides);
 }
 
 }  // namespace tme

@@ -855,10 +855,12 @@ LoadedScene Loader::load(const std::string& text_in) {
   const YAML::Node& root_node = docs[0];
   if (!root_node.IsMap()) err_.fail(root_node.Mark(), "(top level)", root_not_a_mapping(root_node), expected_root);
   apply_overrides(root_node, text_in.size());
-  const Fields root(
-      err_, Val{root_node, "", root_node.Mark()},
-      {"name", "seed", "grid", "time", "regions", "tissue", "observe", "species", "output", "model", "parameters",
-       "populations", "states", "terms", "drugs", "blood", "initial", "radiotherapy", "well_mixed"});
+  const Fields all(err_, Val{root_node, "", root_node.Mark()},
+                   {"name",    "seed",   "grid",    "time",         "regions",     "tissue", "observe",
+                    "species", "output", "model",   "parameters",   "populations", "states", "terms",
+                    "drugs",   "blood",  "initial", "radiotherapy", "well_mixed",  "lesions"});
+  // A patient's lesion: the shared keys and those of its entry of `lesions:` (scene_lesions.cpp).
+  const Fields root = all.has("lesions") ? lesion_root(all) : all;
 
   // The name becomes the run directory runs/<name>: a plain file name, never a path.
   Keys scene(*this, root, out_);
@@ -877,6 +879,7 @@ LoadedScene Loader::load(const std::string& text_in) {
   root.required("grid", "a mapping with keys shape, spacing, origin");
   Keys grid = scene.map("grid", {"shape", "spacing", "origin"});
   read_grid(grid, listed);
+  if (!lesion_names_.empty()) check_overlap(grid.has("origin") ? grid.get("origin") : root.get("grid"));
   root.required("time", "a mapping with keys end, output_every, integrator, step, cfl, tolerance");
   Keys time = scene.map("time", {"end", "until", "output_every", "integrator", "step", "cfl", "tolerance"});
   read_time(time);
@@ -936,6 +939,7 @@ LoadedScene Loader::load(const std::string& text_in) {
       err_.fail(root.get("well_mixed"), e.what(), "a scene without held values (hold:)");
     }
   }
+  p_.seed += seed_offset();  // a patient's lesion i: seed + i (seed_offset)
 
   YAML::Emitter em;
   em << flow_empty(out_);
@@ -958,13 +962,17 @@ LoadedScene Loader::load(const std::string& text_in) {
 using scene_detail::Loader;
 namespace fs = std::filesystem;
 
-LoadedScene load_scene_text(const std::string& text, const std::string& name, const std::string& base_dir,
-                            const Machine& machine, const SceneOverrides& overrides) {
+namespace scene_detail {
+
+LoadedScene load_text(const std::string& text, const std::string& name, const std::string& base_dir,
+                      const Machine& machine, const SceneOverrides& overrides, LesionSetup* lesion) {
   try {
     Loader loader(name, base_dir, machine);
     loader.set_overrides(overrides);
+    if (lesion) loader.set_lesion(lesion->index, lesion->earlier);
     LoadedScene ls = loader.load(text);
     ls.path = name;
+    if (lesion) lesion->names = loader.lesion_names();
     return ls;
   } catch (const SceneError&) {
     throw;
@@ -977,7 +985,7 @@ LoadedScene load_scene_text(const std::string& text, const std::string& name, co
   }
 }
 
-LoadedScene load_scene(const std::string& path, const Machine& machine, const SceneOverrides& overrides) {
+std::string read_scene_file(const std::string& path) {
   std::string text;
   try {
     text = read_input_file(path, InputKind::Yaml);
@@ -985,9 +993,25 @@ LoadedScene load_scene(const std::string& path, const Machine& machine, const Sc
     throw SceneError(path + ":1:1: (top level): cannot read the scene file: " + e.reason() +
                      " (expected a regular YAML file of at most " + byte_text(kMaxYamlBytes) + ")");
   }
-  scene_detail::check_yaml_text(scene_detail::Errors(path), text);
+  check_yaml_text(Errors(path), text);
+  return text;
+}
+
+std::string scene_dir(const std::string& path) {
   const fs::path parent = fs::path(path).parent_path();
-  return load_scene_text(text, path, parent.empty() ? "." : parent.string(), machine, overrides);
+  return parent.empty() ? "." : parent.string();
+}
+
+}  // namespace scene_detail
+
+LoadedScene load_scene_text(const std::string& text, const std::string& name, const std::string& base_dir,
+                            const Machine& machine, const SceneOverrides& overrides) {
+  return scene_detail::load_text(text, name, base_dir, machine, overrides, nullptr);
+}
+
+LoadedScene load_scene(const std::string& path, const Machine& machine, const SceneOverrides& overrides) {
+  const std::string text = scene_detail::read_scene_file(path);
+  return load_scene_text(text, path, scene_detail::scene_dir(path), machine, overrides);
 }
 
 }  // namespace tme

@@ -301,6 +301,7 @@ struct ModelReader {
     spec.radius_um = g.value("radius", kLength, Bound::kPositive, Or{"5 um"});  // VesselSpec's default
     spec.seed = (unsigned long long)g.integer("seed", 0, LLONG_MAX, "a non-negative integer, e.g. 3",
                                               Or{std::to_string(p().seed)});  // default: the scene's
+    spec.seed += L.seed_offset();  // lesion i of a patient draws from seed + i (wrapping)
     const uint8_t* exclude = g.has("exclude") ? g.region("exclude").mask.data() : nullptr;
     std::vector<double> sv_um;
     try {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "host/io/vtk_io.hpp"
+#include "host/scene/patient.hpp"
 #include "host/scene/scene.hpp"
 #include "tests/program.hpp"
 
@@ -20,10 +21,11 @@ namespace {
 
 using tme::test::TempDir;
 
-// The message load_scene_text throws for `text` ("" when it loads).
+// The message load_patient_text throws for `text` ("" when it loads); for a scene without
+// lesions, load_scene_text's.
 std::string error_of(const std::string& text, const std::string& base_dir) {
   try {
-    tme::load_scene_text(text, "bad.yaml", base_dir);
+    tme::load_patient_text(text, "bad.yaml", base_dir);
   } catch (const tme::SceneError& e) {
     return e.what();
   }
@@ -36,6 +38,7 @@ enum class Base {
   kBlock,    // one species in block style (a key per line, more can be added after line 7)
   kRegions,  // kBlock with a region 'core' before the species
   kEmpty,    // nothing: the patch is the whole file
+  kLesions,  // kFlow with two lesions (lines 6-7 and 8-9) instead of the grid
 };
 
 const char* base_text(Base b) {
@@ -68,6 +71,17 @@ species:
     diffusion: 10 um^2/s
 )";
     case Base::kEmpty: return "";
+    case Base::kLesions:
+      return R"(name: bad
+time: {end: 1 h, output_every: 10 min}
+species:
+  - {name: A, unit: nM, diffusion: 10 um^2/s}
+lesions:
+  - name: a
+    grid: {shape: [4, 4, 4], spacing: 10 um}
+  - name: b
+    grid: {shape: [4, 4, 4], spacing: 10 um, origin: [1 mm, 0 mm, 0 mm]}
+)";
   }
   return "";
 }
@@ -121,6 +135,23 @@ const std::vector<Row>& rows() {
       {"BaseFlowLoads", B::kFlow, {}, ""},
       {"BaseBlockLoads", B::kBlock, {}, ""},
       {"BaseRegionsLoads", B::kRegions, {}, ""},
+      // Lesions of a patient scene.
+      {"BaseLesionsLoads", B::kLesions, {}, ""},
+      {"LesionsTouchingLoad", B::kLesions, {"=9     grid: {shape: [4, 4, 4], spacing: 10 um, origin: [40 um, 0 um, 0 um]}"}, ""},
+      {"LesionsOverlap", B::kLesions, {"=9     grid: {shape: [4, 4, 4], spacing: 10 um, origin: [20 um, 30 um, -10 um]}"},
+       "bad.yaml:9:54: lesions[1].grid.origin: lesion 'b' ([0.02, 0.06] x [0.03, 0.07] x [-0.01, 0.03] mm) overlaps lesion 'a' ([0, 0.04] x [0, 0.04] x [0, 0.04] mm) (expected lesions whose grids do not intersect)"},
+      {"LesionDuplicateName", B::kLesions, {"=8   - name: a"}, "bad.yaml:8:11: lesions[1].name: 'a' is already the name of lesions[0] (expected each lesion name once)"},
+      {"LesionBadName", B::kLesions, {"=8   - name: 2b"}, "bad.yaml:8:11: lesions[1].name: '2b' is not a valid lesion name (expected a name of letters, digits and '_' that does not start with a digit)"},
+      {"LesionMissingGrid", B::kLesions, {"-9"}, "bad.yaml:8:5: lesions[1].grid: missing required key (expected a mapping with keys shape, spacing, origin)"},
+      {"LesionsWithGrid", B::kLesions, {"+5 grid: {shape: [4, 4, 4], spacing: 10 um}"}, "bad.yaml:5:1: grid: a scene with lesions gives each lesion its own grid (expected either a top-level grid or lesions, not both)"},
+      {"LesionsWithRegions", B::kLesions, {"+5 regions: {}"}, "bad.yaml:5:1: regions: is given per lesion in a scene with lesions (expected regions inside an entry of lesions)"},
+      {"LesionsEmpty", B::kLesions, {"=5 lesions: []", "-6", "-7", "-8", "-9"}, "bad.yaml:5:10: lesions: is an empty list (expected a non-empty list of lesions, each a mapping with keys name, grid, regions, tissue, observe, initial)"},
+      {"LesionsNotAList", B::kLesions, {"=5 lesions: {a: 1}", "-6", "-7", "-8", "-9"}, "bad.yaml:5:10: lesions: is a mapping (expected a non-empty list of lesions, each a mapping with keys name, grid, regions, tissue, observe, initial)"},
+      {"LesionOriginUnit", B::kLesions, {"=9     grid: {shape: [4, 4, 4], spacing: 10 um, origin: [1 kg, 0 mm, 0 mm]}"},
+       "bad.yaml:9:55: lesions[1].grid.origin[0]: '1 kg' is not a length (expected a value in um, e.g. '100 um')"},
+      {"LesionUnknownKey", B::kLesions, {"+10     time: {end: 2 h}"}, "bad.yaml:10:5: lesions[1].time: unknown key 'time' (expected one of: name, grid, regions, tissue, observe, initial)"},
+      {"LesionRegionOutsideItsGrid", B::kLesions,
+       {"+10     regions: {core: {sphere: {center: [20 um, 20 um, 20 um], radius: 10 um}}}"}, "bad.yaml:10:21: lesions[1].regions.core: region lies outside the grid (expected at least one voxel centre inside the grid)"},
       // 2^21 x 2^21 x 2^22 voxels = 2^64: a long long product wraps to 0 (it crashed validate).
       {"VoxelCountOverflow", B::kFlow, {"=2 grid: {shape: [2097152, 2097152, 4194304], spacing: 10 um}"},
        "bad.yaml:2:15: grid.shape: 2097152 x 2097152 x 4194304 = 1.84467e+19 voxels is too many (expected at most "
@@ -147,7 +178,7 @@ const std::vector<Row>& rows() {
       {"UnknownTopLevelKey", B::kFlow, {"+6 outptu: {fields: all}"},
        "bad.yaml:6:1: outptu: unknown key 'outptu' (expected one of: name, seed, grid, time, regions, tissue, "
        "observe, species, output, model, parameters, populations, states, terms, drugs, blood, initial, "
-       "radiotherapy, well_mixed)"},
+       "radiotherapy, well_mixed, lesions)"},
       // A misspelt key is reported as unknown, not as a missing 'shape'.
       {"UnknownNestedKey", B::kFlow, {"=2 grid:\n  shaep: [4, 4, 4]\n  spacing: 10 um"},
        "bad.yaml:3:3: grid.shaep: unknown key 'shaep' (expected one of: shape, spacing, origin)"},
