@@ -1,4 +1,4 @@
-// tmesim command line: run | validate | info | report | compare, and --version.
+// tmesim command line: run | validate | info | report | compare | sensitivity, and --version.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -7,6 +7,7 @@
 #include <string>
 
 #include "host/cli/commands.hpp"
+#include "host/cli/sensitivity.hpp"
 
 namespace {
 
@@ -96,6 +97,38 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   compare->add_flag("--force", co.force, "replace DIR when it holds an earlier compare output");
 
+  tme::SensitivityOptions so;
+  auto* sens = app.add_subcommand(
+      "sensitivity",
+      "sample the declared parameter ranges of a scene's model, run it per sample and write Sobol or Morris "
+      "indices of one outcome: DIR/samples.csv, indices.csv, sensitivity.png (python3)");
+  sens->add_option("scene", so.scene, "scene file (YAML)")->required()->check(CLI::ExistingFile);
+  sens->add_option("--outcome", so.outcome,
+                   "FIELD.SCOPE.STAT[@TIME] or auc(FIELD.SCOPE.STAT)[@TIME], e.g. 'T.tumour.total@21 d'")
+      ->required();
+  sens->add_option("--samples", so.samples,
+                   "sobol: base samples N (N (d + 2) runs for d parameters); morris: trajectories (N (d + 1) runs)")
+      ->required();
+  sens->add_option("--method", so.method, "sobol (default) or morris")->check(CLI::IsMember({"sobol", "morris"}));
+  sens->add_option("--params", so.params, "parameters to sample, comma-separated (default: every one with a range)")
+      ->delimiter(',');
+  sens->add_option("--jobs,-j", so.jobs, "runs at a time, in worker processes (default 1)")->check(CLI::PositiveNumber);
+  sens->add_flag("--well-mixed", so.well_mixed,
+                 "run every sample on one voxel: the grid's means (scene key well_mixed)");
+  sens->add_option("--well-mixed-over", so.well_mixed_over,
+                   "with --well-mixed: average over this region instead of the whole grid");
+  sens->add_option("-o,--output", so.out, "output directory (default: sensitivity/<scene name>)");
+  sens->add_flag("--force", so.force, "replace an earlier sensitivity output in DIR");
+  sens->add_option("--seed", so.seed, "seed of the sampling (default: the scene's seed)")
+      ->check(CLI::NonNegativeNumber);
+  sens->add_option("--bootstrap", so.bootstrap, "sobol: bootstrap resamplings for the 95% intervals (default 1000)")
+      ->check(CLI::NonNegativeNumber);
+  sens->add_option("--levels", so.levels, "morris: grid levels, even (default 4)");
+  sens->add_option("--backend", so.backend, "cpu (default) or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  sens->add_option("--set", so.set, "override a scene value in every run (as run --set; repeatable)")
+      ->allow_extra_args(false);
+  sens->add_flag("-q,--quiet", so.quiet, "no progress lines");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -112,5 +145,10 @@ int main(int argc, char** argv) {
   if (validate->parsed()) return tme::cmd_validate(vscene, std::cout, std::cerr, vbackend, vset, vuntil);
   if (report->parsed()) return tme::cmd_report(report_run, std::cout, std::cerr);
   if (compare->parsed()) return tme::cmd_compare(co, std::cout, std::cerr);
+  if (sens->parsed()) {
+    if (!so.well_mixed_over.empty()) so.well_mixed = true;
+    so.command_line = ro.command_line;
+    return tme::cmd_sensitivity(so, std::cout, std::cerr);
+  }
   return tme::cmd_info(std::cout);
 }
