@@ -497,24 +497,24 @@ int cmd_sensitivity(const SensitivityOptions& o, std::ostream& out, std::ostream
      << ",\n  \"command_line\": " << json_quote(o.command_line) << ",\n  \"scene\": " << json_quote(o.scene)
      << ",\n  \"scene_name\": " << json_quote(p.name) << ",\n  \"method\": " << json_quote(o.method)
      << ",\n  \"samples\": " << o.samples << ",\n  \"runs\": " << npts << ",\n  \"seed\": " << seed
-     << ",\n  \"jobs\": " << o.jobs << ",\n  \"backend\": " << json_quote(o.backend)
-     << ",\n  \"well_mixed\": " << json_quote(o.well_mixed ? (o.well_mixed_over.empty() ? "grid" : o.well_mixed_over) : "none")
+     << ",\n  \"jobs\": " << o.jobs << ",\n  \"backend\": " << json_quote(o.backend) << ",\n  \"well_mixed\": "
+     << json_quote(o.well_mixed ? (o.well_mixed_over.empty() ? "grid" : o.well_mixed_over) : "none")
      << ",\n  \"outcome\": " << json_quote(o.outcome) << ",\n  \"outcome_name\": " << json_quote(r.name)
      << ",\n  \"outcome_unit\": " << json_quote(r.out_unit) << ",\n  \"set\": [";
   for (size_t k = 0; k < o.set.size(); ++k) pj << (k ? ", " : "") << json_quote(o.set[k]);
-  pj << "],\n  \"sampling\": " << json_quote(o.method == "sobol"
-                                                 ? "two independent Latin hypercubes A, B; AB_i: A with column i from B"
-                                                 : "Morris trajectories, " + std::to_string(o.levels) + " levels")
+  pj << "],\n  \"sampling\": "
+     << json_quote(o.method == "sobol" ? "two independent Latin hypercubes A, B; AB_i: A with column i from B"
+                                       : "Morris trajectories, " + std::to_string(o.levels) + " levels")
      << ",\n  \"estimators\": "
      << json_quote(o.method == "sobol" ? "S1 Saltelli 2010, ST Jansen 1999, 95% percentile bootstrap (" +
                                              std::to_string(o.bootstrap) + " resamplings)"
                                        : "elementary effects per whole range: mu, mu* (Campolongo 2007), sigma")
      << ",\n  \"parameters\": [";
   for (int k = 0; k < d; ++k)
-    pj << (k ? "," : "") << "\n    {\"name\": " << json_quote(params[k].name) << ", \"unit\": "
-       << json_quote(params[k].unit) << ", \"value\": " << exact(params[k].value) << ", \"low\": "
-       << exact(params[k].low) << ", \"high\": " << exact(params[k].high) << ", \"source\": "
-       << json_quote(params[k].source) << "}";
+    pj << (k ? "," : "") << "\n    {\"name\": " << json_quote(params[k].name)
+       << ", \"unit\": " << json_quote(params[k].unit) << ", \"value\": " << exact(params[k].value)
+       << ", \"low\": " << exact(params[k].low) << ", \"high\": " << exact(params[k].high)
+       << ", \"source\": " << json_quote(params[k].source) << "}";
   pj << "\n  ],\n  \"started_utc\": " << json_quote(started) << ",\n  \"finished_utc\": " << json_quote(utc_now())
      << ",\n  \"wall_s\": " << exact(wall) << "\n}\n";
   try {
@@ -547,7 +547,8 @@ int cmd_sensitivity(const SensitivityOptions& o, std::ostream& out, std::ostream
     }
     out << "\n";
   }
-  if (plot != 0) err << me << "the bar chart (sensitivity.png) was not written; the CSVs are in " << dir.string() << "\n";
+  if (plot != 0)
+    err << me << "the bar chart (sensitivity.png) was not written; the CSVs are in " << dir.string() << "\n";
   return plot == 0 ? 0 : 1;
 }
 

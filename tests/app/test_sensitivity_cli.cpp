@@ -124,8 +124,8 @@ TEST_F(SensitivityCli, MorrisAucOfTwoParameters) {
   const auto idx = csv_rows(slurp(tmp_ / "m" / "indices.csv"));
   ASSERT_EQ(idx.size(), 3u);
   EXPECT_EQ(idx[0], (std::vector<std::string>{"parameter", "unit", "low", "high", "mu", "mu_star", "sigma"}));
-  EXPECT_GT(std::stod(idx[1][5]), 0);   // r acts
-  EXPECT_EQ(std::stod(idx[2][5]), 0);   // d does not
+  EXPECT_GT(std::stod(idx[1][5]), 0);  // r acts
+  EXPECT_EQ(std::stod(idx[2][5]), 0);  // d does not
   EXPECT_TRUE(fs::is_regular_file(tmp_ / "m" / "sensitivity.png"));
 }
 
