@@ -59,7 +59,7 @@ struct StepRates {
   double effector_out = 0;         // sum Phi_E / dt [cells/s]
   double treg_out = 0;             // sum Phi_R / dt [cells/s]
   double occ_node = 0, occ_blood = 0;
-  double g = 0, m = 1;  // chain transit rate [1/s], multiplication per transition
+  double g = 0, m = 1;     // chain transit rate [1/s], multiplication per transition
   std::vector<double> h0;  // homing factors at t0
   double t0 = 0;
 };
@@ -115,28 +115,27 @@ void rhs(const SystemicModel& M, const Layout& L, const StepRates& r, double t, 
 }
 
 void check_state(const SystemicModel& m, const SystemicState& s) {
-  require(s.nodes.size() == m.nodes.size(), "the state has " + std::to_string(s.nodes.size()) +
-                                                 " nodes, the model " + std::to_string(m.nodes.size()),
+  require(s.nodes.size() == m.nodes.size(),
+          "the state has " + std::to_string(s.nodes.size()) + " nodes, the model " + std::to_string(m.nodes.size()),
           (double)s.nodes.size());
   for (const NodeState& n : s.nodes)
-    require((int)n.chain.size() == m.chain_stages,
-            "a node state's chain has the wrong number of stages (the model has " +
-                std::to_string(m.chain_stages) + ")",
-            (double)n.chain.size());
+    require(
+        (int)n.chain.size() == m.chain_stages,
+        "a node state's chain has the wrong number of stages (the model has " + std::to_string(m.chain_stages) + ")",
+        (double)n.chain.size());
 }
 
 void check_inputs(const SystemicModel& m, const StepInputs& in) {
   const auto check_list = [&](const std::vector<double>& v, const std::string& what) {
-    require((int)v.size() == m.nlesions,
-            what + " must have one value per lesion (" + std::to_string(m.nlesions) + ")", (double)v.size());
+    require((int)v.size() == m.nlesions, what + " must have one value per lesion (" + std::to_string(m.nlesions) + ")",
+            (double)v.size());
     for (size_t l = 0; l < v.size(); ++l)
       require(finite_ge0(v[l]), what + " of lesion " + std::to_string(l) + " must be >= 0 and finite", v[l]);
   };
   check_list(in.antigen_drained_nmol_per_s, "antigen_drained_nmol_per_s");
   check_list(in.effector_influx_cells, "effector_influx_cells");
   check_list(in.treg_influx_cells, "treg_influx_cells");
-  require(finite_ge0(in.antiCTLA4_plasma_nM), "antiCTLA4_plasma_nM must be >= 0 nM and finite",
-          in.antiCTLA4_plasma_nM);
+  require(finite_ge0(in.antiCTLA4_plasma_nM), "antiCTLA4_plasma_nM must be >= 0 nM and finite", in.antiCTLA4_plasma_nM);
 }
 
 }  // namespace
@@ -166,7 +165,8 @@ void check(const SystemicModel& m) {
   require(finite_gt0(m.priming_delay_s), "priming_delay_s must be > 0 s", m.priming_delay_s);
   require(finite_ge0(m.expansion_rate), "expansion_rate must be >= 0 1/s", m.expansion_rate);
   require(std::isfinite(m.expansion_rate * m.priming_delay_s) && m.expansion_rate * m.priming_delay_s <= 50,
-          "expansion_rate x priming_delay_s (the log of the mean fold) must be <= 50", m.expansion_rate * m.priming_delay_s);
+          "expansion_rate x priming_delay_s (the log of the mean fold) must be <= 50",
+          m.expansion_rate * m.priming_delay_s);
   require(finite_ge0(m.naive_per_node), "naive_per_node must be >= 0 cells", m.naive_per_node);
   require(finite_gt0(m.k_naive_return), "k_naive_return must be > 0 1/s", m.k_naive_return);
   require(finite_gt0(m.blood_volume_mL), "blood_volume_mL must be > 0 mL", m.blood_volume_mL);

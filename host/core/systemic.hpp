@@ -49,9 +49,9 @@ namespace tme::systemic {
 // One tumour-draining lymph node.
 struct Node {
   std::string name;
-  std::vector<int> drains;             // indices of the lesions it drains (each at most once)
-  double position_um[3] = {0, 0, 0};   // centre in patient coordinates [um]
-  double radius_um = 0;                // [um], >= 0
+  std::vector<int> drains;            // indices of the lesions it drains (each at most once)
+  double position_um[3] = {0, 0, 0};  // centre in patient coordinates [um]
+  double radius_um = 0;               // [um], >= 0
 };
 
 struct SystemicModel {
@@ -65,29 +65,29 @@ struct SystemicModel {
   double presented_half_nmol = 0;  // presented antigen of half-maximal priming [nmol], > 0
 
   // priming and the chain
-  double k_prime = 0;            // naive activation rate at saturating presentation [1/s]
-  double ctla4_boost = 0;        // relative increase of priming at full CTLA-4 occupancy [1], >= 0
-  double treg_half_per_mL = 0;   // blood Treg level halving priming [cells/mL], > 0
-  int chain_stages = 1;          // k, >= 1
-  double priming_delay_s = 0;    // mean delay tau from priming to egress [s], > 0
-  double expansion_rate = 0;     // rho [1/s], >= 0: mean fold exp(rho tau)
-  double naive_per_node = 0;     // N*: cognate naive CD8 per node at rest [cells], >= 0
-  double k_naive_return = 0;     // naive recirculation node -> blood [1/s], > 0
+  double k_prime = 0;           // naive activation rate at saturating presentation [1/s]
+  double ctla4_boost = 0;       // relative increase of priming at full CTLA-4 occupancy [1], >= 0
+  double treg_half_per_mL = 0;  // blood Treg level halving priming [cells/mL], > 0
+  int chain_stages = 1;         // k, >= 1
+  double priming_delay_s = 0;   // mean delay tau from priming to egress [s], > 0
+  double expansion_rate = 0;    // rho [1/s], >= 0: mean fold exp(rho tau)
+  double naive_per_node = 0;    // N*: cognate naive CD8 per node at rest [cells], >= 0
+  double k_naive_return = 0;    // naive recirculation node -> blood [1/s], > 0
 
   // blood
-  double blood_volume_mL = 0;       // V_b [mL], > 0
-  double k_effector_death = 0;      // k_E [1/s], >= 0
-  double treg_blood_rest = 0;       // R* [cells], >= 0
-  double k_treg_turnover = 0;       // k_R [1/s], >= 0
-  double k_treg_depletion = 0;      // k_dep, ADCC at full occupancy [1/s], >= 0
-  double kd_antiCTLA4_nM = 0;       // Kd [nM], > 0
-  double node_antibody_ratio = 0;   // f: node / plasma antibody concentration [1], >= 0
+  double blood_volume_mL = 0;      // V_b [mL], > 0
+  double k_effector_death = 0;     // k_E [1/s], >= 0
+  double treg_blood_rest = 0;      // R* [cells], >= 0
+  double k_treg_turnover = 0;      // k_R [1/s], >= 0
+  double k_treg_depletion = 0;     // k_dep, ADCC at full occupancy [1/s], >= 0
+  double kd_antiCTLA4_nM = 0;      // Kd [nM], > 0
+  double node_antibody_ratio = 0;  // f: node / plasma antibody concentration [1], >= 0
 
   // radiation of a node
-  double lymph_alpha_per_Gy = 0;      // LQ alpha of node lymphocytes [1/Gy], >= 0
-  double lymph_beta_per_Gy2 = 0;      // LQ beta [1/Gy^2], >= 0
-  double homing_loss_per_Gy = 0;      // h -> h exp(-delta d) at a fraction [1/Gy], >= 0
-  double homing_recovery_s = 0;       // tau_h [s], > 0
+  double lymph_alpha_per_Gy = 0;  // LQ alpha of node lymphocytes [1/Gy], >= 0
+  double lymph_beta_per_Gy2 = 0;  // LQ beta [1/Gy^2], >= 0
+  double homing_loss_per_Gy = 0;  // h -> h exp(-delta d) at a fraction [1/Gy], >= 0
+  double homing_recovery_s = 0;   // tau_h [s], > 0
 
   double step_rate_limit = 0.01;  // RK4 sub-step bound: h * lambda_max <= this, in (0, 0.5]
 };
@@ -95,24 +95,39 @@ struct SystemicModel {
 // Throws std::invalid_argument naming the first value out of its range.
 void check(const SystemicModel& m);
 
+// How the compartments meet the lesions' model, as the model file declares it (indices into
+// the lesion Model of every lesion, which share one model).
+struct Coupling {
+  int effector_input = -1;               // Model::globals index of the blood input the effector pool's mean replaces
+  int treg_input = -1;                   // Model::globals index of the blood input the Treg pool's mean replaces
+  int antigen_field = -1;                // the lesions' antigen species
+  double antigen_drainage_per_s = 0;     // lymphatic drainage of lesion antigen [1/s]
+  double antigen_nmol_per_unit_um3 = 0;  // nmol in 1 um^3 at 1 unit of the antigen field
+  int antiCTLA4_drug = -1;               // Model::drugs index of anti-CTLA-4, or -1: none
+  double effector_initial_per_mL = 0;    // blood effectors at t = 0 [cells/mL]
+  // Per node, per radiotherapy plan: the dose at the node per Gy of that plan's fraction
+  // [Gy/Gy] ([node][plan]); a fraction of d Gy of plan p gives node n node_dose_per_Gy[n][p] x d.
+  std::vector<std::vector<double>> node_dose_per_Gy;
+};
+
 // Births and deaths, cumulative [cells]. CD8 lineage: naive supply and expansion are births;
 // naive return to blood (out of the cognate pool), effector death and radiation deaths are
 // deaths; effectors that left blood into the lesions are counted in out_to_lesions.
 struct Tallies {
-  double naive_supply = 0;        // k_ret N* integrated, all nodes
-  double expansion = 0;           // (m - 1) g sum_j C_j integrated, all nodes
-  double naive_return = 0;        // k_ret N integrated
-  double effector_death = 0;      // k_E E integrated
-  double radiation_naive = 0;     // naive killed by node irradiation
-  double radiation_chain = 0;     // in-chain cells killed by node irradiation
-  double effector_to_lesions = 0; // sum of Phi_E
-  double primed = 0;              // naive -> chain (a transfer; for reports)
-  double egress = 0;              // chain -> blood effectors (a transfer; for reports)
+  double naive_supply = 0;         // k_ret N* integrated, all nodes
+  double expansion = 0;            // (m - 1) g sum_j C_j integrated, all nodes
+  double naive_return = 0;         // k_ret N integrated
+  double effector_death = 0;       // k_E E integrated
+  double radiation_naive = 0;      // naive killed by node irradiation
+  double radiation_chain = 0;      // in-chain cells killed by node irradiation
+  double effector_to_lesions = 0;  // sum of Phi_E
+  double primed = 0;               // naive -> chain (a transfer; for reports)
+  double egress = 0;               // chain -> blood effectors (a transfer; for reports)
   // Treg
-  double treg_supply = 0;     // k_R R* integrated
-  double treg_death = 0;      // k_R R integrated
-  double treg_depleted = 0;   // k_dep occ R integrated
-  double treg_to_lesions = 0; // sum of Phi_R
+  double treg_supply = 0;      // k_R R* integrated
+  double treg_death = 0;       // k_R R integrated
+  double treg_depleted = 0;    // k_dep occ R integrated
+  double treg_to_lesions = 0;  // sum of Phi_R
 };
 
 struct NodeState {

@@ -9,12 +9,14 @@
 #include <cctype>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "host/io/input_file.hpp"
+#include "host/rt/dose_map.hpp"
 #include "host/scene/quantity.hpp"
 #include "host/scene/scene.hpp"
 #include "host/scene/units.hpp"
@@ -370,8 +372,11 @@ class Loader {
   // scene_rt.cpp: the 'radiotherapy' section (after species and the model are read).
   void read_radiotherapy(Keys& top);
   friend struct RtReader;  // scene_rt.cpp: the radiotherapy section's readers
-  friend class Keys;       // below: one key read, converted and echoed per call
-  friend class List;       // below: a list read item by item, echoed as read
+  // scene_model.cpp: the model's `systemic` section and the scene's `lymph_nodes` (after
+  // the radiotherapy plans, whose analytic doses give the node doses).
+  void read_systemic(Keys& top);
+  friend class Keys;  // below: one key read, converted and echoed per call
+  friend class List;  // below: a list read item by item, echoed as read
   // A dimensional value that is either a literal quantity ("0.4 1/day") or the name of a model
   // parameter (scene_model.cpp), converted to dim.unit; fails with the position of v (and of
   // the parameter's definition when that is where the problem is).
@@ -421,6 +426,9 @@ class Loader {
   std::shared_ptr<ModelState> model_;  // parameters, model files, field kinds (scene_model.cpp)
   int lesion_ = -1;                    // patient mode: the lesion read (set_lesion); -1: none
   std::vector<Placed> earlier_;        // patient mode: the lesions listed before it
+  // Per radiotherapy plan: its analytic dose (patient coordinates), or none for a dose file.
+  std::vector<std::optional<rt::AnalyticDose>> plan_analytic_;
+  std::optional<LoadedSystemic> systemic_;  // read_systemic
   std::vector<std::string> lesion_names_;
 };
 

@@ -858,7 +858,7 @@ LoadedScene Loader::load(const std::string& text_in) {
   const Fields all(err_, Val{root_node, "", root_node.Mark()},
                    {"name",    "seed",   "grid",    "time",         "regions",     "tissue", "observe",
                     "species", "output", "model",   "parameters",   "populations", "states", "terms",
-                    "drugs",   "blood",  "initial", "radiotherapy", "well_mixed",  "lesions"});
+                    "drugs",   "blood",  "initial", "radiotherapy", "well_mixed",  "lesions", "systemic", "lymph_nodes"});
   // A patient's lesion: the shared keys and those of its entry of `lesions:` (scene_lesions.cpp).
   const Fields root = all.has("lesions") ? lesion_root(all) : all;
 
@@ -902,6 +902,7 @@ LoadedScene Loader::load(const std::string& text_in) {
   for (const Val& s : species) read_species(species, s, p_.nspecies());
   read_model(root);          // scene_model.cpp
   read_radiotherapy(scene);  // scene_rt.cpp
+  read_systemic(scene);      // scene_model.cpp, after the plans (node doses)
   read_output(scene);
   apply_until();
   // well_mixed: the same model on one voxel (host/core/well_mixed.hpp), averaged over the
@@ -954,6 +955,7 @@ LoadedScene Loader::load(const std::string& text_in) {
   ls.output_at_doses = at_doses_;
   ls.warnings = warnings_;
   ls.parameters = parameters();
+  ls.systemic = systemic_;
   return ls;
 }
 

@@ -1,12 +1,14 @@
 // Scene loading: YAML (yaml-cpp) with units on every dimensional number (UDUNITS-2),
 // validated and converted once into a Problem in internal units.
 #pragma once
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "host/core/cost.hpp"
 #include "host/core/problem.hpp"
+#include "host/scene/systemic_scene.hpp"
 
 namespace tme {
 
@@ -60,6 +62,9 @@ struct LoadedScene {
   double checkpoint_every = 0;
   std::vector<NamedMask> regions;          // every region the scene defines (observed or not)
   std::vector<SceneParameter> parameters;  // in definition order; empty without a model
+  // The systemic compartments (lymph nodes and blood pools) when the scene declares
+  // `lymph_nodes:`; absent, blood inputs keep their prescribed levels.
+  std::optional<LoadedSystemic> systemic;
 };
 
 // Parse, validate, convert units, read map files, build the problem. Throws SceneError.

@@ -24,8 +24,8 @@ namespace scene_detail {
 
 namespace {
 
-const std::vector<std::string> kModelFileKeys{"include", "parameters", "species", "populations",
-                                              "states",  "terms",      "drugs",   "blood"};
+const std::vector<std::string> kModelFileKeys{"include", "parameters", "species", "populations", "states",
+                                              "terms",   "drugs",      "blood",   "systemic"};
 const std::vector<std::string> kSceneModelKeys{"model", "parameters", "populations", "states",
                                                "terms", "drugs",      "blood",       "initial"};
 // The kind keys of terms (kTermRegistry, kernels/term_types.hpp), and the other keys of one.
@@ -1201,6 +1201,237 @@ double Loader::value(const Val& v, const Dim& dim, Bound bound, const std::strin
   if (bound == Bound::kPositive && !(x > 0)) err_.fail(v, what + " must be > 0", dim.noun + " > 0 " + dim.unit);
   check_real(v, what, x, dim.unit);
   return x;
+}
+
+// ---- systemic compartments: the model's `systemic` section and the scene's `lymph_nodes` ------
+// (host/scene/systemic_scene.hpp; docs/model.md, "Systemic compartments"). The section is read
+// wherever it is (one model file or the scene) and checked even when the scene has no nodes;
+// it is used, and shown in the resolved scene, only with `lymph_nodes`.
+
+namespace {
+
+const Dim kSysRate{"a rate", "1/s", "1 1/day"};
+const Dim kSysAmount{"an amount", "nmol", "0.01 nmol"};
+const Dim kSysCells{"a number of cells", "cells", "1000 cells"};
+const Dim kSysBloodLevel{"a blood level", "cells/mL", "5050 cells/mL"};
+const Dim kSysVolume{"a volume", "mL", "5 L"};
+const Dim kSysConc{"a concentration", "nM", "18 nM"};
+const Dim kSysRatio{"a ratio", "1", "0.3"};
+const Dim kSysAlpha{"an LQ alpha", "1/Gy", "0.2 1/Gy"};
+const Dim kSysBeta{"an LQ beta", "1/Gy^2", "0.14 1/Gy^2"};
+const Dim kSysPerGy{"a loss per dose", "1/Gy", "0.1 1/Gy"};
+const std::vector<std::string> kSystemicKeys{"antigen", "blood", "antiCTLA4", "node"};
+const std::vector<std::string> kSysNodeKeys{"antigen_degradation",
+                                            "apc_migration",
+                                            "presentation_loss",
+                                            "presented_half",
+                                            "priming",
+                                            "treg_half",
+                                            "stages",
+                                            "delay",
+                                            "expansion",
+                                            "naive",
+                                            "naive_return",
+                                            "alpha",
+                                            "beta",
+                                            "homing_loss",
+                                            "homing_recovery"};
+const std::vector<std::string> kLymphNodeKeys{"name", "position", "radius", "drains", "dose"};
+
+}  // namespace
+
+void Loader::read_systemic(Keys& top) {
+  ModelReader mr{*this, *model_, top.fields()};
+  ModelState& ms = *model_;
+  int file = -1;
+  Val sv;
+  for (int fi = 0; fi < (int)ms.files.size(); ++fi) {
+    const Val v = mr.section(ms.files[fi], "systemic");
+    if (!v.present()) continue;
+    if (file >= 0)
+      ms.files[fi].err.fail(v,
+                            "a second systemic section (the first is at " + ms.files[file].err.position(sv.mark) + ")",
+                            "one systemic section in the model files and the scene");
+    file = fi;
+    sv = v;
+  }
+  const bool used = top.has("lymph_nodes");
+  if (file < 0 && !used) return;
+  if (file < 0)
+    err_.fail(top.get("lymph_nodes"), "lymph nodes need the model's systemic section",
+              "a 'systemic' section in the model file (docs/model.md, \"Systemic compartments\")");
+
+  LoadedSystemic S;
+  systemic::SystemicModel& M = S.model;
+  systemic::Coupling& C = S.coupling;
+  {
+    ModelReader::InFile scope(*this, ms.files[file]);
+    if (used) out_["systemic"] = YAML::Node(YAML::NodeType::Map);
+    Keys sys(*this, Fields(err_, sv, kSystemicKeys), used ? out_["systemic"] : YAML::Node(YAML::NodeType::Map));
+
+    // antigen: the lesions' antigen field and its lymphatic drainage
+    Keys ag = sys.map("antigen", {"field", "drainage"}, Style::kFlow);
+    C.antigen_field = ag.req("field", "a species holding the antigen, e.g. antigen", [&](const Val& v) {
+      const int i = field_index(v, "a species");
+      const std::string& u = p_.species[(size_t)i].unit;
+      if (!units_.convertible(u, "nmol/um^3"))
+        err_.fail(
+            v,
+            "field " + in_quotes(p_.species[(size_t)i].name) + " is in " + in_quotes(u) + ", not an amount per volume",
+            "a species in a concentration unit such as nM");
+      C.antigen_nmol_per_unit_um3 = units_.to("1 " + u, "nmol/um^3");
+      return i;
+    });
+    C.antigen_drainage_per_s = ag.value("drainage", kSysRate, Bound::kNonNegative);
+
+    // blood: volume, the effector and Treg pools and the blood inputs they replace
+    Keys bl = sys.map("blood", {"volume", "effectors", "treg"});
+    M.blood_volume_mL = bl.value("volume", kSysVolume, Bound::kPositive);
+    const auto blood_input = [&](Keys& k) {
+      return k.req("input", "the name of a blood input in cells/mL", [&](const Val& v) {
+        const int g = mr.global(v, "a blood input");
+        const GlobalInput& gi = p_.model.globals[(size_t)g];
+        if (gi.kind == GlobalInput::Kind::kPlasma)
+          err_.fail(v, in_quotes(gi.name) + " is a drug, not a blood input", "the name of a blood input in cells/mL");
+        if (!units_.convertible(gi.unit, "cells/mL"))
+          err_.fail(v, "blood input " + in_quotes(gi.name) + " is in " + in_quotes(gi.unit) + ", not cells per volume",
+                    "the name of a blood input in cells/mL");
+        return g;
+      });
+    };
+    Keys ef = bl.map("effectors", {"input", "initial", "death"}, Style::kFlow);
+    C.effector_input = blood_input(ef);
+    C.effector_initial_per_mL = ef.value("initial", kSysBloodLevel, Bound::kNonNegative);
+    M.k_effector_death = ef.value("death", kSysRate, Bound::kNonNegative);
+    Keys tr = bl.map("treg", {"input", "rest", "turnover", "depletion"}, Style::kFlow);
+    C.treg_input = blood_input(tr);
+    if (C.treg_input == C.effector_input)
+      err_.fail(tr.get("input"), "the effector pool already replaces " + in_quotes(tr.get("input").text()),
+                "another blood input than the effectors'");
+    M.treg_blood_rest = tr.value("rest", kSysBloodLevel, Bound::kNonNegative) * M.blood_volume_mL;
+    M.k_treg_turnover = tr.value("turnover", kSysRate, Bound::kNonNegative);
+    M.k_treg_depletion = tr.value("depletion", kSysRate, Bound::kNonNegative);
+
+    // anti-CTLA-4 (optional: without it, no drug acts on the nodes or on blood Treg)
+    M.kd_antiCTLA4_nM = 1;  // read below when given; with no drug the occupancy is 0
+    if (sys.has("antiCTLA4")) {
+      Keys ab = sys.map("antiCTLA4", {"drug", "kd", "node_ratio", "priming_boost"}, Style::kFlow);
+      C.antiCTLA4_drug = ab.req("drug", "the name of a drug of the model", [&](const Val& v) {
+        std::vector<std::string> names;
+        for (const Drug& d : p_.model.drugs) names.push_back(d.name);
+        const std::string expected = names.empty() ? "a drug, but none are defined" : "a drug: one of " + join(names);
+        const std::string s = text(v, expected);
+        for (size_t i = 0; i < names.size(); ++i)
+          if (names[i] == s) return (int)i;
+        err_.fail(v, in_quotes(s) + " is not a drug of the model", expected);
+      });
+      M.kd_antiCTLA4_nM = ab.value("kd", kSysConc, Bound::kPositive);
+      M.node_antibody_ratio = ab.value("node_ratio", kSysRatio, Bound::kNonNegative);
+      M.ctla4_boost = ab.value("priming_boost", kSysRatio, Bound::kNonNegative);
+    }
+
+    // node: antigen transit, priming, the chain, naive recirculation, radiation
+    Keys nd = sys.map("node", kSysNodeKeys);
+    M.k_antigen_deg = nd.value("antigen_degradation", kSysRate, Bound::kNonNegative);
+    M.k_apc_migration = nd.value("apc_migration", kSysRate, Bound::kNonNegative);
+    M.k_presentation_loss = nd.value("presentation_loss", kSysRate, Bound::kPositive);
+    M.presented_half_nmol = nd.value("presented_half", kSysAmount, Bound::kPositive);
+    M.k_prime = nd.value("priming", kSysRate, Bound::kNonNegative);
+    M.treg_half_per_mL = nd.value("treg_half", kSysBloodLevel, Bound::kPositive);
+    M.chain_stages = (int)nd.integer("stages", 1, 1000, "an integer in [1, 1000], e.g. 8");
+    M.priming_delay_s = nd.value("delay", kTime, Bound::kPositive);
+    M.expansion_rate = nd.value("expansion", kSysRate, Bound::kNonNegative);
+    if (M.expansion_rate * M.priming_delay_s > 50)
+      err_.fail(nd.get("expansion"),
+                "expansion x delay = " + fmt(M.expansion_rate * M.priming_delay_s) + " is above 50",
+                "a mean fold exp(expansion x delay) of at most e^50");
+    M.naive_per_node = nd.value("naive", kSysCells, Bound::kNonNegative);
+    M.k_naive_return = nd.value("naive_return", kSysRate, Bound::kPositive);
+    M.lymph_alpha_per_Gy = nd.value("alpha", kSysAlpha, Bound::kNonNegative);
+    M.lymph_beta_per_Gy2 = nd.value("beta", kSysBeta, Bound::kNonNegative);
+    M.homing_loss_per_Gy = nd.value("homing_loss", kSysPerGy, Bound::kNonNegative);
+    M.homing_recovery_s = nd.value("homing_recovery", kTime, Bound::kPositive);
+  }
+  if (!used) return;
+
+  // The scene's lymph nodes.
+  const std::string expected = "a non-empty list of lymph nodes {name, position, radius, drains, dose}";
+  const Val lv = top.get("lymph_nodes");
+  List items = top.list("lymph_nodes", expected);
+  if (items.empty()) err_.fail(lv, "is an empty list", expected);
+  const std::vector<RadiationPlan>& plans = p_.model.plans;
+  for (const Val& e : items) {
+    Keys k = items.map(e, kLymphNodeKeys, Style::kBlock);
+    systemic::Node node;
+    node.name = k.name("name", "lymph node name");
+    for (const systemic::Node& o : M.nodes)
+      if (o.name == node.name)
+        err_.fail(k.get("name"), "duplicate lymph node name " + in_quotes(node.name),
+                  "a name not used by an earlier node");
+    const std::vector<double> pos = k.lengths3("position", "3 lengths in patient coordinates, e.g. [0 mm, 5 mm, 0 mm]");
+    for (int a = 0; a < 3; ++a) node.position_um[a] = pos[(size_t)a];
+    node.radius_um = k.quantity("radius", kLength, Bound::kNonNegative, "a length >= 0, e.g. '5 mm'");
+    LoadedSystemic::Drains d;
+    d.node_where = err_.position(e.mark);
+    d.node_path = e.path;
+    if (k.has("drains")) {
+      d.listed = true;
+      List dl = k.list("drains", "a list of lesion names", Style::kFlow);
+      for (const Val& x : dl) {
+        d.names.push_back(dl.item(x, [&](const Val& v) { return identifier(v, "lesion name"); }));
+        d.where.push_back(err_.position(x.mark));
+        d.paths.push_back(x.path);
+      }
+    }
+    // dose: per plan, 'sampled' (the plan's analytic dose at the node's centre) or a fraction of
+    // each fraction's prescription; a plan not named is sampled.
+    std::vector<double> per_Gy;
+    const std::string dose_expected =
+        "a mapping of plan names to 'sampled' or a fraction of the prescription, e.g. 0.05";
+    Keys dk = k.names("dose", dose_expected, Style::kFlow, Or::node(YAML::Node(YAML::NodeType::Map)));
+    for (size_t pi = 0; pi < plans.size(); ++pi) {
+      const RadiationPlan& plan = plans[pi];
+      const bool analytic = pi < plan_analytic_.size() && plan_analytic_[pi].has_value();
+      if (!dk.has(plan.name) && !analytic)
+        err_.fail(e, "plan " + in_quotes(plan.name) + " has a dose file: its dose at the node is not known",
+                  "dose: {" + plan.name + ": <fraction of its prescription, e.g. 0.05>}");
+      const Val pv = dk.has(plan.name) ? dk.get(plan.name) : Val{YAML::Node("sampled"), "", e.mark};
+      const auto read = [&](const Val& v) {
+        const std::string t = text(v, dose_expected);
+        if (t == "sampled") {
+          if (!analytic)
+            err_.fail(v, "plan " + in_quotes(plan.name) + " has a dose file, which is not sampled outside its grid",
+                      "a fraction of the prescription, e.g. 0.05");
+          return rt::analytic_dose_at(*plan_analytic_[pi], node.position_um) / plan.nominal_Gy;
+        }
+        const double f = number(v, "'sampled' or a fraction of the prescription >= 0, e.g. 0.05");
+        if (!(f >= 0)) err_.fail(v, in_quotes(t) + " is out of range", "a fraction of the prescription >= 0");
+        return f;
+      };
+      if (dk.has(plan.name))
+        per_Gy.push_back(dk.req(plan.name, dose_expected, read));
+      else {
+        per_Gy.push_back(read(pv));
+        dk.resolved(plan.name, YAML::Node("sampled"));
+      }
+    }
+    dk.rest([&](const Val& key, const Val&) {
+      std::vector<std::string> names;
+      for (const RadiationPlan& q : plans) names.push_back(q.name);
+      err_.fail(key, in_quotes(key.text()) + " is not a radiotherapy plan",
+                names.empty() ? "no plans: the scene has no radiotherapy" : "a plan: one of " + join(names));
+    });
+    C.node_dose_per_Gy.push_back(per_Gy);
+    S.drains.push_back(d);
+    M.nodes.push_back(node);
+  }
+  resolve_node_drains(S, lesion_names_);
+  try {
+    systemic::check(M);
+  } catch (const std::invalid_argument& x) {
+    err_.fail(lv, x.what(), "a consistent systemic model");
+  }
+  systemic_ = std::move(S);
 }
 
 }  // namespace scene_detail

@@ -284,12 +284,14 @@ struct RtReader {
         a.targets.push_back(target(te));
       }
       a.background_Gy = f.value("background", kDose, Bound::kNonNegative, Or{"0 Gy"});
+      L.plan_analytic_.push_back(a);  // for doses at points outside the grid (lymph nodes)
       try {
         return rt::analytic_dose(p.grid, a);
       } catch (const std::invalid_argument& e) {
         err.fail(v, e.what(), "a valid analytic dose");
       }
     }
+    L.plan_analytic_.push_back(std::nullopt);  // a dose file: no dose outside its grid
     const std::string formats = "a .vti, .mha, .mhd, .nrrd or DICOM RT Dose (.dcm) file";
     const fs::path path = f.path("file", formats);
     const Val fv = f.get("file");

@@ -275,8 +275,10 @@ TEST(Systemic, MoreAntigenDrainedGivesMorePrimedEffectors) {
   for (double J : {0.0, 1e-8, 1e-7, 1e-6, 1e-5}) {
     SystemicState s = rest_state(m);
     run(m, s, 21 * kDay, kDay, inputs(m, J));
-    if (J == 0) EXPECT_EQ(s.effector_blood, 0.0);
-    else EXPECT_GT(s.effector_blood, last) << J;
+    if (J == 0)
+      EXPECT_EQ(s.effector_blood, 0.0);
+    else
+      EXPECT_GT(s.effector_blood, last) << J;
     last = s.effector_blood;
   }
 }
@@ -382,9 +384,11 @@ TEST(Systemic, ErrorsNameTheValue) {
   EXPECT_EQ(error_of([&] { advance(m, s, 0, 10, bad); }),
             "systemic: antigen_drained_nmol_per_s of lesion 1 must be >= 0 and finite (got -1)");
   EXPECT_EQ(error_of([&] { irradiate_node(m, s, 1, 2); }), "systemic: irradiate_node: no node of this index (got 1)");
-  EXPECT_EQ(error_of([&] { irradiate_node(m, s, 0, -2); }), "systemic: a node dose must be >= 0 Gy and finite (got -2)");
+  EXPECT_EQ(error_of([&] { irradiate_node(m, s, 0, -2); }),
+            "systemic: a node dose must be >= 0 Gy and finite (got -2)");
   m.nodes[0].drains = {0, 2};
-  EXPECT_EQ(error_of([&] { check(m); }), "systemic: node 0 (tdln): drains a lesion index outside [0, nlesions) (got 2)");
+  EXPECT_EQ(error_of([&] { check(m); }),
+            "systemic: node 0 (tdln): drains a lesion index outside [0, nlesions) (got 2)");
   m = human();
   m.chain_stages = 0;
   EXPECT_EQ(error_of([&] { check(m); }), "systemic: chain_stages must be in [1, 1000] (got 0)");
