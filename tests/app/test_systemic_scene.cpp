@@ -23,27 +23,27 @@ const std::string kScenes = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests";
 
 // The scene's head: the default model on a tiny grid; `rest` adds sections.
 std::string scene(const std::string& rest) {
-  return "name: sys\n"                                           // 1
-         "grid: {shape: [4, 4, 4], spacing: 20 um}\n"            // 2
-         "time: {end: 10 d, output_every: 1 d}\n"                // 3
-         "model: ../models/tme.yaml\n"                           // 4
-         "radiotherapy:\n"                                       // 5
+  return "name: sys\n"                                                            // 1
+         "grid: {shape: [4, 4, 4], spacing: 20 um}\n"                             // 2
+         "time: {end: 10 d, output_every: 1 d}\n"                                 // 3
+         "model: ../models/tme.yaml\n"                                            // 4
+         "radiotherapy:\n"                                                        // 5
          "  response: [{population: CD8, alpha: alpha_node, beta: beta_node}]\n"  // 6
-         "  plans:\n"                                            // 7
-         "    - name: tumour\n"                                  // 8
-         "      dose:\n"                                         // 9
+         "  plans:\n"                                                             // 7
+         "    - name: tumour\n"                                                   // 8
+         "      dose:\n"                                                          // 9
          "        targets: [{sphere: {center: [40 um, 40 um, 40 um], radius: 1 mm}, prescription: 8 Gy, "
-         "penumbra: 0.2 mm}]\n"                                  // 10
-         "        background: 0.1 Gy\n"                          // 11
-         "      per_fraction: 8 Gy\n"                            // 12
-         "      schedule: {times: [1 d], doses: [8 Gy]}\n" +     // 13
-         rest;                                                   // 14-
+         "penumbra: 0.2 mm}]\n"                               // 10
+         "        background: 0.1 Gy\n"                       // 11
+         "      per_fraction: 8 Gy\n"                         // 12
+         "      schedule: {times: [1 d], doses: [8 Gy]}\n" +  // 13
+         rest;                                                // 14-
 }
 
 const std::string kNodes =
-    "lymph_nodes:\n"                                                                          // 14
-    "  - {name: inside, position: [0.5 mm, 0 mm, 0 mm], radius: 2 mm}\n"                      // 15
-    "  - {name: outside, position: [50 mm, 0 mm, 0 mm], radius: 5 mm}\n"                      // 16
+    "lymph_nodes:\n"                                                                             // 14
+    "  - {name: inside, position: [0.5 mm, 0 mm, 0 mm], radius: 2 mm}\n"                         // 15
+    "  - {name: outside, position: [50 mm, 0 mm, 0 mm], radius: 5 mm}\n"                         // 16
     "  - {name: declared, position: [1 cm, 0 cm, 0 cm], radius: 5 mm, dose: {tumour: 0.05}}\n";  // 17
 
 LoadedScene load(const std::string& text) { return tme::load_scene_text(text, "s.yaml", kScenes); }
@@ -130,7 +130,7 @@ TEST(SystemicScene, NodeDosesAndTheirLqKill) {
   plan.background_Gy = 0.1;
   const double inside[3] = {500, 0, 0};
   EXPECT_EQ(s.coupling.node_dose_per_Gy[0], std::vector<double>{tme::rt::analytic_dose_at(plan, inside) / 8});
-  EXPECT_GT(s.coupling.node_dose_per_Gy[0][0] * 8, 7.9);  // well inside the field: about 8.1 Gy
+  EXPECT_GT(s.coupling.node_dose_per_Gy[0][0] * 8, 7.9);                    // well inside the field: about 8.1 Gy
   EXPECT_EQ(s.coupling.node_dose_per_Gy[1], std::vector<double>{0.1 / 8});  // the background only
   EXPECT_EQ(s.coupling.node_dose_per_Gy[2], std::vector<double>{0.05});
 
@@ -230,18 +230,18 @@ TEST(SystemicScene, ModelSectionErrors) {
   const tme::test::TempDir tmp("tmesim_systemic_scene");
   const std::string model_head =
       "species: [{name: antigen, unit: nM, diffusion: 1 um^2/s}, {name: IL2, unit: ng/mL, diffusion: 1 um^2/s}]\n"  // 1
-      "blood: [{name: CD8_blood, value: 5050 cells/mL}, {name: Treg_blood, value: 3.5e4 cells/mL}]\n"             // 2
-      "systemic:\n"                                                                                              // 3
-      "  antigen: {field: ANTIGEN, drainage: 0.0015 1/min}\n"                                                    // 4
-      "  blood:\n"                                                                                               // 5
-      "    volume: 5 L\n"                                                                                        // 6
-      "    effectors: {input: EFF, initial: 0 cells/mL, death: 0.05 1/day}\n"                                    // 7
-      "    treg: {input: Treg_blood, rest: 3.5e4 cells/mL, turnover: 0.05 1/day, depletion: 0.1 1/day}\n"        // 8
-      "  node:\n"                                                                                                // 9
-      "    antigen_degradation: 2 1/day\n    apc_migration: APC\n    presentation_loss: 0.5 1/day\n"             // 10-12
+      "blood: [{name: CD8_blood, value: 5050 cells/mL}, {name: Treg_blood, value: 3.5e4 cells/mL}]\n"               // 2
+      "systemic:\n"                                                                                                 // 3
+      "  antigen: {field: ANTIGEN, drainage: 0.0015 1/min}\n"                                                       // 4
+      "  blood:\n"                                                                                                  // 5
+      "    volume: 5 L\n"                                                                                           // 6
+      "    effectors: {input: EFF, initial: 0 cells/mL, death: 0.05 1/day}\n"                                       // 7
+      "    treg: {input: Treg_blood, rest: 3.5e4 cells/mL, turnover: 0.05 1/day, depletion: 0.1 1/day}\n"           // 8
+      "  node:\n"                                                                                                   // 9
+      "    antigen_degradation: 2 1/day\n    apc_migration: APC\n    presentation_loss: 0.5 1/day\n"           // 10-12
       "    presented_half: 1e-3 nmol\n    priming: 23 1/day\n    treg_half: 3.5e4 cells/mL\n    stages: 8\n"   // 13-16
       "    delay: 8 day\n    expansion: 1 1/day\n    naive: 1000 cells\n    naive_return: 24 1/day\n"          // 17-20
-      "    alpha: 0.2 1/Gy\n    beta: 0.14 1/Gy^2\n    homing_loss: 0.1 1/Gy\n    homing_recovery: 14 day\n"; // 21-24
+      "    alpha: 0.2 1/Gy\n    beta: 0.14 1/Gy^2\n    homing_loss: 0.1 1/Gy\n    homing_recovery: 14 day\n";  // 21-24
   const std::string scene_text =
       "name: s\ngrid: {shape: [2, 2, 2], spacing: 20 um}\ntime: {end: 1 d, output_every: 1 d}\nmodel: m.yaml\n"
       "lymph_nodes: [{name: a, position: [0 mm, 0 mm, 0 mm], radius: 1 mm}]\n";
