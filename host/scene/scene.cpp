@@ -855,10 +855,11 @@ LoadedScene Loader::load(const std::string& text_in) {
   const YAML::Node& root_node = docs[0];
   if (!root_node.IsMap()) err_.fail(root_node.Mark(), "(top level)", root_not_a_mapping(root_node), expected_root);
   apply_overrides(root_node, text_in.size());
-  const Fields all(err_, Val{root_node, "", root_node.Mark()},
-                   {"name",    "seed",   "grid",    "time",         "regions",     "tissue", "observe",
-                    "species", "output", "model",   "parameters",   "populations", "states", "terms",
-                    "drugs",   "blood",  "initial", "radiotherapy", "well_mixed",  "lesions", "systemic", "lymph_nodes"});
+  const Fields all(
+      err_, Val{root_node, "", root_node.Mark()},
+      {"name",    "seed",         "grid",       "time",        "regions",  "tissue",     "observe", "species",
+       "output",  "model",        "parameters", "populations", "states",   "terms",      "drugs",   "blood",
+       "initial", "radiotherapy", "well_mixed", "lesions",     "systemic", "lymph_nodes"});
   // A patient's lesion: the shared keys and those of its entry of `lesions:` (scene_lesions.cpp).
   const Fields root = all.has("lesions") ? lesion_root(all) : all;
 
