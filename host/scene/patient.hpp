@@ -28,6 +28,9 @@ struct LoadedPatient {
   // (its run directory keeps the single-lesion layout).
   std::vector<std::string> lesion_names;
   bool single() const { return lesions.size() == 1 && lesion_names.at(0).empty(); }
+  // The systemic compartments (lymph nodes and blood pools) when the scene declares
+  // `lymph_nodes:`, their drains resolved against lesion_names; every lesion holds the same.
+  const std::optional<LoadedSystemic>& systemic() const { return lesions.at(0).systemic; }
 };
 
 // Loads a scene as a patient (see above). Throws SceneError; a lesion whose grid intersects an

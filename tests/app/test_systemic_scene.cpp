@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "host/rt/dose_map.hpp"
+#include "host/scene/patient.hpp"
 #include "host/scene/scene.hpp"
 #include "tests/program.hpp"
 
@@ -187,6 +188,49 @@ TEST(SystemicScene, DrainsResolveAgainstLesionNames) {
   s.drains[0].names = {};
   EXPECT_EQ(message({"left", "lung"}), "<resolves>");
   EXPECT_TRUE(s.model.nodes[0].drains.empty());  // an empty list drains no lesion
+}
+
+// A patient: nodes drain lesions by name; every lesion holds the same compartments.
+const std::string kPatient =
+    "name: p\n"                                                                                   // 1
+    "time: {end: 10 d, output_every: 1 d}\n"                                                      // 2
+    "model: ../models/tme.yaml\n"                                                                 // 3
+    "lesions:\n"                                                                                  // 4
+    "  - {name: left, grid: {shape: [2, 2, 2], spacing: 20 um, origin: [0 mm, 0 mm, 0 mm]}}\n"    // 5
+    "  - {name: right, grid: {shape: [2, 2, 2], spacing: 20 um, origin: [20 mm, 0 mm, 0 mm]}}\n"  // 6
+    "lymph_nodes:\n"                                                                              // 7
+    "  - {name: a, position: [0 mm, 5 mm, 0 mm], radius: 5 mm, drains: [right, left]}\n"          // 8
+    "  - {name: b, position: [20 mm, 5 mm, 0 mm], radius: 5 mm, drains: [DRAINED]}\n"             // 9
+    "  - {name: c, position: [10 mm, 5 mm, 0 mm], radius: 5 mm}\n";                               // 10
+
+std::string with_drained(const std::string& name) {
+  std::string t = kPatient;
+  t.replace(t.find("DRAINED"), 7, name);
+  return t;
+}
+
+TEST(SystemicScene, PatientNodesDrainLesionsByName) {
+  const tme::LoadedPatient p = tme::load_patient_text(with_drained("right"), "p.yaml", kScenes);
+  ASSERT_EQ(p.lesions.size(), 2u);
+  ASSERT_TRUE(p.systemic().has_value());
+  const tme::systemic::SystemicModel& m = p.systemic()->model;
+  EXPECT_EQ(m.nlesions, 2);
+  ASSERT_EQ(m.nodes.size(), 3u);
+  EXPECT_EQ(m.nodes[0].drains, (std::vector<int>{1, 0}));
+  EXPECT_EQ(m.nodes[1].drains, std::vector<int>{1});
+  EXPECT_EQ(m.nodes[2].drains, (std::vector<int>{0, 1}));  // no drains: every lesion
+  ASSERT_TRUE(p.lesions[1].systemic.has_value());
+  EXPECT_EQ(p.lesions[1].systemic->model.nodes[0].drains, m.nodes[0].drains);
+  EXPECT_NE(p.resolved_yaml.find("\nlymph_nodes:"), std::string::npos);
+  EXPECT_EQ(tme::load_patient_text(p.resolved_yaml, "resolved.yaml", kScenes).resolved_yaml, p.resolved_yaml);
+  try {
+    tme::load_patient_text(with_drained("lung"), "p.yaml", kScenes);
+    ADD_FAILURE() << "loads";
+  } catch (const tme::SceneError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "p.yaml:9:69: lymph_nodes[1].drains[0]: 'lung' is not a lesion of the scene (expected a lesion name: "
+              "one of left, right)");
+  }
 }
 
 TEST(SystemicScene, PositionedErrors) {
