@@ -1,5 +1,6 @@
 #include "host/cli/commands.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -23,6 +24,7 @@
 #include "host/io/run_dir.hpp"
 #include "host/io/vtk_io.hpp"
 #include "host/rt/delivery.hpp"
+#include "host/scene/patient.hpp"
 #include "host/scene/scene.hpp"
 #include "kernels/fraction.hpp"
 
@@ -323,41 +325,57 @@ int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err,
                  const std::vector<std::string>& set, const std::string& until) {
   try {
     Machine machine = probe_machine(resolve_backend(backend));
-    const LoadedScene ls = load_scene(scene, machine, SceneOverrides{set, until});
-    print_warnings(ls, err);
-    const std::string decay = fast_decay_warning(ls);
-    if (!decay.empty()) err << "warning: " << decay << "\n";
-    const Problem& p = ls.problem;
-    probe_disk(machine, "", p);
-    const RunCost cost = estimate_cost(p, species_written(ls), machine);
-    out << scene << (cost.refusal.empty() ? ": ok: " : ": refused: ") << p.grid.d.nx << "x" << p.grid.d.ny << "x"
-        << p.grid.d.nz << " voxels, " << p.nspecies() << " fields, " << human_time(p.time.t_end) << ", integrator "
-        << integrator_name(p.time.integrator) << ", explicit step limit " << human_time(p.explicit_dt_limit()) << "\n";
-    const Model& m = p.model;
-    if (m.has_reactions() || !m.chemotaxis.empty() || !m.drugs.empty() || !m.globals.empty())
-      out << "  model: " << m.terms.size() << " terms, " << m.chemotaxis.size() << " chemotaxis, " << m.globals.size()
-          << " uniform inputs (" << m.drugs.size() << " drugs)\n";
-    for (const Drug& d : m.drugs)
-      if (!d.doses.empty())
-        out << "  drug '" << d.name << "': " << d.doses.size()
-            << " doses from t = " << human_time(d.doses.front().time_s) << ", plasma terminal half-life "
-            << human_time(pk::terminal_half_life_s(d.pk)) << "\n";
-    for (size_t q = 0; q < m.plans.size(); ++q) {
-      int n = 0;
-      double total = 0;
-      for (const FractionEvent& f : m.fractions)
-        if (f.plan == (int)q) ++n, total += f.dose_Gy;
-      out << "  plan '" << m.plans[q].name << "': " << n << " fractions, " << total << " Gy prescribed";
-      if (n > 0) {
-        double first = -1, last = 0;
+    // A patient scene: one report per lesion, headed by its name and position.
+    const LoadedPatient patient = load_patient(scene, machine, SceneOverrides{set, until});
+    print_warnings(patient.lesions[0], err);
+    int rc = 0;
+    for (size_t lesion = 0; lesion < patient.lesions.size(); ++lesion) {
+      const LoadedScene& ls = patient.lesions[lesion];
+      const std::string what = patient.single() ? scene : scene + " lesion '" + patient.lesion_names[lesion] + "'";
+      const std::string decay = fast_decay_warning(ls);
+      if (!decay.empty() && lesion == 0) err << "warning: " << decay << "\n";
+      const Problem& p = ls.problem;
+      probe_disk(machine, "", p);
+      const RunCost cost = estimate_cost(p, species_written(ls), machine);
+      out << what << (cost.refusal.empty() ? ": ok: " : ": refused: ") << p.grid.d.nx << "x" << p.grid.d.ny << "x"
+          << p.grid.d.nz << " voxels, " << p.nspecies() << " fields, " << human_time(p.time.t_end) << ", integrator "
+          << integrator_name(p.time.integrator) << ", explicit step limit " << human_time(p.explicit_dt_limit())
+          << "\n";
+      if (!patient.single())
+        out << "  origin: " << p.grid.origin[0] / 1000 << " mm, " << p.grid.origin[1] / 1000 << " mm, "
+            << p.grid.origin[2] / 1000 << " mm\n";
+      const Model& m = p.model;
+      if (m.has_reactions() || !m.chemotaxis.empty() || !m.drugs.empty() || !m.globals.empty())
+        out << "  model: " << m.terms.size() << " terms, " << m.chemotaxis.size() << " chemotaxis, " << m.globals.size()
+            << " uniform inputs (" << m.drugs.size() << " drugs)\n";
+      for (const Drug& d : m.drugs)
+        if (!d.doses.empty())
+          out << "  drug '" << d.name << "': " << d.doses.size()
+              << " doses from t = " << human_time(d.doses.front().time_s) << ", plasma terminal half-life "
+              << human_time(pk::terminal_half_life_s(d.pk)) << "\n";
+      for (size_t q = 0; q < m.plans.size(); ++q) {
+        int n = 0;
+        double total = 0;
         for (const FractionEvent& f : m.fractions)
-          if (f.plan == (int)q) last = f.time_s, first = first < 0 ? f.time_s : first;
-        out << ", " << human_time(first) << " to " << human_time(last);
+          if (f.plan == (int)q) ++n, total += f.dose_Gy;
+        out << "  plan '" << m.plans[q].name << "': " << n << " fractions, " << total << " Gy prescribed";
+        if (n > 0) {
+          double first = -1, last = 0;
+          for (const FractionEvent& f : m.fractions)
+            if (f.plan == (int)q) last = f.time_s, first = first < 0 ? f.time_s : first;
+          out << ", " << human_time(first) << " to " << human_time(last);
+        }
+        if (!patient.single()) {  // what the plan's dose map gives this lesion, per fraction
+          const std::vector<real>& d = m.plans[q].dose;
+          out << "; in this lesion " << (d.empty() ? 0.0 : (double)*std::min_element(d.begin(), d.end())) << " to "
+              << (d.empty() ? 0.0 : (double)*std::max_element(d.begin(), d.end())) << " Gy per fraction";
+        }
+        out << "\n";
       }
-      out << "\n";
+      print_cost(out, cost, machine);
+      if (!cost_allows(what, cost, err)) rc = 2;
     }
-    print_cost(out, cost, machine);
-    return cost_allows(scene, cost, err) ? 0 : 2;
+    return rc;
   } catch (const SceneError& e) {
     err << "error: " << e.what() << "\n";
     return 2;

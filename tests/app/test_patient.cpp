@@ -326,3 +326,33 @@ TEST(Patient, OverridesReachALesionByName) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(PatientCli, ValidateReportsEachLesion) {
+  if (!tme::test::kBinary) GTEST_SKIP() << "built without the tmesim program (TMESIM_APP=OFF)";
+  const tme::test::TempDir tmp("tmesim_patient_cli");
+  const std::string scene = std::string(TMESIM_SOURCE_DIR) + "/scenes/patient/two_flank.yaml";
+  const tme::test::Result v = tme::test::run_shell(tme::test::kBinary, "validate " + scene, tmp.path());
+  EXPECT_EQ(v.code, 0) << v.err;
+  const size_t a = v.out.find(scene + " lesion 'irradiated': ok: 24x24x24 voxels, ");
+  const size_t b = v.out.find(scene + " lesion 'abscopal': ok: 24x24x24 voxels, ");
+  ASSERT_NE(a, std::string::npos) << v.out;
+  ASSERT_NE(b, std::string::npos) << v.out;
+  EXPECT_LT(a, b);
+  EXPECT_NE(v.out.find("  origin: 20 mm, 0 mm, 0 mm\n"), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("3 fractions, 24 Gy prescribed, 7.04 d to 11 d; in this lesion 0 to 0 Gy per fraction\n"),
+            std::string::npos)
+      << v.out;
+  // A lesion refused names itself: an overlap.
+  const tme::test::Result bad = tme::test::run_shell(
+      tme::test::kBinary, "validate " + scene + " --set 'lesions[abscopal].grid.origin=[2 mm, 0 mm, 0 mm]'",
+      tmp.path());
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(bad.err,
+            "error: --set lesions[abscopal].grid.origin=[2 mm, 0 mm, 0 mm]: lesions[1].grid.origin: lesion 'abscopal' "
+            "([2, 4.4] x [0, 2.4] x [0, 2.4] mm) overlaps lesion 'irradiated' ([0, 2.4] x [0, 2.4] x [0, 2.4] mm) "
+            "(expected lesions whose grids do not intersect)\n");
+}
+
+}  // namespace
