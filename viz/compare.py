@@ -361,7 +361,7 @@ def plot_column(plt, out_dir, arms, lesions, column, header_name, tscale, tunit)
                 ax.set_ylim(10 ** (llo - (lhi - llo) * f / (1 - f)), hi)
             else:
                 ax.set_ylim(lo - (hi - lo) * f / (1 - f), hi)
-        ax.set_title("(single lesion)" if lesion == SINGLE else f"lesion {lesion}", loc="left", fontsize=10)
+        ax.set_title("(single lesion)" if lesion == SINGLE else f"lesion {lesion}", fontsize=10)
         ax.set_ylabel(header_name)
         ax.grid(True, alpha=0.3)
     for ax in flat[n:]:
@@ -498,7 +498,8 @@ def main():
     shutil.rmtree(old, ignore_errors=True)
     files = ", ".join(["compare.csv", "events.csv"] + [p["file"] for p in plots] + ["compare.json"])
     nl = len(lesions)
-    print(f"wrote {out}/ ({files}): {len(arms)} arms, {nl} lesion{'' if nl == 1 else 's'}")
+    na = len(arms)
+    print(f"wrote {out}/ ({files}): {na} arm{'' if na == 1 else 's'}, {nl} lesion{'' if nl == 1 else 's'}")
     print(summary(arms, lesions, columns[0], header_names[0], tscale, tunit))
 
 
