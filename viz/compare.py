@@ -31,8 +31,8 @@ DIR and renamed into place):
                  lesion '*': every lesion, detail '<drug> <amount> mg'), up to the run's end
   <slug>.png     one per column (slug: the column's full name with every run of characters other than
                  letters, digits, '.', '-' and '_' made one '_', e.g. burden_cells.png): one
-                 panel per lesion, one line per arm against time; below the lines (the y axis
-                 is extended downwards to make room) each arm's
+                 panel per lesion, one line per arm against time; in a grey band below the
+                 lines (the y axis is extended downwards to make room) each arm's
                  fraction times are marked with '|' ticks and its drug doses with '^' markers,
                  in the arm's colour, one row per arm; a log y axis when the values span
                  3 decades or more
@@ -354,13 +354,17 @@ def plot_column(plt, out_dir, arms, lesions, column, header_name, tscale, tunit)
             ax.set_yscale("log")
         if any(a["fractions"][lesion] or a["drugs"] for a in arms):
             # Room under the lines for the rows of event marks.
+            # Room under the lines for the rows of event marks: a grey band without y ticks.
             f = 0.04 + row_h * len(arms)
             lo, hi = ax.get_ylim()
+            ticks = [t for t in ax.get_yticks() if lo <= t <= hi]
             if ax.get_yscale() == "log":
                 llo, lhi = math.log10(lo), math.log10(hi)
                 ax.set_ylim(10 ** (llo - (lhi - llo) * f / (1 - f)), hi)
             else:
                 ax.set_ylim(lo - (hi - lo) * f / (1 - f), hi)
+                ax.set_yticks(ticks)
+            ax.axhspan(ax.get_ylim()[0], lo, color="0.93", lw=0, zorder=0)
         ax.set_title("(single lesion)" if lesion == SINGLE else f"lesion {lesion}", fontsize=10)
         ax.set_ylabel(header_name)
         ax.grid(True, alpha=0.3)
