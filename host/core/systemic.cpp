@@ -206,6 +206,18 @@ SystemicState rest_state(const SystemicModel& m, double t_s) {
   return s;
 }
 
+SystemicState initial_state(const SystemicModel& m, const Coupling& c, double t_s) {
+  require(finite_ge0(c.effector_initial_per_mL), "effector_initial_per_mL must be >= 0 cells/mL and finite",
+          c.effector_initial_per_mL);
+  SystemicState s = rest_state(m, t_s);
+  s.effector_blood = c.effector_initial_per_mL * m.blood_volume_mL;
+  return s;
+}
+
+double antigen_drained_nmol_per_s(const Coupling& c, double antigen_sum_um3) {
+  return antigen_sum_um3 * c.antigen_nmol_per_unit_um3 * c.antigen_drainage_per_s;
+}
+
 double max_rate_per_s(const SystemicModel& m, const StepInputs& in) {
   const double g = m.chain_stages / m.priming_delay_s;
   double lam = std::max({m.k_antigen_deg + m.k_apc_migration, m.k_presentation_loss, g,

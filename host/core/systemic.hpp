@@ -152,6 +152,15 @@ struct SystemicState {
 // zero tallies.
 SystemicState rest_state(const SystemicModel& m, double t_s = 0);
 
+// The state at the start of a run: rest_state with the blood effectors at the coupling's
+// initial level, E = effector_initial_per_mL x V_b.
+SystemicState initial_state(const SystemicModel& m, const Coupling& c, double t_s = 0);
+
+// J_l [nmol/s] of a lesion whose antigen field sums to `antigen_sum_um3` over its voxels
+// (sum of the field's values x voxel volume [field unit x um^3]): the total in nmol times the
+// drainage rate.
+double antigen_drained_nmol_per_s(const Coupling& c, double antigen_sum_um3);
+
 // What the compartments receive over [t0, t1] (constant or step-mean values).
 struct StepInputs {
   std::vector<double> antigen_drained_nmol_per_s;  // per lesion: J_l >= 0 [nmol/s]

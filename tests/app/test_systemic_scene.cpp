@@ -150,6 +150,39 @@ TEST(SystemicScene, NodeDosesAndTheirLqKill) {
   EXPECT_NEAR(st.nodes[1].naive, 1000 * std::exp(-0.2 * 0.1 - 0.14 * 0.01), 1e-9);
 }
 
+// The run's starting state and antigen drainage from the declared coupling: blood effectors at
+// n_CD8_blood x 5 L; 1 uM of antigen in 1 mm^3 (1e-6 L: 1e-3 nmol) drains 1e-3 x 0.0015 nmol/min.
+TEST(SystemicScene, InitialStateAndDrainageFromTheCoupling) {
+  const LoadedScene ls = load(scene(kNodes));
+  const LoadedSystemic& s = *ls.systemic;
+  const tme::systemic::SystemicState st = tme::systemic::initial_state(s.model, s.coupling);
+  EXPECT_DOUBLE_EQ(st.effector_blood, 5050.0 * 5000);
+  EXPECT_DOUBLE_EQ(st.treg_blood, 3.5e4 * 5000);
+  EXPECT_DOUBLE_EQ(st.nodes[2].naive, 1000);
+  EXPECT_DOUBLE_EQ(tme::systemic::antigen_drained_nmol_per_s(s.coupling, 1000 * 1e9), 1e-3 * 0.0015 / 60);
+}
+
+// A node with a course of its own: a plan aimed at the node, whose dose reaches the lesion
+// (centre 40 um) only as the plan's background, and the node at its prescription.
+TEST(SystemicScene, ANodeCanHaveItsOwnPlan) {
+  std::string text = scene(kNodes);
+  const std::string own =
+      "    - name: node_course\n"
+      "      dose:\n"
+      "        targets: [{sphere: {center: [50 mm, 0 mm, 0 mm], radius: 8 mm}, prescription: 2 Gy}]\n"
+      "      per_fraction: 2 Gy\n"
+      "      schedule: {times: [3 d, 4 d], doses: [2 Gy, 2 Gy]}\n";
+  text.insert(text.find("lymph_nodes:"), own);
+  const LoadedScene ls = load(text);
+  const LoadedSystemic& s = *ls.systemic;
+  EXPECT_EQ(s.coupling.node_dose_per_Gy[1], (std::vector<double>{0.1 / 8, 1.0}));  // 'outside': its own course
+  EXPECT_EQ(s.coupling.node_dose_per_Gy[0][1], 0.0);                               // 'inside' is 49.5 mm away
+  EXPECT_EQ(s.coupling.node_dose_per_Gy[2], (std::vector<double>{0.05, 0.0}));     // declared for 'tumour' only
+  // the lesion's voxels get nothing from the node's plan
+  for (double d : ls.problem.model.plans[1].dose) EXPECT_EQ(d, 0.0);
+  EXPECT_EQ(ls.problem.model.fractions.size(), 3u);
+}
+
 TEST(SystemicScene, WithoutLymphNodesBloodStaysPrescribed) {
   const LoadedScene ls = load(scene(""));
   EXPECT_FALSE(ls.systemic.has_value());
