@@ -24,21 +24,14 @@
 #include "host/io/run_dir.hpp"
 #include "host/io/vtk_io.hpp"
 #include "host/rt/delivery.hpp"
+#include "host/run/run.hpp"
 #include "host/scene/patient.hpp"
 #include "host/scene/scene.hpp"
-#include "kernels/fraction.hpp"
 
 namespace fs = std::filesystem;
 
 namespace tme {
 namespace {
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
 
 // Progress lines at a bounded rate, for terminals and log files alike.
 class ProgressPrinter {
@@ -174,118 +167,6 @@ std::string fast_decay_warning(const LoadedScene& ls) {
          "; volumes at fixed times miss what fractions and doses release (add output.at_events: [fractions, doses])";
 }
 
-// ["a", "b"]
-std::string json_list(const std::vector<std::string>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + json_quote(v[i]);
-  return s + "]";
-}
-
-// A time [s] as the shortest text that reads back to the same double, without an exponent
-// below 1e15 s: "43200", "0.5".
-std::string exact_seconds(double t) {
-  char buf[64];
-  if (t == std::floor(t) && std::abs(t) < 1e15) {
-    std::snprintf(buf, sizeof buf, "%.0f", t);
-    return buf;
-  }
-  for (int prec = 1; prec <= 17; ++prec) {
-    std::snprintf(buf, sizeof buf, "%.*g", prec, t);
-    if (std::strtod(buf, nullptr) == t) break;
-  }
-  return buf;
-}
-
-// One place the run stops to write a volume.
-struct Stop {
-  enum When { kBefore, kOutput, kAfter };  // the order of stops at one time
-  double t = 0;                            // [s]
-  When when = kOutput;
-  std::string what;    // events: "fraction", "dose" or "fraction_dose" (the file name's start)
-  std::string events;  // events: what happens at t, for events.csv ("fraction 1 (plan 'a', 2 Gy)")
-};
-
-// The output times, and with output.at_events each distinct time of the events asked for
-// twice (before, after), in time order; at one time: before, output, after.
-std::vector<Stop> run_stops(const LoadedScene& ls, const std::vector<double>& times) {
-  std::vector<Stop> stops;
-  for (double t : times) stops.push_back({t, Stop::kOutput, "", ""});
-  const Model& m = ls.problem.model;
-  struct At {
-    bool fraction = false, dose = false;
-    std::string events;
-  };
-  std::map<double, At> at;
-  auto add = [](At& a, const std::string& e) { a.events += (a.events.empty() ? "" : "; ") + e; };
-  if (ls.output_at_fractions)
-    for (size_t i = 0; i < m.fractions.size(); ++i) {
-      const FractionEvent& f = m.fractions[i];
-      std::ostringstream e;
-      e << "fraction " << i + 1 << " (plan '" << m.plans[f.plan].name << "' " << f.dose_Gy << " Gy)";
-      At& a = at[f.time_s];
-      a.fraction = true;
-      add(a, e.str());
-    }
-  if (ls.output_at_doses)
-    for (const Drug& d : m.drugs)
-      for (const pk::Dose& dose : d.doses) {
-        std::ostringstream e;
-        e << "dose of " << d.name << " (" << dose.amount_mg << " mg)";
-        At& a = at[dose.time_s];
-        a.dose = true;
-        add(a, e.str());
-      }
-  for (const auto& [t, a] : at) {
-    if (t > ls.problem.time.t_end) continue;
-    const std::string what = a.fraction && a.dose ? "fraction_dose" : a.fraction ? "fraction" : "dose";
-    stops.push_back({t, Stop::kBefore, what, a.events});
-    stops.push_back({t, Stop::kAfter, what, a.events});
-  }
-  std::stable_sort(stops.begin(), stops.end(),
-                   [](const Stop& a, const Stop& b) { return a.t < b.t || (a.t == b.t && a.when < b.when); });
-  return stops;
-}
-
-// Seconds per unit of the volumes' TimeValue (output.time_unit: s, h or d).
-double seconds_per(const std::string& time_unit) {
-  return time_unit == "d" ? 86400.0 : time_unit == "h" ? 3600.0 : 1.0;
-}
-
-// The uint8 arrays of every volume: one mask per region the scene defines ("region_<name>")
-// and the tissue label index ("tissue") when the scene has tissue labels.
-std::vector<MaskOut> volume_masks(const LoadedScene& ls) {
-  std::vector<MaskOut> m;
-  for (const NamedMask& r : ls.regions) m.push_back({"region_" + r.name, r.mask.data()});
-  if (!ls.problem.labels.empty()) m.push_back({"tissue", ls.problem.labels.data()});
-  return m;
-}
-
-// open_in_paraview.py for this run (host/io/paraview_script.hpp).
-std::string run_paraview_script(const LoadedScene& ls, const std::vector<std::string>& fields) {
-  const Problem& p = ls.problem;
-  ParaviewScriptInfo info;
-  info.fields = fields;
-  info.color_by = fields.empty() ? "" : fields[0];
-  for (const std::string& f : fields)  // a cell density first, when there is one
-    if (f.find("[cells/") != std::string::npos) {
-      info.color_by = f;
-      break;
-    }
-  for (const NamedMask& r : ls.regions) info.region_masks.push_back("region_" + r.name);
-  slice_centre(p.grid, ls.regions, info.centre, &info.centre_from);
-  if (!p.model.plans.empty()) {
-    // The 95% isodose of the first plan's fraction dose and of its course total.
-    double first = 0, total = 0;
-    for (const FractionEvent& f : p.model.fractions)
-      if (f.plan == 0) total += f.dose_Gy, first = first > 0 ? first : f.dose_Gy;
-    info.dose_array = "dose [Gy]";
-    if (first > 0) info.dose_levels.push_back(0.95 * first);
-    if (total > first) info.dose_levels.push_back(0.95 * total);
-  }
-  info.time_unit = ls.output_time_unit;
-  return paraview_script(info);
-}
-
 }  // namespace
 
 std::string version_line() {
@@ -385,15 +266,69 @@ int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err,
   }
 }
 
+namespace {
+
+// What `tmesim run` prints while it goes (host/run/run.hpp), and the test hook that ends the
+// process after a checkpoint (kTestExitAfterCheckpointEnv).
+class CliReporter final : public RunReporter {
+ public:
+  CliReporter(std::ostream& out, bool quiet, double progress_every_s, double t_end, double estimate_s)
+      : out_(out), quiet_(quiet), progress_(out, t_end, progress_every_s, quiet, estimate_s) {
+    const char* exit_env = std::getenv(kTestExitAfterCheckpointEnv);
+    exit_after_ = exit_env ? std::atoll(exit_env) : 0;
+  }
+  void progress(double t, long long steps, bool force) override {
+    if (doomed_ && !force) std::_Exit(137);
+    progress_.update(t, steps, force);
+  }
+  void fraction(const std::string& lesion, int count, const FractionEvent& f, const std::string& plan,
+                const std::vector<rt::DeliveredRow>& rows) override {
+    if (quiet_) return;
+    // Each scope by its name: the whole grid, then every observed region. Numbers with
+    // snprintf: the progress lines leave the stream at precision 0 (1 significant digit).
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%.6g", f.dose_Gy);
+    out_ << "fraction " << count << ": " << (lesion.empty() ? "" : "lesion '" + lesion + "', ") << "plan '" << plan
+         << "', " << buf << " Gy at t = " << human_time(f.time_s) << ":";
+    for (size_t r = 0; r < rows.size(); ++r) {
+      std::snprintf(buf, sizeof buf, " mean %.3g Gy, max %.3g Gy", rows[r].mean_Gy, rows[r].max_Gy);
+      out_ << (r ? "; " : " ") << rows[r].scope << buf;
+    }
+    out_ << std::endl;
+  }
+  void checkpoint(double t, size_t bytes, double seconds) override {
+    if (!quiet_) {
+      char buf[128];
+      std::snprintf(buf, sizeof buf, "checkpoint: t = %s, %zu bytes in %.3g s", human_time(t).c_str(), bytes, seconds);
+      out_ << buf << std::endl;
+    }
+    doomed_ = ++checkpoints_ == exit_after_;
+  }
+  void stop_done(double) override {
+    if (doomed_) std::_Exit(137);
+  }
+
+ private:
+  std::ostream& out_;
+  bool quiet_;
+  ProgressPrinter progress_;
+  long long exit_after_ = 0, checkpoints_ = 0;  // the test hook: the checkpoint count to end after
+  bool doomed_ = false;
+};
+
+}  // namespace
+
 int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
-  std::string started = utc_now();
-  const std::string resume_started = started;
+  const std::string resume_started = utc_now();
   // What the run is of: from the options, or with --resume from the checkpoint.
   const bool resuming = !o.resume.empty();
-  std::string scene_given = o.scene, scene_abs, until = o.until, command_line = o.command_line;
-  std::vector<std::string> set = o.set;
-  std::unique_ptr<ByteReader> ck;  // the checkpoint, read up to its run state
-  CheckpointHeader ckh;
+  RunOrigin origin;
+  origin.scene_given = o.scene;
+  origin.set = o.set;
+  origin.until = o.until;
+  origin.command_line = o.command_line;
+  origin.started = resume_started;
+  OpenedCheckpoint ck;
   if (resuming) {
     const fs::path rd = o.resume;
     const std::string cannot = "error: cannot resume '" + o.resume + "': ";
@@ -412,21 +347,14 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
       return 2;
     }
     try {
-      ck = std::make_unique<ByteReader>(read_binary_file(rd / kCheckpointFile), (rd / kCheckpointFile).string());
-      ckh = ck->header();
-      scene_given = ck->str();
-      scene_abs = ck->str();
-      const uint64_t nset = ck->u64();
-      set.clear();
-      for (uint64_t i = 0; i < nset; ++i) set.push_back(ck->str());
-      until = ck->str();
-      command_line = ck->str();
-      started = ck->str();
+      ck = open_checkpoint(rd);
+      origin = ck.origin;
     } catch (const std::exception& e) {
       err << "error: " << e.what() << "\n";
       return 2;
     }
   }
+  origin.check_every = o.check_every;
   std::unique_ptr<Backend> backend;
   Machine machine;
   try {
@@ -436,411 +364,105 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     err << "error: " << e.what() << "\n";
     return 1;
   }
-  LoadedScene ls;
+  LoadedPatient patient;
   try {
-    ls = load_scene(resuming ? scene_abs : o.scene, machine, SceneOverrides{set, until});
+    patient = load_patient(resuming ? origin.scene_abs : o.scene, machine, SceneOverrides{origin.set, origin.until});
   } catch (const std::exception& e) {
     err << "error: " << e.what() << "\n";
     return 2;
   }
-  const Problem& p = ls.problem;
-  const uint64_t scene_hash = fnv1a64(ls.resolved_yaml);
   if (resuming) {
-    const std::string why = checkpoint_mismatch(ckh, version(), sizeof(real), p.grid.d.nx, p.grid.d.ny, p.grid.d.nz,
-                                                p.nspecies(), scene_hash);
+    const std::string why = checkpoint_refusal(ck.header, patient);
     if (!why.empty()) {
       err << "error: cannot resume '" << o.resume << "': " << why << "\n";
       return 2;
     }
   }
-  print_warnings(ls, err);
+  for (const LoadedScene& ls : patient.lesions) print_warnings(ls, err);
+  const LoadedScene& ls0 = patient.lesions.at(0);
+  const Problem& p0 = ls0.problem;
   // What the run will cost, before anything is allocated or written.
-  probe_disk(machine, o.out, p);
-  const RunCost cost = estimate_cost(p, species_written(ls), machine);
+  probe_disk(machine, o.out, p0);
+  RunCost cost = estimate_cost(p0, species_written(ls0), machine);
+  for (size_t l = 1; l < patient.lesions.size(); ++l) {
+    const RunCost c = estimate_cost(patient.lesions[l].problem, species_written(patient.lesions[l]), machine);
+    cost.memory.host += c.memory.host;
+    cost.memory.device += c.memory.device;
+    cost.outputs += c.outputs;
+    cost.output_bytes += c.output_bytes;
+    cost.seconds_min += c.seconds_min;
+    cost.seconds_max += c.seconds_max;
+    cost.steps.min = std::max(cost.steps.min, c.steps.min);
+    cost.steps.max = std::max(cost.steps.max, c.steps.max);
+    if (cost.refusal.empty()) cost.refusal = c.refusal;
+    cost.warnings.insert(cost.warnings.end(), c.warnings.begin(), c.warnings.end());
+  }
   if (!o.quiet) print_cost(out, cost, machine);
-  if (!cost_allows(scene_given, cost, err)) return 2;
+  if (!cost_allows(origin.scene_given, cost, err)) return 2;
   std::unique_ptr<RunDirectory> dir;
   try {
     if (resuming) {
       dir = std::make_unique<RunDirectory>(fs::path(o.resume), RunDirectory::Resume{});
       // Temporary files of writes the kill interrupted.
-      for (const auto& e : fs::directory_iterator(dir->work()))
-        if (e.path().extension() == ".tmp") fs::remove(e.path());
+      std::vector<fs::path> tmp;
+      for (const auto& e : fs::recursive_directory_iterator(dir->work()))
+        if (e.path().extension() == ".tmp") tmp.push_back(e.path());
+      for (const fs::path& t : tmp) fs::remove(t);
     } else {
-      dir = std::make_unique<RunDirectory>(output_path(o.out, p), o.force);
-      scene_abs = fs::absolute(o.scene).string();
+      dir = std::make_unique<RunDirectory>(output_path(o.out, p0), o.force);
+      origin.scene_abs = fs::absolute(o.scene).string();
     }
     const fs::path w = dir->work();
     if (!resuming) {
       write_text_atomic(w / "scene.yaml", read_input_file(o.scene, InputKind::Yaml));
-      write_text_atomic(w / "scene.resolved.yaml", ls.resolved_yaml);
+      write_text_atomic(w / "scene.resolved.yaml", patient.resolved_yaml);
     }
-
-    backend->load(p);
-    Simulation sim(p, *backend);
-    sim.check_every(o.check_every);
-    const std::vector<double> times = sim.output_times();
-    if (!o.quiet)
-      out << "tmesim " << version() << ": scene '" << p.name << "', " << p.grid.d.nx << "x" << p.grid.d.ny << "x"
-          << p.grid.d.nz << " voxels, " << p.nspecies() << " species, " << human_time(p.time.t_end) << ", backend "
-          << backend->name() << " (" << backend->device() << "), integrator " << integrator_name(p.time.integrator)
+    const std::string time_unit = ls0.output_time_unit;  // ls0 moves into the run
+    const size_t nlesions = patient.lesions.size();
+    CliReporter reporter(out, o.quiet, o.progress_every_s, p0.time.t_end, cost.seconds_max);
+    Run run(std::move(patient), std::move(backend), *dir, origin, &reporter);
+    const Problem& p = run.problem();
+    if (!o.quiet) {
+      out << "tmesim " << version() << ": scene '" << p.name << "', ";
+      if (nlesions > 1) out << nlesions << " lesions (first ";
+      out << p.grid.d.nx << "x" << p.grid.d.ny << "x" << p.grid.d.nz << " voxels" << (nlesions > 1 ? ")" : "") << ", "
+          << p.nspecies() << " species, " << human_time(p.time.t_end) << ", backend " << run.backend().name() << " ("
+          << run.backend().device() << "), integrator " << integrator_name(p.time.integrator)
           << (p.time.integrator != Integrator::kExplicit && p.time.tolerance > 0
                   ? ", step from tolerance " + std::to_string(p.time.tolerance)
-                  : ", step <= " + human_time(sim.dt_max()))
+                  : ", step <= " + human_time(run.dt_max()))
           << "\n";
-
-    // Arrays written to the volumes.
-    std::vector<int> fields;
-    for (int s = 0; s < p.nspecies(); ++s) {
-      bool keep = ls.output_fields.empty();
-      for (const auto& f : ls.output_fields) keep = keep || f == p.species[s].name;
-      if (keep) fields.push_back(s);
     }
-    // Radiotherapy accounting: cumulative dose, BED, EQD2 and LQ survival per irradiated
-    // population (fields), and the delivered-schedule report.
-    const Model& m = p.model;
-    const long long nv = p.grid.nvox();
-    const bool rt = !m.plans.empty();
-    std::unique_ptr<rt::DoseAccumulator> acc;
-    std::vector<std::vector<double>> survival(m.radio_pops.size(), std::vector<double>(rt ? nv : 0, 1.0));
-    std::vector<rt::DeliveredRow> delivered;
-    // The state read for the oxygen enhancement: it lives as long as the simulation, which
-    // keeps the fraction callback below (a vector local to the block was read after its end).
-    std::vector<real> now;
-    if (rt) {
-      std::vector<double> ab = m.alpha_beta_Gy;
-      if (ab.empty()) ab.assign(std::max<size_t>(1, p.label_names.size()), 10.0);
-      acc = std::make_unique<rt::DoseAccumulator>(nv, p.labels, ab);
-      std::vector<std::pair<std::string, const std::vector<uint8_t>*>> regions;
-      for (const NamedMask& r : p.regions) regions.emplace_back(r.name, &r.mask);
-      sim.on_fraction([&, regions](const FractionEvent& f, const std::vector<real>& dose) {
-        const std::vector<double> d(dose.begin(), dose.end());
-        acc->add_fraction(d);
-        if (m.oxygen >= 0) backend->read_state(now);  // pO2 (fractions do not change it)
-        FractionArgs fa = build_fraction_args(m);
-        fa.fields = now.empty() ? nullptr : now.data();
-        fa.nvox = nv;
-        fa.dose = dose.data();
-        for (size_t q = 0; q < m.radio_pops.size(); ++q)
-          for (long long v = 0; v < nv; ++v) survival[q][v] *= fraction_survival(fa, (int)q, v);
-        const auto rows = rt::summarise_fraction(f.time_s, f.plan, m.plans[f.plan].name, f.dose_Gy, d, regions);
-        delivered.insert(delivered.end(), rows.begin(), rows.end());
-        write_text_atomic(dir->work() / "delivered_schedule.csv", rt::delivered_schedule_csv(delivered));
-        if (!o.quiet) {
-          // Each scope by its name: the whole grid, then every observed region. Numbers with
-          // snprintf: the progress lines leave the stream at precision 0 (1 significant digit).
-          char buf[96];
-          std::snprintf(buf, sizeof buf, "%.6g", f.dose_Gy);
-          out << "fraction " << acc->fractions() << ": plan '" << m.plans[f.plan].name << "', " << buf
-              << " Gy at t = " << human_time(f.time_s) << ":";
-          for (size_t r = 0; r < rows.size(); ++r) {
-            std::snprintf(buf, sizeof buf, " mean %.3g Gy, max %.3g Gy", rows[r].mean_Gy, rows[r].max_Gy);
-            out << (r ? "; " : " ") << rows[r].scope << buf;
-          }
-          out << std::endl;
-        }
-      });
-      write_text_atomic(w / "delivered_schedule.csv", rt::delivered_schedule_csv(delivered));
-    }
-    std::vector<std::vector<real>> rt_out(rt ? 3 + m.radio_pops.size() : 0, std::vector<real>(nv));
-
-    // Where the run stops to write: the output times, and with output.at_events each event
-    // time twice, just before its events (none applied) and just after (all applied).
-    const std::vector<Stop> stops = run_stops(ls, times);
-    // What the volumes carry besides the fields, and a pvpython script that opens them.
-    const std::vector<MaskOut> masks = volume_masks(ls);
-    const double time_scale = seconds_per(ls.output_time_unit);
-    {
-      std::vector<std::string> names;
-      for (int s : fields) names.push_back(p.species[s].name + " [" + p.species[s].unit + "]");
-      write_text_atomic(w / "open_in_paraview.py", run_paraview_script(ls, names));
-    }
-    const std::vector<TotalUnit> totals = total_units(p);
-    if (!p.model.drugs.empty()) {
-      // The drug doses given during the run (plots mark them, like the fractions).
-      std::ostringstream doses;
-      doses.precision(9);
-      doses << "time_s,time_h,drug,amount_mg\n";
-      for (const Drug& d : p.model.drugs)
-        for (const pk::Dose& x : d.doses)
-          if (x.time_s <= p.time.t_end)
-            doses << x.time_s << ',' << x.time_s / 3600 << ',' << d.name << ',' << x.amount_mg << '\n';
-      write_text_atomic(w / "drug_doses.csv", doses.str());
-    }
-
-    // (times in output.time_unit, as in the volumes' TimeValue)
-    std::vector<std::pair<double, std::string>> pvd, pvd_before, pvd_after;
-    std::string csv = observables_header(p, totals, rt), events_csv = "time_s,time,when,events,file\n";
-    std::vector<real> state;
-    // The volume of the state the backend holds at time t [s].
-    auto write_volume = [&](const std::string& name, double t) {
-      backend->read_state(state);
-      std::vector<ArrayOut> arrays;
-      for (int s : fields)
-        arrays.push_back({p.species[s].name + " [" + p.species[s].unit + "]", state.data() + s * p.grid.nvox()});
-      if (rt) {
-        const std::vector<double>* src[3] = {&acc->physical_Gy(), &acc->bed_Gy(), &acc->eqd2_Gy()};
-        const char* names[3] = {"dose [Gy]", "BED [Gy]", "EQD2 [Gy]"};
-        for (int q = 0; q < 3; ++q) {
-          std::copy(src[q]->begin(), src[q]->end(), rt_out[q].begin());
-          arrays.push_back({names[q], rt_out[q].data()});
-        }
-        for (size_t q = 0; q < m.radio_pops.size(); ++q) {
-          std::copy(survival[q].begin(), survival[q].end(), rt_out[3 + q].begin());
-          arrays.push_back({"survival_" + p.species[m.radio_pops[q].species].name + " [1]", rt_out[3 + q].data()});
-        }
-      }
-      VolumeInfo info;
-      info.time_s = t;
-      info.time_value = t / time_scale;
-      info.time_unit = ls.output_time_unit;
-      info.label_names = p.label_names;
-      write_vti((w / name).string(), p.grid, arrays, masks, info);
-    };
-    ProgressPrinter progress(out, p.time.t_end, o.progress_every_s, o.quiet, cost.seconds_max);
-    const auto wall0 = std::chrono::steady_clock::now();
-    size_t n = 0, event_volumes = 0;
-    bool fresh_interval = true;  // no step taken since the last output (step 'auto' re-estimates)
-    size_t first_stop = 0;
-    double last_checkpoint = 0;  // time of the last checkpoint [s]
-    double resumed_at = 0;       // with --resume: the checkpoint's time [s]
-    // The run's state at a stop, as the checkpoint holds it after its header and run info.
-    auto save_state = [&](ByteWriter& b, size_t next_stop) {
-      b.u64(stops.size());
-      b.u64(next_stop);
-      b.u64(n);
-      b.u64(event_volumes);
-      b.u32(fresh_interval ? 1 : 0);
-      b.f64(last_checkpoint);
-      const StepState ss = sim.step_state();
-      b.f64(ss.t);
-      b.i64(ss.steps);
-      b.f64(ss.dt_max);
-      b.i64(ss.next_fraction);
-      backend->read_state(state);
-      b.vec(state);
-      b.u32(rt ? 1 : 0);
-      if (rt) {
-        b.vec(acc->physical_Gy());
-        b.vec(acc->bed_Gy());
-        b.vec(acc->eqd2_Gy());
-        b.vec(acc->last_fraction_Gy());
-        b.i64(acc->fractions());
-        b.u64(survival.size());
-        for (const auto& sv : survival) b.vec(sv);
-        b.u64(delivered.size());
-        for (const rt::DeliveredRow& r : delivered) {
-          b.f64(r.time_s);
-          b.i64(r.plan);
-          b.str(r.plan_name);
-          b.f64(r.prescribed_Gy);
-          b.str(r.scope);
-          b.f64(r.mean_Gy);
-          b.f64(r.min_Gy);
-          b.f64(r.max_Gy);
-          b.i64(r.voxels);
-        }
-      }
-      for (const auto* series : {&pvd, &pvd_before, &pvd_after}) {
-        b.u64(series->size());
-        for (const auto& [t, name] : *series) {
-          b.f64(t);
-          b.str(name);
-        }
-      }
-      b.str(csv);
-      b.str(events_csv);
-    };
-    auto restore_state = [&](ByteReader& b) {
-      if (b.u64() != stops.size()) b.damaged();
-      first_stop = b.u64();
-      n = b.u64();
-      event_volumes = b.u64();
-      fresh_interval = b.u32() != 0;
-      last_checkpoint = b.f64();
-      StepState ss;
-      ss.t = b.f64();
-      ss.steps = b.i64();
-      ss.dt_max = b.f64();
-      ss.next_fraction = (int)b.i64();
-      state = b.vec<real>();
-      if (first_stop > stops.size() || state.size() != size_t(p.nspecies()) * size_t(nv)) b.damaged();
-      backend->write_state(state);
-      sim.restore_step_state(ss);
-      resumed_at = ss.t;
-      if ((b.u32() != 0) != rt) b.damaged();
-      if (rt) {
-        auto physical = b.vec<double>(), bed = b.vec<double>(), eqd2 = b.vec<double>(), last = b.vec<double>();
-        const int fractions = (int)b.i64();
-        acc->restore(std::move(physical), std::move(bed), std::move(eqd2), std::move(last), fractions);
-        if (b.u64() != survival.size()) b.damaged();
-        for (auto& sv : survival) {
-          sv = b.vec<double>();
-          if ((long long)sv.size() != nv) b.damaged();
-        }
-        const uint64_t rows = b.u64();
-        delivered.clear();
-        for (uint64_t i = 0; i < rows; ++i) {
-          rt::DeliveredRow r;
-          r.time_s = b.f64();
-          r.plan = (int)b.i64();
-          r.plan_name = b.str();
-          r.prescribed_Gy = b.f64();
-          r.scope = b.str();
-          r.mean_Gy = b.f64();
-          r.min_Gy = b.f64();
-          r.max_Gy = b.f64();
-          r.voxels = b.i64();
-          delivered.push_back(std::move(r));
-        }
-      }
-      for (auto* series : {&pvd, &pvd_before, &pvd_after}) {
-        const uint64_t k = b.u64();
-        series->clear();
-        for (uint64_t i = 0; i < k; ++i) {
-          const double t = b.f64();
-          series->emplace_back(t, b.str());
-        }
-      }
-      csv = b.str();
-      events_csv = b.str();
-      if (!b.at_end()) b.damaged();
-    };
-    auto write_checkpoint = [&](size_t next_stop) {
-      const auto c0 = std::chrono::steady_clock::now();
-      ByteWriter b;
-      CheckpointHeader h;
-      h.version = version();
-      h.precision = sizeof(real);
-      h.nx = p.grid.d.nx;
-      h.ny = p.grid.d.ny;
-      h.nz = p.grid.d.nz;
-      h.nspecies = p.nspecies();
-      h.scene_hash = scene_hash;
-      b.header(h);
-      b.str(scene_given);
-      b.str(scene_abs);
-      b.u64(set.size());
-      for (const std::string& x : set) b.str(x);
-      b.str(until);
-      b.str(command_line);
-      b.str(started);
-      save_state(b, next_stop);
-      write_text_atomic(w / kCheckpointFile, b.bytes());
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
-      if (!o.quiet) {
-        char buf[128];
-        std::snprintf(buf, sizeof buf, "checkpoint: t = %s, %zu bytes in %.3g s", human_time(sim.time()).c_str(),
-                      b.bytes().size(), secs);
-        out << buf << std::endl;
-      }
-    };
     if (resuming) {
-      restore_state(*ck);
-      // The files of the run as they were at the checkpoint (a killed run may have rewritten
-      // them after it).
-      if (rt) write_text_atomic(w / "delivered_schedule.csv", rt::delivered_schedule_csv(delivered));
-      write_text_atomic(w / "observables.csv", csv);
-      if (!pvd.empty()) write_pvd((w / "fields.pvd").string(), pvd);
-      if (!pvd_before.empty()) write_pvd((w / "events_before.pvd").string(), pvd_before);
-      if (!pvd_after.empty()) write_pvd((w / "events_after.pvd").string(), pvd_after);
-      if (event_volumes) write_text_atomic(w / "events.csv", events_csv);
+      run.resume(*ck.state, o.command_line, resume_started);
       if (!o.quiet)
-        out << "resuming from t = " << human_time(resumed_at) << " (stop " << first_stop << " of " << stops.size()
-            << ")" << std::endl;
+        out << "resuming from t = " << human_time(run.resumed_at()) << " (stop " << run.first_stop() << " of "
+            << run.stops() << ")" << std::endl;
     }
-    // The test hook (kTestExitAfterCheckpointEnv): the checkpoint count to end after; 0: none.
-    const char* exit_env = std::getenv(kTestExitAfterCheckpointEnv);
-    const long long exit_after = exit_env ? std::atoll(exit_env) : 0;
-    long long checkpoints = 0;
-    bool doomed = false;
-    for (size_t si = first_stop; si < stops.size(); ++si) {
-      const Stop& st = stops[si];
-      Landing landing;
-      landing.before_events = st.when == Stop::kBefore;
-      landing.reestimate = fresh_interval;
-      if (st.t > sim.time()) fresh_interval = false;
-      sim.advance_to(
-          st.t,
-          [&](double t) {
-            if (doomed) std::_Exit(137);
-            progress.update(t, sim.steps());
-          },
-          landing);
-      sim.check_state();  // at every output, the last one (the end) included; throws StateError
-      if (st.when == Stop::kOutput) {
-        char name[32];
-        std::snprintf(name, sizeof name, "fields_%04zu.vti", n++);
-        write_volume(name, st.t);
-        pvd.emplace_back(st.t / time_scale, name);
-        write_pvd((w / "fields.pvd").string(), pvd);
-        std::vector<std::vector<Stats>> dose_stats;
-        if (rt)
-          for (const auto* q : {&acc->physical_Gy(), &acc->bed_Gy(), &acc->eqd2_Gy()})
-            dose_stats.push_back(scope_stats(p, *q));
-        csv += observables_row(st.t, compute_observables(p, state), totals, dose_stats);
-        write_text_atomic(w / "observables.csv", csv);
-        fresh_interval = true;
-      } else {
-        const bool before = st.when == Stop::kBefore;
-        const std::string name = st.what + "_" + exact_seconds(st.t) + "s_" + (before ? "before" : "after") + ".vti";
-        write_volume(name, st.t);
-        ++event_volumes;
-        auto& series = before ? pvd_before : pvd_after;
-        series.emplace_back(st.t / time_scale, name);
-        write_pvd((w / (before ? "events_before.pvd" : "events_after.pvd")).string(), series);
-        events_csv += exact_seconds(st.t) + "," + human_time(st.t) + "," + (before ? "before," : "after,") + st.events +
-                      "," + name + "\n";
-        write_text_atomic(w / "events.csv", events_csv);
-      }
-      if (st.when == Stop::kOutput) progress.update(st.t, sim.steps(), true);
-      if (doomed) std::_Exit(137);
-      if (ls.checkpoint_every > 0 && si + 1 < stops.size() && st.t - last_checkpoint >= ls.checkpoint_every) {
-        last_checkpoint = st.t;
-        write_checkpoint(si + 1);
-        doomed = ++checkpoints == exit_after;
-      }
-    }
-    std::error_code rm_ec;
-    fs::remove(w / kCheckpointFile, rm_ec);  // a finished run has no use for it
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-
-    std::ostringstream prov;
-    prov << "{\n"
-         << "  \"tmesim_version\": " << json_quote(version()) << ",\n"
-         << "  \"git_hash\": " << json_quote(git_hash()) << ",\n"
-         << "  \"git_dirty\": " << (git_dirty() ? "true" : "false") << ",\n"
-         << "  \"precision\": " << json_quote(sizeof(real) == 4 ? "float32" : "float64") << ",\n"
-         << "  \"backend\": " << json_quote(backend->name()) << ",\n"
-         << "  \"device\": " << json_quote(backend->device()) << ",\n"
-         << "  \"command_line\": " << json_quote(command_line) << ",\n"
-         << "  \"scene\": " << json_quote(scene_given) << ",\n"
-         << "  \"overrides\": " << json_list(set) << ",\n"
-         << "  \"until\": " << (until.empty() ? std::string("null") : json_quote(until)) << ",\n"
-         << "  \"seed\": " << p.seed << ",\n"
-         << "  \"integrator\": " << json_quote(integrator_name(p.time.integrator)) << ",\n"
-         << "  \"steps\": " << sim.steps() << ",\n"
-         << "  \"fractions_delivered\": " << sim.fractions_applied() << ",\n"
-         << "  \"step_max_s\": " << std::setprecision(17) << sim.dt_max() << ",\n"
-         << "  \"wall_time_s\": " << std::setprecision(6) << wall << ",\n"
-         << "  \"resumed\": "
-         << (resuming ? "{\"from_time_s\": " + exact_seconds(resumed_at) + ", \"command_line\": " +
-                            json_quote(o.command_line) + ", \"at\": " + json_quote(resume_started) + "}"
-                      : std::string("null"))
-         << ",\n"
-         << "  \"start_time\": " << json_quote(started) << ",\n"
-         << "  \"end_time\": " << json_quote(utc_now()) << "\n"
-         << "}\n";
-    write_text_atomic(w / "provenance.json", prov.str());
+    run.execute();
     dir->commit();
     if (!dir->warning().empty()) err << "warning: " << dir->warning() << "\n";
     const fs::path fin = dir->final_path();
-    out << "wrote " << times.size() << " volumes"
+    for (const BurdenSummary& b : run.burden()) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "tumour burden%s%s%s: %s cells at the start, %s at the minimum, %s at the end\n",
+                    b.lesion.empty() ? "" : " of lesion '", b.lesion.c_str(), b.lesion.empty() ? "" : "'",
+                    count_text(b.start).c_str(), count_text(b.min).c_str(), count_text(b.end).c_str());
+      out << buf;
+    }
+    const size_t event_volumes = run.event_volumes();
+    out << "wrote " << run.outputs() << " volumes" << (nlesions > 1 ? " per lesion" : "")
         << (event_volumes ? " and " + std::to_string(event_volumes) + " event volumes (events.csv)" : "") << ", "
-        << sim.steps() << " steps in " << std::setprecision(3) << wall << " s to " << fin.string() << "\n"
-        << "open in ParaView: paraview --script=" << (fin / "open_in_paraview.py").string() << "  (or paraview "
-        << (fin / "fields.pvd").string() << "; times in " << ls.output_time_unit << "; observables in "
-        << (fin / "observables.csv").string() << ")\n";
+        << run.steps() << " steps in " << std::setprecision(3) << run.wall_seconds() << " s to " << fin.string()
+        << "\n";
+    if (nlesions > 1)
+      out << "open in ParaView: paraview " << (fin / run.series_file()).string()
+          << "  (every lesion in place; each lesion's volumes, observables and schedule in "
+          << (fin / "lesions").string() << "/<name>; times in " << time_unit << ")\n";
+    else
+      out << "open in ParaView: paraview --script=" << (fin / "open_in_paraview.py").string() << "  (or paraview "
+          << (fin / "fields.pvd").string() << "; times in " << time_unit << "; observables in "
+          << (fin / "observables.csv").string() << ")\n";
     return 0;
   } catch (const std::exception& e) {
     err << "error: " << e.what() << "\n";

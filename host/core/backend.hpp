@@ -59,6 +59,10 @@ class Backend {
   // index s * nvox + voxel of the first value (lowest index) of field s that is NaN, infinite,
   // below lower[s] or above upper[s] (one limit per species), or -1 when all are fine.
   virtual long long first_bad_value(const std::vector<real>& lower, const std::vector<real>& upper) = 0;
+  // Sum over the voxels of each field in `species` (field indices), into sums (one per entry),
+  // as a reduction where the state lives in a fixed order (kernels/reduce.hpp): only the
+  // partial sums are copied to the host.
+  virtual void field_sums(const std::vector<int>& species, std::vector<double>& sums) = 0;
   // Linear solves of Scheme::kBackwardEuler since load (zero for the other schemes).
   virtual LinearSolveStats linear_solve_stats() const = 0;
   // Waits until the work queued so far is done (the CPU backend never queues): for timings.

@@ -38,6 +38,7 @@
 #include "kernels/fraction.hpp"
 #include "kernels/launch.hpp"
 #include "kernels/parallel_for.hpp"
+#include "kernels/reduce.hpp"
 #include "kernels/terms.hpp"
 
 namespace tme {
@@ -205,6 +206,23 @@ class SpaceBackend final : public Backend {
   }
   long long first_bad_value(const std::vector<real>& lower, const std::vector<real>& upper) override {
     return tme::state_check(sp_.exec(), state_check_args(a_.data(), nvox_, ns_, lower, upper), check_first_.data());
+  }
+  void field_sums(const std::vector<int>& species, std::vector<double>& sums) override {
+    sums.assign(species.size(), 0.0);
+    if (species.empty()) return;
+    const long long nb = std::min<long long>(kSumBlocks, nvox_);
+    if (sum_partial_.size() < size_t(nb)) zeros(sum_partial_, size_t(nb));
+    sum_host_.resize(size_t(nb));
+    for (size_t q = 0; q < species.size(); ++q) {
+      const int s = species[q];
+      if (s < 0 || s >= ns_)
+        throw std::invalid_argument("field_sums: field index " + std::to_string(s) + " out of range");
+      parallel_for(sp_.exec(), nb, FieldSumOp{a_.data() + size_t(s) * size_t(nvox_), nvox_, nb, sum_partial_.data()});
+      sp_.to_host(sum_host_.data(), sum_partial_.data(), size_t(nb) * sizeof(double));
+      double total = 0;
+      for (long long t = 0; t < nb; ++t) total += sum_host_[t];
+      sums[q] = total;
+    }
   }
   void finish() override { sp_.sync(); }
   LinearSolveStats linear_solve_stats() const override { return be_stats_; }
@@ -422,6 +440,8 @@ class SpaceBackend final : public Backend {
   Buffer<real> be_delta_{"be_increment"}, be_p_{"be_direction"}, be_q_{"be_operator_direction"};
   Buffer<double> be_partial_{"be_dot_partials"};  // kBeDotBlocks partial sums
   std::vector<double> be_host_partial_;
+  Buffer<double> sum_partial_{"field_sum_partials"};  // kSumBlocks partial sums (field_sums)
+  std::vector<double> sum_host_;
   LinearSolveStats be_stats_;  // since load
 };
 

@@ -149,10 +149,18 @@ void set_globals(ReactionArgs& a, const std::vector<double>& globals, int expect
   for (int g = 0; g < expected; ++g) a.globals[g] = real(globals[g]);
 }
 
+namespace {
+[[noreturn]] void throw_systemic(const GlobalInput& in) {
+  throw std::invalid_argument("uniform input '" + in.name +
+                              "' comes from the systemic compartments: the run needs a systemic coupling");
+}
+}  // namespace
+
 double global_value(const Model& m, int g, double t) {
   const GlobalInput& in = m.globals.at(g);
   switch (in.kind) {
     case GlobalInput::Kind::kConstant: return in.value;
+    case GlobalInput::Kind::kSystemic: throw_systemic(in);
     case GlobalInput::Kind::kPlasma: return pk::plasma_nM(m.drugs.at(in.drug).pk, m.drugs.at(in.drug).doses, t);
     case GlobalInput::Kind::kTable: {
       const auto& ts = in.times_s;
@@ -171,6 +179,7 @@ double global_mean(const Model& m, int g, double t0, double t1) {
   if (t1 <= t0) return global_value(m, g, t0);
   switch (in.kind) {
     case GlobalInput::Kind::kConstant: return in.value;
+    case GlobalInput::Kind::kSystemic: throw_systemic(in);
     case GlobalInput::Kind::kPlasma:
       return pk::plasma_mean_nM(m.drugs.at(in.drug).pk, m.drugs.at(in.drug).doses, t0, t1);
     case GlobalInput::Kind::kTable: {

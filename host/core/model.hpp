@@ -16,8 +16,10 @@
 namespace tme {
 
 // A uniform input the terms read as globals[i] (kTermExchange, kTermInflux).
+// kSystemic: owned by the systemic compartments of the run, supplied per lesion and reaction
+// pass by the run's StepCoupling (host/core/coupling.hpp); global_value/global_mean refuse it.
 struct GlobalInput {
-  enum class Kind { kConstant, kTable, kPlasma };
+  enum class Kind { kConstant, kTable, kPlasma, kSystemic };
   std::string name;  // e.g. "plasma_antiPD1", "blood_CD8"
   std::string unit;  // unit of the value, e.g. "nM", "cells/mm^3"
   Kind kind = Kind::kConstant;

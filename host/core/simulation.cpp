@@ -141,75 +141,139 @@ void Simulation::restore_step_state(const StepState& s) {
   next_fraction_ = s.next_fraction;
 }
 
-void Simulation::advance_to(double t, const Progress& progress, Landing landing) {
-  if (t < t_) throw std::invalid_argument("advance_to: cannot step backwards");
-  // Fractions due now (left by a call that stopped before them), unless this call is to stop
-  // before the fractions of this very time.
-  if (!(landing.before_events && t == t_)) apply_due_fractions();
-  if (auto_ && landing.reestimate && t > t_ && t_ > 0) {
-    // Re-estimate the step from the current state once per call (per output interval): one
-    // step-doubling estimate at the current step, then up to 3 more iterations.
-    dt_max_ = auto_step(p_.time.tolerance, auto_cap_, dt_max_, 4);
-  }
-  // Segments end at each event inside (t_, t) and at t.
-  for (double e : events_) {
-    if (e <= t_) continue;
-    if (e >= t) break;
-    advance_segment(e, progress);
-    apply_due_fractions();
-  }
-  advance_segment(t, progress);
-  if (!landing.before_events) apply_due_fractions();
+void Simulation::set_dt_max(double dt) {
+  if (!(std::isfinite(dt) && dt > 0)) throw std::invalid_argument("Simulation: step limit " + num(dt) + " s");
+  dt_max_ = dt;
 }
 
-void Simulation::advance_segment(double t, const Progress& progress) {
-  const double span = t - t_;
+void Simulation::advance_to(double t, const Progress& progress, Landing landing) {
+  advance_together({this}, t, progress, landing, nullptr);
+}
+
+void Simulation::advance_together(const std::vector<Simulation*>& sims, double t, const Progress& progress,
+                                  Landing landing, StepCoupling* coupling) {
+  if (sims.empty()) throw std::invalid_argument("advance_together: no simulation");
+  Simulation& s0 = *sims[0];
+  for (const Simulation* s : sims)
+    if (s->t_ != s0.t_) throw std::invalid_argument("advance_together: the simulations are at different times");
+  if (t < s0.t_) throw std::invalid_argument("advance_to: cannot step backwards");
+  // Fractions due now (left by a call that stopped before them), unless this call is to stop
+  // before the fractions of this very time.
+  if (!(landing.before_events && t == s0.t_))
+    for (Simulation* s : sims) s->apply_due_fractions();
+  if (s0.auto_ && landing.reestimate && t > s0.t_ && s0.t_ > 0) {
+    // Re-estimate the step from the current state once per call (per output interval): one
+    // step-doubling estimate at the current step, then up to 3 more iterations.
+    for (Simulation* s : sims) s->dt_max_ = s->auto_step(s->p_.time.tolerance, s->auto_cap_, s->dt_max_, 4);
+  }
+  if (sims.size() > 1) {  // lockstep: the smallest step limit
+    double dt = s0.dt_max_;
+    for (const Simulation* s : sims) dt = std::min(dt, s->dt_max_);
+    for (Simulation* s : sims) s->dt_max_ = dt;
+  }
+  const std::vector<int> reduced = coupling ? coupling->reduced_fields() : std::vector<int>{};
+  // Segments end at each event inside (t_, t) and at t.
+  for (double e : s0.events_) {
+    if (e <= s0.t_) continue;
+    if (e >= t) break;
+    advance_segment(sims, e, progress, coupling, reduced);
+    for (Simulation* s : sims) s->apply_due_fractions();
+  }
+  advance_segment(sims, t, progress, coupling, reduced);
+  if (!landing.before_events)
+    for (Simulation* s : sims) s->apply_due_fractions();
+}
+
+void Simulation::advance_segment(const std::vector<Simulation*>& sims, double t, const Progress& progress,
+                                 StepCoupling* coupling, const std::vector<int>& reduced) {
+  Simulation& s0 = *sims[0];
+  const double span = t - s0.t_;
   if (span > 0) {
     // Equal sub-steps that land exactly on t; counted in double, refused beyond kMaxSteps.
-    const double nd = substep_count(span, dt_max_);
-    if (!(nd + double(steps_) <= kMaxSteps))
-      throw std::runtime_error("Simulation: advancing from t = " + num(t_) + " s to " + num(t) + " s takes " + num(nd) +
-                               " steps of at most " + num(dt_max_) + " s, beyond the limit of " + num(kMaxSteps) +
-                               " steps per run");
+    const double nd = substep_count(span, s0.dt_max_);
+    if (!(nd + double(s0.steps_) <= kMaxSteps))
+      throw std::runtime_error("Simulation: advancing from t = " + num(s0.t_) + " s to " + num(t) + " s takes " +
+                               num(nd) + " steps of at most " + num(s0.dt_max_) + " s, beyond the limit of " +
+                               num(kMaxSteps) + " steps per run");
     const long long n = (long long)nd;
     const double dt = span / double(n);
-    const double t0 = t_;
-    const bool expl = p_.time.integrator == Integrator::kExplicit;
+    const double t0 = s0.t_;
+    const bool expl = s0.p_.time.integrator == Integrator::kExplicit;
+    const long long check_every = s0.check_every_;
+    // Step by step when a simulation has model terms or a coupling is there; else in chunks.
+    bool stepwise = coupling != nullptr;
+    for (const Simulation* s : sims) stepwise = stepwise || s->coupled_;
+    std::vector<std::vector<double>> totals(sims.size());
     long long done = 0;
     while (done < n) {
       int chunk = (int)std::min<long long>(n - done, progress ? 32 : (1 << 20));
-      if (check_every_ > 0) chunk = (int)std::min<long long>(chunk, check_every_ - steps_ % check_every_);
-      if (!coupled_) {
-        if (expl)
-          b_.explicit_steps(dt, chunk);
-        else
-          implicit_steps(dt, chunk);
+      if (check_every > 0) chunk = (int)std::min<long long>(chunk, check_every - s0.steps_ % check_every);
+      if (!stepwise) {
+        for (Simulation* s : sims) {
+          if (expl)
+            s->b_.explicit_steps(dt, chunk);
+          else
+            s->implicit_steps(dt, chunk);
+        }
       } else {
         for (int q = 0; q < chunk; ++q) {
           const long long i = done + q;
           const double ts = t0 + dt * double(i);
-          if (expl) {
-            b_.explicit_steps(dt, 1);
-            b_.chemotaxis(dt);
-            b_.react(dt, globals_mean(ts, ts + dt));
-          } else {
-            // Strang with the inner half-steps of neighbouring steps merged: the segment
-            // starts and ends with a half reaction step, full ones in between.
-            if (i == 0) b_.react(0.5 * dt, globals_mean(ts, ts + 0.5 * dt));
-            implicit_steps(dt, 1);
-            b_.chemotaxis(dt);
-            const double te = i + 1 == n ? ts + dt : ts + 1.5 * dt;
-            b_.react(te - (ts + 0.5 * dt), globals_mean(ts + 0.5 * dt, te));
+          for (size_t l = 0; l < sims.size(); ++l) {
+            Simulation& s = *sims[l];
+            const int lesion = (int)l;
+            if (!s.coupled_) {
+              if (expl)
+                s.b_.explicit_steps(dt, 1);
+              else
+                s.implicit_steps(dt, 1);
+            } else if (expl) {
+              s.b_.explicit_steps(dt, 1);
+              s.b_.chemotaxis(dt);
+              s.b_.react(dt, s.inputs(lesion, ts, ts + dt, coupling));
+            } else {
+              // Strang with the inner half-steps of neighbouring steps merged: the segment
+              // starts and ends with a half reaction step, full ones in between.
+              if (i == 0) s.b_.react(0.5 * dt, s.inputs(lesion, ts, ts + 0.5 * dt, coupling));
+              s.implicit_steps(dt, 1);
+              s.b_.chemotaxis(dt);
+              const double te = i + 1 == n ? ts + dt : ts + 1.5 * dt;
+              s.b_.react(te - (ts + 0.5 * dt), s.inputs(lesion, ts + 0.5 * dt, te, coupling));
+            }
+          }
+          if (coupling) {
+            for (size_t l = 0; l < sims.size(); ++l) {
+              Simulation& s = *sims[l];
+              s.b_.field_sums(reduced, totals[l]);
+              const GridSpec& g = s.p_.grid;
+              const double voxel_mm3 = g.h[0] * g.h[1] * g.h[2] * 1e-9;
+              for (double& x : totals[l]) x *= voxel_mm3;
+            }
+            coupling->after_step(ts, i + 1 == n ? t : ts + dt, totals);
           }
         }
       }
       done += chunk;
-      steps_ += chunk;
-      if (check_every_ > 0 && steps_ % check_every_ == 0) tme::check_state(p_, b_, limits_, t0 + dt * double(done));
+      for (Simulation* s : sims) {
+        s->steps_ += chunk;
+        if (check_every > 0 && s->steps_ % check_every == 0)
+          tme::check_state(s->p_, s->b_, s->limits_, t0 + dt * double(done));
+      }
       if (progress && done < n) progress(t0 + dt * double(done));
     }
   }
-  t_ = t;
+  for (Simulation* s : sims) s->t_ = t;
+}
+
+std::vector<double> Simulation::inputs(int lesion, double t0, double t1, StepCoupling* coupling) const {
+  std::vector<double> g = globals_mean(t0, t1);
+  if (coupling)
+    coupling->input_means(lesion, t0, t1, g);
+  else
+    for (size_t i = 0; i < p_.model.globals.size(); ++i)
+      if (p_.model.globals[i].kind == GlobalInput::Kind::kSystemic)
+        global_mean(p_.model, (int)i, t0, t1);  // throws: nothing supplies it
+  return g;
 }
 
 void Simulation::apply_due_fractions() {
@@ -229,7 +293,8 @@ void Simulation::apply_due_fractions() {
 
 std::vector<double> Simulation::globals_mean(double t0, double t1) const {
   std::vector<double> g(p_.model.globals.size());
-  for (size_t i = 0; i < g.size(); ++i) g[i] = global_mean(p_.model, (int)i, t0, t1);
+  for (size_t i = 0; i < g.size(); ++i)
+    g[i] = p_.model.globals[i].kind == GlobalInput::Kind::kSystemic ? 0.0 : global_mean(p_.model, (int)i, t0, t1);
   return g;
 }
 

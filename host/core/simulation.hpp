@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "host/core/backend.hpp"
+#include "host/core/coupling.hpp"
 #include "host/core/problem.hpp"
 
 namespace tme {
@@ -103,6 +104,17 @@ class Simulation {
   // Advance to time t [s] (>= time()) in equal sub-steps <= dt_max(); lands exactly on t.
   // Throws std::runtime_error, before stepping, when the steps would pass kMaxSteps.
   void advance_to(double t, const Progress& progress = {}, Landing landing = {});
+  // Advances several simulations (the lesions of one run: problems with the same model, time
+  // control and events, each on its own backend) to time t [s] in lockstep: the same events,
+  // the same segments and the same steps (the smallest step limit of them all; every
+  // simulation's dt_max() is set to it), each step taken by every simulation in list order
+  // before the next. `coupling` (may be null) supplies the kSystemic inputs of every reaction
+  // pass and receives the field totals after each step (host/core/coupling.hpp). With one
+  // simulation and no coupling it is exactly advance_to. All must be at the same time.
+  static void advance_together(const std::vector<Simulation*>& sims, double t, const Progress& progress = {},
+                               Landing landing = {}, StepCoupling* coupling = nullptr);
+  // Sets the step limit [s] (> 0) used between events (lockstep runs: the common step).
+  void set_dt_max(double dt);
   // Output times 0, every, ..., t_end (the last one exactly t_end).
   std::vector<double> output_times() const;
   // Called after each fraction is applied, with its event and the dose [Gy] per voxel.
@@ -127,8 +139,12 @@ class Simulation {
   // explicit limit) and iterates at most `iterations` times; restores the state.
   double auto_step(double tol, double cap, double dt0, int iterations);
   void implicit_steps(double dt, int n);
-  // Equal sub-steps over [t_, t1] with no event strictly inside.
-  void advance_segment(double t1, const Progress& progress);
+  // Equal sub-steps over [t_, t1] with no event strictly inside, of every simulation.
+  static void advance_segment(const std::vector<Simulation*>& sims, double t1, const Progress& progress,
+                              StepCoupling* coupling, const std::vector<int>& reduced);
+  // The uniform inputs of lesion `lesion` over [t0, t1]: exact means, the coupling's entries
+  // from the coupling.
+  std::vector<double> inputs(int lesion, double t0, double t1, StepCoupling* coupling) const;
   // Applies the fractions with time <= t_ not applied yet.
   void apply_due_fractions();
   std::vector<double> globals_mean(double t0, double t1) const;
