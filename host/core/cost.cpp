@@ -253,7 +253,7 @@ MemoryCost memory_cost(const Problem& p, CostBackend b) {
   }
   if (!md.chemotaxis.empty()) backend += 3 * kReal * nv;
   if (b == CostBackend::kCuda && !md.plans.empty()) backend += kReal * nv;  // the fraction's dose
-  // What `tmesim run` keeps beside them (host/cli/commands.cpp): the state read back per
+  // What `tmesim run` keeps beside them (host/run/run.cpp): the state read back per
   // output; with step 'auto' the three states of the step-doubling estimate (simulation.cpp);
   // with radiotherapy the dose accumulator (its labels, dose, BED, EQD2 and last fraction in
   // double), survival per irradiated population (double), the arrays written (real), and per

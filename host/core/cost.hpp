@@ -4,7 +4,7 @@
 //
 // Memory is counted from the buffers the program allocates (docs/architecture.md, "Memory per
 // voxel"): the Problem, the backend's copies and scratch (backend_impl.hpp),
-// and what `tmesim run` keeps beside them (host/cli/commands.cpp: the state read back per
+// and what `tmesim run` keeps beside them (host/run/run.cpp: the state read back per
 // output, radiotherapy accumulators and survival per population). The run time comes from the
 // measured CPU costs per voxel and pass of docs/performance.md; for CUDA it is derived from the
 // device's memory bandwidth and marked unmeasured. The constants are in cost.cpp, each with its

@@ -1,6 +1,6 @@
 // Checkpoint files of tmesim run (output.checkpoint_every, tmesim run --resume): a binary
 // header that identifies what the checkpoint belongs to, then a payload of little sections
-// written and read in the same order by the run (host/cli/commands.cpp).
+// written and read in the same order by the run (host/run/run.cpp).
 //
 // Layout (integers little-endian as the host writes them; this format is read back on the
 // machine kind that wrote it):
