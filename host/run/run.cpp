@@ -135,7 +135,8 @@ using Series = std::vector<std::pair<double, std::string>>;
 std::string multiblock_xml(const std::vector<std::pair<std::string, std::string>>& blocks) {
   auto attr = [](const std::string& s) {
     std::string o;
-    for (char c : s) o += c == '&' ? "&amp;" : c == '"' ? "&quot;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : std::string(1, c);
+    for (char c : s)
+      o += c == '&' ? "&amp;" : c == '"' ? "&quot;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : std::string(1, c);
     return o;
   };
   std::string x =
@@ -208,8 +209,8 @@ std::vector<Stop> run_stops(const LoadedScene& ls, const std::vector<double>& ti
 struct Run::Lesion {
   std::string name;  // "" for a single-lesion run
   LoadedScene ls;
-  fs::path dir;    // where its files go (the run directory, or lesions/<name>/)
-  fs::path rel;    // that directory relative to the run directory ("" or "lesions/<name>")
+  fs::path dir;  // where its files go (the run directory, or lesions/<name>/)
+  fs::path rel;  // that directory relative to the run directory ("" or "lesions/<name>")
   std::unique_ptr<Backend> backend;
   std::unique_ptr<Simulation> sim;
   std::vector<int> fields;  // species written to the volumes

@@ -61,13 +61,13 @@ class RunReporter {
 
 // Where a run comes from: recorded in its checkpoints and provenance.json.
 struct RunOrigin {
-  std::string scene_given;        // the scene path as given
-  std::string scene_abs;          // its absolute path (what --resume loads)
-  std::vector<std::string> set;   // --set overrides, in order
-  std::string until;              // --until ("" none)
-  std::string command_line;       // the command that started the run
-  std::string started;            // UTC time the run started
-  long long check_every = 0;      // state check every this many steps too (0: at stops only)
+  std::string scene_given;       // the scene path as given
+  std::string scene_abs;         // its absolute path (what --resume loads)
+  std::vector<std::string> set;  // --set overrides, in order
+  std::string until;             // --until ("" none)
+  std::string command_line;      // the command that started the run
+  std::string started;           // UTC time the run started
+  long long check_every = 0;     // state check every this many steps too (0: at stops only)
 };
 
 // A checkpoint opened for --resume: its header, the run's origin, and the reader positioned
