@@ -101,9 +101,9 @@ int run_viz_script(const std::string& command, const std::string& script_name, c
   if (python.empty()) {
     const char* path = std::getenv("PATH");
     err << "tmesim " << command << ": python3 not found (neither " << kSystemPython
-        << " nor in PATH=" << (path ? path : "")
-        << "); it needs python3 with matplotlib and VTK (Debian: python3-matplotlib python3-vtk9; "
-           "scripts/install-deps installs them)\n";
+        << " nor in PATH=" << (path ? path : "") << "); viz/" << script_name
+        << " needs python3 with numpy and matplotlib (report also VTK; Debian: python3-matplotlib "
+           "python3-vtk9; scripts/install-deps installs them)\n";
     return 1;
   }
   out.flush();
