@@ -55,11 +55,22 @@ LoadedPatient load_patient_text(const std::string& text, const std::string& name
     return p;
   }
   p.lesion_names = setup.names;
+  // The memory each lesion read takes from what the next ones may use (the floor of its
+  // per-voxel buffers, as the loader's early check counts them).
+  Machine left = machine;
+  auto take = [&](const Problem& q) {
+    const MemoryCost all = memory_floor(q.grid.nvox(), q.nspecies(), machine.backend),
+                     none = memory_floor(0, q.nspecies(), machine.backend);
+    left.host_available -= all.host - none.host;
+    left.device_available -= all.device - none.device;
+  };
+  take(p.lesions[0].problem);
   for (size_t i = 1; i < p.lesion_names.size(); ++i) {
     scene_detail::LesionSetup next;
     next.index = (int)i;
     for (size_t j = 0; j < i; ++j) next.earlier.push_back({p.lesion_names[j], p.lesions[j].problem.grid});
-    p.lesions.push_back(scene_detail::load_text(text, name, base_dir, machine, overrides, &next));
+    p.lesions.push_back(scene_detail::load_text(text, name, base_dir, left, overrides, &next));
+    take(p.lesions.back().problem);
   }
   p.resolved_yaml = patient_yaml(p.lesions, p.lesion_names);
   return p;

@@ -34,7 +34,8 @@ struct LoadedPatient {
 };
 
 // Loads a scene as a patient (see above). Throws SceneError; a lesion whose grid intersects an
-// earlier lesion's is refused.
+// earlier lesion's is refused, and so is one whose fields do not fit the memory of `machine`
+// that the lesions before it leave.
 LoadedPatient load_patient(const std::string& path, const Machine& machine = Machine{},
                            const SceneOverrides& overrides = SceneOverrides{});
 // Same, from text; `name` stands for the file name in messages, `base_dir` resolves map files.

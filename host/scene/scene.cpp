@@ -192,9 +192,11 @@ void Loader::check_memory(const Val& at, int nfields) const {
   const double avail = host ? machine_.host_available - none.host : machine_.device_available;
   const double per_voxel = host ? one.host - none.host : one.device;
   const Dims& d = p_.grid.d;
+  // A patient's later lesion sees what the lesions before it leave (load_patient).
+  const std::string beside = earlier_.empty() ? "" : " beside the lesions listed before it";
   err_.fail(at,
             std::to_string(d.nx) + " x " + std::to_string(d.ny) + " x " + std::to_string(d.nz) + " voxels with " +
-                std::to_string(nfields) + (nfields == 1 ? " field " : " fields ") + why,
+                std::to_string(nfields) + (nfields == 1 ? " field " : " fields ") + why + beside,
             "at most " + count_text(std::max(0.0, std::floor(avail / per_voxel))) + " voxels with " +
                 std::to_string(nfields) + (nfields == 1 ? " field" : " fields") + " on this machine");
 }

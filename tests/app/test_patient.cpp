@@ -356,3 +356,28 @@ TEST(PatientCli, ValidateReportsEachLesion) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Patient, LaterLesionsSeeTheMemoryTheEarlierOnesLeave) {
+  const LoadedPatient free = tme::load_patient_text(two_lesions(5), "pat.yaml", kScenes);
+  const int nf = free.lesions[0].problem.nspecies();
+  const tme::MemoryCost all = tme::memory_floor(120, nf, tme::CostBackend::kCpu),
+                        none = tme::memory_floor(0, nf, tme::CostBackend::kCpu);
+  // Room for one lesion of 6 x 5 x 4 voxels and a half: lesion a fits, lesion b does not.
+  tme::Machine m;
+  m.host_available = none.host + 1.5 * (all.host - none.host);
+  std::string msg;
+  try {
+    tme::load_patient_text(two_lesions(5), "pat.yaml", kScenes, m);
+  } catch (const tme::SceneError& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("6 x 5 x 4 voxels with "), std::string::npos) << msg;
+  EXPECT_NE(msg.find(" beside the lesions listed before it (expected at most "), std::string::npos) << msg;
+  // Room for both.
+  m.host_available = none.host + 2 * (all.host - none.host);
+  EXPECT_EQ(tme::load_patient_text(two_lesions(5), "pat.yaml", kScenes, m).lesions.size(), 2u);
+}
+
+}  // namespace

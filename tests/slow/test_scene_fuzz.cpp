@@ -492,6 +492,7 @@ const std::vector<Target> kValidateTargets{
     {"models/tme.yaml", "tests/model_tme.yaml"},
     {"tests/model_small_model.yaml", "tests/model_small.yaml"},
     {"tests/model_small_base.yaml", "tests/model_small.yaml"},
+    {"patient/two_flank.yaml", "patient/two_flank.yaml"},
 };
 
 // Small scenes that also run, shortened to a few seconds on one core (scenes/tests/rt_course.yaml
