@@ -259,6 +259,13 @@ int cmd_sensitivity(const SensitivityOptions& o, std::ostream& out, std::ostream
     return 2;
   }
   --r.scope;
+  if (p.grid.nvox() == 1 && r.scope > 0 && p.regions[r.scope - 1].mask[0] == 0) {
+    err << me << "--outcome '" << o.outcome << "': region '" << oc.scope
+        << "' covers at most half of the well-mixed part, so the voxel is outside it and its totals are 0 "
+           "(expected --well-mixed-over "
+        << oc.scope << ", or the scope grid)\n";
+    return 2;
+  }
   r.t_s = p.time.t_end;
   const std::vector<TotalUnit> totals = total_units(p);
   r.unit = oc.stat == "total" ? totals[r.field].name : p.species[r.field].unit;

@@ -144,6 +144,15 @@ TEST_F(SensitivityCli, ExactMessages) {
   r = tmesim("--outcome 'X.grid.total' --samples 4 -q -o x");
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.err, "tmesim sensitivity: --outcome 'X.grid.total': no field 'X' (expected one of T, E)\n");
+  spit(tmp_ / "s2.yaml", std::string(kScene) +
+                             "regions: {corner: {box: {min: [0 um, 0 um, 0 um], max: [100 um, "
+                             "100 um, 100 um]}}}\n");
+  r = tme::test::run_shell(kBinary, "sensitivity s2.yaml --outcome 'T.corner.total' --samples 4 -q -o x", tmp_.path());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err,
+            "tmesim sensitivity: --outcome 'T.corner.total': region 'corner' covers at most half of the well-mixed "
+            "part, so the voxel is outside it and its totals are 0 (expected --well-mixed-over corner, or the scope "
+            "grid)\n");
   EXPECT_FALSE(fs::exists(tmp_ / "x"));
 }
 
