@@ -27,17 +27,20 @@ DIR and renamed into place):
                  time_s,arm,lesion,<column>,... ; the values are the runs' observables.csv
                  text, unchanged (rows in the order of the arms, then lesions, then time)
   events.csv     arm,lesion,event,time_s,detail (time_s as the run wrote it): each arm's fractions (event 'fraction', per
-                 lesion, detail 'plan <name>, <prescribed> Gy') and drug doses (event 'drug',
+                 lesion, detail 'plan <name>, <prescribed> Gy prescribed, max <dose> Gy in the lesion',
+                 the max from the schedule's 'grid' row) and drug doses (event 'drug',
                  lesion '*': every lesion, detail '<drug> <amount> mg'), up to the run's end
   <slug>.png     one per column (slug: the column's full name with every run of characters other than
                  letters, digits, '.', '-' and '_' made one '_', e.g. burden_cells.png): one
                  panel per lesion, one line per arm against time; in a grey band below the
                  lines (the y axis is extended downwards to make room) each arm's
-                 fraction times are marked with '|' ticks and its drug doses with '^' markers,
+                 fraction times are marked with '|' ticks (faint where the fraction gave the
+                 lesion 0 Gy: a fraction to another lesion) and its drug doses with '^' markers,
                  in the arm's colour, one row per arm; a log y axis when the values span
                  3 decades or more
   compare.json   what was drawn, read back from the figures: per plot its file, size in
                  pixels and per panel the lines (arm, points) and event marks per arm
+                 (fraction_marks, fraction_no_dose_marks, drug_marks)
 Prints a summary table: per arm and lesion, the first column at the start, its minimum and
 the time of the minimum, at the end, and the end relative to the first arm's end in the same
 lesion. Needs matplotlib and numpy (Debian: python3-matplotlib python3-numpy).
@@ -196,13 +199,14 @@ def read_lesion(run, lesion_dir, columns):
 
 
 def read_fractions(run, lesion_dir):
-    """[(time [s], its text, detail)] of the fractions delivered to the lesion (one per time and plan)."""
+    """[(time [s], its text, detail, max dose in the lesion [Gy] or None)] of the fractions
+    delivered to the lesion (one per time and plan; the max dose is the 'grid' row's max_Gy)."""
     p = os.path.join(lesion_dir, "delivered_schedule.csv")
     if not os.path.isfile(p):
         p = os.path.join(run, "delivered_schedule.csv")
     if not os.path.isfile(p):
         return []
-    out, seen = [], set()
+    out, at = [], {}
     with open(p, newline="") as f:
         for r in csv.DictReader(f):
             try:
@@ -210,11 +214,19 @@ def read_fractions(run, lesion_dir):
             except (KeyError, ValueError, TypeError):
                 continue
             key = (t, r.get("plan"))
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append((t, r["time_s"].strip(), f"plan {r.get('plan_name', '?')}, {r.get('prescribed_Gy', '?')} Gy"))
-    return out
+            if key not in at:
+                at[key] = len(out)
+                out.append([t, r["time_s"].strip(), f"plan {r.get('plan_name', '?')}, {r.get('prescribed_Gy', '?')} Gy "
+                            "prescribed", None])
+            if r.get("scope") == "grid":
+                try:
+                    out[at[key]][3] = float(r["max_Gy"])
+                except (KeyError, ValueError, TypeError):
+                    pass
+    for e in out:
+        if e[3] is not None:
+            e[2] += f", max {e[3]:g} Gy in the lesion"
+    return [tuple(e) for e in out]
 
 
 def read_drug_doses(run):
@@ -301,7 +313,7 @@ def write_events(path, arms, lesions):
         w.writerow(["arm", "lesion", "event", "time_s", "detail"])
         for a in arms:
             for n in lesions:
-                for _, t, detail in a["fractions"][n]:
+                for _, t, detail, _ in a["fractions"][n]:
                     w.writerow([a["label"], n, "fraction", t, detail])
             for _, t, detail in a["drugs"]:
                 w.writerow([a["label"], "*", "drug", t, detail])
@@ -342,10 +354,14 @@ def plot_column(plt, out_dir, arms, lesions, column, header_name, tscale, tunit)
             series.append(y)
             tr = ax.get_xaxis_transform()  # x in data, y in axes fraction
             yrow = 0.02 + row_h * (i + 0.5)
-            ft = [e[0] / tscale for e in a["fractions"][lesion]]
-            if ft:
-                ax.plot(ft, [yrow] * len(ft), ls="none", marker="|", ms=9, mew=1.6, color=colour, transform=tr,
-                        gid=f"fraction:{a['label']}")
+            # Fractions that gave the lesion a dose: solid ticks; those that gave it none (a
+            # fraction to another lesion): faint ticks.
+            hit = [e[0] / tscale for e in a["fractions"][lesion] if e[3] is None or e[3] > 0]
+            missed = [e[0] / tscale for e in a["fractions"][lesion] if e[3] is not None and e[3] <= 0]
+            for ft, kind, alpha in ((hit, "fraction", 1.0), (missed, "fraction_no_dose", 0.3)):
+                if ft:
+                    ax.plot(ft, [yrow] * len(ft), ls="none", marker="|", ms=9, mew=1.6, color=colour,
+                            alpha=alpha, transform=tr, gid=f"{kind}:{a['label']}")
             dt = [e[0] / tscale for e in a["drugs"]]
             if dt:
                 ax.plot(dt, [yrow] * len(dt), ls="none", marker="^", ms=6, color=colour, transform=tr,
@@ -379,6 +395,9 @@ def plot_column(plt, out_dir, arms, lesions, column, header_name, tscale, tunit)
     handles = [Line2D([], [], color=colours[i % len(colours)], lw=1.8, label=a["label"]) for i, a in enumerate(arms)]
     if any(a["fractions"][n] for a in arms for n in lesions):
         handles.append(Line2D([], [], color="0.3", ls="none", marker="|", ms=9, mew=1.6, label="fraction"))
+    if any(e[3] is not None and e[3] <= 0 for a in arms for n in lesions for e in a["fractions"][n]):
+        handles.append(Line2D([], [], color="0.3", alpha=0.3, ls="none", marker="|", ms=9, mew=1.6,
+                              label="fraction, 0 Gy here"))
     if any(a["drugs"] for a in arms):
         handles.append(Line2D([], [], color="0.3", ls="none", marker="^", ms=6, label="drug dose"))
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=9, frameon=False)
@@ -389,17 +408,19 @@ def plot_column(plt, out_dir, arms, lesions, column, header_name, tscale, tunit)
     w, h = (int(round(x * DPI)) for x in fig.get_size_inches())
     panels = []
     for k, lesion in enumerate(lesions):
-        lines, fr, dr = [], {}, {}
+        lines, fr, fr0, dr = [], {}, {}, {}
         for ln in flat[k].get_lines():
             kind, _, arm = (ln.get_gid() or "").partition(":")
             if kind == "arm":
                 lines.append({"arm": arm, "points": len(ln.get_xdata())})
             elif kind == "fraction":
                 fr[arm] = len(ln.get_xdata())
+            elif kind == "fraction_no_dose":
+                fr0[arm] = len(ln.get_xdata())
             elif kind == "drug":
                 dr[arm] = len(ln.get_xdata())
         panels.append({"lesion": lesion, "log_y": flat[k].get_yscale() == "log", "lines": lines,
-                       "fraction_marks": fr, "drug_marks": dr})
+                       "fraction_marks": fr, "fraction_no_dose_marks": fr0, "drug_marks": dr})
     plt.close(fig)
     return {"file": fname, "column": header_name, "width_px": w, "height_px": h, "panels": panels}
 

@@ -77,7 +77,11 @@ fs::path hand_run(const fs::path& where, const std::map<std::string, std::string
     const fs::path d = name.empty() ? where : where / "lesions" / name;
     fs::create_directories(d);
     spit(d / "observables.csv", obs);
-    if (!schedule.empty() && name != "right") spit(d / "delivered_schedule.csv", schedule);
+    // Lesion "right" is outside the field: the same fraction, 0 Gy.
+    if (!schedule.empty())
+      spit(
+          d / "delivered_schedule.csv",
+          name == "right" ? schedule.substr(0, schedule.find('\n') + 1) + "3600,1,0,sbrt,8,grid,10,0,0,0\n" : schedule);
   }
   if (!drugs.empty()) spit(where / "drug_doses.csv", drugs);
   return where;
@@ -155,13 +159,14 @@ TEST(Compare, TwoRealRunsSideBySide) {
   EXPECT_EQ(cells(out[4]), (std::vector<std::string>{"10Gy", "-", g4(tumour["10Gy"][0]), g4(tumour["10Gy"][2]), "48",
                                                      g4(tumour["10Gy"][2]), g4(tumour["10Gy"][2] / tumour["low"][2])}));
 
-  // events.csv: both fractions of each arm.
+  // events.csv: both fractions of each arm, with the prescription (the plan's fraction dose)
+  // and the largest dose the lesion's grid got (five times more in the second arm).
   EXPECT_EQ(slurp(d / "compare" / "events.csv"),
             "arm,lesion,event,time_s,detail\n"
-            "low,-,fraction,43200,\"plan uniform, 2 Gy\"\n"
-            "low,-,fraction,129600,\"plan uniform, 8 Gy\"\n"
-            "10Gy,-,fraction,43200,\"plan uniform, 2 Gy\"\n"
-            "10Gy,-,fraction,129600,\"plan uniform, 8 Gy\"\n");
+            "low,-,fraction,43200,\"plan uniform, 2 Gy prescribed, max 2 Gy in the lesion\"\n"
+            "low,-,fraction,129600,\"plan uniform, 8 Gy prescribed, max 8 Gy in the lesion\"\n"
+            "10Gy,-,fraction,43200,\"plan uniform, 2 Gy prescribed, max 10 Gy in the lesion\"\n"
+            "10Gy,-,fraction,129600,\"plan uniform, 8 Gy prescribed, max 40 Gy in the lesion\"\n");
 
   // The plots: PNGs of the size compare.json gives (one panel: 700 x 450 px), and in it two
   // lines of 3 points and two fraction marks per arm, no drug marks.
@@ -239,12 +244,15 @@ TEST(Compare, MultiLesionLayout) {
             "0,a,right,2000\n86400,a,right,2000\n172800,a,right,4000\n"
             "0,control,left,1000\n86400,control,left,800\n172800,control,left,900\n"
             "0,control,right,2000\n86400,control,right,1000\n172800,control,right,1000\n");
-  // The fraction goes to the lesion whose schedule has it; the drug dose after the end is left out.
+  // Each lesion's fractions from its own schedule (0 Gy in lesion right); the drug dose after
+  // the end is left out.
   EXPECT_EQ(slurp(d / "cmp" / "events.csv"),
             "arm,lesion,event,time_s,detail\n"
-            "a,left,fraction,3600,\"plan sbrt, 8 Gy\"\n"
+            "a,left,fraction,3600,\"plan sbrt, 8 Gy prescribed, max 8 Gy in the lesion\"\n"
+            "a,right,fraction,3600,\"plan sbrt, 8 Gy prescribed, max 0 Gy in the lesion\"\n"
             "a,*,drug,7200,antiPD1 200 mg\n");
-  // Two panels stacked: 700 x (2 x 360 + 90) px; two lines each; arm a's marks in both.
+  // Two panels stacked: 700 x (2 x 360 + 90) px; two lines each; arm a's marks in both (its
+  // fraction faint in lesion right, which it gave no dose).
   const fs::path png = d / "cmp" / "burden_cells.png";
   ASSERT_TRUE(has_png_signature(png));
   EXPECT_EQ(png_size(png), (std::pair<int, int>{700, 810}));
@@ -256,9 +264,13 @@ TEST(Compare, MultiLesionLayout) {
     EXPECT_EQ(json_after(json, "log_y", from), "false");
     EXPECT_EQ(json_after(json, "arm", from), "\"a\"");
     EXPECT_EQ(json_after(json, "arm", from), "\"control\"");
-    EXPECT_EQ(json_after(json, "fraction_marks", from),
-              std::string(lesion) == "\"left\"" ? "{" : "{}");  // left: {"a": 1}
-    if (std::string(lesion) == "\"left\"") {
+    const bool left = std::string(lesion) == "\"left\"";
+    EXPECT_EQ(json_after(json, "fraction_marks", from), left ? "{" : "{}");
+    if (left) {
+      EXPECT_EQ(json_after(json, "a", from), "1");
+    }
+    EXPECT_EQ(json_after(json, "fraction_no_dose_marks", from), left ? "{}" : "{");
+    if (!left) {
       EXPECT_EQ(json_after(json, "a", from), "1");
     }
     EXPECT_EQ(json_after(json, "drug_marks", from), "{");
