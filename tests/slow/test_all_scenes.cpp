@@ -85,6 +85,11 @@ const std::vector<SceneCase>& cases() {
       {"rt_single.yaml", {}, 0, "ExampleScenes.Single"},
       {"rt_twice_daily.yaml", {}, 0, "ExampleScenes.TwiceDaily"},
       {"rt_two_plans.yaml", {}, 0, "ExampleScenes.TwoPlans"},
+      // Two lesions (volumes per lesion): to day 8, with the first of the three fractions.
+      {"patient/two_flank.yaml",
+       {{"end: 14 d", "end: 8 d"}, {"total: 24 Gy, fractions: 3", "total: 8 Gy, fractions: 1"}},
+       9,
+       ""},
   };
   return all;
 }
@@ -93,7 +98,7 @@ bool is_scene(const fs::path& p) {
   std::istringstream in(slurp(p));
   std::string line;
   while (std::getline(in, line))
-    if (line.rfind("grid:", 0) == 0) return true;
+    if (line.rfind("grid:", 0) == 0 || line.rfind("lesions:", 0) == 0) return true;
   return false;
 }
 
@@ -134,26 +139,38 @@ TEST_P(AllScenes, RunsEndToEnd) {
   ASSERT_EQ(r.code, 0) << c.path << "\n" << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_FALSE(fs::exists(tmp / "run.incomplete"));
-  for (const char* f : {"provenance.json", "scene.yaml", "scene.resolved.yaml", "fields.pvd", "observables.csv"})
-    EXPECT_TRUE(fs::exists(run / f)) << f;
-  char name[32];
-  std::snprintf(name, sizeof name, "fields_%04d.vti", c.volumes - 1);
-  EXPECT_TRUE(fs::exists(run / name)) << name;
-  std::snprintf(name, sizeof name, "fields_%04d.vti", c.volumes);
-  EXPECT_FALSE(fs::exists(run / name)) << name;
-
-  // observables.csv: one row per volume, every number finite.
-  std::istringstream csv(slurp(run / "observables.csv"));
-  std::string line;
-  std::getline(csv, line);
-  int rows = 0;
-  while (std::getline(csv, line)) {
-    ++rows;
-    std::istringstream ls(line);
-    std::string cell;
-    while (std::getline(ls, cell, ',')) EXPECT_TRUE(std::isfinite(std::stod(cell))) << line;
+  for (const char* f : {"provenance.json", "scene.yaml", "scene.resolved.yaml"}) EXPECT_TRUE(fs::exists(run / f)) << f;
+  // A scene with lesions writes each lesion's volumes and observables in lesions/<name>.
+  std::vector<fs::path> outs;
+  if (fs::exists(run / "lesions")) {
+    EXPECT_TRUE(fs::exists(run / "patient.pvd"));
+    for (const auto& e : fs::directory_iterator(run / "lesions")) outs.push_back(e.path());
+    EXPECT_GE(outs.size(), 2u);
+  } else {
+    outs.push_back(run);
   }
-  EXPECT_EQ(rows, c.volumes);
+  for (const fs::path& out : outs) {
+    SCOPED_TRACE(out.string());
+    for (const char* f : {"fields.pvd", "observables.csv"}) EXPECT_TRUE(fs::exists(out / f)) << f;
+    char name[32];
+    std::snprintf(name, sizeof name, "fields_%04d.vti", c.volumes - 1);
+    EXPECT_TRUE(fs::exists(out / name)) << name;
+    std::snprintf(name, sizeof name, "fields_%04d.vti", c.volumes);
+    EXPECT_FALSE(fs::exists(out / name)) << name;
+
+    // observables.csv: one row per volume, every number finite.
+    std::istringstream csv(slurp(out / "observables.csv"));
+    std::string line;
+    std::getline(csv, line);
+    int rows = 0;
+    while (std::getline(csv, line)) {
+      ++rows;
+      std::istringstream ls(line);
+      std::string cell;
+      while (std::getline(ls, cell, ',')) EXPECT_TRUE(std::isfinite(std::stod(cell))) << line;
+    }
+    EXPECT_EQ(rows, c.volumes);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Scenes, AllScenes, ::testing::ValuesIn(cases()),
