@@ -201,6 +201,102 @@ TEST(Compare, TwoRealRunsSideBySide) {
   EXPECT_EQ(csv_rows(d / "compare" / "compare.csv")[1][1], "high");
 }
 
+// Two lesions of 8x8x4 voxels, 10 mm apart: the plan (cli_rt's) covers lesion 'right' only.
+// Listed right first, so the scene's order is not the order of the names.
+const char* const kTwoLesions = R"(name: two_small
+time: {end: 2 d, output_every: 1 d, integrator: lod, step: 1 h}
+lesions:
+  - name: right
+    grid: {shape: [8, 8, 4], spacing: 20 um}
+  - name: left
+    grid: {shape: [8, 8, 4], spacing: 20 um, origin: [10 mm, 0 mm, 0 mm]}
+species:
+  - {name: tumour, unit: cells/mm^3, diffusion: 0 um^2/s, initial: {constant: 1e5 cells/mm^3}}
+  - {name: doomed, unit: cells/mm^3, diffusion: 0 um^2/s}
+radiotherapy:
+  alpha_beta: {default: 10 Gy}
+  response:
+    - {population: tumour, alpha: 0.146 1/Gy, beta: 0.0146 1/Gy^2, doomed: doomed}
+  plans:
+    - name: uniform
+      dose: {targets: [{box: {min: [-1 mm, -1 mm, -1 mm], max: [1 mm, 1 mm, 1 mm]}, prescription: 2 Gy}]}
+      per_fraction: 2 Gy
+      schedule: {list: [{time: 12 h}, {time: 36 h, dose: 8 Gy}]}
+)";
+
+TEST(Compare, TwoRealMultiLesionRuns) {
+  const tme::test::TempDir tmp("tmesim_compare_real_lesions");
+  const fs::path& d = tmp.path();
+  spit(d / "two.yaml", kTwoLesions);
+  Result r = tmesim("run two.yaml -o a --backend cpu --quiet", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = tmesim(
+      "run two.yaml -o b --backend cpu --quiet --set 'radiotherapy.plans[uniform].dose.targets[0].prescription=4 Gy'",
+      d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_TRUE(fs::is_regular_file(d / "a" / "lesions" / "left" / "observables.csv"));
+  r = tmesim("compare a b --column tumour.grid.total", d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  // compare.csv: each lesion's observables.csv text, lesions in the scene's order.
+  const auto rows = csv_rows(d / "compare" / "compare.csv");
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"time_s", "arm", "lesion", "tumour.grid.total [cells]"}));
+  size_t at = 1;
+  std::map<std::string, double> end;
+  for (const char* run : {"a", "b"})
+    for (const char* lesion : {"right", "left"}) {
+      const auto obs = csv_rows(d / run / "lesions" / lesion / "observables.csv");
+      ASSERT_EQ(obs.size(), 4u);
+      ASSERT_EQ(obs[0][1], "tumour.grid.total [cells]");
+      for (size_t i = 1; i < obs.size(); ++i, ++at) {
+        ASSERT_LT(at, rows.size());
+        EXPECT_EQ(rows[at], (std::vector<std::string>{obs[i][0], run, lesion, obs[i][1]}));
+      }
+      end[std::string(run) + "/" + lesion] = std::stod(obs.back()[1]);
+    }
+  EXPECT_EQ(at, rows.size());
+  // The lesion outside the field keeps its cells in both arms; the one inside loses more with
+  // the higher prescription.
+  EXPECT_EQ(end["a/left"], end["b/left"]);
+  EXPECT_LT(end["b/right"], end["a/right"]);
+  EXPECT_LT(end["a/right"], end["a/left"]);
+  // Fractions: the dose in lesion right, 0 Gy in lesion left (faint marks there).
+  EXPECT_EQ(slurp(d / "compare" / "events.csv"),
+            "arm,lesion,event,time_s,detail\n"
+            "a,right,fraction,43200,\"plan uniform, 2 Gy prescribed, max 2 Gy in the lesion\"\n"
+            "a,right,fraction,129600,\"plan uniform, 8 Gy prescribed, max 8 Gy in the lesion\"\n"
+            "a,left,fraction,43200,\"plan uniform, 2 Gy prescribed, max 0 Gy in the lesion\"\n"
+            "a,left,fraction,129600,\"plan uniform, 8 Gy prescribed, max 0 Gy in the lesion\"\n"
+            "b,right,fraction,43200,\"plan uniform, 2 Gy prescribed, max 4 Gy in the lesion\"\n"
+            "b,right,fraction,129600,\"plan uniform, 8 Gy prescribed, max 16 Gy in the lesion\"\n"
+            "b,left,fraction,43200,\"plan uniform, 2 Gy prescribed, max 0 Gy in the lesion\"\n"
+            "b,left,fraction,129600,\"plan uniform, 8 Gy prescribed, max 0 Gy in the lesion\"\n");
+  const fs::path png = d / "compare" / "tumour.grid.total_cells.png";
+  ASSERT_TRUE(has_png_signature(png));
+  EXPECT_EQ(png_size(png), (std::pair<int, int>{700, 810}));
+  const std::string json = slurp(d / "compare" / "compare.json");
+  size_t from = json.find("\"plots\"");
+  for (const char* lesion : {"\"right\"", "\"left\""}) {
+    const bool in_field = std::string(lesion) == "\"right\"";
+    EXPECT_EQ(json_after(json, "lesion", from), lesion);
+    EXPECT_EQ(json_after(json, "arm", from), "\"a\"");
+    EXPECT_EQ(json_after(json, "points", from), "3");
+    EXPECT_EQ(json_after(json, "arm", from), "\"b\"");
+    EXPECT_EQ(json_after(json, "points", from), "3");
+    EXPECT_EQ(json_after(json, "fraction_marks", from), in_field ? "{" : "{}");
+    if (in_field) {
+      EXPECT_EQ(json_after(json, "a", from), "2");
+      EXPECT_EQ(json_after(json, "b", from), "2");
+    }
+    EXPECT_EQ(json_after(json, "fraction_no_dose_marks", from), in_field ? "{}" : "{");
+    if (!in_field) {
+      EXPECT_EQ(json_after(json, "a", from), "2");
+      EXPECT_EQ(json_after(json, "b", from), "2");
+    }
+  }
+}
+
 // Observables of a hand-written lesion: burden b0, b1, b2 at 0, 1 and 2 d.
 std::string obs3(double b0, double b1, double b2) {
   std::ostringstream s;
