@@ -58,6 +58,9 @@ struct Model {
   double rtol = 1e-3;        // per-voxel reaction sub-step tolerance (relative)
   std::vector<double> atol;  // per species [its unit]; empty = 1e-9 each
   std::vector<GlobalInput> globals;
+  // The populations (fields in cells/mm^3) whose totals form the tumour burden [cells]
+  // (observables.csv's "burden [cells]" columns); empty: no burden reported.
+  std::vector<int> burden;
   std::vector<Drug> drugs;
 
   // radiotherapy

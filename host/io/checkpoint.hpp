@@ -17,7 +17,8 @@
 namespace tme {
 
 inline constexpr const char* kCheckpointFile = "checkpoint.bin";
-inline constexpr uint32_t kCheckpointFormat = 1;
+// 2: each lesion's tumour burden at the outputs so far follows its events.csv text.
+inline constexpr uint32_t kCheckpointFormat = 2;
 
 // 64-bit FNV-1a of `text`.
 uint64_t fnv1a64(const std::string& text);

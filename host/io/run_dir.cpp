@@ -443,6 +443,13 @@ std::vector<TotalUnit> total_units(const Problem& p) {
   return t;
 }
 
+double burden_total(const std::vector<std::vector<Stats>>& stats, const std::vector<TotalUnit>& totals,
+                    const std::vector<int>& burden, size_t scope) {
+  double b = 0;
+  for (int s : burden) b += stats.at(s).at(scope).total * totals.at(s).factor;
+  return b;
+}
+
 std::string observables_header(const Problem& p, const std::vector<TotalUnit>& totals, bool dose) {
   std::ostringstream h;
   h << "time_s";
@@ -459,12 +466,15 @@ std::string observables_header(const Problem& p, const std::vector<TotalUnit>& t
     for (const char* q : {"dose", "BED", "EQD2"})
       for (const auto& r : scopes)
         for (const char* stat : {"mean", "min", "max"}) h << ',' << q << '.' << r << '.' << stat << " [Gy]";
+  if (!p.model.burden.empty())
+    for (size_t r = 0; r < scopes.size(); ++r) h << ",burden" << (r ? "." + scopes[r] : std::string()) << " [cells]";
   h << '\n';
   return h.str();
 }
 
 std::string observables_row(double t, const std::vector<std::vector<Stats>>& stats,
-                            const std::vector<TotalUnit>& totals, const std::vector<std::vector<Stats>>& dose) {
+                            const std::vector<TotalUnit>& totals, const std::vector<std::vector<Stats>>& dose,
+                            const std::vector<int>& burden) {
   std::ostringstream row;
   row.precision(9);
   row << t;
@@ -473,6 +483,8 @@ std::string observables_row(double t, const std::vector<std::vector<Stats>>& sta
       row << ',' << x.total * totals.at(s).factor << ',' << x.mean << ',' << x.min << ',' << x.max;
   for (const auto& q : dose)
     for (const Stats& x : q) row << ',' << x.mean << ',' << x.min << ',' << x.max;
+  if (!burden.empty())
+    for (size_t r = 0; r < stats.at(0).size(); ++r) row << ',' << burden_total(stats, totals, burden, r);
   row << '\n';
   return row.str();
 }

@@ -122,11 +122,19 @@ std::vector<TotalUnit> total_units(const Problem& p);
 // Observables CSV: "time_s" then per species and scope "<species>.<scope>.<stat> [unit]" for
 // stat in total (in total_unit), mean, min, max (species unit); scope "grid" is the whole grid,
 // then each observed region. With `dose`, then "<q>.<scope>.<stat> [Gy]" for q in dose, BED,
-// EQD2 (cumulative physical dose and its LQ equivalents) and stat in mean, min, max.
+// EQD2 (cumulative physical dose and its LQ equivalents) and stat in mean, min, max. When the
+// model names a tumour burden (Model::burden), last "burden [cells]" (the whole grid) and
+// "burden.<region> [cells]" per observed region: the sum of the burden populations' totals.
 std::string observables_header(const Problem& p, const std::vector<TotalUnit>& totals, bool dose);
-// stats: compute_observables; dose: empty, or scope_stats of dose, BED and EQD2 (3 entries).
+// stats: compute_observables; dose: empty, or scope_stats of dose, BED and EQD2 (3 entries);
+// burden: Model::burden (empty: no burden columns).
 std::string observables_row(double t, const std::vector<std::vector<Stats>>& stats,
-                            const std::vector<TotalUnit>& totals, const std::vector<std::vector<Stats>>& dose);
+                            const std::vector<TotalUnit>& totals, const std::vector<std::vector<Stats>>& dose,
+                            const std::vector<int>& burden = {});
+// The tumour burden [cells] of scope `scope` (0: the whole grid, 1 + r: region r): the sum of
+// the totals of the fields `burden` in their total units.
+double burden_total(const std::vector<std::vector<Stats>>& stats, const std::vector<TotalUnit>& totals,
+                    const std::vector<int>& burden, size_t scope);
 
 // JSON string literal with escapes.
 std::string json_quote(const std::string& s);

@@ -294,6 +294,7 @@ struct Run::Lesion {
     }
     b.str(csv);
     b.str(events_csv);
+    b.vec(burden);
   }
 
   // Returns the checkpoint's time [s].
@@ -331,6 +332,7 @@ struct Run::Lesion {
     }
     csv = b.str();
     events_csv = b.str();
+    burden = b.vec<double>();
     return ss.t;
   }
 };
@@ -479,7 +481,6 @@ void Run::save_state(ByteWriter& b, size_t next_stop) {
       b.f64(t);
       b.str(name);
     }
-    for (const auto& L : lesions_) b.vec(L->burden);
   }
 }
 
@@ -499,7 +500,6 @@ void Run::resume(ByteReader& b, const std::string& command_line, const std::stri
       const double t = b.f64();
       patient_pvd_.emplace_back(t, b.str());
     }
-    for (auto& L : lesions_) L->burden = b.vec<double>();
   }
   if (!b.at_end()) b.damaged();
   resuming_ = true;
@@ -600,7 +600,9 @@ void Run::execute() {
         if (L.rt)
           for (const auto* q : {&L.acc->physical_Gy(), &L.acc->bed_Gy(), &L.acc->eqd2_Gy()})
             dose_stats.push_back(scope_stats(p, *q));
-        L.csv += observables_row(st.t, compute_observables(p, L.state), L.totals, dose_stats);
+        const auto stats = compute_observables(p, L.state);
+        L.csv += observables_row(st.t, stats, L.totals, dose_stats, p.model.burden);
+        if (!p.model.burden.empty()) L.burden.push_back(burden_total(stats, L.totals, p.model.burden, 0));
         write_text_atomic(L.dir / "observables.csv", L.csv);
       }
       if (lesions_.size() > 1) write_patient_block(n_, st.t);

@@ -859,9 +859,9 @@ LoadedScene Loader::load(const std::string& text_in) {
   apply_overrides(root_node, text_in.size());
   const Fields all(
       err_, Val{root_node, "", root_node.Mark()},
-      {"name",    "seed",         "grid",       "time",        "regions",  "tissue",     "observe", "species",
-       "output",  "model",        "parameters", "populations", "states",   "terms",      "drugs",   "blood",
-       "initial", "radiotherapy", "well_mixed", "lesions",     "systemic", "lymph_nodes"});
+      {"name",    "seed",         "grid",       "time",        "regions",  "tissue",      "observe", "species",
+       "output",  "model",        "parameters", "populations", "states",   "terms",       "drugs",   "blood",
+       "initial", "radiotherapy", "well_mixed", "lesions",     "systemic", "lymph_nodes", "burden"});
   // A patient's lesion: the shared keys and those of its entry of `lesions:` (scene_lesions.cpp).
   const Fields root = all.has("lesions") ? lesion_root(all) : all;
 

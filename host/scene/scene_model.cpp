@@ -25,9 +25,9 @@ namespace scene_detail {
 namespace {
 
 const std::vector<std::string> kModelFileKeys{"include", "parameters", "species", "populations", "states",
-                                              "terms",   "drugs",      "blood",   "systemic"};
-const std::vector<std::string> kSceneModelKeys{"model", "parameters", "populations", "states",
-                                               "terms", "drugs",      "blood",       "initial"};
+                                              "terms",   "drugs",      "blood",   "systemic",    "burden"};
+const std::vector<std::string> kSceneModelKeys{"model", "parameters", "populations", "states", "terms",
+                                               "drugs", "blood",      "initial",     "burden"};
 // The kind keys of terms (kTermRegistry, kernels/term_types.hpp), and the other keys of one.
 std::vector<std::string> term_kind_names() {
   std::vector<std::string> v;
@@ -739,6 +739,20 @@ struct ModelReader {
     return split_quantity(s).unit;
   }
 
+  // burden: the populations whose totals form the tumour burden (Model::burden); the last
+  // file that lists them decides (the scene after its model files).
+  void read_burden() {
+    const ModelFile* from = nullptr;
+    for (const ModelFile& f : m.files)
+      if (section(f, "burden").present()) from = &f;
+    if (!from) return;
+    InFile scope(L, *from);
+    L.out_["burden"] = YAML::Node(YAML::NodeType::Sequence);
+    List items(L, section(*from, "burden"), "a list of populations, e.g. [T, Td]", L.out_["burden"]);
+    for (const Val& item : items)
+      model().burden.push_back(items.item(item, [&](const Val& v) { return population(v); }));
+  }
+
   void read_blood() {
     const std::vector<Entry> blood =
         collect("blood", "blood input", {"name", "unit", "value", "table"}, {"value", "table"});
@@ -1122,6 +1136,7 @@ struct ModelReader {
       List terms(L, tv, "a list of terms", L.out_["terms"]);
       for (const Val& item : terms) read_term(terms, item);
     }
+    read_burden();
 
     // tolerances: relative per sub-step (model.tolerance; model: <file> has none), absolute per field
     const Val mv = root.get("model");

@@ -88,11 +88,11 @@ TEST(Checkpoint, ForeignTruncatedAndNewerFilesAreRefused) {
   EXPECT_EQ(any_error_of([&] { ByteReader(full.substr(0, 20), "x.bin").header(); }),
             "x.bin: checkpoint is truncated or damaged");
   CheckpointHeader newer = header();
-  newer.format = 2;
+  newer.format = 3;
   ByteWriter w2;
   w2.header(newer);
   EXPECT_EQ(any_error_of([&] { ByteReader(w2.bytes(), "x.bin").header(); }),
-            "x.bin: checkpoint format 2, this tmesim reads format 1");
+            "x.bin: checkpoint format 3, this tmesim reads format 2");
 }
 
 TEST(Checkpoint, MismatchNamesVersionPrecisionGridAndScene) {
