@@ -178,7 +178,7 @@ const std::vector<Row>& rows() {
       {"UnknownTopLevelKey", B::kFlow, {"+6 outptu: {fields: all}"},
        "bad.yaml:6:1: outptu: unknown key 'outptu' (expected one of: name, seed, grid, time, regions, tissue, "
        "observe, species, output, model, parameters, populations, states, terms, drugs, blood, initial, "
-       "radiotherapy, well_mixed, lesions, systemic, lymph_nodes)"},
+       "radiotherapy, well_mixed, lesions, systemic, lymph_nodes, burden)"},
       // A misspelt key is reported as unknown, not as a missing 'shape'.
       {"UnknownNestedKey", B::kFlow, {"=2 grid:\n  shaep: [4, 4, 4]\n  spacing: 10 um"},
        "bad.yaml:3:3: grid.shaep: unknown key 'shaep' (expected one of: shape, spacing, origin)"},
