@@ -36,6 +36,7 @@ TME_HD inline real fraction_survival(const FractionArgs& a, int q, long long idx
   return rt::lq_survival_oxygen(a.pop[q].alpha, a.pop[q].beta, d, po2, a.oer_max, a.oer_k_mmHg);
 }
 
+// A voxel without dose is left as it is (its survival factors are 1).
 TME_HD inline void fraction_voxel(const FractionArgs& a, long long idx) {
   const real d = a.dose[idx];
   if (!(d > real(0))) return;
@@ -48,6 +49,7 @@ TME_HD inline void fraction_voxel(const FractionArgs& a, long long idx) {
   }
   for (int q = 0; q < a.npop; ++q) {
     const real S = fraction_survival(a, q, idx);
+    if (a.survival) a.survival[q * a.nvox + idx] *= double(S);
     real& n = a.fields[a.pop[q].species * a.nvox + idx];
     const real n0 = clamp_nonneg(n);
     n = n0 * S;

@@ -44,6 +44,9 @@ struct FractionArgs {
   int oxygen = -1;          // oxygen field, or -1 (no oxygen modification)
   real oxygen_to_mmHg = 1;  // pO2 [mmHg] per unit of the oxygen field
   real oer_max = 3, oer_k_mmHg = 3;
+  // LQ survival product since the start of population q at voxel v: survival[q * nvox + v],
+  // multiplied by each fraction's S (double: the products of many fractions); null: not kept.
+  double* survival = nullptr;
 };
 
 }  // namespace tme

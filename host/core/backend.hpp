@@ -52,6 +52,12 @@ class Backend {
   virtual void chemotaxis(double dt) = 0;
   // One radiotherapy fraction (kernels/fraction.hpp): dose [Gy] per voxel (nvox values).
   virtual void apply_fraction(const std::vector<real>& dose) = 0;
+  // The LQ survival product of every irradiated population (Model::radio_pops) since load,
+  // kept where the fractions are applied: npop * nvox values (population-major), 1 before any
+  // fraction; empty for a model without irradiated populations. write_survival sets it
+  // (checkpoints); throws std::invalid_argument for another size.
+  virtual void read_survival(std::vector<double>& out) = 0;
+  virtual void write_survival(const std::vector<double>& in) = 0;
   // Current state, nspecies * nvox values.
   virtual void read_state(std::vector<real>& out) = 0;
   virtual void write_state(const std::vector<real>& in) = 0;

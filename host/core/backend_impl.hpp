@@ -116,6 +116,8 @@ class SpaceBackend final : public Backend {
     chemo_ = build_chemotaxis_args(p.model, geom_, h, host_coeffs_);
     fraction_ = build_fraction_args(p.model);
     fraction_.nvox = nvox_;
+    put(survival_, std::vector<double>(p.model.radio_pops.size() * size_t(nvox_), 1.0));
+    fraction_.survival = ptr_or_null(survival_);
     zeros(check_first_, 1);
     // The copies above read the Problem and `init`, which belong to the caller and this
     // scope: let them complete before returning.
@@ -196,6 +198,14 @@ class SpaceBackend final : public Backend {
     parallel_for(sp_.exec(), a.nvox, FractionOp{a});
   }
 
+  void read_survival(std::vector<double>& out) override {
+    out.resize(survival_.size());
+    if (!out.empty()) sp_.to_host(out.data(), survival_.data(), out.size() * sizeof(double));
+  }
+  void write_survival(const std::vector<double>& in) override {
+    if (in.size() != survival_.size()) throw std::invalid_argument("write_survival: wrong size");
+    if (!in.empty()) sp_.to_space(survival_.data(), in.data(), in.size() * sizeof(double));
+  }
   void read_state(std::vector<real>& out) override {
     out.resize(a_.size());
     sp_.to_host(out.data(), a_.data(), a_.size() * sizeof(real));
@@ -440,6 +450,7 @@ class SpaceBackend final : public Backend {
   Buffer<real> be_delta_{"be_increment"}, be_p_{"be_direction"}, be_q_{"be_operator_direction"};
   Buffer<double> be_partial_{"be_dot_partials"};  // kBeDotBlocks partial sums
   std::vector<double> be_host_partial_;
+  Buffer<double> survival_{"lq_survival"};            // npop * nvox survival products (FractionArgs::survival)
   Buffer<double> sum_partial_{"field_sum_partials"};  // kSumBlocks partial sums (field_sums)
   std::vector<double> sum_host_;
   LinearSolveStats be_stats_;  // since load

@@ -253,17 +253,17 @@ MemoryCost memory_cost(const Problem& p, CostBackend b) {
   }
   if (!md.chemotaxis.empty()) backend += 3 * kReal * nv;
   if (b == CostBackend::kCuda && !md.plans.empty()) backend += kReal * nv;  // the fraction's dose
+  backend += 8 * double(md.radio_pops.size()) * nv;  // LQ survival per irradiated population (double)
   // What `tmesim run` keeps beside them (host/run/run.cpp): the state read back per
   // output; with step 'auto' the three states of the step-doubling estimate (simulation.cpp);
   // with radiotherapy the dose accumulator (its labels, dose, BED, EQD2 and last fraction in
-  // double), survival per irradiated population (double), the arrays written (real), and per
-  // fraction the dose in double and in real, and the state read for the oxygen modification.
+  // double), the survival per irradiated population read back (double), the arrays written
+  // (real), and per fraction the dose in double and in real.
   double run = kReal * ns * nv;
   if (step_auto(p)) run += 3 * kReal * ns * nv;
   if (!md.plans.empty()) {
     const double pops = md.radio_pops.size();
     run += double(p.labels.size()) + 4 * 8 * nv + 8 * pops * nv + kReal * (3 + pops) * nv + (8 + kReal) * nv;
-    if (md.oxygen >= 0) run += kReal * ns * nv;
   }
   MemoryCost c;
   c.host = kProgramBytes + problem + run + (b == CostBackend::kCpu ? backend : 0);

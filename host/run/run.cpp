@@ -18,7 +18,6 @@
 #include "host/core/version.hpp"
 #include "host/io/paraview_script.hpp"
 #include "host/io/vtk_io.hpp"
-#include "kernels/fraction.hpp"
 
 namespace fs = std::filesystem;
 
@@ -216,9 +215,8 @@ struct Run::Lesion {
   std::vector<int> fields;  // species written to the volumes
   bool rt = false;
   std::unique_ptr<rt::DoseAccumulator> acc;
-  std::vector<std::vector<double>> survival;  // per irradiated population, per voxel
+  std::vector<double> survival;  // read back from the backend: per irradiated population, per voxel
   std::vector<rt::DeliveredRow> delivered;
-  std::vector<real> now;  // the state read for the oxygen enhancement (lives with the hook)
   std::vector<std::vector<real>> rt_out;
   std::vector<MaskOut> masks;
   std::vector<TotalUnit> totals;
@@ -243,8 +241,11 @@ struct Run::Lesion {
         std::copy(src[q]->begin(), src[q]->end(), rt_out[q].begin());
         arrays.push_back({names[q], rt_out[q].data()});
       }
+      // The LQ survival the backend keeps where it applies the fractions.
+      backend->read_survival(survival);
+      const long long nv = p.grid.nvox();
       for (size_t q = 0; q < m.radio_pops.size(); ++q) {
-        std::copy(survival[q].begin(), survival[q].end(), rt_out[3 + q].begin());
+        std::copy(survival.begin() + q * nv, survival.begin() + (q + 1) * nv, rt_out[3 + q].begin());
         arrays.push_back({"survival_" + p.species[m.radio_pops[q].species].name + " [1]", rt_out[3 + q].data()});
       }
     }
@@ -281,8 +282,12 @@ struct Run::Lesion {
       b.vec(acc->eqd2_Gy());
       b.vec(acc->last_fraction_Gy());
       b.i64(acc->fractions());
-      b.u64(survival.size());
-      for (const auto& sv : survival) b.vec(sv);
+      // The survival per population, as separate vectors (the format before it moved to the backend).
+      backend->read_survival(survival);
+      const size_t npop = ls.problem.model.radio_pops.size(), nv = size_t(ls.problem.grid.nvox());
+      b.u64(npop);
+      for (size_t q = 0; q < npop; ++q)
+        b.vec(std::vector<double>(survival.begin() + q * nv, survival.begin() + (q + 1) * nv));
       save_rows(b, delivered);
     }
     for (const auto* series : {&pvd, &pvd_before, &pvd_after}) {
@@ -315,11 +320,15 @@ struct Run::Lesion {
       auto physical = b.vec<double>(), bed = b.vec<double>(), eqd2 = b.vec<double>(), last = b.vec<double>();
       const int fractions = (int)b.i64();
       acc->restore(std::move(physical), std::move(bed), std::move(eqd2), std::move(last), fractions);
-      if (b.u64() != survival.size()) b.damaged();
-      for (auto& sv : survival) {
-        sv = b.vec<double>();
+      const size_t npop = p.model.radio_pops.size();
+      if (b.u64() != npop) b.damaged();
+      survival.clear();
+      for (size_t q = 0; q < npop; ++q) {
+        const std::vector<double> sv = b.vec<double>();
         if ((long long)sv.size() != nv) b.damaged();
+        survival.insert(survival.end(), sv.begin(), sv.end());
       }
+      backend->write_survival(survival);
       delivered = restore_rows(b);
     }
     for (auto* series : {&pvd, &pvd_before, &pvd_after}) {
@@ -409,7 +418,6 @@ Run::Run(LoadedPatient patient, std::unique_ptr<Backend> first, RunDirectory& di
     // Radiotherapy accounting: cumulative dose, BED, EQD2 and LQ survival per irradiated
     // population (fields), and the delivered-schedule report.
     L.rt = !m.plans.empty();
-    L.survival.assign(m.radio_pops.size(), std::vector<double>(L.rt ? nv : 0, 1.0));
     if (L.rt) {
       std::vector<double> ab = m.alpha_beta_Gy;
       if (ab.empty()) ab.assign(std::max<size_t>(1, p.label_names.size()), 10.0);
@@ -417,18 +425,9 @@ Run::Run(LoadedPatient patient, std::unique_ptr<Backend> first, RunDirectory& di
       std::vector<std::pair<std::string, const std::vector<uint8_t>*>> regions;
       for (const NamedMask& r : p.regions) regions.emplace_back(r.name, &r.mask);
       L.sim->on_fraction([this, &L, regions](const FractionEvent& f, const std::vector<real>& dose) {
-        const Problem& p = L.ls.problem;
-        const Model& m = p.model;
-        const long long nv = p.grid.nvox();
+        const Model& m = L.ls.problem.model;
         const std::vector<double> d(dose.begin(), dose.end());
         L.acc->add_fraction(d);
-        if (m.oxygen >= 0) L.backend->read_state(L.now);  // pO2 (fractions do not change it)
-        FractionArgs fa = build_fraction_args(m);
-        fa.fields = L.now.empty() ? nullptr : L.now.data();
-        fa.nvox = nv;
-        fa.dose = dose.data();
-        for (size_t q = 0; q < m.radio_pops.size(); ++q)
-          for (long long v = 0; v < nv; ++v) L.survival[q][v] *= fraction_survival(fa, (int)q, v);
         const auto rows = rt::summarise_fraction(f.time_s, f.plan, m.plans[f.plan].name, f.dose_Gy, d, regions);
         L.delivered.insert(L.delivered.end(), rows.begin(), rows.end());
         write_text_atomic(L.dir / "delivered_schedule.csv", rt::delivered_schedule_csv(L.delivered));

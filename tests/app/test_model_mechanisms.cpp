@@ -128,6 +128,12 @@ class SceneRun {
     return sum / double(n);
   }
   double min(const std::string& name) const { return compute_observables(problem(), state_)[field(name)][0].min; }
+  // The LQ survival product the backend keeps (Backend::read_survival).
+  std::vector<double> survival() const {
+    std::vector<double> s;
+    b_->read_survival(s);
+    return s;
+  }
   double max(const std::string& name) const { return compute_observables(problem(), state_)[field(name)][0].max; }
 
  private:
@@ -421,6 +427,12 @@ TEST_P(ModelMechanisms, RadiationLowersTumourAndLymphocytesByLqSurvival) {
     expect_rel(r.mean("Td"), T0 * (1 - sT), 1e-5, "Td" + when);
     expect_rel(r.mean("CD8"), C0 * sL, 1e-5, "CD8" + when);
     expect_rel(r.mean("Treg"), R0 * sL, 1e-5, "Treg" + when);
+    // The backend's survival product per population (T, CD8, Treg), at every voxel.
+    const std::vector<double> surv = r.survival();
+    const size_t nv = size_t(r.problem().grid.nvox());
+    ASSERT_EQ(surv.size(), 3 * nv);
+    for (size_t q = 0; q < 3; ++q)
+      for (size_t v = 0; v < nv; v += nv / 7 + 1) expect_rel(surv[q * nv + v], q ? sL : sT, 1e-6, "survival" + when);
   }
   // Lymphocytes are more radiosensitive than the tumour here (alpha 0.2 vs 0.146).
   EXPECT_LT(r.mean("CD8") / C0, r.mean("T") / T0);
