@@ -931,9 +931,11 @@ LoadedScene Loader::load(const std::string& text_in) {
     err_.fail(top, "(top level)", e.what(), "a consistent problem");
   }
 
-  const uint8_t* over = nullptr;
+  // A copy of the mask averaged over: the loop below replaces every region's mask, that one's too.
+  std::vector<uint8_t> over_mask;
   for (const Region& r : regions_)
-    if (r.name == well_mixed) over = r.mask.data();
+    if (r.name == well_mixed) over_mask = r.mask;
+  const uint8_t* over = over_mask.empty() ? nullptr : over_mask.data();
   if (well_mixed != "none") {
     try {
       Problem w = well_mixed_problem(p_, over);
