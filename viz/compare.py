@@ -54,6 +54,9 @@ import re
 import shutil
 import sys
 
+import plot_observables
+import viz_common
+
 PREFIX = "tmesim compare"
 DEFAULT_COLUMN = "burden [cells]"
 SINGLE = "-"  # the lesion name of a single-lesion run
@@ -71,31 +74,6 @@ def fail(msg, code=1):
 
 def warn(msg):
     print(f"{PREFIX}: warning: {msg}", file=sys.stderr)
-
-
-def check_modules():
-    missing = []
-    for mod, pkg in (("numpy", "python3-numpy"), ("matplotlib", "python3-matplotlib")):
-        try:
-            __import__(mod)
-        except ImportError:
-            missing.append(f"{mod} (Debian package {pkg})")
-    if missing:
-        fail(f"missing Python modules for {sys.executable}: {', '.join(missing)}; "
-             "scripts/install-deps installs them")
-
-
-def run_refusal(run):
-    """The same sentences as the C++ command (report_refusal in host/cli/report.cpp)."""
-    if not os.path.exists(run):
-        return f"'{run}': no such directory"
-    if not os.path.isdir(run):
-        return f"'{run}' is not a directory"
-    if not os.path.isfile(os.path.join(run, ".tmesim-run")):
-        return f"'{run}' is not a tmesim run directory (no .tmesim-run in it)"
-    if not os.path.isfile(os.path.join(run, "provenance.json")):
-        return f"'{run}' is not a finished run directory (no provenance.json: the run is going on or was stopped)"
-    return ""
 
 
 def strip_unit(name):
@@ -319,18 +297,6 @@ def write_events(path, arms, lesions):
                 w.writerow([a["label"], "*", "drug", t, detail])
 
 
-def time_axis(tmax):
-    for scale, unit in ((86400.0, "d"), (3600.0, "h"), (60.0, "min")):
-        if tmax >= 3 * scale:
-            return scale, unit
-    return 1.0, "s"
-
-
-def spans_decades(series, decades=3):
-    pos = [v for s in series for v in s if v > 0 and math.isfinite(v)]
-    return len(pos) > 1 and max(pos) >= 10 ** decades * min(pos)
-
-
 def plot_column(plt, out_dir, arms, lesions, column, header_name, tscale, tunit):
     """One PNG: a panel per lesion, a line per arm, each arm's events marked in its colour."""
     from matplotlib.lines import Line2D
@@ -366,7 +332,7 @@ def plot_column(plt, out_dir, arms, lesions, column, header_name, tscale, tunit)
             if dt:
                 ax.plot(dt, [yrow] * len(dt), ls="none", marker="^", ms=6, color=colour, transform=tr,
                         gid=f"drug:{a['label']}")
-        if spans_decades(series):
+        if plot_observables.spans_decades(series):
             ax.set_yscale("log")
         if any(a["fractions"][lesion] or a["drugs"] for a in arms):
             # Room under the lines for the rows of event marks.
@@ -475,7 +441,7 @@ def main():
     runs = [r.rstrip("/") or "/" for r in a.runs]
     try:
         for r in runs:
-            why = run_refusal(r)
+            why = viz_common.run_refusal(r)
             if why:
                 raise Refusal(why)
         for i, r in enumerate(runs):
@@ -491,13 +457,13 @@ def main():
         arms, lesions = gather(runs, labels, columns)
     except Refusal as e:
         fail(str(e), 2)
-    check_modules()
+    viz_common.check_modules(PREFIX, ("numpy", "matplotlib"))
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     header_names = [arms[0]["data"][lesions[0]]["resolved"][c] for c in columns]
-    tscale, tunit = time_axis(max(a["end"] for a in arms))
+    tscale, tunit = plot_observables.time_axis([max(a["end"] for a in arms)])
     parent, base = os.path.split(os.path.abspath(out))
     tmp = os.path.join(parent, f".{base}.tmp-{os.getpid()}")
     old = os.path.join(parent, f".{base}.old-{os.getpid()}")

@@ -31,6 +31,8 @@ import re
 import shutil
 import sys
 
+import viz_common
+
 PREFIX = "tmesim report"
 SCRIPT_DIR = os.path.dirname(os.path.abspath(__file__))
 DPI = 100
@@ -46,26 +48,13 @@ def fail(msg, code=1):
 
 
 def check_modules():
-    """Exits with a message naming every missing module and its Debian package."""
-    missing = []
-    for mod, pkg in (("numpy", "python3-numpy"), ("matplotlib", "python3-matplotlib"), ("vtk", "python3-vtk9")):
-        try:
-            __import__(mod)
-        except ImportError:
-            missing.append(f"{mod} (Debian package {pkg})")
-    if missing:
-        fail(f"missing Python modules for {sys.executable}: {', '.join(missing)}; "
-             "scripts/install-deps installs them")
+    viz_common.check_modules(PREFIX, ("numpy", "matplotlib", "vtk"))
 
 
 def check_run_dir(run):
-    """The same refusals as the C++ command (host/cli/report.cpp), for use without it."""
-    if not os.path.isdir(run):
-        fail(f"'{run}' is not a directory", 2)
-    if not os.path.isfile(os.path.join(run, ".tmesim-run")):
-        fail(f"'{run}' is not a tmesim run directory (no .tmesim-run in it)", 2)
-    if not os.path.isfile(os.path.join(run, "provenance.json")):
-        fail(f"'{run}' is not a finished run directory (no provenance.json: the run is going on or was stopped)", 2)
+    why = viz_common.run_refusal(run)
+    if why:
+        fail(why, 2)
 
 
 def esc(x):
