@@ -15,6 +15,7 @@
 #include "host/rt/dose_map.hpp"
 #include "host/scene/patient.hpp"
 #include "tests/program.hpp"
+#include "tests/same_problem.hpp"
 
 namespace {
 
@@ -22,54 +23,9 @@ namespace fs = std::filesystem;
 using tme::LoadedPatient;
 using tme::LoadedScene;
 using tme::Problem;
+using tme::test::expect_same_problem;
 
 const std::string kScenes = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests";
-
-// Everything a lesion's Problem holds per voxel or per field, compared exactly.
-void expect_same_problem(const Problem& a, const Problem& b) {
-  EXPECT_EQ(a.name, b.name);
-  EXPECT_EQ(a.seed, b.seed);
-  EXPECT_EQ(a.grid.d.nx, b.grid.d.nx);
-  EXPECT_EQ(a.grid.d.ny, b.grid.d.ny);
-  EXPECT_EQ(a.grid.d.nz, b.grid.d.nz);
-  for (int k = 0; k < 3; ++k) {
-    EXPECT_EQ(a.grid.h[k], b.grid.h[k]);
-    EXPECT_EQ(a.grid.origin[k], b.grid.origin[k]);
-  }
-  ASSERT_EQ(a.nspecies(), b.nspecies());
-  for (int s = 0; s < a.nspecies(); ++s) {
-    EXPECT_EQ(a.species[s].name, b.species[s].name);
-    EXPECT_EQ(a.species[s].unit, b.species[s].unit);
-    EXPECT_EQ(a.coeffs[s].decay, b.coeffs[s].decay);
-    EXPECT_EQ(a.coeffs[s].D[0], b.coeffs[s].D[0]);
-  }
-  EXPECT_EQ(a.label_names, b.label_names);
-  EXPECT_EQ(a.labels, b.labels);
-  EXPECT_EQ(a.initial, b.initial);
-  EXPECT_EQ(a.nsrc, b.nsrc);
-  EXPECT_EQ(a.src, b.src);
-  EXPECT_EQ(a.nupt, b.nupt);
-  EXPECT_EQ(a.upt, b.upt);
-  EXPECT_EQ(a.nhold, b.nhold);
-  EXPECT_EQ(a.hold.size(), b.hold.size());  // NaN marks free voxels: compared bitwise below
-  if (a.hold.size() == b.hold.size() && !a.hold.empty()) {
-    EXPECT_EQ(std::memcmp(a.hold.data(), b.hold.data(), a.hold.size() * sizeof(tme::real)), 0);
-  }
-  ASSERT_EQ(a.regions.size(), b.regions.size());
-  for (size_t r = 0; r < a.regions.size(); ++r) {
-    EXPECT_EQ(a.regions[r].name, b.regions[r].name);
-    EXPECT_EQ(a.regions[r].mask, b.regions[r].mask);
-  }
-  EXPECT_EQ(a.time.t_end, b.time.t_end);
-  EXPECT_EQ(a.time.output_every, b.time.output_every);
-  const tme::Model &ma = a.model, &mb = b.model;
-  EXPECT_EQ(ma.terms.size(), mb.terms.size());
-  EXPECT_EQ(ma.drugs.size(), mb.drugs.size());
-  ASSERT_EQ(ma.plans.size(), mb.plans.size());
-  for (size_t q = 0; q < ma.plans.size(); ++q) EXPECT_EQ(ma.plans[q].dose, mb.plans[q].dose);
-  ASSERT_EQ(ma.fractions.size(), mb.fractions.size());
-  for (size_t f = 0; f < ma.fractions.size(); ++f) EXPECT_EQ(ma.fractions[f].time_s, mb.fractions[f].time_s);
-}
 
 // `text` with every line but empty ones indented by `pad`.
 std::string indent(const std::string& text, const std::string& pad) {

@@ -9,12 +9,14 @@
 #include "host/io/vtk_io.hpp"
 #include "host/scene/scene.hpp"
 #include "tests/program.hpp"
+#include "tests/same_problem.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using tme::LoadedScene;
 using tme::Problem;
+using tme::test::expect_same_problem;
 
 const std::string kScenes = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests";
 
@@ -31,55 +33,6 @@ std::vector<Centre> centres(const tme::GridSpec& g) {
         c.push_back({g.d.index(i, j, k), g.origin[0] + (i + 0.5) * g.h[0], g.origin[1] + (j + 0.5) * g.h[1],
                      g.origin[2] + (k + 0.5) * g.h[2]});
   return c;
-}
-
-// Every field of two Problems, compared exactly.
-void expect_same_problem(const Problem& a, const Problem& b) {
-  EXPECT_EQ(a.name, b.name);
-  EXPECT_EQ(a.seed, b.seed);
-  EXPECT_EQ(a.grid.d.nx, b.grid.d.nx);
-  EXPECT_EQ(a.grid.d.ny, b.grid.d.ny);
-  EXPECT_EQ(a.grid.d.nz, b.grid.d.nz);
-  for (int ax = 0; ax < 3; ++ax) {
-    EXPECT_EQ(a.grid.h[ax], b.grid.h[ax]);
-    EXPECT_EQ(a.grid.origin[ax], b.grid.origin[ax]);
-  }
-  ASSERT_EQ(a.nspecies(), b.nspecies());
-  for (int s = 0; s < a.nspecies(); ++s) {
-    SCOPED_TRACE("species " + a.species[s].name);
-    EXPECT_EQ(a.species[s].name, b.species[s].name);
-    EXPECT_EQ(a.species[s].unit, b.species[s].unit);
-    const tme::SpeciesCoeffs &x = a.coeffs[s], &y = b.coeffs[s];
-    for (int l = 0; l < tme::kMaxLabels; ++l) EXPECT_EQ(x.D[l], y.D[l]);
-    EXPECT_EQ(x.uses_labels, y.uses_labels);
-    EXPECT_EQ(x.decay, y.decay);
-    EXPECT_EQ(x.km, y.km);
-    EXPECT_EQ(x.src_slot, y.src_slot);
-    EXPECT_EQ(x.upt_slot, y.upt_slot);
-    for (int f = 0; f < 6; ++f) {
-      EXPECT_EQ(x.bc[f].type, y.bc[f].type);
-      EXPECT_EQ(x.bc[f].value, y.bc[f].value);
-    }
-  }
-  EXPECT_EQ(a.label_names, b.label_names);
-  EXPECT_EQ(a.labels, b.labels);
-  EXPECT_EQ(a.initial, b.initial);
-  EXPECT_EQ(a.nsrc, b.nsrc);
-  EXPECT_EQ(a.src, b.src);
-  EXPECT_EQ(a.nupt, b.nupt);
-  EXPECT_EQ(a.upt, b.upt);
-  ASSERT_EQ(a.regions.size(), b.regions.size());
-  for (size_t r = 0; r < a.regions.size(); ++r) {
-    EXPECT_EQ(a.regions[r].name, b.regions[r].name);
-    EXPECT_EQ(a.regions[r].mask, b.regions[r].mask);
-  }
-  EXPECT_EQ(a.time.t_end, b.time.t_end);
-  EXPECT_EQ(a.time.output_every, b.time.output_every);
-  EXPECT_EQ(a.time.max_step, b.time.max_step);
-  EXPECT_EQ(a.time.cfl, b.time.cfl);
-  EXPECT_EQ(a.time.integrator, b.time.integrator);
-  EXPECT_EQ(a.time.step, b.time.step);
-  EXPECT_EQ(a.time.tolerance, b.time.tolerance);
 }
 
 // Reload a scene's resolved YAML; it must give the same Problem and the same resolved text.
