@@ -90,6 +90,28 @@ const std::vector<SceneCase>& cases() {
        {{"end: 14 d", "end: 8 d"}, {"total: 24 Gy, fractions: 3", "total: 8 Gy, fractions: 1"}},
        9,
        ""},
+      // The scenarios of docs/scenarios.md (their base scenes; scripts/run-scenario runs the
+      // arms, tests/app/test_scenarios.cpp validates every arm): to day 8, with the first fraction.
+      {"patient/fractionation_ctla4.yaml",
+       {{"end: 42 d", "end: 8 d"}, {"total: 24 Gy, fractions: 3", "total: 8 Gy, fractions: 1"}},
+       9,
+       ""},
+      {"patient/sbrt_vs_conventional.yaml",
+       {{"end: 42 d", "end: 8 d"}, {"total: 24 Gy, fractions: 3", "total: 8 Gy, fractions: 1"}},
+       9,
+       ""},
+      {"patient/scatter_dose_pd1.yaml",
+       {{"end: 42 d", "end: 8 d"}, {"total: 30 Gy, fractions: 5", "total: 6 Gy, fractions: 1"}},
+       9,
+       ""},
+      {"patient/node_timing.yaml",
+       {{"end: 42 d", "end: 8 d"},
+        {"total: 24 Gy, fractions: 3, per_week: 3, start: 7 d, clock: \"09:00\"",
+         "total: 8 Gy, fractions: 1, per_week: 3, start: 7 d, clock: \"09:00\""},
+        {"total: 24 Gy, fractions: 3, per_week: 3, start: 7 d, clock: \"10:00\"",
+         "total: 8 Gy, fractions: 1, per_week: 3, start: 7 d, clock: \"10:00\""}},
+       9,
+       ""},
   };
   return all;
 }
