@@ -98,7 +98,7 @@
 namespace tme {
 
 // kBackwardEuler: the coupled 3D backward Euler of backward_euler.hpp (no line sweeps).
-enum class Scheme : int { kLodEuler = 0, kDouglasAdi = 1, kBackwardEuler = 2 };
+enum class Scheme : int { kLodEuler = 0, kDouglasAdi = 1, kBackwardEuler = 2, kTrBdf2 = 3 };
 
 // What a sweep solves for and where its increment goes (c: state, x: increment storage).
 enum SweepKind : int {

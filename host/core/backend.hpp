@@ -25,9 +25,12 @@ struct DeviceInfo {
 
 // Work of the linear solves of the coupled backward Euler integrator since load: solves (one
 // per step and species) and preconditioned CG iterations.
+// TR-BDF2 counts two solves per step and species, and its steps redone by backward Euler (a
+// result below zero beyond round-off) as fallbacks.
 struct LinearSolveStats {
   long long solves = 0;
   long long iterations = 0;
+  long long fallbacks = 0;
 };
 
 class Backend {
@@ -69,7 +72,7 @@ class Backend {
   // as a reduction where the state lives in a fixed order (kernels/reduce.hpp): only the
   // partial sums are copied to the host.
   virtual void field_sums(const std::vector<int>& species, std::vector<double>& sums) = 0;
-  // Linear solves of Scheme::kBackwardEuler since load (zero for the other schemes).
+  // Linear solves of Scheme::kBackwardEuler and kTrBdf2 since load (zero for the other schemes).
   virtual LinearSolveStats linear_solve_stats() const = 0;
   // Waits until the work queued so far is done (the CPU backend never queues): for timings.
   virtual void finish() = 0;

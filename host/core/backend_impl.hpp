@@ -137,9 +137,14 @@ class SpaceBackend final : public Backend {
 
   void implicit_steps(Scheme scheme, double dt, int n) override {
     if (n <= 0) return;
-    if (scheme == Scheme::kBackwardEuler) {
+    if (scheme == Scheme::kBackwardEuler || scheme == Scheme::kTrBdf2) {
       for (int it = 0; it < n; ++it)
-        for (int s = 0; s < ns_; ++s) be_solve(s, dt);
+        for (int s = 0; s < ns_; ++s) {
+          if (scheme == Scheme::kTrBdf2)
+            trbdf2_solve(s, dt);
+          else
+            be_solve(s, dt);
+        }
       return;
     }
     check_implicit_grid(geom_.d);
@@ -303,8 +308,8 @@ class SpaceBackend final : public Backend {
     }
     const size_t n = size_t(nvox_);
     for (Buffer<real>* b : {&be_delta_, &be_p_, &be_q_}) zeros(*b, n);
-    zeros(be_partial_, size_t(kBeDotBlocks));
-    be_host_partial_.assign(kBeDotBlocks, 0.0);
+    zeros(be_partial_, size_t(2 * kBeDotBlocks));
+    be_host_partial_.assign(2 * kBeDotBlocks, 0.0);
   }
 
   // x . y over the fine grid, in a fixed order (kernels/backward_euler.hpp).
@@ -348,11 +353,9 @@ class SpaceBackend final : public Backend {
     be_smooth(L, false);
   }
 
-  // One backward Euler step of species s: preconditioned CG on A d = G(u), then u += d.
-  void be_solve(int s, double dt) {
-    be_allocate();
+  // The assembly arguments of species s at step (or stage step) dt [s] (u: its state block).
+  BeAssembleArgs be_args(int s, double dt) {
     const SpeciesCoeffs& hc = host_coeffs_[s];
-    MgLevel& F = be_levels_[0]->L;
     BeAssembleArgs a;
     a.g = geom_;
     a.dt = real(dt);
@@ -362,13 +365,73 @@ class SpaceBackend final : public Backend {
     a.src = hc.src_slot >= 0 ? explicit_.src + hc.src_slot * nvox_ : nullptr;
     a.upt = hc.upt_slot >= 0 ? explicit_.upt + hc.upt_slot * nvox_ : nullptr;
     a.hold = hc.hold_slot >= 0 ? explicit_.hold + hc.hold_slot * nvox_ : nullptr;
+    return a;
+  }
+  bool be_diffuses(int s) const {
+    const SpeciesCoeffs& hc = host_coeffs_[s];
     bool diffuses = false;
     for (int l = 0; l < (hc.uses_labels ? kMaxLabels : 1); ++l) diffuses |= hc.D[l] > 0;
-    if (!diffuses) {  // a diagonal system: solved per voxel
+    return diffuses;
+  }
+
+  // One backward Euler step of species s: preconditioned CG on A d = G(u), then u += d.
+  void be_solve(int s, double dt) {
+    be_allocate();
+    BeAssembleArgs a = be_args(s, dt);
+    if (!be_diffuses(s)) {  // a diagonal system: solved per voxel
       parallel_for(sp_.exec(), nvox_, BeDiagonalOp{a, a_.data() + s * nvox_});
       be_stats_.solves += 1;
       return;
     }
+    be_linear_solve(s, a);
+    parallel_for(sp_.exec(), nvox_, BeFinishOp{be_delta_.data(), a_.data() + s * nvox_});
+  }
+
+  // One TR-BDF2 step of species s (kernels/backward_euler.hpp): two solves with the matrix
+  // I/(beta dt) - L + K; a result below -kTrNegativeTolerance times the largest starting value
+  // is replaced by a backward Euler step from the start.
+  void trbdf2_solve(int s, double dt) {
+    be_allocate();
+    real* u = a_.data() + s * nvox_;
+    if (!be_diffuses(s)) {
+      parallel_for(sp_.exec(), nvox_, BeDiagonalTrBdf2Op{be_args(s, dt), u});
+      be_stats_.solves += 2;
+      return;
+    }
+    if (be_prev_.size() != size_t(nvox_)) zeros(be_prev_, size_t(nvox_));  // on first use
+    const size_t bytes = size_t(nvox_) * sizeof(real);
+    sp_.copy(be_prev_.data(), u, bytes);
+    BeAssembleArgs a = be_args(s, kTrBeta * dt);
+    a.jacobian = 1;
+    a.rhs_scale = real(2);
+    be_linear_solve(s, a);
+    parallel_for(sp_.exec(), nvox_, BeAddOp{be_delta_.data(), u});
+    a.rhs_scale = real(1);
+    a.prev = be_prev_.data();
+    a.prev_coef = real(kTrPrevCoef / dt);
+    be_linear_solve(s, a);
+    const long long nb = std::min<long long>(kBeDotBlocks, nvox_);
+    parallel_for(sp_.exec(), nb, BeTrCheckOp{u, be_delta_.data(), be_prev_.data(), nvox_, nb, be_partial_.data()});
+    sp_.to_host(be_host_partial_.data(), be_partial_.data(), size_t(2 * nb) * sizeof(double));
+    double lo = 0, hi = 0;
+    for (long long t = 0; t < nb; ++t) {
+      const double x = be_host_partial_[2 * t];
+      if (!(x >= lo)) lo = x;
+      hi = std::max(hi, be_host_partial_[2 * t + 1]);
+    }
+    if (lo >= -kTrNegativeTolerance * hi) {
+      parallel_for(sp_.exec(), nvox_, BeFinishOp{be_delta_.data(), u});
+      return;
+    }
+    sp_.copy(u, be_prev_.data(), bytes);
+    be_stats_.fallbacks += 1;
+    be_solve(s, dt);
+  }
+
+  // Assembles species s from a (a.L, a.delta set here), builds the coarse levels and solves
+  // A d = b into be_delta_ by preconditioned CG (d = 0 when b = 0).
+  void be_linear_solve(int s, BeAssembleArgs a) {
+    MgLevel& F = be_levels_[0]->L;
     a.L = F;
     a.delta = be_delta_.data();
     parallel_for(sp_.exec(), geom_.d, BeAssembleOp{a});
@@ -410,7 +473,6 @@ class SpaceBackend final : public Backend {
       parallel_for(sp_.exec(), nvox_, BeDirectionOp{real(rz_next / rz), z, p});
       rz = rz_next;
     }
-    parallel_for(sp_.exec(), nvox_, BeFinishOp{be_delta_.data(), a_.data() + s * nvox_});
   }
 
   Space sp_;  // first: destroyed last
@@ -448,7 +510,8 @@ class SpaceBackend final : public Backend {
   // Coupled backward Euler scratch (be_allocate; released by load).
   std::vector<std::unique_ptr<BeLevel>> be_levels_;  // multigrid levels, fine first
   Buffer<real> be_delta_{"be_increment"}, be_p_{"be_direction"}, be_q_{"be_operator_direction"};
-  Buffer<double> be_partial_{"be_dot_partials"};  // kBeDotBlocks partial sums
+  Buffer<real> be_prev_{"trbdf2_step_start"};     // trbdf2: the species' state at the step's start
+  Buffer<double> be_partial_{"be_dot_partials"};  // 2 kBeDotBlocks partial sums (dot products, TR-BDF2 check)
   std::vector<double> be_host_partial_;
   Buffer<double> survival_{"lq_survival"};            // npop * nvox survival products (FractionArgs::survival)
   Buffer<double> sum_partial_{"field_sum_partials"};  // kSumBlocks partial sums (field_sums)

@@ -73,6 +73,12 @@ constexpr double kPassOverheadS = 20e-6;    // launch and synchronisation per pa
 constexpr double kPcieBytesPerS = 1e10;     // device to host copy of the state per output
 
 bool implicit(const Problem& p) { return p.time.integrator != Integrator::kExplicit; }
+// The coupled solves (be, trbdf2) and their solves per step and species (not measured for
+// trbdf2: counted, two solves of about the same iterations).
+bool coupled_solve(const Problem& p) {
+  return p.time.integrator == Integrator::kBe || p.time.integrator == Integrator::kTrBdf2;
+}
+double solves_per_step(const Problem& p) { return p.time.integrator == Integrator::kTrBdf2 ? 2 : 1; }
 Scheme scheme_of(const Problem& p) { return implicit_scheme(p.time.integrator); }
 bool step_auto(const Problem& p) { return implicit(p) && !(p.time.step > 0); }
 
@@ -119,7 +125,7 @@ double run_seconds(const Problem& p, double steps, double segments, double outpu
   int per_line = 0;
   if (implicit(p))
     for (const SpeciesCoeffs& c : p.coeffs)
-      per_line += p.time.integrator != Integrator::kBe && per_line_species(p.time.integrator == Integrator::kLod, c);
+      per_line += !coupled_solve(p) && per_line_species(p.time.integrator == Integrator::kLod, c);
   const double blocks_bytes = kReal * double(p.src.size() + p.upt.size() + p.hold.size()) + double(p.labels.size());
   const double write = outputs * arrays * nv * kReal / kWriteBytesPerS;
   if (m.backend == CostBackend::kCpu) {
@@ -128,8 +134,8 @@ double run_seconds(const Problem& p, double steps, double segments, double outpu
       int labelled = 0;
       for (const SpeciesCoeffs& c : p.coeffs) labelled += c.uses_labels != 0;
       transport = nv * ((ns - labelled) * kExplicitVs + labelled * kExplicitLabelsVs);
-    } else if (p.time.integrator == Integrator::kBe) {
-      transport = nv * ns * kBeVs;
+    } else if (coupled_solve(p)) {
+      transport = nv * ns * kBeVs * solves_per_step(p);
     } else
       transport =
           nv * ((ns - per_line) * (p.time.integrator == Integrator::kLod ? kLodVs : kAdiVs) + per_line * kPerLineVs);
@@ -146,9 +152,9 @@ double run_seconds(const Problem& p, double steps, double segments, double outpu
   // population in float32 (docs/performance.md).
   double transport = 2 * kReal * ns * nv + blocks_bytes;
   double launches = transport_steps;
-  if (p.time.integrator == Integrator::kBe) {
-    transport = ns * kBeGpuPasses * 2 * kReal * nv;
-    launches = transport_steps * ns * kBeGpuLaunches;
+  if (coupled_solve(p)) {
+    transport = solves_per_step(p) * ns * kBeGpuPasses * 2 * kReal * nv;
+    launches = solves_per_step(p) * transport_steps * ns * kBeGpuLaunches;
   } else if (implicit(p))
     transport = 3 * (transport + 2 * kReal * per_line * nv);
   const double react = 2 * kReal * ns * nv, chemo = 8 * kReal * npops * nv;
@@ -240,11 +246,12 @@ MemoryCost memory_cost(const Problem& p, CostBackend b) {
   // Backend: state ping-pong, its copies of the blocks and labels, implicit scratch and
   // factor tables, chemotaxis face drifts (backend_impl.hpp).
   double backend = 2 * kReal * ns * nv + blocks;
-  if (p.time.integrator == Integrator::kBe) {
+  if (coupled_solve(p)) {
     // The multigrid levels (7 values and an active flag per cell, the coarse levels adding at
     // most 1/7 of the fine one) and the CG increment, direction and its image, for one
     // species at a time (kernels/backward_euler.hpp).
     backend += (7 * kReal + 1) * nv * 8 / 7 + 3 * kReal * nv;
+    if (p.time.integrator == Integrator::kTrBdf2) backend += kReal * nv;  // the step's start
   } else if (implicit(p)) {
     const ImplicitScratchNeeds need = implicit_scratch_needs(scheme_of(p), p.coeffs);
     backend += kReal * ns * nv * (double(need.rows) + double(need.rows_periodic));

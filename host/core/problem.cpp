@@ -92,13 +92,13 @@ void Problem::check() const {
   if (!(time.t_end > 0) || !(time.output_every > 0)) fail("end time and output interval must be > 0");
   if (time.max_step < 0 || !(time.cfl > 0) || time.cfl > 1) fail("max_step >= 0 and 0 < cfl <= 1 expected");
   const int integ = (int)time.integrator;
-  if (integ < 0 || integ > 3) fail("unknown integrator");
+  if (integ < 0 || integ > 4) fail("unknown integrator");
   if (time.integrator != Integrator::kExplicit) {
     if (time.step < 0 || (time.step == 0 && !(time.tolerance > 0 && time.tolerance <= 0.5)))
       fail(std::string("integrator '") + integrator_name(time.integrator) +
            "' needs a step > 0, or step 0 (auto) with a tolerance in (0, 0.5]");
     for (int n : {grid.d.nx, grid.d.ny, grid.d.nz})
-      if (n > kMaxImplicitLine && time.integrator != Integrator::kBe)
+      if (n > kMaxImplicitLine && time.integrator != Integrator::kBe && time.integrator != Integrator::kTrBdf2)
         fail("implicit integrators support at most " + std::to_string(kMaxImplicitLine) + " cells per axis");
   } else if (time.step < 0) {
     fail("step must be >= 0");
@@ -131,12 +131,13 @@ const char* integrator_name(Integrator i) {
     case Integrator::kLod: return "lod";
     case Integrator::kAdi: return "adi";
     case Integrator::kBe: return "be";
+    case Integrator::kTrBdf2: return "trbdf2";
   }
   return "unknown";
 }
 
 bool parse_integrator(const std::string& name, Integrator* out) {
-  for (Integrator i : {Integrator::kExplicit, Integrator::kLod, Integrator::kAdi, Integrator::kBe})
+  for (Integrator i : {Integrator::kExplicit, Integrator::kLod, Integrator::kAdi, Integrator::kBe, Integrator::kTrBdf2})
     if (name == integrator_name(i)) {
       *out = i;
       return true;

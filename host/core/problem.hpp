@@ -41,10 +41,14 @@ struct NamedMask {
 //   kBe:       coupled 3D backward Euler, one linear solve per step and species with the decay
 //              and linearised uptake in its operator: first order in time, unconditionally
 //              stable, positivity preserving, steady states exact at any step.
+//   kTrBdf2:   TR-BDF2 (gamma = 2 - sqrt 2) with the operator of kBe, two solves per step and
+//              species: second order in time for the linear part, L-stable, steady states exact
+//              at any step; a step that leaves a value below zero beyond round-off is redone
+//              by kBe (so non-negative).
 // Details, measured accuracy and limits: kernels/implicit.hpp, kernels/backward_euler.hpp.
-enum class Integrator : int { kExplicit = 0, kLod = 1, kAdi = 2, kBe = 3 };
+enum class Integrator : int { kExplicit = 0, kLod = 1, kAdi = 2, kBe = 3, kTrBdf2 = 4 };
 
-// "explicit", "lod", "adi", "be".
+// "explicit", "lod", "adi", "be", "trbdf2".
 const char* integrator_name(Integrator i);
 // Parses the names above; false (and *out untouched) for anything else.
 bool parse_integrator(const std::string& name, Integrator* out);
@@ -55,9 +59,9 @@ struct TimeControl {
   double max_step = 0;      // [s]; explicit only: 0 = automatic (stability limit times cfl)
   double cfl = 0.9;         // explicit only: fraction of the stability limit used by 'auto'
   Integrator integrator = Integrator::kExplicit;
-  double step = 0;       // [s]; lod/adi/be: the largest step; 0 = 'auto' (from tolerance). The
+  double step = 0;       // [s]; lod/adi/be/trbdf2: the largest step; 0 = 'auto' (from tolerance). The
                          // stepper takes equal sub-steps <= step landing exactly on events.
-  double tolerance = 0;  // lod/adi/be with step 0: target relative local error of one step
+  double tolerance = 0;  // implicit with step 0: target relative local error of one step
                          // (Simulation estimates it by step doubling), in (0, 0.5]
 };
 

@@ -20,6 +20,7 @@ Scheme implicit_scheme(Integrator it) {
     case Integrator::kLod: return Scheme::kLodEuler;
     case Integrator::kAdi: return Scheme::kDouglasAdi;
     case Integrator::kBe: return Scheme::kBackwardEuler;
+    case Integrator::kTrBdf2: return Scheme::kTrBdf2;
     case Integrator::kExplicit: break;
   }
   throw std::invalid_argument(std::string("implicit_scheme: integrator '") + integrator_name(it) +
@@ -303,7 +304,7 @@ void Simulation::implicit_steps(double dt, int n) { b_.implicit_steps(implicit_s
 double Simulation::auto_step(double tol, double cap, double dt0, int iterations) {
   // Richardson: one step of dt has local error e ~ C dt^{p+1}; two steps of dt/2 differ from it
   // by (1 - 2^-p) e. Iterate dt <- dt (tol/e)^{1/(p+1)} (safety 0.9, factor in [0.1, 10]).
-  const int order = p_.time.integrator == Integrator::kAdi ? 2 : 1;
+  const int order = p_.time.integrator == Integrator::kAdi || p_.time.integrator == Integrator::kTrBdf2 ? 2 : 1;
   const long long nv = p_.grid.nvox();
   std::vector<real> c0, y1, y2;
   b_.read_state(c0);

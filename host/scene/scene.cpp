@@ -256,7 +256,7 @@ void Loader::read_time(Keys& t) {
               "at most " + count_text(kMaxOutputs) + " volumes (time.end / time.output_every + 1)");
 
   const std::string integ =
-      t.choice("integrator", {"explicit", "lod", "adi", "be"}, "an available integrator", Or{"explicit"});
+      t.choice("integrator", {"explicit", "lod", "adi", "be", "trbdf2"}, "an available integrator", Or{"explicit"});
   parse_integrator(integ, &p_.time.integrator);
   const bool implicit = p_.time.integrator != Integrator::kExplicit;
 
@@ -281,7 +281,7 @@ void Loader::read_time(Keys& t) {
                                    [](double x) { return x > 0 && x <= 0.5; });
   } else {
     if (t.has("tolerance"))
-      err_.fail(t.get("tolerance"), "tolerance applies to the lod, adi and be integrators only",
+      err_.fail(t.get("tolerance"), "tolerance applies to the lod, adi, be and trbdf2 integrators only",
                 "no tolerance with integrator explicit");
     p_.time.cfl = t.number("cfl", "a number in (0, 1], e.g. 0.9", Or{"0.9"}, [](double x) { return x > 0 && x <= 1; });
   }

@@ -231,7 +231,7 @@ const std::vector<Row>& rows() {
       {"YamlSyntax", B::kFlow, {"=2 grid: {shape: [4, 4, 4, spacing: 10 um}", "-4", "-5"},
        "bad.yaml:2:39: YAML syntax error: illegal flow end"},
       {"UnknownIntegrator", B::kFlow, {"=3 time: {end: 1 h, output_every: 10 min, integrator: implicit}"},
-       "bad.yaml:3:52: time.integrator: 'implicit' is not an available integrator (expected explicit, lod, adi or be)"},
+       "bad.yaml:3:52: time.integrator: 'implicit' is not an available integrator (expected explicit, lod, adi, be or trbdf2)"},
       {"CflWithImplicitIntegrator", B::kFlow,
        {"=3 time: {end: 1 h, output_every: 10 min, integrator: adi, step: 1 min, cfl: 0.5}"},
        "bad.yaml:3:75: time.cfl: cfl applies to the explicit integrator only (expected no cfl with integrator adi)"},
@@ -240,7 +240,7 @@ const std::vector<Row>& rows() {
        "bad.yaml:3:81: time.tolerance: tolerance applies to step: auto only (expected either a fixed step or a "
        "tolerance)"},
       {"ToleranceWithExplicit", B::kFlow, {"=3 time: {end: 1 h, output_every: 10 min, tolerance: 1e-3}"},
-       "bad.yaml:3:51: time.tolerance: tolerance applies to the lod, adi and be integrators only (expected no "
+       "bad.yaml:3:51: time.tolerance: tolerance applies to the lod, adi, be and trbdf2 integrators only (expected no "
        "tolerance with integrator explicit)"},
       {"ToleranceOutOfRange", B::kFlow, {"=3 time: {end: 1 h, output_every: 10 min, integrator: adi, tolerance: 2}"},
        "bad.yaml:3:68: time.tolerance: '2' is out of range (expected a number in (0, 0.5], e.g. 1e-3)"},
