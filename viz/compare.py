@@ -366,9 +366,22 @@ def plot_column(plt, out_dir, arms, lesions, column, header_name, tscale, tunit)
                               label="fraction, 0 Gy here"))
     if any(a["drugs"] for a in arms):
         handles.append(Line2D([], [], color="0.3", ls="none", marker="^", ms=6, label="drug dose"))
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=9, frameon=False)
-    fig.suptitle(f"{header_name} per lesion: {', '.join(a['label'] for a in arms)}", fontsize=11)
-    fig.tight_layout(rect=(0, 0.35 / (PANEL_H * nrows + 0.9), 1, 1))
+    # As many legend columns as fit the figure's width (long arm names take more rows), and the
+    # title's arm list wrapped at the width: neither may run off the image.
+    renderer = fig.canvas.get_renderer()
+    for ncol in range(min(len(handles), 6), 0, -1):
+        legend = fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=9, frameon=False)
+        if ncol == 1 or legend.get_window_extent(renderer).width <= 0.98 * fig.bbox.width:
+            break
+        legend.remove()
+    title = fig.suptitle(f"{header_name} per lesion: {', '.join(a['label'] for a in arms)}", fontsize=11, wrap=True)
+    fig_h = PANEL_H * nrows + 0.9
+    legend_h = legend.get_window_extent(renderer).height / DPI
+    fig.tight_layout(rect=(0, max(0.35, legend_h + 0.05) / fig_h, 1, 1))
+    fig.canvas.draw()
+    box = legend.get_window_extent(renderer)
+    fitted = {"columns": ncol, "left_px": round(box.x0), "right_px": round(box.x1),
+              "title_lines": len(title._get_wrapped_text().split("\n"))}
     fname = f"{slug(header_name)}.png"
     fig.savefig(os.path.join(out_dir, fname), dpi=DPI)
     w, h = (int(round(x * DPI)) for x in fig.get_size_inches())
@@ -388,7 +401,7 @@ def plot_column(plt, out_dir, arms, lesions, column, header_name, tscale, tunit)
         panels.append({"lesion": lesion, "log_y": flat[k].get_yscale() == "log", "lines": lines,
                        "fraction_marks": fr, "fraction_no_dose_marks": fr0, "drug_marks": dr})
     plt.close(fig)
-    return {"file": fname, "column": header_name, "width_px": w, "height_px": h, "panels": panels}
+    return {"file": fname, "column": header_name, "width_px": w, "height_px": h, "legend": fitted, "panels": panels}
 
 
 def g4(v):

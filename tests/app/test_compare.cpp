@@ -459,6 +459,32 @@ TEST(Compare, LesionsInTheOrderOfTheScene) {
             "time_s,arm,lesion,burden [cells]\n0,x,alpha,2\n86400,x,alpha,2\n172800");
 }
 
+// Eight arms with long names: the legend takes fewer columns and more rows, and the title's arm
+// list wraps, so that both stay inside the 700 px image (compare.json reads them back).
+TEST(Compare, LongArmNamesStayInsideTheImage) {
+  const tme::test::TempDir tmp("tmesim_compare_long");
+  const fs::path& d = tmp.path();
+  std::string runs;
+  for (int i = 0; i < 8; ++i) {
+    const std::string name = "radiotherapy_8Gy_x3_with_ctla4_" + std::to_string(i);
+    hand_run(d / name, {{"", obs3(1000, 900 - 10 * i, 800 - 20 * i)}}, kSchedule, kDrugs);
+    runs += " " + name;
+  }
+  const Result r = tmesim("compare" + runs, d);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string json = slurp(d / "compare" / "compare.json");
+  size_t from = json.find("\"legend\"");
+  ASSERT_NE(from, std::string::npos) << json;
+  const int columns = std::stoi(json_after(json, "columns", from));
+  const int left = std::stoi(json_after(json, "left_px", from));
+  const int right = std::stoi(json_after(json, "right_px", from));
+  const int title_lines = std::stoi(json_after(json, "title_lines", from));
+  EXPECT_LT(columns, 6);  // 8 arms and 2 kinds of marks in fewer than the 6 columns short names get
+  EXPECT_GE(left, 0);
+  EXPECT_LE(right, 700);
+  EXPECT_GE(title_lines, 2);
+}
+
 TEST(Compare, SaysWhichPythonModulesAreMissing) {
   if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
   const tme::test::TempDir tmp("tmesim_compare_modules");
