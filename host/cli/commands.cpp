@@ -25,6 +25,7 @@
 #include "host/io/vtk_io.hpp"
 #include "host/rt/delivery.hpp"
 #include "host/run/run.hpp"
+#include "host/run/systemic_coupling.hpp"
 #include "host/scene/patient.hpp"
 #include "host/scene/scene.hpp"
 
@@ -256,6 +257,23 @@ int cmd_validate(const std::string& scene, std::ostream& out, std::ostream& err,
       print_cost(out, cost, machine);
       if (!cost_allows(what, cost, err)) rc = 2;
     }
+    // Lymph nodes: the coupling the run would build (host/run/systemic_coupling.hpp).
+    if (const std::unique_ptr<SystemicCoupling> c = make_systemic_coupling(patient)) {
+      const systemic::SystemicModel& sm = c->model();
+      out << "systemic: " << sm.nodes.size() << " lymph node" << (sm.nodes.size() == 1 ? "" : "s") << " (";
+      for (size_t n = 0; n < sm.nodes.size(); ++n) {
+        out << (n ? "; " : "") << "'" << sm.nodes[n].name << "' drains ";
+        if (sm.nodes[n].drains.empty()) out << "no lesion";
+        for (size_t i = 0; i < sm.nodes[n].drains.size(); ++i)
+          out << (i ? ", " : "")
+              << (patient.single() ? std::string("the lesion")
+                                   : "'" + patient.lesion_names[(size_t)sm.nodes[n].drains[i]] + "'");
+      }
+      const Problem& p = patient.lesions[0].problem;
+      out << "), blood effector CD8 from " << count_text(c->coupling().effector_initial_per_mL) << " cells/mL into '"
+          << p.model.globals[(size_t)c->coupling().effector_input].name << "', Treg into '"
+          << p.model.globals[(size_t)c->coupling().treg_input].name << "'\n";
+    }
     return rc;
   } catch (const SceneError& e) {
     err << "error: " << e.what() << "\n";
@@ -420,7 +438,9 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     const std::string time_unit = ls0.output_time_unit;  // ls0 moves into the run
     const size_t nlesions = patient.lesions.size();
     CliReporter reporter(out, o.quiet, o.progress_every_s, p0.time.t_end, cost.seconds_max);
-    Run run(std::move(patient), std::move(backend), *dir, origin, &reporter);
+    // Lymph nodes: the systemic compartments supply the blood inputs (host/run/systemic_coupling.hpp).
+    const std::unique_ptr<SystemicCoupling> coupling = make_systemic_coupling(patient);
+    Run run(std::move(patient), std::move(backend), *dir, origin, &reporter, coupling.get());
     const Problem& p = run.problem();
     if (!o.quiet) {
       out << "tmesim " << version() << ": scene '" << p.name << "', ";
@@ -448,6 +468,17 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
       std::snprintf(buf, sizeof buf, "tumour burden%s%s%s: %s cells at the start, %s at the minimum, %s at the end\n",
                     b.lesion.empty() ? "" : " of lesion '", b.lesion.c_str(), b.lesion.empty() ? "" : "'",
                     count_text(b.start).c_str(), count_text(b.min).c_str(), count_text(b.end).c_str());
+      out << buf;
+    }
+    if (coupling) {
+      const double v = coupling->model().blood_volume_mL;
+      const systemic::SystemicState& st = coupling->state();
+      char buf[200];
+      std::snprintf(buf, sizeof buf,
+                    "blood effector CD8: %s cells/mL at the start, %s cells/mL at the end; %s cells entered the "
+                    "lesions\n",
+                    count_text(coupling->coupling().effector_initial_per_mL).c_str(),
+                    count_text(st.effector_blood / v).c_str(), count_text(st.tally.effector_to_lesions).c_str());
       out << buf;
     }
     const size_t event_volumes = run.event_volumes();

@@ -18,8 +18,10 @@
 //      copies only these scalars per step, never the fields.
 // The coupling sees lesions by their index in the run (Run lists their names).
 // Called only between advance_together's steps: a coupling may keep state of its own (the
-// ODE state of the compartments); it is not saved in checkpoints by the stepper.
+// ODE state of the compartments); the stepper does not save it, a Run saves it in its
+// checkpoints through saved_state and restore_state.
 #pragma once
+#include <stdexcept>
 #include <vector>
 
 namespace tme {
@@ -35,6 +37,14 @@ class StepCoupling {
   virtual void input_means(int lesion, double t0, double t1, std::vector<double>& globals) = 0;
   // After the step [t0, t1] [s] of every lesion: totals[lesion][k] (see above).
   virtual void after_step(double t0, double t1, const std::vector<std::vector<double>>& totals) = 0;
+  // The coupling's own state as numbers, and its restore from them (a run's checkpoint):
+  // after restore_state(saved_state()) the coupling continues exactly as it would have. Throws
+  // std::invalid_argument for a vector that is not one of this coupling's states. The
+  // defaults are those of a coupling without state.
+  virtual std::vector<double> saved_state() const { return {}; }
+  virtual void restore_state(const std::vector<double>& saved) {
+    if (!saved.empty()) throw std::invalid_argument("a saved state for a coupling that keeps none");
+  }
 };
 
 }  // namespace tme

@@ -98,8 +98,15 @@ void check(const SystemicModel& m);
 // How the compartments meet the lesions' model, as the model file declares it (indices into
 // the lesion Model of every lesion, which share one model).
 struct Coupling {
-  int effector_input = -1;               // Model::globals index of the blood input the effector pool's mean replaces
-  int treg_input = -1;                   // Model::globals index of the blood input the Treg pool's mean replaces
+  int effector_input = -1;  // Model::globals index of the blood input the effector pool's mean replaces
+  int treg_input = -1;      // Model::globals index of the blood input the Treg pool's mean replaces
+  double effector_input_per_cells_per_mL = 1;  // the effector input's value at 1 cells/mL [its unit]
+  double treg_input_per_cells_per_mL = 1;      // the Treg input's value at 1 cells/mL [its unit]
+  // The lesions' non-diffusing tally fields of what entered from blood (cells/mm^3): each
+  // accumulates every influx term reading the effector (Treg) input, so its total over a lesion
+  // is the count that entered it (add_influx_tally, host/core/influx_tally.hpp); -1 until added.
+  int effector_tally_field = -1;
+  int treg_tally_field = -1;
   int antigen_field = -1;                // the lesions' antigen species
   double antigen_drainage_per_s = 0;     // lymphatic drainage of lesion antigen [1/s]
   double antigen_nmol_per_unit_um3 = 0;  // nmol in 1 um^3 at 1 unit of the antigen field

@@ -481,6 +481,7 @@ void Run::save_state(ByteWriter& b, size_t next_stop) {
       b.str(name);
     }
   }
+  if (coupling_) b.vec(coupling_->saved_state());  // the systemic compartments
 }
 
 void Run::resume(ByteReader& b, const std::string& command_line, const std::string& at) {
@@ -498,6 +499,13 @@ void Run::resume(ByteReader& b, const std::string& command_line, const std::stri
     for (uint64_t i = 0; i < k; ++i) {
       const double t = b.f64();
       patient_pvd_.emplace_back(t, b.str());
+    }
+  }
+  if (coupling_) {
+    try {
+      coupling_->restore_state(b.vec<double>());
+    } catch (const std::invalid_argument&) {
+      b.damaged();
     }
   }
   if (!b.at_end()) b.damaged();

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "host/core/influx_tally.hpp"
 #include "host/core/vessels.hpp"
 #include "host/scene/loader.hpp"
 #include "host/scene/regimen.hpp"
@@ -1279,6 +1280,7 @@ void Loader::read_systemic(Keys& top) {
   LoadedSystemic S;
   systemic::SystemicModel& M = S.model;
   systemic::Coupling& C = S.coupling;
+  Val effector_input_at, treg_input_at;  // systemic.blood.{effectors,treg}.input, for messages below
   {
     ModelReader::InFile scope(*this, ms.files[file]);
     if (used) out_["systemic"] = YAML::Node(YAML::NodeType::Map);
@@ -1316,10 +1318,12 @@ void Loader::read_systemic(Keys& top) {
     };
     Keys ef = bl.map("effectors", {"input", "initial", "death"}, Style::kFlow);
     C.effector_input = blood_input(ef);
+    effector_input_at = ef.get("input");
     C.effector_initial_per_mL = ef.value("initial", kSysBloodLevel, Bound::kNonNegative);
     M.k_effector_death = ef.value("death", kSysRate, Bound::kNonNegative);
     Keys tr = bl.map("treg", {"input", "rest", "turnover", "depletion"}, Style::kFlow);
     C.treg_input = blood_input(tr);
+    treg_input_at = tr.get("input");
     if (C.treg_input == C.effector_input)
       err_.fail(tr.get("input"), "the effector pool already replaces " + in_quotes(tr.get("input").text()),
                 "another blood input than the effectors'");
@@ -1441,6 +1445,24 @@ void Loader::read_systemic(Keys& top) {
     M.nodes.push_back(node);
   }
   resolve_node_drains(S, lesion_names_);
+  // The blood inputs the pools replace become systemic (supplied per step by the run's
+  // coupling, host/run/systemic_coupling.hpp), and each gets a tally field of what enters the
+  // lesion from it.
+  for (const auto& [g, at, scale, tally] :
+       {std::tuple{C.effector_input, effector_input_at, &C.effector_input_per_cells_per_mL, &C.effector_tally_field},
+        std::tuple{C.treg_input, treg_input_at, &C.treg_input_per_cells_per_mL, &C.treg_tally_field}}) {
+    GlobalInput& gi = p_.model.globals[(size_t)g];
+    gi.kind = GlobalInput::Kind::kSystemic;
+    *scale = units_.to("1 cells/mL", gi.unit);
+    try {
+      *tally = add_influx_tally(p_, g);
+    } catch (const std::invalid_argument& x) {
+      err_.fail(at, x.what(),
+                "a blood input read only by influx terms on populations (cells/mm^3), its tally '" + gi.name +
+                    "_entered' a new field name");
+    }
+  }
+  check_memory(lv, p_.nspecies());
   try {
     systemic::check(M);
   } catch (const std::invalid_argument& x) {

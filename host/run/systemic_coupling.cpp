@@ -1,0 +1,190 @@
+// The systemic compartments coupled to the lesions of a run (see systemic_coupling.hpp).
+#include "host/run/systemic_coupling.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace tme {
+
+SystemicCoupling::SystemicCoupling(systemic::SystemicModel model, systemic::Coupling coupling,
+                                   const Model& lesion_model, double t_s)
+    : model_(std::move(model)), coupling_(std::move(coupling)), nglobals_((int)lesion_model.globals.size()) {
+  systemic::check(model_);
+  const systemic::Coupling& c = coupling_;
+  auto systemic_input = [&](int g, const char* what) {
+    if (g < 0 || g >= nglobals_ || lesion_model.globals[(size_t)g].kind != GlobalInput::Kind::kSystemic)
+      throw std::invalid_argument(std::string("SystemicCoupling: the ") + what +
+                                  " input is not a systemic input of the model");
+  };
+  systemic_input(c.effector_input, "effector");
+  systemic_input(c.treg_input, "Treg");
+  if (c.effector_tally_field < 0 || c.treg_tally_field < 0 || c.antigen_field < 0)
+    throw std::invalid_argument("SystemicCoupling: the antigen field or the influx tallies are not set");
+  if (c.antiCTLA4_drug >= 0) antiCTLA4_ = lesion_model.drugs.at((size_t)c.antiCTLA4_drug);
+  state_ = systemic::initial_state(model_, coupling_, t_s);
+  const size_t nl = (size_t)model_.nlesions;
+  entered_E_.assign(nl, 0);
+  entered_R_.assign(nl, 0);
+  last_J_.assign(nl, 0);
+  last_rate_E_.assign(nl, 0);
+  last_rate_R_.assign(nl, 0);
+}
+
+std::vector<int> SystemicCoupling::reduced_fields() const {
+  return {coupling_.antigen_field, coupling_.effector_tally_field, coupling_.treg_tally_field};
+}
+
+double SystemicCoupling::plasma_antiCTLA4(double t0, double t1) const {
+  if (coupling_.antiCTLA4_drug < 0) return 0;
+  return t1 > t0 ? pk::plasma_mean_nM(antiCTLA4_.pk, antiCTLA4_.doses, t0, t1)
+                 : pk::plasma_nM(antiCTLA4_.pk, antiCTLA4_.doses, t0);
+}
+
+systemic::StepInputs SystemicCoupling::held_inputs(double span) const {
+  systemic::StepInputs in;
+  in.antigen_drained_nmol_per_s = last_J_;
+  in.effector_influx_cells.resize(last_rate_E_.size());
+  in.treg_influx_cells.resize(last_rate_R_.size());
+  for (size_t l = 0; l < last_rate_E_.size(); ++l) {
+    in.effector_influx_cells[l] = last_rate_E_[l] * span;
+    in.treg_influx_cells[l] = last_rate_R_[l] * span;
+  }
+  return in;
+}
+
+void SystemicCoupling::input_means(int lesion, double a, double b, std::vector<double>& globals) {
+  if (lesion < 0 || lesion >= model_.nlesions)
+    throw std::invalid_argument("SystemicCoupling: lesion " + std::to_string(lesion) + " of " +
+                                std::to_string(model_.nlesions));
+  if ((int)globals.size() != nglobals_)
+    throw std::invalid_argument("SystemicCoupling: " + std::to_string(globals.size()) + " globals, expected " +
+                                std::to_string(nglobals_));
+  if (a < state_.t_s)
+    throw std::logic_error("SystemicCoupling: an interval starting at " + std::to_string(a) +
+                           " s, before the compartments' time " + std::to_string(state_.t_s) + " s");
+  if (!(cache_valid_ && cache_state_t_ == state_.t_s && cache_a_ == a && cache_b_ == b)) {
+    // A copy of the state carried to a, then over [a, b], with the last step's inputs held.
+    systemic::SystemicState s = state_;
+    if (a > s.t_s) {
+      systemic::StepInputs in = held_inputs(a - s.t_s);
+      in.antiCTLA4_plasma_nM = plasma_antiCTLA4(s.t_s, a);
+      systemic::advance(model_, s, s.t_s, a, in);
+    }
+    if (b > a) {
+      systemic::StepInputs in = held_inputs(b - a);
+      in.antiCTLA4_plasma_nM = plasma_antiCTLA4(a, b);
+      const systemic::StepOutputs o = systemic::advance(model_, s, a, b, in);
+      cache_E_ = o.effector_blood_mean_per_mL;
+      cache_R_ = o.treg_blood_mean_per_mL;
+    } else {
+      cache_E_ = s.effector_blood / model_.blood_volume_mL;
+      cache_R_ = s.treg_blood / model_.blood_volume_mL;
+    }
+    cache_valid_ = true;
+    cache_state_t_ = state_.t_s;
+    cache_a_ = a;
+    cache_b_ = b;
+  }
+  // A pool driven below zero (influx beyond what blood holds) supplies nothing.
+  globals[(size_t)coupling_.effector_input] = std::max(0.0, cache_E_) * coupling_.effector_input_per_cells_per_mL;
+  globals[(size_t)coupling_.treg_input] = std::max(0.0, cache_R_) * coupling_.treg_input_per_cells_per_mL;
+}
+
+void SystemicCoupling::after_step(double t0, double t1, const std::vector<std::vector<double>>& totals) {
+  const size_t nl = (size_t)model_.nlesions;
+  if (totals.size() != nl)
+    throw std::invalid_argument("SystemicCoupling: totals of " + std::to_string(totals.size()) + " lesions, expected " +
+                                std::to_string(nl));
+  systemic::StepInputs in;
+  in.antigen_drained_nmol_per_s.resize(nl);
+  in.effector_influx_cells.resize(nl);
+  in.treg_influx_cells.resize(nl);
+  for (size_t l = 0; l < nl; ++l) {
+    const std::vector<double>& tot = totals[l];
+    if (tot.size() != 3) throw std::invalid_argument("SystemicCoupling: 3 totals per lesion expected");
+    // [unit x mm^3] -> [unit x um^3]
+    in.antigen_drained_nmol_per_s[l] = systemic::antigen_drained_nmol_per_s(coupling_, std::max(0.0, tot[0]) * 1e9);
+    const double dE = tot[1] - entered_E_[l], dR = tot[2] - entered_R_[l];
+    if (!(dE >= 0 && dR >= 0))
+      throw std::logic_error("SystemicCoupling: the cells entered into lesion " + std::to_string(l) +
+                             " decreased over a step (tally totals " + std::to_string(entered_E_[l]) + " -> " +
+                             std::to_string(tot[1]) + ", " + std::to_string(entered_R_[l]) + " -> " +
+                             std::to_string(tot[2]) + ")");
+    in.effector_influx_cells[l] = dE;
+    in.treg_influx_cells[l] = dR;
+  }
+  in.antiCTLA4_plasma_nM = plasma_antiCTLA4(t0, t1);
+  systemic::advance(model_, state_, t0, t1, in);
+  const double dt = t1 - t0;
+  for (size_t l = 0; l < nl; ++l) {
+    entered_E_[l] = totals[l][1];
+    entered_R_[l] = totals[l][2];
+    last_J_[l] = in.antigen_drained_nmol_per_s[l];
+    last_rate_E_[l] = in.effector_influx_cells[l] / dt;
+    last_rate_R_[l] = in.treg_influx_cells[l] / dt;
+  }
+  cache_valid_ = false;
+}
+
+std::vector<double> SystemicCoupling::saved_state() const {
+  const systemic::SystemicState& st = state_;
+  std::vector<double> v{st.t_s, (double)st.nodes.size()};
+  for (const systemic::NodeState& n : st.nodes) {
+    v.insert(v.end(), {n.antigen_nmol, n.presented_nmol, n.naive, n.homing, (double)n.chain.size()});
+    v.insert(v.end(), n.chain.begin(), n.chain.end());
+  }
+  const systemic::Tallies& t = st.tally;
+  v.insert(v.end(), {st.effector_blood, st.treg_blood, t.naive_supply, t.expansion, t.naive_return, t.effector_death,
+                     t.radiation_naive, t.radiation_chain, t.effector_to_lesions, t.primed, t.egress, t.treg_supply,
+                     t.treg_death, t.treg_depleted, t.treg_to_lesions});
+  for (const std::vector<double>* per_lesion : {&entered_E_, &entered_R_, &last_J_, &last_rate_E_, &last_rate_R_})
+    v.insert(v.end(), per_lesion->begin(), per_lesion->end());
+  return v;
+}
+
+void SystemicCoupling::restore_state(const std::vector<double>& v) {
+  size_t i = 0;
+  auto next = [&]() {
+    if (i >= v.size()) throw std::invalid_argument("SystemicCoupling: a saved state too short for this model");
+    return v[i++];
+  };
+  systemic::SystemicState st = state_;
+  st.t_s = next();
+  if (next() != (double)st.nodes.size())
+    throw std::invalid_argument("SystemicCoupling: a saved state of another number of lymph nodes");
+  for (systemic::NodeState& n : st.nodes) {
+    n.antigen_nmol = next();
+    n.presented_nmol = next();
+    n.naive = next();
+    n.homing = next();
+    if (next() != (double)n.chain.size())
+      throw std::invalid_argument("SystemicCoupling: a saved state of another number of chain stages");
+    for (double& c : n.chain) c = next();
+  }
+  systemic::Tallies& t = st.tally;
+  for (double* x : {&st.effector_blood, &st.treg_blood, &t.naive_supply, &t.expansion, &t.naive_return,
+                    &t.effector_death, &t.radiation_naive, &t.radiation_chain, &t.effector_to_lesions, &t.primed,
+                    &t.egress, &t.treg_supply, &t.treg_death, &t.treg_depleted, &t.treg_to_lesions})
+    *x = next();
+  std::vector<std::vector<double>> per(5, std::vector<double>((size_t)model_.nlesions));
+  for (std::vector<double>& p : per)
+    for (double& x : p) x = next();
+  if (i != v.size()) throw std::invalid_argument("SystemicCoupling: a saved state too long for this model");
+  state_ = std::move(st);
+  entered_E_ = std::move(per[0]);
+  entered_R_ = std::move(per[1]);
+  last_J_ = std::move(per[2]);
+  last_rate_E_ = std::move(per[3]);
+  last_rate_R_ = std::move(per[4]);
+  cache_valid_ = false;
+}
+
+std::unique_ptr<SystemicCoupling> make_systemic_coupling(const LoadedPatient& patient) {
+  const std::optional<LoadedSystemic>& s = patient.systemic();
+  if (!s) return nullptr;
+  return std::make_unique<SystemicCoupling>(s->model, s->coupling, patient.lesions.at(0).problem.model);
+}
+
+}  // namespace tme

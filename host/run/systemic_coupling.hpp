@@ -1,0 +1,81 @@
+// The systemic compartments (host/core/systemic.hpp: lymph nodes, blood pools of effector CD8
+// and Treg) coupled to the lesions of a run through the stepper's seam (host/core/coupling.hpp).
+//
+// Per step [t0, t1] of all lesions:
+//   - input_means: the blood effector and Treg levels' means over each reaction pass [a, b]
+//     become the kSystemic blood inputs of every lesion (converted to the inputs' units).
+//     The compartments' state is at the last after_step (t0); a pass reaches past it (explicit
+//     runs: [t0, t1]; Strang splitting: up to t1 + dt/2). The mean over [a, b] is that of a
+//     COPY of the state advanced from its time to b with the inputs of the last step held
+//     (antigen drained and influx rates per lesion; zero before the first step): a one-step
+//     extrapolation of the exchange, first order in dt, not an iteration. The real state then
+//     advances in after_step with the inputs the step actually had. Every lesion's pass over
+//     the same interval gets the same value (one prediction per interval).
+//   - after_step: from the lesions' totals (reduced_fields: the antigen field, the effector
+//     and Treg tally fields; Backend::field_sums, never a field copy) the antigen each lesion
+//     drains (its total at t1 times the drainage rate), and the cells that entered each
+//     lesion from blood since the last step (the increase of the tally totals: exactly what the
+//     influx terms added, integrated by the same reaction update); the ODEs advance over
+//     [t0, t1] with those inputs and the plasma anti-CTLA-4 mean, and what entered the lesions
+//     leaves blood. T cells are conserved across blood, nodes and lesions apart from the
+//     births and deaths systemic::Tallies declares (tests/app/test_systemic_run.cpp).
+// Units: time [s], cells, antigen [nmol]; the lesions' totals [field unit x mm^3].
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "host/core/coupling.hpp"
+#include "host/core/influx_tally.hpp"
+#include "host/core/problem.hpp"
+#include "host/core/systemic.hpp"
+#include "host/scene/patient.hpp"
+
+namespace tme {
+
+class SystemicCoupling final : public StepCoupling {
+ public:
+  // `lesion_model`: the lesions' shared model (its globals, drugs and fractions); the
+  // coupling's tally fields set (add_influx_tallies). The state starts at
+  // systemic::initial_state at t_s. Throws std::invalid_argument for an inconsistent model
+  // or coupling.
+  SystemicCoupling(systemic::SystemicModel model, systemic::Coupling coupling, const Model& lesion_model,
+                   double t_s = 0);
+
+  std::vector<int> reduced_fields() const override;
+  void input_means(int lesion, double t0, double t1, std::vector<double>& globals) override;
+  void after_step(double t0, double t1, const std::vector<std::vector<double>>& totals) override;
+  std::vector<double> saved_state() const override;
+  void restore_state(const std::vector<double>& saved) override;
+
+  const systemic::SystemicModel& model() const { return model_; }
+  const systemic::Coupling& coupling() const { return coupling_; }
+  const systemic::SystemicState& state() const { return state_; }
+  // Per lesion, the cells that have entered it from blood since the start [cells] (the tally
+  // totals at the last after_step).
+  const std::vector<double>& effectors_entered() const { return entered_E_; }
+  const std::vector<double>& treg_entered() const { return entered_R_; }
+  // Blood effector CD8 [cells/mL] now.
+  double effector_blood_per_mL() const { return state_.effector_blood / model_.blood_volume_mL; }
+
+ private:
+  systemic::StepInputs held_inputs(double span) const;
+  double plasma_antiCTLA4(double t0, double t1) const;
+
+  systemic::SystemicModel model_;
+  systemic::Coupling coupling_;
+  int nglobals_ = 0;
+  Drug antiCTLA4_;  // when coupling_.antiCTLA4_drug >= 0
+  systemic::SystemicState state_;
+  std::vector<double> entered_E_, entered_R_;  // per lesion: tally totals at the last after_step [cells]
+  std::vector<double> last_J_;                 // per lesion: antigen drained in the last step [nmol/s]
+  std::vector<double> last_rate_E_, last_rate_R_;  // per lesion: influx in the last step [cells/s]
+  // The prediction for the last interval asked (same state time and interval: same answer).
+  double cache_state_t_ = -1, cache_a_ = 0, cache_b_ = 0, cache_E_ = 0, cache_R_ = 0;
+  bool cache_valid_ = false;
+};
+
+// The coupling of a patient whose scene declares lymph nodes (LoadedPatient::systemic), or
+// null when it declares none. Throws std::invalid_argument for an inconsistent one.
+std::unique_ptr<SystemicCoupling> make_systemic_coupling(const LoadedPatient& patient);
+
+}  // namespace tme

@@ -1,0 +1,179 @@
+// The systemic compartments driving a run (host/run/systemic_coupling.hpp): the loader makes
+// the blood inputs systemic and adds the influx tallies; over a whole run of two lesions with
+// radiotherapy fractions, T cells are conserved across blood, nodes and lesions apart from the
+// declared births and deaths, and what entered each lesion is exactly what its influx terms
+// added; the coupling's state survives saved_state/restore_state exactly.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "host/core/simulation.hpp"
+#include "host/run/systemic_coupling.hpp"
+#include "host/scene/patient.hpp"
+#include "tests/core/backend_param.hpp"
+#include "tests/program.hpp"
+
+namespace {
+
+using tme::systemic::SystemicState;
+
+const std::string kScenes = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests";
+
+// Two lesions, one node, three fractions to lesion 'a' (the file says more).
+const std::string kBalanceFile = kScenes + "/systemic_two_lesions.yaml";
+const std::string kBalanceScene = tme::test::slurp(kBalanceFile);
+
+int field(const tme::Problem& p, const std::string& name) {
+  for (int s = 0; s < p.nspecies(); ++s)
+    if (p.species[(size_t)s].name == name) return s;
+  ADD_FAILURE() << "no field " << name;
+  return 0;
+}
+
+// Total of field s over the state [cells for cells/mm^3], summed in double.
+double total(const tme::Problem& p, const std::vector<tme::real>& state, int s) {
+  const long long nv = p.grid.nvox();
+  double sum = 0;
+  for (long long v = 0; v < nv; ++v) sum += state[(size_t)(s * nv + v)];
+  return sum * p.grid.h[0] * p.grid.h[1] * p.grid.h[2] * 1e-9;
+}
+
+// CD8 lineage births and deaths in nodes and blood [cells].
+double cd8_births(const SystemicState& s) { return s.tally.naive_supply + s.tally.expansion; }
+double cd8_deaths(const SystemicState& s) {
+  return s.tally.naive_return + s.tally.effector_death + s.tally.radiation_naive + s.tally.radiation_chain;
+}
+
+TEST(SystemicLoad, BloodInputsBecomeSystemicWithTheirInfluxTallies) {
+  const tme::LoadedPatient pt = tme::load_patient_text(kBalanceScene, "s.yaml", kScenes);
+  const tme::Problem& p = pt.lesions[0].problem;
+  const tme::systemic::Coupling& c = pt.systemic()->coupling;
+  EXPECT_EQ(p.model.globals[(size_t)c.effector_input].kind, tme::GlobalInput::Kind::kSystemic);
+  EXPECT_EQ(p.model.globals[(size_t)c.treg_input].kind, tme::GlobalInput::Kind::kSystemic);
+  EXPECT_DOUBLE_EQ(c.effector_input_per_cells_per_mL, 1.0);  // the inputs are in cells/mL
+  EXPECT_EQ(p.species[(size_t)c.effector_tally_field].name, "CD8_blood_entered");
+  EXPECT_EQ(p.species[(size_t)c.treg_tally_field].name, "Treg_blood_entered");
+  EXPECT_EQ(p.species[(size_t)c.effector_tally_field].unit, "cells/mm^3");
+  EXPECT_EQ(p.nspecies(), 7);          // T, CD8, Treg, antigen, V and the two tallies
+  ASSERT_EQ(p.model.terms.size(), 4u);  // the two influx terms and their copies on the tallies
+  EXPECT_EQ(p.model.terms[2].target, c.effector_tally_field);
+  EXPECT_EQ(p.model.terms[2].global, c.effector_input);
+  EXPECT_EQ(p.model.terms[3].target, c.treg_tally_field);
+  EXPECT_EQ(p.coeffs[(size_t)c.effector_tally_field].D[0], tme::real(0));
+  // Without lymph nodes: the prescribed inputs, no tallies.
+  std::string plain = kBalanceScene.substr(0, kBalanceScene.find("lymph_nodes:"));
+  const tme::LoadedPatient q = tme::load_patient_text(plain, "s.yaml", kScenes);
+  EXPECT_EQ(q.lesions[0].problem.nspecies(), 5);
+  for (const tme::GlobalInput& g : q.lesions[0].problem.model.globals)
+    EXPECT_EQ(g.kind, tme::GlobalInput::Kind::kConstant);
+}
+
+class SystemicRun : public tme::test::BackendTest {};
+
+// The whole-run T-cell balance over 12 days with three fractions, two lesions, one node.
+TEST_P(SystemicRun, TCellsAreConservedAcrossBloodNodesAndLesions) {
+  omp_set_num_threads(1);
+  tme::LoadedPatient pt = tme::load_patient_text(kBalanceScene, "s.yaml", kScenes);
+  const std::unique_ptr<tme::SystemicCoupling> coupling = tme::make_systemic_coupling(pt);
+  ASSERT_TRUE(coupling);
+  const SystemicState s0 = coupling->state();
+  std::vector<std::unique_ptr<tme::Backend>> backends;
+  std::vector<std::unique_ptr<tme::Simulation>> sims;
+  std::vector<tme::Simulation*> ptrs;
+  for (const tme::LoadedScene& ls : pt.lesions) {
+    backends.push_back(backend());
+    backends.back()->load(ls.problem);
+    sims.push_back(std::make_unique<tme::Simulation>(ls.problem, *backends.back()));
+    ptrs.push_back(sims.back().get());
+  }
+  const tme::Problem& p = pt.lesions[0].problem;
+  const int cd8 = field(p, "CD8"), treg = field(p, "Treg");
+  const double t_end = p.time.t_end;
+  tme::Simulation::advance_together(ptrs, t_end, {}, {}, coupling.get());
+  EXPECT_EQ(ptrs[0]->fractions_applied(), 3);
+  const SystemicState& s = coupling->state();
+  EXPECT_EQ(s.t_s, t_end);
+
+  // What entered each lesion: its CD8 (Treg) total, which only influx changes, equals the
+  // tally the coupling took out of blood.
+  double cd8_lesions = 0, treg_lesions = 0;
+  for (size_t l = 0; l < pt.lesions.size(); ++l) {
+    std::vector<tme::real> st;
+    backends[l]->read_state(st);
+    const tme::Problem& pl = pt.lesions[l].problem;
+    const double e = total(pl, st, cd8), r = total(pl, st, treg);
+    EXPECT_NEAR(e, coupling->effectors_entered()[l], 1e-6 * e) << l;
+    EXPECT_NEAR(r, coupling->treg_entered()[l], 1e-6 * r) << l;
+    EXPECT_GT(e, 100.0) << l;
+    cd8_lesions += e;
+    treg_lesions += r;
+  }
+  EXPECT_NEAR(cd8_lesions, s.tally.effector_to_lesions, 1e-6 * cd8_lesions);
+  EXPECT_NEAR(treg_lesions, s.tally.treg_to_lesions, 1e-6 * treg_lesions);
+
+  // CD8: nodes + blood + lesions changed by births - deaths (the lesions start without CD8).
+  const double scale = s0.cd8_total() + cd8_births(s) + cd8_deaths(s);
+  const double residual = (s.cd8_total() + cd8_lesions) - s0.cd8_total() - (cd8_births(s) - cd8_deaths(s));
+  EXPECT_LE(std::abs(residual), 1e-6 * scale) << residual << " of " << scale;
+  // and the part that crossed into the lesions, relative to itself
+  const double crossed = s.cd8_total() - s0.cd8_total() - (cd8_births(s) - cd8_deaths(s) - cd8_lesions);
+  EXPECT_LE(std::abs(crossed), 1e-6 * cd8_lesions) << crossed;
+  // Treg likewise: supply - turnover death - depletion.
+  const double treg_res = (s.treg_blood + treg_lesions) - s0.treg_blood -
+                          (s.tally.treg_supply - s.tally.treg_death - s.tally.treg_depleted);
+  EXPECT_LE(std::abs(treg_res), 1e-6 * treg_lesions) << treg_res;
+  std::printf("balance: CD8 into lesions %.6g cells, Treg %.6g; primed %.6g, expansion %.6g, egress %.6g; "
+              "residual %.3g of %.6g, crossed %.3g, Treg %.3g\n",
+              cd8_lesions, treg_lesions, s.tally.primed, s.tally.expansion, s.tally.egress, residual, scale, crossed,
+              treg_res);
+  // The run primed and expanded cells, so every term of the balance was exercised.
+  EXPECT_GT(s.tally.primed, 0.0);
+  EXPECT_GT(s.tally.expansion, s.tally.primed);
+  EXPECT_GT(s.tally.egress, 0.0);
+}
+
+TME_INSTANTIATE_BACKENDS(SystemicRun);
+
+// saved_state then restore_state into a fresh coupling, and both continue identically.
+TEST(SystemicCoupling, SavedStateRestoresExactly) {
+  const tme::LoadedPatient pt = tme::load_patient_text(kBalanceScene, "s.yaml", kScenes);
+  auto a = tme::make_systemic_coupling(pt), b = tme::make_systemic_coupling(pt);
+  const std::vector<std::vector<double>> totals{{1e-3, 5, 7}, {2e-3, 3, 1}}, more{{1e-3, 9, 8}, {3e-3, 4, 2}};
+  a->after_step(0, 3600, totals);
+  b->restore_state(a->saved_state());
+  EXPECT_EQ(b->saved_state(), a->saved_state());
+  std::vector<double> ga(pt.lesions[0].problem.model.globals.size(), 0), gb = ga;
+  a->input_means(1, 3600, 5400, ga);
+  b->input_means(1, 3600, 5400, gb);
+  EXPECT_EQ(ga, gb);
+  a->after_step(3600, 7200, more);
+  b->after_step(3600, 7200, more);
+  EXPECT_EQ(b->saved_state(), a->saved_state());
+  std::vector<double> bad = a->saved_state();
+  bad.pop_back();
+  EXPECT_THROW(b->restore_state(bad), std::invalid_argument);
+}
+
+// tmesim validate and run build the coupling from the scene's lymph nodes; the run's summary
+// gives the blood effectors at the start and the end.
+TEST(SystemicCli, ValidateAndRunUseTheNodes) {
+  if (!tme::test::kBinary) GTEST_SKIP() << "built without the tmesim program (TMESIM_APP=OFF)";
+  const tme::test::TempDir tmp("tmesim_systemic_cli");
+  const tme::test::Result v = tme::test::run_shell(tme::test::kBinary, "validate " + kBalanceFile, tmp.path());
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_NE(v.out.find("systemic: 1 lymph node ('n' drains 'a', 'b'), blood effector CD8 from 5050 cells/mL into "
+                       "'CD8_blood', Treg into 'Treg_blood'\n"),
+            std::string::npos)
+      << v.out;
+  const tme::test::Result r = tme::test::run_shell(
+      tme::test::kBinary, "run " + kBalanceFile + " --quiet --until '4 d' -o " + (tmp / "run").string(), tmp.path());
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("blood effector CD8: 5050 cells/mL at the start, "), std::string::npos) << r.out;
+}
+
+}  // namespace
