@@ -36,8 +36,7 @@ int add_influx_tally(Problem& p, int g) {
                                   "exchanges");
     if (p.species.at((size_t)t.target).unit != kCellsPerMm3)
       throw std::invalid_argument("blood input '" + input + "' enters '" + p.species.at((size_t)t.target).name +
-                                  "', which is in " + p.species.at((size_t)t.target).unit + ", not " +
-                                  kCellsPerMm3);
+                                  "', which is in " + p.species.at((size_t)t.target).unit + ", not " + kCellsPerMm3);
     if (!m.atol.empty()) atol = m.atol.at((size_t)t.target);
     Term c = t;
     c.target = idx;

@@ -66,8 +66,8 @@ class SystemicCoupling final : public StepCoupling {
   int nglobals_ = 0;
   Drug antiCTLA4_;  // when coupling_.antiCTLA4_drug >= 0
   systemic::SystemicState state_;
-  std::vector<double> entered_E_, entered_R_;  // per lesion: tally totals at the last after_step [cells]
-  std::vector<double> last_J_;                 // per lesion: antigen drained in the last step [nmol/s]
+  std::vector<double> entered_E_, entered_R_;      // per lesion: tally totals at the last after_step [cells]
+  std::vector<double> last_J_;                     // per lesion: antigen drained in the last step [nmol/s]
   std::vector<double> last_rate_E_, last_rate_R_;  // per lesion: influx in the last step [cells/s]
   // The prediction for the last interval asked (same state time and interval: same answer).
   double cache_state_t_ = -1, cache_a_ = 0, cache_b_ = 0, cache_E_ = 0, cache_R_ = 0;

@@ -59,7 +59,7 @@ TEST(SystemicLoad, BloodInputsBecomeSystemicWithTheirInfluxTallies) {
   EXPECT_EQ(p.species[(size_t)c.effector_tally_field].name, "CD8_blood_entered");
   EXPECT_EQ(p.species[(size_t)c.treg_tally_field].name, "Treg_blood_entered");
   EXPECT_EQ(p.species[(size_t)c.effector_tally_field].unit, "cells/mm^3");
-  EXPECT_EQ(p.nspecies(), 7);          // T, CD8, Treg, antigen, V and the two tallies
+  EXPECT_EQ(p.nspecies(), 7);           // T, CD8, Treg, antigen, V and the two tallies
   ASSERT_EQ(p.model.terms.size(), 4u);  // the two influx terms and their copies on the tallies
   EXPECT_EQ(p.model.terms[2].target, c.effector_tally_field);
   EXPECT_EQ(p.model.terms[2].global, c.effector_input);
@@ -127,10 +127,10 @@ TEST_P(SystemicRun, TCellsAreConservedAcrossBloodNodesAndLesions) {
   const double treg_res = (s.treg_blood + treg_lesions) - s0.treg_blood -
                           (s.tally.treg_supply - s.tally.treg_death - s.tally.treg_depleted);
   EXPECT_LE(std::abs(treg_res), 1e-6 * treg_lesions) << treg_res;
-  std::printf("balance: CD8 into lesions %.6g cells, Treg %.6g; primed %.6g, expansion %.6g, egress %.6g; "
-              "residual %.3g of %.6g, crossed %.3g, Treg %.3g\n",
-              cd8_lesions, treg_lesions, s.tally.primed, s.tally.expansion, s.tally.egress, residual, scale, crossed,
-              treg_res);
+  std::printf(
+      "balance: CD8 into lesions %.6g cells, Treg %.6g; primed %.6g, expansion %.6g, egress %.6g; "
+      "residual %.3g of %.6g, crossed %.3g, Treg %.3g\n",
+      cd8_lesions, treg_lesions, s.tally.primed, s.tally.expansion, s.tally.egress, residual, scale, crossed, treg_res);
   // The run primed and expanded cells, so every term of the balance was exercised.
   EXPECT_GT(s.tally.primed, 0.0);
   EXPECT_GT(s.tally.expansion, s.tally.primed);
