@@ -25,8 +25,8 @@ namespace scene_detail {
 
 namespace {
 
-const std::vector<std::string> kModelFileKeys{"include", "parameters", "species", "populations", "states",
-                                              "terms",   "drugs",      "blood",   "systemic",    "burden"};
+const std::vector<std::string> kModelFileKeys{"include", "parameters", "overrides", "species",  "populations", "states",
+                                              "terms",   "drugs",      "blood",     "systemic", "burden"};
 const std::vector<std::string> kSceneModelKeys{"model", "parameters", "populations", "states", "terms",
                                                "drugs", "blood",      "initial",     "burden"};
 // The kind keys of terms (kTermRegistry, kernels/term_types.hpp), and the other keys of one.
@@ -446,11 +446,39 @@ struct ModelReader {
                "a value with low <= value <= high");
   }
 
+  // A model file's `overrides`: new definitions (value, source, range) of parameters that the
+  // files it includes define; a parameter set over shared mechanisms (tme_mouse.yaml over
+  // tme.yaml). Each replaces the earlier definition whole.
+  void read_overrides(int fi) {
+    const ModelFile& f = m.files[fi];
+    const Val ov = section(f, "overrides");
+    if (!ov.present()) return;
+    InFile scope(L, f);
+    const Fields os = Fields::any(err(), ov, "a mapping of parameter names (of the included files) to new values");
+    for (const auto& [key, val] : os.entries()) {
+      const std::string name = L.identifier(key, "parameter name");
+      const int old = m.param(name);
+      std::vector<std::string> earlier;
+      for (const Param& p : m.params)
+        if (p.file < fi) earlier.push_back(p.name);
+      if (old < 0 || m.params[old].file >= fi)
+        err().fail(key,
+                   in_quotes(name) + (old < 0 ? " is not a parameter of the included model files"
+                                              : " is defined in this file, not in a file it includes"),
+                   earlier.empty() ? std::string("no parameters: the included files define none")
+                                   : "the name of a parameter of the included files: " + join(earlier));
+      m.params[old] = definition(fi, name, val);
+    }
+  }
+
   void read_parameters() {
     for (int fi = 0; fi < (int)m.files.size(); ++fi) {
       const ModelFile& f = m.files[fi];
       const Val pv = section(f, "parameters");
-      if (!pv.present()) continue;
+      if (!pv.present()) {
+        if (!f.scene) read_overrides(fi);
+        continue;
+      }
       InFile scope(L, f);
       const bool override_only = f.scene && m.from_file;
       const Fields ps = Fields::any(err(), pv, "a mapping of parameter names to values");
@@ -491,6 +519,7 @@ struct ModelReader {
           m.params.push_back(def);
         }
       }
+      if (!f.scene) read_overrides(fi);
     }
     // Resolve aliases; a chain that comes back to one of its members is an error, reported at
     // the first member's definition.

@@ -116,3 +116,52 @@ TEST_F(ParameterRanges, ExactErrors) {
 }
 
 }  // namespace
+
+// A model file's `overrides`: new definitions of parameters of the files it includes (a
+// parameter set over shared mechanisms), each replacing the earlier one whole.
+class ModelOverrides : public ParameterRanges {
+ protected:
+  void files(const std::string& overrides, const std::string& params = "") const {
+    std::ofstream(dir_ / "base.yaml") << "parameters:\n"
+                                         "  r: {value: 0.5 1/day, source: base, range: [0.1 1/day, 1 1/day]}\n"
+                                         "  q: r\n"
+                                         "populations:\n  - {name: T, motility: 0 um^2/s}\n"
+                                         "terms:\n  - {growth: T, rate: q}\n";
+    std::ofstream(dir_ / "m.yaml") << "include: [base.yaml]\n" << params << "overrides:\n" << overrides;
+  }
+  const tme::SceneParameter& param(const tme::LoadedScene& ls, const std::string& name) const {
+    for (const tme::SceneParameter& p : ls.parameters)
+      if (p.name == name) return p;
+    throw std::runtime_error("no parameter " + name);
+  }
+};
+
+TEST_F(ModelOverrides, ReplaceTheIncludedDefinition) {
+  files("  r: {value: 2 1/day, source: mouse, range: [1 1/day, 3 1/day]}\n");
+  const tme::LoadedScene ls = load();
+  const tme::SceneParameter& r = param(ls, "r");
+  EXPECT_EQ(r.source, "mouse");
+  EXPECT_DOUBLE_EQ(r.number, 2);
+  EXPECT_DOUBLE_EQ(r.low, 1);
+  EXPECT_DOUBLE_EQ(r.high, 3);
+  ASSERT_EQ(ls.problem.model.terms.size(), 1u);
+  EXPECT_NEAR(ls.problem.model.terms[0].rate(), 2.0 / 86400, 1e-6 * 2.0 / 86400);  // the alias q follows r
+  // A scene override inside the new range keeps it.
+  const tme::LoadedScene s = load("parameters:\n  r: 1.5 1/day\n");
+  EXPECT_DOUBLE_EQ(param(s, "r").number, 1.5);
+  EXPECT_TRUE(param(s, "r").ranged);
+  EXPECT_DOUBLE_EQ(param(s, "r").high, 3);
+}
+
+TEST_F(ModelOverrides, ErrorsNameTheOverridesPosition) {
+  const std::string d = (dir_ / "m.yaml").string();
+  files("  s: 1 1/day\n");
+  EXPECT_EQ(error_of(), d + ":3:3: overrides.s: 's' is not a parameter of the included model files (expected the "
+                            "name of a parameter of the included files: r, q)");
+  files("  own: 2 1/day\n", "parameters:\n  own: 1 1/day\n");
+  EXPECT_EQ(error_of(), d + ":5:3: overrides.own: 'own' is defined in this file, not in a file it includes (expected "
+                            "the name of a parameter of the included files: r, q)");
+  files("  r: {value: 5 1/day, source: mouse, range: [1 1/day, 3 1/day]}\n");
+  EXPECT_EQ(error_of(), d + ":3:14: overrides.r.value: value 5 1/day of 'r' lies outside its range [1, 3] 1/day "
+                            "(expected a value with low <= value <= high)");
+}

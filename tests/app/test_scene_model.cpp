@@ -398,6 +398,42 @@ TEST(SceneModelTme, EveryParameterHasASource) {
   EXPECT_GT(n, 50);
 }
 
+// The human and mouse parameter sets over tme.yaml: every override has a source, and an
+// assumed one a range; the mouse set's antibodies, blood volume and growth are the mouse's.
+TEST(SceneModelTme, ParameterSetsHaveSourcesAndRanges) {
+  for (const std::string f : {"tme_human.yaml", "tme_mouse.yaml"}) {
+    const YAML::Node doc = YAML::LoadFile(std::string(TMESIM_SOURCE_DIR) + "/scenes/models/" + f);
+    ASSERT_TRUE(doc["overrides"].IsMap()) << f;
+    for (auto it = doc["overrides"].begin(); it != doc["overrides"].end(); ++it) {
+      const std::string name = f + ": " + it->first.as<std::string>();
+      if (it->second.IsScalar()) continue;  // an alias of another parameter
+      const std::string source = it->second["source"].as<std::string>("");
+      EXPECT_FALSE(source.empty()) << name;
+      if (source.rfind("assumed", 0) == 0 || source.rfind("fitted", 0) == 0) {
+        EXPECT_TRUE(it->second["range"].IsSequence()) << name;
+      }
+    }
+  }
+  const LoadedScene mouse = tme::load_scene(kScenes + "/../mouse_ct26_rt.yaml");
+  const tme::Model& m = mouse.problem.model;
+  ASSERT_EQ(m.drugs.size(), 3u);
+  EXPECT_NEAR(tme::pk::terminal_half_life_s(m.drugs[0].pk) / kDay, 3, 0.2);  // anti-PD-1 RMP1-14, assumed 3 d
+  EXPECT_NEAR(tme::pk::terminal_half_life_s(m.drugs[1].pk) / kDay, 2, 0.2);
+  EXPECT_NEAR(tme::pk::terminal_half_life_s(m.drugs[2].pk) / kDay, 6, 0.3);
+  ASSERT_EQ(m.drugs[0].doses.size(), 5u);  // 200 ug q3d from day 7 to day 21
+  expect_rel(m.drugs[0].doses[0].amount_mg, 0.2);
+  expect_rel(m.drugs[0].doses[0].time_s, 7 * kDay);
+  double growth = 0;
+  for (const tme::Term& t : m.terms)
+    if (t.kind == tme::kTermGrowth && t.target == index_of(mouse.problem, "T")) growth = t.rate();
+  EXPECT_GT(growth * kDay, 0.17);  // a mouse tumour doubles in days, not weeks
+  const LoadedScene human = tme::load_scene_text(
+      "name: h\ngrid: {shape: [2, 2, 2], spacing: 50 um}\ntime: {end: 1 d, output_every: 1 d}\n"
+      "model: ../models/tme_human.yaml\n",
+      "h.yaml", kScenes);
+  EXPECT_NEAR(tme::pk::terminal_half_life_s(human.problem.model.drugs[0].pk) / kDay, 22, 1);  // pembrolizumab label
+}
+
 // ---- parameters: override and alias --------------------------------------------------------
 
 class SceneModelFiles : public ::testing::Test {
