@@ -1,4 +1,4 @@
-// tmesim command line: run | validate | info | report | compare | sensitivity, and --version.
+// tmesim command line: run | validate | info | report | compare | sensitivity | calibrate, and --version.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -6,6 +6,7 @@
 #include <iostream>
 #include <string>
 
+#include "host/cli/calibrate.hpp"
 #include "host/cli/commands.hpp"
 #include "host/cli/sensitivity.hpp"
 
@@ -129,6 +130,19 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   sens->add_flag("-q,--quiet", so.quiet, "no progress lines");
 
+  tme::CalibrateOptions cal;
+  auto* calib = app.add_subcommand(
+      "calibrate",
+      "fit the free parameters of a targets file to its targets (well-mixed runs, NLopt): DIR/fit.csv, "
+      "parameters.csv, calibration.png (python3)");
+  calib->add_option("targets", cal.targets, "targets file (YAML; docs/calibration.md)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  calib->add_option("-o,--output", cal.out, "output directory (default: calibration/<targets name>)");
+  calib->add_flag("--force", cal.force, "replace an earlier calibration output in DIR");
+  calib->add_option("--backend", cal.backend, "cpu (default) or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  calib->add_flag("-q,--quiet", cal.quiet, "no summary lines");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -149,6 +163,10 @@ int main(int argc, char** argv) {
     if (!so.well_mixed_over.empty()) so.well_mixed = true;
     so.command_line = ro.command_line;
     return tme::cmd_sensitivity(so, std::cout, std::cerr);
+  }
+  if (calib->parsed()) {
+    cal.command_line = ro.command_line;
+    return tme::cmd_calibrate(cal, std::cout, std::cerr);
   }
   return tme::cmd_info(std::cout);
 }

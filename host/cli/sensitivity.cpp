@@ -30,6 +30,7 @@
 #include "host/core/simulation.hpp"
 #include "host/core/version.hpp"
 #include "host/io/run_dir.hpp"
+#include "host/run/run.hpp"
 #include "host/scene/scene.hpp"
 #include "host/scene/units.hpp"
 
@@ -49,12 +50,43 @@ std::string trim(const std::string& s) {
   return s.substr(a, s.find_last_not_of(" \t") - a + 1);
 }
 
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
+// A parameter being sampled.
+struct Sampled {
+  std::string name, unit;  // unit "1" for a number without unit
+  double low = 0, high = 0, value = 0;
+  std::string source;
+};
+
+// One run of the scene with the parameters at x: the outcome. Throws on failure.
+double evaluate(const SensitivityOptions& o, const std::vector<std::string>& base_set, const std::string& until,
+                const std::vector<Sampled>& params, const Outcome& oc, const ResolvedOutcome& r,
+                const std::vector<double>& x) {
+  SceneOverrides ov{base_set, until};
+  for (size_t k = 0; k < params.size(); ++k) ov.set.push_back(parameter_setting(params[k].name, x[k], params[k].unit));
+  const LoadedScene ls = load_scene(o.scene, Machine{}, ov);
+  const Problem& p = ls.problem;
+  auto b = make_backend(o.backend);
+  b->load(p);
+  Simulation sim(p, *b);
+  std::vector<real> state;
+  double prev_t = 0, prev_v = 0, auc = 0, last = 0;
+  bool first = true;
+  for (double t : sim.output_times()) {
+    sim.advance_to(t);
+    sim.check_state();
+    b->read_state(state);
+    const auto stats = compute_observables(p, state);
+    const double v = r.value(stats);
+    if (!first) auc += 0.5 * (v + prev_v) * (t - prev_t) / 86400.0;  // [unit d]
+    first = false;
+    prev_t = t;
+    prev_v = v;
+    last = v;
+  }
+  return oc.auc ? auc : last;
 }
+
+}  // namespace
 
 // The shortest text that reads back to the same double.
 std::string exact(double x) {
@@ -73,60 +105,53 @@ std::string csv_field(const std::string& s) {
   return q + "\"";
 }
 
-// A parameter being sampled.
-struct Sampled {
-  std::string name, unit;  // unit "1" for a number without unit
-  double low = 0, high = 0, value = 0;
-  std::string source;
-};
-
-// The outcome resolved against a loaded scene.
-struct Resolved {
-  int field = -1, scope = 0;
-  double t_s = 0;        // [s]
-  double factor = 1;     // total: [unit] per internal integral
-  std::string unit;      // of the column
-  std::string column;    // "T.tumour.total [cells]"
-  std::string name;      // the outcome as reported: "T.tumour.total at 21 d [cells]", ...
-  std::string out_unit;  // of the outcome (AUC: unit d)
-};
-
-double stat_of(const Stats& s, const std::string& stat) {
-  return stat == "total" ? s.total : stat == "mean" ? s.mean : stat == "min" ? s.min : s.max;
+std::string parameter_setting(const std::string& name, double value, const std::string& unit) {
+  return "parameters." + name + "=" + exact(value) + (unit == "1" ? "" : " " + unit);
 }
 
-// One run of the scene with the parameters at x: the outcome. Throws on failure.
-double evaluate(const SensitivityOptions& o, const std::vector<std::string>& base_set, const std::string& until,
-                const std::vector<Sampled>& params, const Outcome& oc, const Resolved& r,
-                const std::vector<double>& x) {
-  SceneOverrides ov{base_set, until};
-  for (size_t k = 0; k < params.size(); ++k)
-    ov.set.push_back("parameters." + params[k].name + "=" + exact(x[k]) +
-                     (params[k].unit == "1" ? "" : " " + params[k].unit));
-  const LoadedScene ls = load_scene(o.scene, Machine{}, ov);
-  const Problem& p = ls.problem;
-  auto b = make_backend(o.backend);
-  b->load(p);
-  Simulation sim(p, *b);
-  std::vector<real> state;
-  double prev_t = 0, prev_v = 0, auc = 0, last = 0;
-  bool first = true;
-  for (double t : sim.output_times()) {
-    sim.advance_to(t);
-    sim.check_state();
-    b->read_state(state);
-    const auto stats = compute_observables(p, state);
-    const double v = stat_of(stats[r.field][r.scope], oc.stat) * r.factor;
-    if (!first) auc += 0.5 * (v + prev_v) * (t - prev_t) / 86400.0;  // [unit d]
-    first = false;
-    prev_t = t;
-    prev_v = v;
-    last = v;
+double ResolvedOutcome::value(const std::vector<std::vector<Stats>>& stats) const {
+  const Stats& s = stats[field][scope];
+  return (stat == "total" ? s.total : stat == "mean" ? s.mean : stat == "min" ? s.min : s.max) * factor;
+}
+
+ResolvedOutcome resolve_outcome(const Problem& p, const Outcome& oc, const std::string& text,
+                                const std::string& well_mixed_hint) {
+  ResolvedOutcome r;
+  r.stat = oc.stat;
+  int scope = 0;
+  for (int s = 0; s < p.nspecies(); ++s)
+    if (p.species[s].name == oc.field) r.field = s;
+  std::vector<std::string> scopes{"grid"};
+  for (const NamedMask& m : p.regions) scopes.push_back(m.name);
+  for (size_t k = 0; k < scopes.size(); ++k)
+    if (scopes[k] == oc.scope) scope = (int)k + 1;
+  if (r.field < 0 || scope == 0) {
+    std::string fields, sc;
+    for (const SpeciesInfo& s : p.species) fields += (fields.empty() ? "" : ", ") + s.name;
+    for (const std::string& s : scopes) sc += (sc.empty() ? "" : ", ") + s;
+    throw std::invalid_argument(
+        "'" + text + "': " +
+        (r.field < 0 ? "no field '" + oc.field + "' (expected one of " + fields + ")"
+                     : "no scope '" + oc.scope + "' (expected grid or an observed region: " + sc + ")"));
   }
-  return oc.auc ? auc : last;
+  r.scope = scope - 1;
+  if (p.grid.nvox() == 1 && r.scope > 0 && p.regions[r.scope - 1].mask[0] == 0)
+    throw std::invalid_argument("'" + text + "': region '" + oc.scope +
+                                "' covers at most half of the well-mixed part, so the voxel is outside it and its "
+                                "totals are 0 (expected " +
+                                well_mixed_hint + " " + oc.scope + ", or the scope grid)");
+  r.t_s = p.time.t_end;
+  const std::vector<TotalUnit> totals = total_units(p);
+  r.unit = oc.stat == "total" ? totals[r.field].name : p.species[r.field].unit;
+  r.factor = oc.stat == "total" ? totals[r.field].factor : 1;
+  r.column = oc.field + "." + oc.scope + "." + oc.stat + " [" + r.unit + "]";
+  char tbuf[64];
+  std::snprintf(tbuf, sizeof tbuf, "%g d", r.t_s / 86400.0);
+  r.out_unit = oc.auc ? r.unit + " d" : r.unit;
+  const std::string col = oc.field + "." + oc.scope + "." + oc.stat;
+  r.name = (oc.auc ? "auc(" + col + ") from 0 to " + tbuf : col + " at " + tbuf) + " [" + r.out_unit + "]";
+  return r;
 }
-
-}  // namespace
 
 Outcome parse_outcome(const std::string& text_in) {
   const std::string text = trim(text_in);
@@ -241,41 +266,13 @@ int cmd_sensitivity(const SensitivityOptions& o, std::ostream& out, std::ostream
   const int d = (int)params.size();
 
   // The outcome against this scene.
-  Resolved r;
-  for (int s = 0; s < p.nspecies(); ++s)
-    if (p.species[s].name == oc.field) r.field = s;
-  std::vector<std::string> scopes{"grid"};
-  for (const NamedMask& m : p.regions) scopes.push_back(m.name);
-  for (size_t k = 0; k < scopes.size(); ++k)
-    if (scopes[k] == oc.scope) r.scope = (int)k + 1;
-  if (r.field < 0 || r.scope == 0) {
-    std::string fields, sc;
-    for (const SpeciesInfo& s : p.species) fields += (fields.empty() ? "" : ", ") + s.name;
-    for (const std::string& s : scopes) sc += (sc.empty() ? "" : ", ") + s;
-    err << me << "--outcome '" << o.outcome << "': "
-        << (r.field < 0 ? "no field '" + oc.field + "' (expected one of " + fields + ")"
-                        : "no scope '" + oc.scope + "' (expected grid or an observed region: " + sc + ")")
-        << "\n";
+  ResolvedOutcome r;
+  try {
+    r = resolve_outcome(p, oc, o.outcome, "--well-mixed-over");
+  } catch (const std::invalid_argument& e) {
+    err << me << "--outcome " << e.what() << "\n";
     return 2;
   }
-  --r.scope;
-  if (p.grid.nvox() == 1 && r.scope > 0 && p.regions[r.scope - 1].mask[0] == 0) {
-    err << me << "--outcome '" << o.outcome << "': region '" << oc.scope
-        << "' covers at most half of the well-mixed part, so the voxel is outside it and its totals are 0 "
-           "(expected --well-mixed-over "
-        << oc.scope << ", or the scope grid)\n";
-    return 2;
-  }
-  r.t_s = p.time.t_end;
-  const std::vector<TotalUnit> totals = total_units(p);
-  r.unit = oc.stat == "total" ? totals[r.field].name : p.species[r.field].unit;
-  r.factor = oc.stat == "total" ? totals[r.field].factor : 1;
-  r.column = oc.field + "." + oc.scope + "." + oc.stat + " [" + r.unit + "]";
-  char tbuf[64];
-  std::snprintf(tbuf, sizeof tbuf, "%g d", r.t_s / 86400.0);
-  r.out_unit = oc.auc ? r.unit + " d" : r.unit;
-  const std::string col = oc.field + "." + oc.scope + "." + oc.stat;
-  r.name = (oc.auc ? "auc(" + col + ") from 0 to " + tbuf : col + " at " + tbuf) + " [" + r.out_unit + "]";
 
   // The design.
   const unsigned long long seed = o.seed >= 0 ? (unsigned long long)o.seed : p.seed;

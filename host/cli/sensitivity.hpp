@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "host/core/observables.hpp"
+#include "host/core/problem.hpp"
+
 namespace tme {
 
 struct SensitivityOptions {
@@ -36,6 +39,32 @@ struct Outcome {
 };
 // Throws std::invalid_argument with the reason ("... (expected ...)").
 Outcome parse_outcome(const std::string& text);
+
+// An outcome resolved against a loaded problem: which field, scope (0 grid, k region k - 1)
+// and statistic, in which unit. Shared with tmesim calibrate.
+struct ResolvedOutcome {
+  int field = -1, scope = 0;
+  std::string stat;      // total | mean | min | max
+  double t_s = 0;        // the problem's end [s]
+  double factor = 1;     // total: [unit] per internal integral
+  std::string unit;      // of the column
+  std::string column;    // "T.tumour.total [cells]"
+  std::string name;      // the outcome as reported: "T.tumour.total at 21 d [cells]", ...
+  std::string out_unit;  // of the outcome (AUC: unit d)
+  // The column's value in `stats` (compute_observables of a state), in `unit`.
+  double value(const std::vector<std::vector<Stats>>& stats) const;
+};
+// Throws std::invalid_argument "'TEXT': no field ... (expected ...)" when p has no such field or
+// scope, or the scope is a region outside a well-mixed voxel (well_mixed_hint: the option or
+// key that averages over it instead, e.g. "--well-mixed-over").
+ResolvedOutcome resolve_outcome(const Problem& p, const Outcome& oc, const std::string& text,
+                                const std::string& well_mixed_hint);
+
+// "parameters.NAME=VALUE UNIT", a --set override of a model parameter, the value written so
+// that it reads back exactly.
+std::string parameter_setting(const std::string& name, double value, const std::string& unit);
+std::string exact(double x);  // the shortest text that reads back to the same double
+std::string csv_field(const std::string& s);
 
 // Returns the exit code: 0 success, 1 a run or the plot failed, 2 bad input.
 int cmd_sensitivity(const SensitivityOptions& o, std::ostream& out, std::ostream& err);

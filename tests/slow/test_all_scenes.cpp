@@ -79,6 +79,13 @@ const std::vector<SceneCase>& cases() {
        {{"time: {end: 7 d, output_every: 1 d}", "time: {end: 6 h, output_every: 3 h}"}, {"start: 1 d", "start: 2 h"}},
        3,
        ""},
+      // The mouse example: to day 8, with the first of the three fractions and the first dose.
+      {"mouse_ct26_rt.yaml",
+       {{"end: 21 d", "end: 8 d"}, {"total: 24 Gy, fractions: 3", "total: 8 Gy, fractions: 1"}},
+       9,
+       ""},
+      {"calibration/mouse_tumour.yaml", {}, 22, ""},  // one well-mixed voxel: seconds at full length
+      {"calibration/human_tumour.yaml", {}, 50, ""},
       {"rt_conventional.yaml", {}, 0, "ExampleScenes.Conventional"},
       {"rt_explicit_file.yaml", {}, 0, "ExampleScenes.ExplicitFile"},
       {"rt_sbrt.yaml", {}, 0, "ExampleScenes.Sbrt"},
