@@ -158,12 +158,8 @@ struct Calibration {
         const CalibrationQuantity& q = t.quantity;
         const double a = col(q.a, q.ta);
         switch (q.kind) {
-          case CalibrationQuantity::kValue:
-            model[k] = a;
-            break;
-          case CalibrationQuantity::kRatio:
-            model[k] = a / col(q.b, q.tb);
-            break;
+          case CalibrationQuantity::kValue: model[k] = a; break;
+          case CalibrationQuantity::kRatio: model[k] = a / col(q.b, q.tb); break;
           case CalibrationQuantity::kDoubling: {
             const double g = std::log(a / col(q.a, q.tb));
             model[k] = g > 0 ? (q.ta - q.tb) / 86400.0 * std::log(2.0) / g : std::numeric_limits<double>::infinity();
@@ -254,7 +250,9 @@ CalibrationTargets read_calibration_targets(const std::string& path, const UnitS
     const std::string t = r.text(doc[key], key, "an integer >= " + std::to_string(lo));
     char* end = nullptr;
     const long long v = std::strtoll(t.c_str(), &end, 10);
-    if (t.empty() || *end || v < lo) r.fail(doc[key], key, "'" + t + "' is not an integer >= " + std::to_string(lo), "an integer >= " + std::to_string(lo));
+    if (t.empty() || *end || v < lo)
+      r.fail(doc[key], key, "'" + t + "' is not an integer >= " + std::to_string(lo),
+             "an integer >= " + std::to_string(lo));
     return v;
   };
   tf.seed = (unsigned long long)integer("seed", 0, 1);
@@ -279,18 +277,22 @@ CalibrationTargets read_calibration_targets(const std::string& path, const UnitS
     CalibrationRun run;
     run.name = r.text(n["name"], p + ".name", "a name");
     for (const CalibrationRun& o : tf.runs)
-      if (o.name == run.name) r.fail(n["name"], p + ".name", "run '" + run.name + "' is defined twice", "unique run names");
+      if (o.name == run.name)
+        r.fail(n["name"], p + ".name", "run '" + run.name + "' is defined twice", "unique run names");
     const std::string sc = r.text(n["scene"], p + ".scene", "a scene file, relative to the targets file");
     run.scene = (fs::path(sc).is_relative() ? dir / sc : fs::path(sc)).lexically_normal().string();
     if (!fs::is_regular_file(run.scene))
-      r.fail(n["scene"], p + ".scene", "no scene file '" + run.scene + "'", "a scene file, relative to the targets file");
+      r.fail(n["scene"], p + ".scene", "no scene file '" + run.scene + "'",
+             "a scene file, relative to the targets file");
     run.well_mixed = r.text(n["well_mixed"], p + ".well_mixed", "grid or a region of the scene");
     if (n["set"]) {
-      if (!n["set"].IsSequence()) r.fail(n["set"], p + ".set", "is not a list", "a list of 'path=value' (as tmesim run --set)");
+      if (!n["set"].IsSequence())
+        r.fail(n["set"], p + ".set", "is not a list", "a list of 'path=value' (as tmesim run --set)");
       for (size_t j = 0; j < n["set"].size(); ++j) {
         const std::string s = r.text(n["set"][j], p + ".set[" + std::to_string(j) + "]", "'path=value'");
         if (s.find('=') == std::string::npos)
-          r.fail(n["set"][j], p + ".set[" + std::to_string(j) + "]", "'" + s + "' has no '='", "'path=value' (as tmesim run --set)");
+          r.fail(n["set"][j], p + ".set[" + std::to_string(j) + "]", "'" + s + "' has no '='",
+                 "'path=value' (as tmesim run --set)");
         run.set.push_back(s);
       }
     }
@@ -338,7 +340,8 @@ CalibrationTargets read_calibration_targets(const std::string& path, const UnitS
       r.keys(q, qp, {"ratio"}, {"ratio"});
       const YAML::Node l = q["ratio"];
       if (!l.IsSequence() || l.size() != 2)
-        r.fail(l, qp + ".ratio", "is not a list of two columns at times", "[COLUMN@TIME, COLUMN@TIME] (numerator, denominator)");
+        r.fail(l, qp + ".ratio", "is not a list of two columns at times",
+               "[COLUMN@TIME, COLUMN@TIME] (numerator, denominator)");
       cq.kind = CalibrationQuantity::kRatio;
       std::tie(cq.a, cq.ta) = r.column_at(l[0], qp + ".ratio[0]");
       std::tie(cq.b, cq.tb) = r.column_at(l[1], qp + ".ratio[1]");
@@ -364,7 +367,8 @@ CalibrationTargets read_calibration_targets(const std::string& path, const UnitS
       cq.kind = CalibrationQuantity::kOccupancy;
       std::tie(cq.a, cq.ta) = r.column_at(q["occupancy"], qp + ".occupancy");
       cq.kd = r.text(q["kd"], qp + ".kd", "a parameter name or a concentration");
-      cq.text = "occupancy " + cq.a + " / (" + cq.a + " + " + cq.kd + ") at " + q["occupancy"].Scalar().substr(q["occupancy"].Scalar().find('@') + 1);
+      cq.text = "occupancy " + cq.a + " / (" + cq.a + " + " + cq.kd + ") at " +
+                q["occupancy"].Scalar().substr(q["occupancy"].Scalar().find('@') + 1);
       t.unit = "1";
     } else {
       r.fail(q, qp, "is not a quantity", kQuantityExpected);
@@ -394,7 +398,8 @@ void convert_target(CalibrationTarget& t, const UnitSystem& units) {
       const std::string u = sp == std::string::npos ? "" : text.substr(text.find_first_not_of(" \t", sp));
       if (u == t.unit || (u.empty() && t.unit == "1")) v = std::strtod(text.c_str(), nullptr);
     } catch (const std::exception&) {
-      throw std::invalid_argument(at + ": '" + text + "' does not convert to " + t.unit + " (expected " + expected + ")");
+      throw std::invalid_argument(at + ": '" + text + "' does not convert to " + t.unit + " (expected " + expected +
+                                  ")");
     }
     if (!std::isfinite(v) || (positive && !(v > 0)))
       throw std::invalid_argument(at + ": '" + text + "' is not > 0 (expected " + expected + ")");
@@ -497,8 +502,8 @@ int cmd_calibrate(const CalibrateOptions& o, std::ostream& out, std::ostream& er
   }
   if (!o.quiet)
     out << "calibrate: " << tf.targets.size() << " targets, " << d << " free parameters, " << tf.runs.size()
-        << " runs per evaluation (well-mixed), NLopt " << alg_name << ", at most "
-        << tf.max_evaluations << " evaluations" << std::endl;
+        << " runs per evaluation (well-mixed), NLopt " << alg_name << ", at most " << tf.max_evaluations
+        << " evaluations" << std::endl;
   nlopt_srand(tf.seed);
   nlopt_opt opt = nlopt_create(alg, d);
   nlopt_set_lower_bounds(opt, lo.data());
@@ -536,8 +541,8 @@ int cmd_calibrate(const CalibrateOptions& o, std::ostream& out, std::ostream& er
     outside += within ? 0 : 1;
     fc << csv_field(t.name) << "," << csv_field(tf.runs[t.run].name) << "," << csv_field(t.quantity.text) << ","
        << csv_field(t.unit) << "," << exact(t.value) << "," << exact(t.tolerance) << ","
-       << (first.model.empty() ? "" : exact(first.model[k])) << "," << exact(fit.model[k]) << "," << exact(res_k)
-       << "," << (within ? "yes" : "no") << "," << csv_field(t.source) << "\n";
+       << (first.model.empty() ? "" : exact(first.model[k])) << "," << exact(fit.model[k]) << "," << exact(res_k) << ","
+       << (within ? "yes" : "no") << "," << csv_field(t.source) << "\n";
   }
   std::ostringstream pc;
   pc << "parameter,unit,low,high,start,fitted,scale,source\n";
@@ -590,17 +595,16 @@ int cmd_calibrate(const CalibrateOptions& o, std::ostream& out, std::ostream& er
     return 1;
   }
   if (!o.quiet) {
-    out << "fit after " << c.log.size() << " evaluations in " << exact(std::round(wall * 10) / 10)
-        << " s (objective " << fmt3(first.objective) << " -> " << fmt3(fit.objective) << "), written to "
-        << dir.string() << "\n";
+    out << "fit after " << c.log.size() << " evaluations in " << exact(std::round(wall * 10) / 10) << " s (objective "
+        << fmt3(first.objective) << " -> " << fmt3(fit.objective) << "), written to " << dir.string() << "\n";
     for (unsigned k = 0; k < d; ++k)
       out << "  " << c.free[k].name << " = " << fmt3(fit.params[k]) << " " << c.free[k].unit << "  (range ["
           << fmt3(c.free[k].low) << ", " << fmt3(c.free[k].high) << "], start " << fmt3(c.free[k].start) << ")\n";
     for (size_t k = 0; k < tf.targets.size(); ++k) {
       const CalibrationTarget& t = tf.targets[k];
       const bool within = std::fabs(fit.model[k] - t.value) <= t.tolerance;
-      out << "  " << t.name << ": " << fmt3(fit.model[k]) << " against " << fmt3(t.value) << " +- "
-          << fmt3(t.tolerance) << " " << t.unit << (within ? "  within" : "  OUTSIDE") << "\n";
+      out << "  " << t.name << ": " << fmt3(fit.model[k]) << " against " << fmt3(t.value) << " +- " << fmt3(t.tolerance)
+          << " " << t.unit << (within ? "  within" : "  OUTSIDE") << "\n";
     }
   }
   if (outside > 0) err << me << outside << " of " << tf.targets.size() << " targets outside their tolerance\n";

@@ -11,11 +11,11 @@ namespace tme {
 class UnitSystem;
 
 struct CalibrateOptions {
-  std::string targets;           // the targets file (YAML)
-  std::string out;               // output directory; empty: calibration/<targets name>
-  bool force = false;            // replace an earlier calibration output
-  std::string backend = "cpu";   // backend of every run
-  std::string command_line;      // for provenance.json
+  std::string targets;          // the targets file (YAML)
+  std::string out;              // output directory; empty: calibration/<targets name>
+  bool force = false;           // replace an earlier calibration output
+  std::string backend = "cpu";  // backend of every run
+  std::string command_line;     // for provenance.json
   bool quiet = false;
 };
 
@@ -41,9 +41,9 @@ struct CalibrationTarget {
   std::string name;
   int run = 0;  // index into CalibrationTargets::runs
   CalibrationQuantity quantity;
-  std::string unit;        // of value and tolerance: the column's, d (doubling), 1 (ratio, occupancy)
-  double value = 0;        // [unit] (a plain value: set once its scene is loaded)
-  double tolerance = 0;    // [unit], > 0
+  std::string unit;      // of value and tolerance: the column's, d (doubling), 1 (ratio, occupancy)
+  double value = 0;      // [unit] (a plain value: set once its scene is loaded)
+  double tolerance = 0;  // [unit], > 0
   std::string source;
   // As written, with their positions ("FILE:LINE:COL: targets[i].value"), for a plain value
   // whose unit is known once its scene is loaded.

@@ -136,8 +136,8 @@ TEST_F(CalibrateCli, ReproducesItsTargetsWithinTolerance) {
   EXPECT_NEAR(std::stod(fit[1][7]), 3, 0.05);
   const auto par = csv_rows(slurp(one / "parameters.csv"));
   ASSERT_EQ(par.size(), 3u);
-  EXPECT_EQ(par[0], (std::vector<std::string>{"parameter", "unit", "low", "high", "start", "fitted", "scale",
-                                              "source"}));
+  EXPECT_EQ(par[0],
+            (std::vector<std::string>{"parameter", "unit", "low", "high", "start", "fitted", "scale", "source"}));
   EXPECT_EQ(par[1][0], "r");
   EXPECT_EQ(par[1][6], "log");
   EXPECT_NEAR(std::stod(par[1][5]), std::log(2.0) / 3, 1e-3);  // [1/day]
@@ -171,8 +171,9 @@ TEST_F(CalibrateCli, RefusesBadTargetsFilesWithPositions) {
   EXPECT_EQ(error_of(with("    source: test\n  - name: E at 2 d", "    sauce: test\n  - name: E at 2 d")),
             "error: bad.yaml:14:5: targets[0].sauce: unknown key 'sauce' (expected one of: name, run, quantity, "
             "value, tolerance, source)\n");
-  EXPECT_EQ(error_of(with("    run: base\n    quantity: E.grid.mean@2 d", "    run: other\n    quantity: E.grid.mean@2 d")),
-            "error: bad.yaml:16:10: targets[1].run: no run 'other' (expected one of base)\n");
+  EXPECT_EQ(
+      error_of(with("    run: base\n    quantity: E.grid.mean@2 d", "    run: other\n    quantity: E.grid.mean@2 d")),
+      "error: bad.yaml:16:10: targets[1].run: no run 'other' (expected one of base)\n");
   EXPECT_EQ(error_of(with("quantity: E.grid.mean@2 d", "quantity: E.grid@2 d")),
             "error: bad.yaml:17:15: targets[1].quantity: 'E.grid@2 d' is not a column FIELD.SCOPE.STAT (expected "
             "FIELD.SCOPE.STAT[@TIME] or auc(FIELD.SCOPE.STAT)[@TIME], STAT one of total, mean, min, max, e.g. "
