@@ -22,9 +22,13 @@
 // checkpoints through saved_state and restore_state.
 #pragma once
 #include <stdexcept>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace tme {
+
+struct FractionEvent;  // host/core/model.hpp
 
 class StepCoupling {
  public:
@@ -45,6 +49,14 @@ class StepCoupling {
   virtual void restore_state(const std::vector<double>& saved) {
     if (!saved.empty()) throw std::invalid_argument("a saved state for a coupling that keeps none");
   }
+  // A radiotherapy fraction, once per fraction event, after every lesion received it (the
+  // compartments are then at the fraction's time).
+  virtual void fraction(const FractionEvent& /*f*/) {}
+  // Outputs of the compartments, which a Run writes at its top level: record_output notes the
+  // state at output time t [s] (at every output stop, after the step to t); files() gives each
+  // file's name and whole text as recorded so far (what saved_state keeps).
+  virtual void record_output(double /*t*/) {}
+  virtual std::vector<std::pair<std::string, std::string>> files() const { return {}; }
 };
 
 }  // namespace tme

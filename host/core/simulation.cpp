@@ -158,10 +158,16 @@ void Simulation::advance_together(const std::vector<Simulation*>& sims, double t
   for (const Simulation* s : sims)
     if (s->t_ != s0.t_) throw std::invalid_argument("advance_together: the simulations are at different times");
   if (t < s0.t_) throw std::invalid_argument("advance_to: cannot step backwards");
+  // Every lesion's due fractions, then the coupling hears of each fraction event once.
+  const auto apply_fractions = [&] {
+    const int before = s0.next_fraction_;
+    for (Simulation* s : sims) s->apply_due_fractions();
+    if (coupling)
+      for (int i = before; i < s0.next_fraction_; ++i) coupling->fraction(s0.p_.model.fractions[(size_t)i]);
+  };
   // Fractions due now (left by a call that stopped before them), unless this call is to stop
   // before the fractions of this very time.
-  if (!(landing.before_events && t == s0.t_))
-    for (Simulation* s : sims) s->apply_due_fractions();
+  if (!(landing.before_events && t == s0.t_)) apply_fractions();
   if (s0.auto_ && landing.reestimate && t > s0.t_ && s0.t_ > 0) {
     // Re-estimate the step from the current state once per call (per output interval): one
     // step-doubling estimate at the current step, then up to 3 more iterations.
@@ -178,11 +184,10 @@ void Simulation::advance_together(const std::vector<Simulation*>& sims, double t
     if (e <= s0.t_) continue;
     if (e >= t) break;
     advance_segment(sims, e, progress, coupling, reduced);
-    for (Simulation* s : sims) s->apply_due_fractions();
+    apply_fractions();
   }
   advance_segment(sims, t, progress, coupling, reduced);
-  if (!landing.before_events)
-    for (Simulation* s : sims) s->apply_due_fractions();
+  if (!landing.before_events) apply_fractions();
 }
 
 void Simulation::advance_segment(const std::vector<Simulation*>& sims, double t, const Progress& progress,

@@ -516,6 +516,11 @@ void Run::resume(ByteReader& b, const std::string& command_line, const std::stri
   // them after it).
   for (auto& L : lesions_) L->rewrite_files(event_volumes_);
   if (!patient_pvd_.empty()) write_pvd((dir_.work() / "patient.pvd").string(), patient_pvd_);
+  if (coupling_) write_coupling_files();
+}
+
+void Run::write_coupling_files() {
+  for (const auto& [name, text] : coupling_->files()) write_text_atomic(dir_.work() / name, text);
 }
 
 void Run::write_checkpoint(size_t next_stop) {
@@ -613,6 +618,10 @@ void Run::execute() {
         write_text_atomic(L.dir / "observables.csv", L.csv);
       }
       if (lesions_.size() > 1) write_patient_block(n_, st.t);
+      if (coupling_) {
+        coupling_->record_output(st.t);
+        write_coupling_files();
+      }
       ++n_;
       fresh_interval_ = true;
     } else {

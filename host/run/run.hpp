@@ -21,7 +21,9 @@
 // each lesion's files in lesions/<name>/, plus patient.pvd at the top listing one
 // patient_NNNN.vtm multiblock per output time that holds every lesion's volume of that time
 // (the volumes' origins are patient coordinates, so ParaView shows the lesions in place).
-// drug_doses.csv and provenance.json stay at the top.
+// drug_doses.csv and provenance.json stay at the top, and so do the coupling's files
+// (StepCoupling::files: systemic.csv and node_doses.csv with lymph nodes), rewritten at every
+// output.
 #pragma once
 #include <filesystem>
 #include <memory>
@@ -132,6 +134,7 @@ class Run {
   void write_checkpoint(size_t next_stop);
   void save_state(ByteWriter& b, size_t next_stop);
   void write_patient_block(size_t n, double t);
+  void write_coupling_files();  // the coupling's files (systemic.csv, ...) at the top
 
   LoadedPatient patient_;
   RunDirectory& dir_;

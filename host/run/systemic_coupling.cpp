@@ -3,14 +3,18 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
 namespace tme {
 
 SystemicCoupling::SystemicCoupling(systemic::SystemicModel model, systemic::Coupling coupling,
-                                   const Model& lesion_model, double t_s)
-    : model_(std::move(model)), coupling_(std::move(coupling)), nglobals_((int)lesion_model.globals.size()) {
+                                   const Model& lesion_model, double t_s, std::vector<std::string> lesion_names)
+    : model_(std::move(model)),
+      coupling_(std::move(coupling)),
+      nglobals_((int)lesion_model.globals.size()),
+      lesion_names_(std::move(lesion_names)) {
   systemic::check(model_);
   const systemic::Coupling& c = coupling_;
   auto systemic_input = [&](int g, const char* what) {
@@ -30,6 +34,19 @@ SystemicCoupling::SystemicCoupling(systemic::SystemicModel model, systemic::Coup
   last_J_.assign(nl, 0);
   last_rate_E_.assign(nl, 0);
   last_rate_R_.assign(nl, 0);
+  if (lesion_names_.size() != nl) {
+    lesion_names_.clear();
+    for (size_t l = 0; l < nl; ++l) lesion_names_.push_back("lesion" + std::to_string(l + 1));
+  }
+  for (const RadiationPlan& pl : lesion_model.plans) plan_names_.push_back(pl.name);
+  if (coupling_.node_dose_per_Gy.size() != model_.nodes.size())
+    throw std::invalid_argument("SystemicCoupling: node doses for " +
+                                std::to_string(coupling_.node_dose_per_Gy.size()) + " nodes, expected " +
+                                std::to_string(model_.nodes.size()));
+  for (const std::vector<double>& d : coupling_.node_dose_per_Gy)
+    if (d.size() != plan_names_.size())
+      throw std::invalid_argument("SystemicCoupling: node doses for " + std::to_string(d.size()) + " plans, expected " +
+                                  std::to_string(plan_names_.size()));
 }
 
 std::vector<int> SystemicCoupling::reduced_fields() const {
@@ -141,6 +158,11 @@ std::vector<double> SystemicCoupling::saved_state() const {
                      t.treg_death, t.treg_depleted, t.treg_to_lesions});
   for (const std::vector<double>* per_lesion : {&entered_E_, &entered_R_, &last_J_, &last_rate_E_, &last_rate_R_})
     v.insert(v.end(), per_lesion->begin(), per_lesion->end());
+  v.push_back((double)rows_.size());
+  for (const std::vector<double>& r : rows_) v.insert(v.end(), r.begin(), r.end());
+  v.push_back((double)node_doses_.size());
+  for (const NodeDose& d : node_doses_)
+    v.insert(v.end(), {d.time_s, (double)d.plan, d.prescribed_Gy, (double)d.node, d.dose_Gy, d.survival});
   return v;
 }
 
@@ -171,6 +193,22 @@ void SystemicCoupling::restore_state(const std::vector<double>& v) {
   std::vector<std::vector<double>> per(5, std::vector<double>((size_t)model_.nlesions));
   for (std::vector<double>& p : per)
     for (double& x : p) x = next();
+  const double nrows = next();
+  if (!(nrows >= 0 && nrows <= (double)v.size())) throw std::invalid_argument("SystemicCoupling: a bad row count");
+  std::vector<std::vector<double>> rows((size_t)nrows, std::vector<double>(row_width()));
+  for (std::vector<double>& r : rows)
+    for (double& x : r) x = next();
+  const double ndoses = next();
+  if (!(ndoses >= 0 && ndoses <= (double)v.size())) throw std::invalid_argument("SystemicCoupling: a bad dose count");
+  std::vector<NodeDose> doses((size_t)ndoses);
+  for (NodeDose& d : doses) {
+    d.time_s = next();
+    d.plan = (int)next();
+    d.prescribed_Gy = next();
+    d.node = (int)next();
+    d.dose_Gy = next();
+    d.survival = next();
+  }
   if (i != v.size()) throw std::invalid_argument("SystemicCoupling: a saved state too long for this model");
   state_ = std::move(st);
   entered_E_ = std::move(per[0]);
@@ -178,13 +216,104 @@ void SystemicCoupling::restore_state(const std::vector<double>& v) {
   last_J_ = std::move(per[2]);
   last_rate_E_ = std::move(per[3]);
   last_rate_R_ = std::move(per[4]);
+  rows_ = std::move(rows);
+  node_doses_ = std::move(doses);
   cache_valid_ = false;
+}
+
+void SystemicCoupling::fraction(const FractionEvent& f) {
+  if (f.plan < 0 || f.plan >= (int)plan_names_.size())
+    throw std::invalid_argument("SystemicCoupling: a fraction of plan " + std::to_string(f.plan));
+  for (size_t n = 0; n < model_.nodes.size(); ++n) {
+    NodeDose d;
+    d.time_s = f.time_s;
+    d.plan = f.plan;
+    d.prescribed_Gy = f.dose_Gy;
+    d.node = (int)n;
+    d.dose_Gy = coupling_.node_dose_per_Gy[n][(size_t)f.plan] * f.dose_Gy;
+    d.survival = systemic::irradiate_node(model_, state_, (int)n, d.dose_Gy);
+    node_doses_.push_back(d);
+  }
+  cache_valid_ = false;
+}
+
+size_t SystemicCoupling::row_width() const {
+  return 2 + 5 * model_.nodes.size() + 4 + 13 + 3 * (size_t)model_.nlesions;
+}
+
+void SystemicCoupling::record_output(double t) {
+  const systemic::SystemicState& s = state_;
+  const double v = model_.blood_volume_mL;
+  std::vector<double> r{t, t / 86400.0};
+  for (const systemic::NodeState& n : s.nodes) {
+    double chain = 0;
+    for (double c : n.chain) chain += c;
+    r.insert(r.end(), {n.antigen_nmol, n.presented_nmol, n.naive, chain, n.homing});
+  }
+  const systemic::Tallies& k = s.tally;
+  r.insert(r.end(),
+           {s.effector_blood, s.effector_blood / v, s.treg_blood, s.treg_blood / v, k.naive_supply, k.expansion,
+            k.naive_return, k.effector_death, k.radiation_naive, k.radiation_chain, k.effector_to_lesions, k.primed,
+            k.egress, k.treg_supply, k.treg_death, k.treg_depleted, k.treg_to_lesions});
+  for (size_t l = 0; l < (size_t)model_.nlesions; ++l) r.insert(r.end(), {last_J_[l], entered_E_[l], entered_R_[l]});
+  rows_.push_back(std::move(r));
+}
+
+namespace {
+
+// %.9g, as the other CSV outputs.
+std::string cell(double x) {
+  char b[40];
+  std::snprintf(b, sizeof b, "%.9g", x);
+  return b;
+}
+
+}  // namespace
+
+std::string SystemicCoupling::systemic_csv() const {
+  std::string h = "time_s,time_d";
+  for (const systemic::Node& n : model_.nodes)
+    for (const char* c : {"antigen [nmol]", "presented [nmol]", "naive [cells]", "chain [cells]", "homing [1]"})
+      h += ",node." + n.name + "." + c;
+  for (const char* c : {"blood.effectors [cells]", "blood.effectors [cells/mL]", "blood.treg [cells]",
+                        "blood.treg [cells/mL]", "total.naive_supply [cells]", "total.expansion [cells]",
+                        "total.naive_return [cells]", "total.effector_death [cells]", "total.radiation_naive [cells]",
+                        "total.radiation_chain [cells]", "total.effectors_to_lesions [cells]", "total.primed [cells]",
+                        "total.egress [cells]", "total.treg_supply [cells]", "total.treg_death [cells]",
+                        "total.treg_depleted [cells]", "total.treg_to_lesions [cells]"})
+    h += std::string(",") + c;
+  for (const std::string& l : lesion_names_)
+    for (const char* c : {"antigen_drained [nmol/s]", "effectors_entered [cells]", "treg_entered [cells]"})
+      h += ",lesion." + l + "." + c;
+  std::string s = h + "\n";
+  for (const std::vector<double>& r : rows_) {
+    for (size_t i = 0; i < r.size(); ++i) s += (i ? "," : "") + cell(r[i]);
+    s += "\n";
+  }
+  return s;
+}
+
+std::string SystemicCoupling::node_doses_csv() const {
+  std::string s = "time_s,time_h,plan,plan_name,prescribed_Gy,node,dose_Gy,survival\n";
+  for (const NodeDose& d : node_doses_)
+    s += cell(d.time_s) + "," + cell(d.time_s / 3600) + "," + std::to_string(d.plan) + "," +
+         plan_names_[(size_t)d.plan] + "," + cell(d.prescribed_Gy) + "," + model_.nodes[(size_t)d.node].name + "," +
+         cell(d.dose_Gy) + "," + cell(d.survival) + "\n";
+  return s;
+}
+
+std::vector<std::pair<std::string, std::string>> SystemicCoupling::files() const {
+  std::vector<std::pair<std::string, std::string>> f{{"systemic.csv", systemic_csv()}};
+  if (!plan_names_.empty()) f.emplace_back("node_doses.csv", node_doses_csv());
+  return f;
 }
 
 std::unique_ptr<SystemicCoupling> make_systemic_coupling(const LoadedPatient& patient) {
   const std::optional<LoadedSystemic>& s = patient.systemic();
   if (!s) return nullptr;
-  return std::make_unique<SystemicCoupling>(s->model, s->coupling, patient.lesions.at(0).problem.model);
+  std::vector<std::string> names;
+  if (!patient.single()) names = patient.lesion_names;
+  return std::make_unique<SystemicCoupling>(s->model, s->coupling, patient.lesions.at(0).problem.model, 0.0, names);
 }
 
 }  // namespace tme

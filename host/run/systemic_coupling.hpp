@@ -22,6 +22,8 @@
 // Units: time [s], cells, antigen [nmol]; the lesions' totals [field unit x mm^3].
 #pragma once
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "host/core/coupling.hpp"
@@ -38,14 +40,33 @@ class SystemicCoupling final : public StepCoupling {
   // coupling's tally fields set (add_influx_tallies). The state starts at
   // systemic::initial_state at t_s. Throws std::invalid_argument for an inconsistent model
   // or coupling.
+  // `lesion_names` name the lesions in systemic.csv (empty: "lesion1", "lesion2", ...).
   SystemicCoupling(systemic::SystemicModel model, systemic::Coupling coupling, const Model& lesion_model,
-                   double t_s = 0);
+                   double t_s = 0, std::vector<std::string> lesion_names = {});
 
   std::vector<int> reduced_fields() const override;
   void input_means(int lesion, double t0, double t1, std::vector<double>& globals) override;
   void after_step(double t0, double t1, const std::vector<std::vector<double>>& totals) override;
   std::vector<double> saved_state() const override;
   void restore_state(const std::vector<double>& saved) override;
+  // Irradiates every node with its dose of the fraction: node_dose_per_Gy[n][plan] x the
+  // fraction's dose (systemic::irradiate_node), and notes it for node_doses.csv.
+  void fraction(const FractionEvent& f) override;
+  // systemic.csv: a row per output time (columns in docs/model.md, "systemic.csv"); with
+  // radiotherapy plans also node_doses.csv, a row per fraction and node.
+  void record_output(double t) override;
+  std::vector<std::pair<std::string, std::string>> files() const override;
+
+  // One node's dose at one fraction.
+  struct NodeDose {
+    double time_s = 0;         // [s]
+    int plan = 0;              // Model::plans index
+    double prescribed_Gy = 0;  // the fraction's prescription [Gy]
+    int node = 0;              // SystemicModel::nodes index
+    double dose_Gy = 0;        // at the node [Gy]
+    double survival = 1;       // LQ survival of its lymphocytes [1]
+  };
+  const std::vector<NodeDose>& node_doses() const { return node_doses_; }
 
   const systemic::SystemicModel& model() const { return model_; }
   const systemic::Coupling& coupling() const { return coupling_; }
@@ -59,6 +80,9 @@ class SystemicCoupling final : public StepCoupling {
 
  private:
   systemic::StepInputs held_inputs(double span) const;
+  std::string systemic_csv() const;
+  std::string node_doses_csv() const;
+  size_t row_width() const;
   double plasma_antiCTLA4(double t0, double t1) const;
 
   systemic::SystemicModel model_;
@@ -72,6 +96,9 @@ class SystemicCoupling final : public StepCoupling {
   // The prediction for the last interval asked (same state time and interval: same answer).
   double cache_state_t_ = -1, cache_a_ = 0, cache_b_ = 0, cache_E_ = 0, cache_R_ = 0;
   bool cache_valid_ = false;
+  std::vector<std::string> lesion_names_, plan_names_;
+  std::vector<std::vector<double>> rows_;  // systemic.csv, one per recorded output (row_width() values)
+  std::vector<NodeDose> node_doses_;
 };
 
 // The coupling of a patient whose scene declares lymph nodes (LoadedPatient::systemic), or

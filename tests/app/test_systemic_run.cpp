@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -128,9 +130,20 @@ TEST_P(SystemicRun, TCellsAreConservedAcrossBloodNodesAndLesions) {
                           (s.tally.treg_supply - s.tally.treg_death - s.tally.treg_depleted);
   EXPECT_LE(std::abs(treg_res), 1e-6 * treg_lesions) << treg_res;
   std::printf(
-      "balance: CD8 into lesions %.6g cells, Treg %.6g; primed %.6g, expansion %.6g, egress %.6g; "
-      "residual %.3g of %.6g, crossed %.3g, Treg %.3g\n",
-      cd8_lesions, treg_lesions, s.tally.primed, s.tally.expansion, s.tally.egress, residual, scale, crossed, treg_res);
+      "balance: CD8 into lesions %.6g cells, Treg %.6g; primed %.6g, expansion %.6g, egress %.6g, node radiation "
+      "deaths %.6g; residual %.3g of %.6g, crossed %.3g, Treg %.3g\n",
+      cd8_lesions, treg_lesions, s.tally.primed, s.tally.expansion, s.tally.egress,
+      s.tally.radiation_naive + s.tally.radiation_chain, residual, scale, crossed, treg_res);
+  // The node got 2 Gy at each fraction: its lymphocytes died by the LQ survival (tallied).
+  const auto& doses = coupling->node_doses();
+  ASSERT_EQ(doses.size(), 3u);
+  for (size_t f = 0; f < 3; ++f) {
+    EXPECT_EQ(doses[f].time_s, 86400.0 * double(2 + f));
+    EXPECT_EQ(doses[f].dose_Gy, 2.0);
+    EXPECT_DOUBLE_EQ(doses[f].survival, std::exp(-0.2 * 2 - 0.14 * 4));
+  }
+  EXPECT_GT(s.tally.radiation_naive, 0.0);
+  EXPECT_GT(s.tally.radiation_chain, 0.0);
   // The run primed and expanded cells, so every term of the balance was exercised.
   EXPECT_GT(s.tally.primed, 0.0);
   EXPECT_GT(s.tally.expansion, s.tally.primed);
@@ -138,6 +151,56 @@ TEST_P(SystemicRun, TCellsAreConservedAcrossBloodNodesAndLesions) {
 }
 
 TME_INSTANTIATE_BACKENDS(SystemicRun);
+
+// The chain end to end on each backend: 3 x 8 Gy to lesion 'irradiated' raise the blood
+// effectors and the CD8 density of lesion 'abscopal' at day 12 above the same scene without
+// radiotherapy (scenes/tests/systemic_abscopal.yaml, the default model).
+class SystemicAbscopal : public tme::test::BackendTest {};
+
+TEST_P(SystemicAbscopal, IrradiatingOneLesionRaisesCd8InTheOther) {
+  omp_set_num_threads(1);
+  const std::string text = tme::test::slurp(kScenes + "/systemic_abscopal.yaml");
+  const std::string untreated = text.substr(0, text.find("radiotherapy:"));
+  ASSERT_NE(untreated.size(), text.size());
+  struct Outcome {
+    double blood_per_mL = 0, cd8_abscopal = 0, tumour_irradiated = 0;
+  };
+  auto run = [&](const std::string& scene) {
+    tme::LoadedPatient pt = tme::load_patient_text(scene, "s.yaml", kScenes);
+    const std::unique_ptr<tme::SystemicCoupling> coupling = tme::make_systemic_coupling(pt);
+    std::vector<std::unique_ptr<tme::Backend>> backends;
+    std::vector<std::unique_ptr<tme::Simulation>> sims;
+    std::vector<tme::Simulation*> ptrs;
+    for (const tme::LoadedScene& ls : pt.lesions) {
+      backends.push_back(backend());
+      backends.back()->load(ls.problem);
+      sims.push_back(std::make_unique<tme::Simulation>(ls.problem, *backends.back()));
+      ptrs.push_back(sims.back().get());
+    }
+    tme::Simulation::advance_together(ptrs, pt.lesions[0].problem.time.t_end, {}, {}, coupling.get());
+    Outcome o;
+    o.blood_per_mL = coupling->effector_blood_per_mL();
+    std::vector<tme::real> st;
+    backends[1]->read_state(st);
+    const tme::Problem& p1 = pt.lesions[1].problem;
+    const double grid_mm3 = double(p1.grid.nvox()) * p1.grid.h[0] * p1.grid.h[1] * p1.grid.h[2] * 1e-9;
+    o.cd8_abscopal = total(p1, st, field(p1, "CD8")) / grid_mm3;  // the grid mean [cells/mm^3]
+    backends[0]->read_state(st);
+    o.tumour_irradiated = total(pt.lesions[0].problem, st, field(pt.lesions[0].problem, "T"));
+    return o;
+  };
+  const Outcome rt = run(text), none = run(untreated);
+  std::printf(
+      "abscopal (%s): blood effectors %.6g vs %.6g cells/mL untreated; CD8 in 'abscopal' %.6g vs %.6g "
+      "cells/mm^3; tumour in 'irradiated' %.6g vs %.6g cells\n",
+      GetParam().c_str(), rt.blood_per_mL, none.blood_per_mL, rt.cd8_abscopal, none.cd8_abscopal, rt.tumour_irradiated,
+      none.tumour_irradiated);
+  EXPECT_LT(rt.tumour_irradiated, 0.1 * none.tumour_irradiated);  // the irradiated tumour is killed
+  EXPECT_GT(rt.blood_per_mL, 1.2 * none.blood_per_mL);            // its antigen primes more effectors
+  EXPECT_GT(rt.cd8_abscopal, 1.2 * none.cd8_abscopal);            // which reach the other lesion
+}
+
+TME_INSTANTIATE_BACKENDS(SystemicAbscopal);
 
 // saved_state then restore_state into a fresh coupling, and both continue identically.
 TEST(SystemicCoupling, SavedStateRestoresExactly) {
@@ -174,6 +237,48 @@ TEST(SystemicCli, ValidateAndRunUseTheNodes) {
       tme::test::kBinary, "run " + kBalanceFile + " --quiet --until '4 d' -o " + (tmp / "run").string(), tmp.path());
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("blood effector CD8: 5050 cells/mL at the start, "), std::string::npos) << r.out;
+}
+
+// systemic.csv (a row per output) and node_doses.csv (a row per fraction and node) at the
+// run's top; a run ended hard after a checkpoint and resumed writes the same files, byte for byte.
+TEST(SystemicCli, OutputsAndTheirResume) {
+  if (!tme::test::kBinary) GTEST_SKIP() << "built without the tmesim program (TMESIM_APP=OFF)";
+  const tme::test::TempDir tmp("tmesim_systemic_resume");
+  const std::string args = "run " + kBalanceFile + " -q --set output.checkpoint_every=2d -o ";
+  const tme::test::Result ref = tme::test::run_shell(tme::test::kBinary, args + "ref", tmp.path());
+  ASSERT_EQ(ref.code, 0) << ref.err;
+  const tme::test::Result killed =
+      tme::test::run_shell(tme::test::kBinary, args + "k", tmp.path(), "TMESIM_TEST_EXIT_AFTER_CHECKPOINT=2 ");
+  ASSERT_TRUE(killed.signalled && killed.signal == 9) << killed.err;
+  const tme::test::Result resumed =
+      tme::test::run_shell(tme::test::kBinary, "run --resume k.incomplete -q", tmp.path());
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  size_t compared = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(tmp / "ref")) {
+    if (!e.is_regular_file()) continue;
+    const std::filesystem::path rel = std::filesystem::relative(e.path(), tmp / "ref");
+    if (rel == ".tmesim-run" || rel == "provenance.json") continue;
+    EXPECT_TRUE(tme::test::slurp(e.path()) == tme::test::slurp(tmp / "k" / rel)) << rel << " differs";
+    ++compared;
+  }
+  EXPECT_GT(compared, 50u);
+  const std::string csv = tme::test::slurp(tmp / "ref/systemic.csv");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "time_s,time_d,node.n.antigen [nmol],node.n.presented [nmol],node.n.naive [cells],node.n.chain [cells],"
+            "node.n.homing [1],blood.effectors [cells],blood.effectors [cells/mL],blood.treg [cells],"
+            "blood.treg [cells/mL],total.naive_supply [cells],total.expansion [cells],total.naive_return [cells],"
+            "total.effector_death [cells],total.radiation_naive [cells],total.radiation_chain [cells],"
+            "total.effectors_to_lesions [cells],total.primed [cells],total.egress [cells],total.treg_supply [cells],"
+            "total.treg_death [cells],total.treg_depleted [cells],total.treg_to_lesions [cells],"
+            "lesion.a.antigen_drained [nmol/s],lesion.a.effectors_entered [cells],lesion.a.treg_entered [cells],"
+            "lesion.b.antigen_drained [nmol/s],lesion.b.effectors_entered [cells],lesion.b.treg_entered [cells]");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 14);  // the header and 13 outputs (0 to 12 d)
+  EXPECT_EQ(csv.substr(csv.find('\n') + 1, 47), "0,0,0,0,1000,0,1,25250000,5050,175000000,35000,");  // the start
+  EXPECT_EQ(tme::test::slurp(tmp / "ref/node_doses.csv"),
+            "time_s,time_h,plan,plan_name,prescribed_Gy,node,dose_Gy,survival\n"
+            "172800,48,0,p,8,n,2,0.382892886\n"
+            "259200,72,0,p,8,n,2,0.382892886\n"
+            "345600,96,0,p,8,n,2,0.382892886\n");
 }
 
 }  // namespace
