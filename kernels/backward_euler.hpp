@@ -46,6 +46,7 @@
 
 #include "diffusion.hpp"
 #include "state_check.hpp"
+#include "terms.hpp"
 
 namespace tme {
 
@@ -149,7 +150,35 @@ struct BeAssembleArgs {
   real prev_coef = 0;          // [1/s]
   // 1: K takes the uptake's derivative V Km/(Km + u+)^2 instead of its secant V/(Km + u+).
   int jacobian = 0;
+  // Model terms in the solve: the secretion and uptake terms of this species (lin.terms in
+  // the local slots of the reaction pass, target lin_slot), at the voxel's current state.
+  ReactionArgs lin;             // nterms 0: none
+  int lin_slot = -1;            // the species' local slot, -1 without terms in the solve
+  const real* state = nullptr;  // every field, nvox values each
+  long long nvox = 0;
 };
+
+// The model terms of the species at voxel v with its own value u: source S [unit/s] and
+// per-capita loss rate, as the secant Ks = l/(1 + u+/km) (loss Ks u+) and as its derivative
+// Kd = l/(1 + u+/km)^2 [1/s], l = rate c_src F (km 0: linear, Ks = Kd = l).
+TME_HD inline void be_term_rates(const BeAssembleArgs& a, long long v, real u, real& S, real& Ks, real& Kd) {
+  const ReactionArgs& r = a.lin;
+  real c[kMaxReactSpecies];
+  for (int m = 0; m < r.nlocal; ++m) c[m] = m == a.lin_slot ? clamp_nonneg(u) : a.state[r.local[m] * a.nvox + v];
+  const real phi = occupied_fraction(r, c);
+  for (int q = 0; q < r.nterms; ++q) {
+    const Term& t = r.terms[q];
+    if (t.target != a.lin_slot) continue;
+    const real k = t.rate() * term_source(t, c) * term_factors(t, c, phi);
+    if (t.kind == kTermSecretion) {
+      S += k;
+    } else {
+      const real d = t.km() > real(0) ? real(1) + c[t.target] / t.km() : real(1);
+      Ks += k / d;
+      Kd += k / (d * d);
+    }
+  }
+}
 
 TME_HD inline bool be_held(const BeAssembleArgs& a, long long v) { return a.hold && a.hold[v] == a.hold[v]; }
 
@@ -185,7 +214,9 @@ struct BeAssembleOp {
     a.L.act[v] = 1;
     const real uv = a.u[v];
     const real S = a.src ? a.src[v] : real(0), V = a.upt ? a.upt[v] : real(0);
-    real self = real(1) / a.dt + (a.jacobian ? be_rate_jacobian(sc, V, uv) : be_rate(sc, V, uv));
+    real Sm = 0, Ks = 0, Kd = 0;
+    if (a.lin_slot >= 0) be_term_rates(a, v, uv, Sm, Ks, Kd);
+    real self = real(1) / a.dt + (a.jacobian ? be_rate_jacobian(sc, V, uv) + Kd : be_rate(sc, V, uv) + Ks);
     const int q[3] = {i, j, k}, len[3] = {d.nx, d.ny, d.nz};
     const long long st[3] = {1, (long long)d.nx, (long long)d.nx * d.ny};
     for (int ax = 0; ax < 3; ++ax)
@@ -204,7 +235,8 @@ struct BeAssembleOp {
       }
     a.L.self[v] = self;
     const real F = diffusion_rhs(ConstView<real>{a.u, d}, sc, a.label, a.g, i, j, k);
-    const real G = F + S - sc.decay * uv - V * clamp_nonneg(uv) / (sc.km + clamp_nonneg(uv));
+    const real G =
+        F + S + Sm - sc.decay * uv - V * clamp_nonneg(uv) / (sc.km + clamp_nonneg(uv)) - Ks * clamp_nonneg(uv);
     a.L.b[v] = a.rhs_scale * G + (a.prev ? a.prev_coef * (uv - a.prev[v]) : real(0));
   }
 };

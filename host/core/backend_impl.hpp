@@ -107,9 +107,28 @@ class SpaceBackend final : public Backend {
     sweep_.coeffs = explicit_.coeffs;
 
     LocalReactions lr = build_local_reactions(p.model, ns_);
-    put(terms_, lr.terms);
+    // Model terms in the solve (be/trbdf2): the secretion and uptake of diffusing fields go to
+    // the linear solve of their field, the rest stay in the reaction pass.
+    std::vector<Term> lin_terms, react_terms;
+    lin_slot_.assign(size_t(ns_), -1);
+    for (const Term& t : lr.terms) {
+      const int field = lr.args.local[t.target];
+      if (p.time.terms_in_solve && (t.kind == kTermSecretion || t.kind == kTermUptake) &&
+          diffuses(host_coeffs_[field])) {
+        lin_terms.push_back(t);
+        lin_slot_[field] = t.target;
+      } else {
+        react_terms.push_back(t);
+      }
+    }
+    put(terms_, react_terms);
     reaction_ = lr.args;
     reaction_.terms = ptr_or_null(terms_);
+    reaction_.nterms = (int)react_terms.size();
+    put(lin_terms_, lin_terms);
+    lin_ = lr.args;
+    lin_.terms = ptr_or_null(lin_terms_);
+    lin_.nterms = (int)lin_terms.size();
     nglobals_ = (int)p.model.globals.size();
 
     const double h[3] = {p.grid.h[0], p.grid.h[1], p.grid.h[2]};
@@ -365,14 +384,20 @@ class SpaceBackend final : public Backend {
     a.src = hc.src_slot >= 0 ? explicit_.src + hc.src_slot * nvox_ : nullptr;
     a.upt = hc.upt_slot >= 0 ? explicit_.upt + hc.upt_slot * nvox_ : nullptr;
     a.hold = hc.hold_slot >= 0 ? explicit_.hold + hc.hold_slot * nvox_ : nullptr;
+    if (lin_slot_[s] >= 0) {
+      a.lin = lin_;
+      a.lin_slot = lin_slot_[s];
+      a.state = a_.data();
+      a.nvox = nvox_;
+    }
     return a;
   }
-  bool be_diffuses(int s) const {
-    const SpeciesCoeffs& hc = host_coeffs_[s];
-    bool diffuses = false;
-    for (int l = 0; l < (hc.uses_labels ? kMaxLabels : 1); ++l) diffuses |= hc.D[l] > 0;
-    return diffuses;
+  static bool diffuses(const SpeciesCoeffs& hc) {
+    bool d = false;
+    for (int l = 0; l < (hc.uses_labels ? kMaxLabels : 1); ++l) d |= hc.D[l] > 0;
+    return d;
   }
+  bool be_diffuses(int s) const { return diffuses(host_coeffs_[s]); }
 
   // One backward Euler step of species s: preconditioned CG on A d = G(u), then u += d.
   void be_solve(int s, double dt) {
@@ -494,7 +519,10 @@ class SpaceBackend final : public Backend {
   const real* fac_ptr_[3] = {nullptr, nullptr, nullptr};        // where the sweeps read them
   Scheme fac_scheme_ = Scheme::kLodEuler;                       // scheme and step [s] the tables were built for
   double fac_dt_ = NAN;
-  Buffer<Term> terms_{"reaction_terms"};  // term table in local slots
+  Buffer<Term> terms_{"reaction_terms"};   // term table in local slots (without those in the solve)
+  Buffer<Term> lin_terms_{"solve_terms"};  // the model terms in the linear solves (terms_in_solve)
+  ReactionArgs lin_;                       // their arguments (local slots as the reaction pass)
+  std::vector<int> lin_slot_;              // per species: its local slot when terms are in its solve, else -1
   int nglobals_ = 0;
   Buffer<real> vel_{"chemotaxis_face_drift"};                    // 3 * nvox (12 bytes per voxel)
   Buffer<real> dose_{"fraction_dose"};                           // [Gy], nvox (device spaces only)

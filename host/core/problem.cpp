@@ -103,6 +103,8 @@ void Problem::check() const {
   } else if (time.step < 0) {
     fail("step must be >= 0");
   }
+  if (time.terms_in_solve && time.integrator != Integrator::kBe && time.integrator != Integrator::kTrBdf2)
+    fail("model terms in the solve need integrator 'be' or 'trbdf2'");
   try {
     model.check(nspecies(), grid.nvox());
   } catch (const std::invalid_argument& e) {

@@ -63,6 +63,10 @@ struct TimeControl {
                          // stepper takes equal sub-steps <= step landing exactly on events.
   double tolerance = 0;  // implicit with step 0: target relative local error of one step
                          // (Simulation estimates it by step doubling), in (0, 0.5]
+  // be/trbdf2: the model's secretion and uptake terms of diffusing fields inside the linear
+  // solve (rate x population density into K, secretion into the source) instead of the
+  // reaction pass (kernels/backward_euler.hpp, "Model terms in the solve").
+  bool terms_in_solve = false;
 };
 
 struct Problem {

@@ -285,6 +285,14 @@ void Loader::read_time(Keys& t) {
                 "no tolerance with integrator explicit");
     p_.time.cfl = t.number("cfl", "a number in (0, 1], e.g. 0.9", Or{"0.9"}, [](double x) { return x > 0 && x <= 1; });
   }
+  // model_terms: be/trbdf2 only; 'in_solve' moves the model's secretion and uptake of
+  // diffusing fields into the linear solve (kernels/backward_euler.hpp).
+  if (p_.time.integrator == Integrator::kBe || p_.time.integrator == Integrator::kTrBdf2)
+    p_.time.terms_in_solve =
+        t.choice("model_terms", {"split", "in_solve"}, "a way to couple the model's terms", Or{"split"}) == "in_solve";
+  else if (t.has("model_terms"))
+    err_.fail(t.get("model_terms"), "model_terms applies to the be and trbdf2 integrators only",
+              "no model_terms with integrator " + integ);
 }
 
 std::vector<uint8_t> Loader::shape_mask(const Fields& shape, const std::string& kind) const {
@@ -883,8 +891,9 @@ LoadedScene Loader::load(const std::string& text_in) {
   Keys grid = scene.map("grid", {"shape", "spacing", "origin"});
   read_grid(grid, listed);
   if (!lesion_names_.empty()) check_overlap(grid.has("origin") ? grid.get("origin") : root.get("grid"));
-  root.required("time", "a mapping with keys end, output_every, integrator, step, cfl, tolerance");
-  Keys time = scene.map("time", {"end", "until", "output_every", "integrator", "step", "cfl", "tolerance"});
+  root.required("time", "a mapping with keys end, output_every, integrator, step, cfl, tolerance, model_terms");
+  Keys time =
+      scene.map("time", {"end", "until", "output_every", "integrator", "step", "cfl", "tolerance", "model_terms"});
   read_time(time);
   read_regions(scene);
   read_tissue(scene);

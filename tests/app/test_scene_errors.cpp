@@ -242,6 +242,11 @@ const std::vector<Row>& rows() {
       {"ToleranceWithExplicit", B::kFlow, {"=3 time: {end: 1 h, output_every: 10 min, tolerance: 1e-3}"},
        "bad.yaml:3:51: time.tolerance: tolerance applies to the lod, adi, be and trbdf2 integrators only (expected no "
        "tolerance with integrator explicit)"},
+      {"ModelTermsWithLod", B::kFlow, {"=3 time: {end: 1 h, output_every: 10 min, integrator: lod, step: 1 min, model_terms: in_solve}"},
+       "bad.yaml:3:83: time.model_terms: model_terms applies to the be and trbdf2 integrators only (expected no "
+       "model_terms with integrator lod)"},
+      {"ModelTermsUnknown", B::kFlow, {"=3 time: {end: 1 h, output_every: 10 min, integrator: be, step: 1 min, model_terms: inside}"},
+       "bad.yaml:3:82: time.model_terms: 'inside' is not a way to couple the model's terms (expected split or in_solve)"},
       {"ToleranceOutOfRange", B::kFlow, {"=3 time: {end: 1 h, output_every: 10 min, integrator: adi, tolerance: 2}"},
        "bad.yaml:3:68: time.tolerance: '2' is out of range (expected a number in (0, 0.5], e.g. 1e-3)"},
       {"CflOutOfRange", B::kFlow, {"=3 time: {end: 1 h, output_every: 10 min, cfl: 1.5}"},
