@@ -17,6 +17,16 @@
 //
 // A species with D = 0 everywhere has a diagonal system, solved per voxel (BeDiagonalOp).
 //
+// Model terms in the solve (time.model_terms: in_solve): the model's secretion and uptake
+// terms whose target diffuses leave the reaction pass and join this operator: secretion
+// (rate x population density x factors) into S, uptake's per-capita rate into K (the secant
+// l/(1 + u/km) under be, the derivative l/(1 + u/km)^2 in the TR-BDF2 stages) and its loss into
+// G, evaluated per voxel at the current state (be_term_rates). The populations and the other
+// inputs of the factors are those at the solve (the populations do not change during the
+// transport step of the splitting). So a field's secretion and its sinks are balanced inside
+// one solve: a uniform field secreted and taken up by a fixed population keeps its exact steady
+// state at any step. Measured on the sarcoma example: docs/performance.md.
+//
 // Solver: conjugate gradients preconditioned by one multigrid V-cycle (red-black Gauss-Seidel,
 // one sweep before and the reverse sweep after the coarse correction, so the preconditioner is
 // symmetric; damped Jacobi on a level whose periodic axis has an odd length, where red-black

@@ -72,7 +72,7 @@ TEST(Overrides, MessagesNameTheArgument) {
   // Paths that do not exist.
   EXPECT_EQ(error_of({"time.ned=3 d"}),
             "--set time.ned=3 d: time.ned: unknown key 'ned' (expected one of: end, until, output_every, integrator, "
-            "step, cfl, tolerance)");
+            "step, cfl, tolerance, model_terms)");
   EXPECT_EQ(error_of({"species[2].decay=1 1/s"}),
             "--set species[2].decay=1 1/s: species[2]: no such entry: species has 2 entries (expected an index from 0 "
             "to 1)");
