@@ -34,7 +34,7 @@ const std::map<std::string, std::vector<std::string>>& scenarios() {
       {"fractionation_ctla4",
        {"untreated", "rt_20Gy_x1", "rt_8Gy_x3", "rt_6Gy_x5", "ctla4_alone", "rt_20Gy_x1_ctla4", "rt_8Gy_x3_ctla4",
         "rt_6Gy_x5_ctla4"}},
-      {"scatter_dose_pd1", {"pd1_rt", "pd1_alone"}},
+      {"scatter_dose_pd1", {"pd1_alone", "pd1_rt"}},
       {"node_timing", {"pd1_alone", "node_spared", "node_before", "node_with", "node_after"}},
       {"sbrt_vs_conventional", {"pd1_alone", "pd1_8Gy_x3", "pd1_3Gy_x15"}},
   };
