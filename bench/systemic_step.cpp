@@ -22,9 +22,9 @@
 //   usage: systemic_step [SCENE] [steps=4] [rounds=6] [backend=cpu|cuda] [reps=50]
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -209,8 +209,8 @@ int run(const std::string& scene, int steps, int rounds, const std::string& back
     cn.push_back(ca);
     cw.push_back(cb);
     cratio.push_back(cb / ca);
-    std::printf("%6d %16.1f %16.1f %8.3f %18.1f %18.1f %8.3f %8.2f\n", r, 1e3 * a, 1e3 * b, b / a, 1e3 * ca,
-                1e3 * cb, cb / ca, load_average());
+    std::printf("%6d %16.1f %16.1f %8.3f %18.1f %18.1f %8.3f %8.2f\n", r, 1e3 * a, 1e3 * b, b / a, 1e3 * ca, 1e3 * cb,
+                cb / ca, load_average());
   }
   // The reductions the stepper makes for the coupling, on the same backends.
   const std::vector<int> reduced = coupling.reduced_fields();
@@ -230,10 +230,11 @@ int run(const std::string& scene, int steps, int rounds, const std::string& back
               1e3 * median(cw), median(cratio));
   std::printf("minimum: without %.1f ms/step, with %.1f ms/step, ratio %.3f\n", 1e3 * tmin,
               1e3 * *std::min_element(tw.begin(), tw.end()), *std::min_element(tw.begin(), tw.end()) / tmin);
-  std::printf("systemic part per step: field_sums of %zu fields on %zu lesions %.3f ms, coupling calls %.3f ms "
-              "(%lld steps), total %.3f ms = %.3f%% of the median step without (%.3f%% of the fastest)\n",
-              reduced.size(), with.backends.size(), 1e3 * t_sums, 1e3 * t_coupling, coupling.steps,
-              1e3 * (t_sums + t_coupling), 100 * (t_sums + t_coupling) / t_step, 100 * (t_sums + t_coupling) / tmin);
+  std::printf(
+      "systemic part per step: field_sums of %zu fields on %zu lesions %.3f ms, coupling calls %.3f ms "
+      "(%lld steps), total %.3f ms = %.3f%% of the median step without (%.3f%% of the fastest)\n",
+      reduced.size(), with.backends.size(), 1e3 * t_sums, 1e3 * t_coupling, coupling.steps, 1e3 * (t_sums + t_coupling),
+      100 * (t_sums + t_coupling) / t_step, 100 * (t_sums + t_coupling) / tmin);
   return 0;
 }
 
