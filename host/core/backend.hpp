@@ -72,6 +72,14 @@ class Backend {
   // as a reduction where the state lives in a fixed order (kernels/reduce.hpp): only the
   // partial sums are copied to the host.
   virtual void field_sums(const std::vector<int>& species, std::vector<double>& sums) = 0;
+  // Voxel lists for add_at_voxels (the voxels of a lymph node inside the grid), kept where the
+  // state lives until the next load: returns the list's id (0, 1, ... in the order kept).
+  // Throws std::invalid_argument for an empty list, an index outside the grid or one listed twice.
+  virtual int keep_voxels(const std::vector<long long>& voxels) = 0;
+  // Adds `value` [the field's unit] to field `species` at every voxel of kept list `id`
+  // (kernels/release.hpp); the field's total grows by value x the list's length (to the
+  // rounding of each voxel's sum). Throws std::invalid_argument for a bad id or species.
+  virtual void add_at_voxels(int id, int species, double value) = 0;
   // Linear solves of Scheme::kBackwardEuler and kTrBdf2 since load (zero for the other schemes).
   virtual LinearSolveStats linear_solve_stats() const = 0;
   // Waits until the work queued so far is done (the CPU backend never queues): for timings.

@@ -39,6 +39,7 @@
 #include "kernels/launch.hpp"
 #include "kernels/parallel_for.hpp"
 #include "kernels/reduce.hpp"
+#include "kernels/release.hpp"
 #include "kernels/terms.hpp"
 
 namespace tme {
@@ -69,6 +70,7 @@ class SpaceBackend final : public Backend {
     sp_.sync();  // a reload replaces buffers that queued work may still use
     sp_.prepare();
     be_levels_.clear();  // sized for the grid: rebuilt on first use
+    kept_.clear();       // voxel lists of the previous grid
     be_stats_ = LinearSolveStats();
     geom_ = p.grid.geom();
     ns_ = p.nspecies();
@@ -257,6 +259,31 @@ class SpaceBackend final : public Backend {
       for (long long t = 0; t < nb; ++t) total += sum_host_[t];
       sums[q] = total;
     }
+  }
+  int keep_voxels(const std::vector<long long>& voxels) override {
+    if (voxels.empty()) throw std::invalid_argument("keep_voxels: empty voxel list");
+    std::vector<long long> sorted = voxels;
+    std::sort(sorted.begin(), sorted.end());
+    for (size_t q = 0; q < sorted.size(); ++q) {
+      if (sorted[q] < 0 || sorted[q] >= nvox_)
+        throw std::invalid_argument("keep_voxels: voxel " + std::to_string(sorted[q]) + " outside the grid of " +
+                                    std::to_string(nvox_) + " voxels");
+      if (q > 0 && sorted[q] == sorted[q - 1])
+        throw std::invalid_argument("keep_voxels: voxel " + std::to_string(sorted[q]) + " listed twice");
+    }
+    kept_.push_back(std::make_unique<Buffer<long long>>("kept_voxels"));
+    sp_.allocate(*kept_.back(), voxels.size());
+    sp_.to_space(kept_.back()->data(), voxels.data(), voxels.size() * sizeof(long long));
+    return int(kept_.size()) - 1;
+  }
+  void add_at_voxels(int id, int species, double value) override {
+    if (id < 0 || id >= int(kept_.size()))
+      throw std::invalid_argument("add_at_voxels: no kept voxel list " + std::to_string(id));
+    if (species < 0 || species >= ns_)
+      throw std::invalid_argument("add_at_voxels: field index " + std::to_string(species) + " out of range");
+    const Buffer<long long>& v = *kept_[size_t(id)];
+    parallel_for(sp_.exec(), (long long)v.size(),
+                 AddAtVoxelsOp{a_.data() + size_t(species) * size_t(nvox_), v.data(), real(value)});
   }
   void finish() override { sp_.sync(); }
   LinearSolveStats linear_solve_stats() const override { return be_stats_; }
@@ -544,7 +571,8 @@ class SpaceBackend final : public Backend {
   Buffer<double> survival_{"lq_survival"};            // npop * nvox survival products (FractionArgs::survival)
   Buffer<double> sum_partial_{"field_sum_partials"};  // kSumBlocks partial sums (field_sums)
   std::vector<double> sum_host_;
-  LinearSolveStats be_stats_;  // since load
+  std::vector<std::unique_ptr<Buffer<long long>>> kept_;  // voxel lists of keep_voxels, until the next load
+  LinearSolveStats be_stats_;                             // since load
 };
 
 }  // namespace tme
