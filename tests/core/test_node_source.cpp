@@ -41,9 +41,8 @@ TEST(NodeVoxels, NodeSmallerThanAVoxelIsTheVoxelHoldingItsCentre) {
 TEST(NodeVoxels, SphereOfOneSpacingAtAVoxelCentreIsTheVoxelAndItsSixNeighbours) {
   const GridSpec g = grid();
   const double c[3] = {125, -35, 15};  // centre of voxel (2, 1, 1)
-  const std::vector<long long> want = {g.d.index(2, 1, 0), g.d.index(2, 0, 1), g.d.index(1, 1, 1),
-                                       g.d.index(2, 1, 1), g.d.index(3, 1, 1), g.d.index(2, 2, 1),
-                                       g.d.index(2, 1, 2)};
+  const std::vector<long long> want = {g.d.index(2, 1, 0), g.d.index(2, 0, 1), g.d.index(1, 1, 1), g.d.index(2, 1, 1),
+                                       g.d.index(3, 1, 1), g.d.index(2, 2, 1), g.d.index(2, 1, 2)};
   EXPECT_EQ(node_voxels(g, c, 10), want);
 }
 
