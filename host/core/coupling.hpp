@@ -29,10 +29,16 @@
 namespace tme {
 
 struct FractionEvent;  // host/core/model.hpp
+class Backend;
 
 class StepCoupling {
  public:
   virtual ~StepCoupling() = default;
+  // The lesions' backends (by lesion index), loaded, before the first step: a coupling that
+  // adds to the lesions' fields between steps (a lymph node inside a lesion releasing cells
+  // into it) keeps what it needs there (Backend::keep_voxels). They must outlive the coupling's
+  // use. The default keeps nothing.
+  virtual void attach(const std::vector<Backend*>& lesions) { (void)lesions; }
   // Field indices (of the lesions' Problem, shared by all lesions) whose totals after_step
   // receives, in this order. Read once per advance_together call.
   virtual std::vector<int> reduced_fields() const = 0;

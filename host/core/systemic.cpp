@@ -70,7 +70,7 @@ void rhs(const SystemicModel& M, const Layout& L, const StepRates& r, double t, 
   const double suppression = 1.0 / (1.0 + (R / M.blood_volume_mL) / M.treg_half_per_mL);
   const double boost = 1.0 + M.ctla4_boost * r.occ_node;
   const double relax = std::exp(-(t - r.t0) / M.homing_recovery_s);
-  double naive_supply = 0, expansion = 0, naive_return = 0, primed = 0, egress_all = 0;
+  double naive_supply = 0, expansion = 0, naive_return = 0, primed = 0, egress_all = 0, egress_blood = 0;
   for (int n = 0; n < L.nnodes; ++n) {
     const double* x = &y[L.node(n)];
     double* d = &dy[L.node(n)];
@@ -95,9 +95,11 @@ void rhs(const SystemicModel& M, const Layout& L, const StepRates& r, double t, 
     expansion += (r.m - 1.0) * r.g * chain_sum;
     primed += pi * N;
     egress_all += egress;
+    // a node inside a lesion grid releases its share there (StepOutputs::local_release_cells)
+    egress_blood += M.nodes[n].local_lesion >= 0 ? (1.0 - M.local_egress) * egress : egress;
   }
   const double treg_depleted = M.k_treg_depletion * r.occ_blood * R;
-  dy[L.global(kE)] = egress_all - M.k_effector_death * E - r.effector_out;
+  dy[L.global(kE)] = egress_blood - M.k_effector_death * E - r.effector_out;
   dy[L.global(kR)] = M.k_treg_turnover * (M.treg_blood_rest - R) - treg_depleted - r.treg_out;
   dy[L.global(kIntE)] = E;
   dy[L.global(kIntR)] = R;
@@ -147,6 +149,8 @@ void check(const SystemicModel& m) {
     const Node& node = m.nodes[n];
     const std::string who = "node " + std::to_string(n) + " (" + node.name + "): ";
     require(finite_ge0(node.radius_um), who + "radius_um must be >= 0 um", node.radius_um);
+    require(node.local_lesion >= -1 && node.local_lesion < m.nlesions,
+            who + "local_lesion must be -1 (none) or a lesion index in [0, nlesions)", node.local_lesion);
     for (double x : node.position_um) require(std::isfinite(x), who + "position_um must be finite [um]", x);
     for (size_t i = 0; i < node.drains.size(); ++i) {
       const int l = node.drains[i];
@@ -180,6 +184,8 @@ void check(const SystemicModel& m) {
   require(finite_ge0(m.lymph_beta_per_Gy2), "lymph_beta_per_Gy2 must be >= 0 1/Gy^2", m.lymph_beta_per_Gy2);
   require(finite_ge0(m.homing_loss_per_Gy), "homing_loss_per_Gy must be >= 0 1/Gy", m.homing_loss_per_Gy);
   require(finite_gt0(m.homing_recovery_s), "homing_recovery_s must be > 0 s", m.homing_recovery_s);
+  require(std::isfinite(m.local_egress) && m.local_egress >= 0 && m.local_egress <= 1, "local_egress must be in [0, 1]",
+          m.local_egress);
   require(std::isfinite(m.step_rate_limit) && m.step_rate_limit > 0 && m.step_rate_limit <= 0.5,
           "step_rate_limit must be in (0, 0.5]", m.step_rate_limit);
 }
@@ -296,6 +302,9 @@ StepOutputs advance(const SystemicModel& M, SystemicState& s, double t0, double 
     for (int j = 0; j < L.k; ++j) ns.chain[j] = x[3 + j];
     ns.homing = 1.0 - (1.0 - ns.homing) * relax;
     out.egress_cells.push_back(x[3 + L.k]);
+    const double local = M.nodes[n].local_lesion >= 0 ? M.local_egress * x[3 + L.k] : 0.0;
+    out.local_release_cells.push_back(local);
+    s.tally.effector_local += local;
   }
   s.effector_blood = y[L.global(kE)];
   s.treg_blood = y[L.global(kR)];

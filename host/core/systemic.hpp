@@ -20,7 +20,9 @@
 //   pi_n    = k_prime P_n / (P_n + P_half) * h_n(t) * (1 + b occ_node) / (1 + (R / V_b) / K_R)
 //   dN_n/dt = k_ret (N* - N_n) - pi_n N_n
 //   dC_n,1/dt = pi_n N_n - g C_n,1,   dC_n,j/dt = m g C_n,j-1 - g C_n,j   (g = k / tau)
-//   dE/dt   = sum_n m g C_n,k - k_E E - sum_l Phi_E,l / dt
+//   dE/dt   = sum_n (1 - s_n) m g C_n,k - k_E E - sum_l Phi_E,l / dt
+//             (s_n = local_egress for a node inside a lesion grid, which releases that share of
+//             its egress into the lesion: StepOutputs::local_release_cells; else 0)
 //   dR/dt   = k_R (R* - R) - k_dep occ_blood R - sum_l Phi_R,l / dt
 //   occ_node = f C_p / (f C_p + Kd),  occ_blood = C_p / (C_p + Kd),  m = exp(rho tau / k).
 // The chain is an Erlang(k, g) distributed delay of mean tau from priming to egress; each of
@@ -52,6 +54,10 @@ struct Node {
   std::vector<int> drains;            // indices of the lesions it drains (each at most once)
   double position_um[3] = {0, 0, 0};  // centre in patient coordinates [um]
   double radius_um = 0;               // [um], >= 0
+  // The lesion whose grid holds the node's centre, or -1 (set by the scene loader,
+  // resolve_node_sites): such a node releases the share local_egress of its egress into that
+  // lesion's voxels it covers (host/core/node_source.hpp) instead of blood.
+  int local_lesion = -1;
 };
 
 struct SystemicModel {
@@ -89,6 +95,10 @@ struct SystemicModel {
   double homing_loss_per_Gy = 0;  // h -> h exp(-delta d) at a fraction [1/Gy], >= 0
   double homing_recovery_s = 0;   // tau_h [s], > 0
 
+  // a node inside a lesion grid (Node::local_lesion >= 0): the share of its egress released
+  // into that lesion instead of blood [1], in [0, 1]
+  double local_egress = 0;
+
   double step_rate_limit = 0.01;  // RK4 sub-step bound: h * lambda_max <= this, in (0, 0.5]
 };
 
@@ -107,6 +117,9 @@ struct Coupling {
   // is the count that entered it (add_influx_tally, host/core/influx_tally.hpp); -1 until added.
   int effector_tally_field = -1;
   int treg_tally_field = -1;
+  // The lesions' population the effector input's influx terms fill (a node inside a lesion
+  // releases its local share there), or -1 (set by resolve_node_sites).
+  int effector_field = -1;
   int antigen_field = -1;                // the lesions' antigen species
   double antigen_drainage_per_s = 0;     // lymphatic drainage of lesion antigen [1/s]
   double antigen_nmol_per_unit_um3 = 0;  // nmol in 1 um^3 at 1 unit of the antigen field
@@ -129,7 +142,8 @@ struct Tallies {
   double radiation_chain = 0;      // in-chain cells killed by node irradiation
   double effector_to_lesions = 0;  // sum of Phi_E
   double primed = 0;               // naive -> chain (a transfer; for reports)
-  double egress = 0;               // chain -> blood effectors (a transfer; for reports)
+  double egress = 0;               // chain -> out of the nodes (a transfer; for reports)
+  double effector_local = 0;       // of the egress, released into the lesions the nodes lie in (local_egress)
   // Treg
   double treg_supply = 0;      // k_R R* integrated
   double treg_death = 0;       // k_R R integrated
@@ -180,7 +194,10 @@ struct StepOutputs {
   double effector_blood_mean_per_mL = 0;  // exact mean of E / V_b over [t0, t1] [cells/mL]
   double treg_blood_mean_per_mL = 0;      // exact mean of R / V_b over [t0, t1] [cells/mL]
   std::vector<double> egress_cells;       // per node: effectors that left it over the step
-  int substeps = 0;                       // RK4 sub-steps taken
+  // per node: of those, released into its lesion (local_egress x egress; 0 for a node outside
+  // every lesion grid), the rest entered blood
+  std::vector<double> local_release_cells;
+  int substeps = 0;  // RK4 sub-steps taken
 };
 
 // Largest rate of the system at these inputs [1/s] (bounds the RK4 sub-step).

@@ -397,6 +397,11 @@ Run::Run(LoadedPatient patient, std::unique_ptr<Backend> first, RunDirectory& di
     lesions_.push_back(std::move(les));
   }
   patient_.lesions.clear();  // moved into the lesions
+  if (coupling_) {           // a coupling that adds to the lesions' fields keeps its voxel lists there
+    std::vector<Backend*> backends;
+    for (const auto& L : lesions_) backends.push_back(L->backend.get());
+    coupling_->attach(backends);
+  }
   if (lesions_.size() > 1) {
     double dt = lesions_[0]->sim->dt_max();
     for (const auto& L : lesions_) dt = std::min(dt, L->sim->dt_max());

@@ -7,6 +7,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "host/core/backend.hpp"
+#include "host/core/node_source.hpp"
+
 namespace tme {
 
 SystemicCoupling::SystemicCoupling(systemic::SystemicModel model, systemic::Coupling coupling,
@@ -47,6 +50,40 @@ SystemicCoupling::SystemicCoupling(systemic::SystemicModel model, systemic::Coup
     if (d.size() != plan_names_.size())
       throw std::invalid_argument("SystemicCoupling: node doses for " + std::to_string(d.size()) + " plans, expected " +
                                   std::to_string(plan_names_.size()));
+  released_.assign(nl, 0);
+}
+
+void SystemicCoupling::place_nodes(const std::vector<GridSpec>& grids) {
+  if ((int)grids.size() != model_.nlesions)
+    throw std::invalid_argument("SystemicCoupling: " + std::to_string(grids.size()) + " lesion grids, expected " +
+                                std::to_string(model_.nlesions));
+  sites_.clear();
+  if (!(model_.local_egress > 0)) return;
+  for (size_t n = 0; n < model_.nodes.size(); ++n) {
+    const systemic::Node& node = model_.nodes[n];
+    if (node.local_lesion < 0) continue;
+    if (coupling_.effector_field < 0)
+      throw std::invalid_argument("SystemicCoupling: lymph node '" + node.name +
+                                  "' releases effectors into a lesion, but no population is set to receive them");
+    Site s;
+    s.node = (int)n;
+    s.lesion = node.local_lesion;
+    const GridSpec& g = grids[(size_t)s.lesion];
+    s.voxels = node_voxels(g, node.position_um, node.radius_um);
+    if (s.voxels.empty())
+      throw std::invalid_argument("SystemicCoupling: lymph node '" + node.name + "' is not inside lesion " +
+                                  std::to_string(s.lesion) + "'s grid");
+    s.volume_mm3 = (double)s.voxels.size() * g.h[0] * g.h[1] * g.h[2] * 1e-9;
+    sites_.push_back(std::move(s));
+  }
+}
+
+void SystemicCoupling::attach(const std::vector<Backend*>& lesions) {
+  if ((int)lesions.size() != model_.nlesions)
+    throw std::invalid_argument("SystemicCoupling: " + std::to_string(lesions.size()) + " lesion backends, expected " +
+                                std::to_string(model_.nlesions));
+  backends_ = lesions;
+  for (Site& s : sites_) s.kept = backends_[(size_t)s.lesion]->keep_voxels(s.voxels);
 }
 
 std::vector<int> SystemicCoupling::reduced_fields() const {
@@ -133,7 +170,19 @@ void SystemicCoupling::after_step(double t0, double t1, const std::vector<std::v
     in.treg_influx_cells[l] = dR;
   }
   in.antiCTLA4_plasma_nM = plasma_antiCTLA4(t0, t1);
-  systemic::advance(model_, state_, t0, t1, in);
+  const systemic::StepOutputs out = systemic::advance(model_, state_, t0, t1, in);
+  // Nodes inside lesions release their local share into their voxels (in the state from the
+  // next step on; the totals above are from before it).
+  for (const Site& s : sites_) {
+    const double r = out.local_release_cells[(size_t)s.node];
+    if (!(r > 0)) continue;
+    if (s.kept < 0)
+      throw std::logic_error("SystemicCoupling: lymph node '" + model_.nodes[(size_t)s.node].name +
+                             "' releases into lesion " + std::to_string(s.lesion) +
+                             ", but the lesions' backends are not attached");
+    backends_[(size_t)s.lesion]->add_at_voxels(s.kept, coupling_.effector_field, r / s.volume_mm3);
+    released_[(size_t)s.lesion] += r;
+  }
   const double dt = t1 - t0;
   for (size_t l = 0; l < nl; ++l) {
     entered_E_[l] = totals[l][1];
@@ -155,8 +204,9 @@ std::vector<double> SystemicCoupling::saved_state() const {
   const systemic::Tallies& t = st.tally;
   v.insert(v.end(), {st.effector_blood, st.treg_blood, t.naive_supply, t.expansion, t.naive_return, t.effector_death,
                      t.radiation_naive, t.radiation_chain, t.effector_to_lesions, t.primed, t.egress, t.treg_supply,
-                     t.treg_death, t.treg_depleted, t.treg_to_lesions});
-  for (const std::vector<double>* per_lesion : {&entered_E_, &entered_R_, &last_J_, &last_rate_E_, &last_rate_R_})
+                     t.treg_death, t.treg_depleted, t.treg_to_lesions, t.effector_local});
+  for (const std::vector<double>* per_lesion :
+       {&entered_E_, &entered_R_, &last_J_, &last_rate_E_, &last_rate_R_, &released_})
     v.insert(v.end(), per_lesion->begin(), per_lesion->end());
   v.push_back((double)rows_.size());
   for (const std::vector<double>& r : rows_) v.insert(v.end(), r.begin(), r.end());
@@ -188,9 +238,9 @@ void SystemicCoupling::restore_state(const std::vector<double>& v) {
   systemic::Tallies& t = st.tally;
   for (double* x : {&st.effector_blood, &st.treg_blood, &t.naive_supply, &t.expansion, &t.naive_return,
                     &t.effector_death, &t.radiation_naive, &t.radiation_chain, &t.effector_to_lesions, &t.primed,
-                    &t.egress, &t.treg_supply, &t.treg_death, &t.treg_depleted, &t.treg_to_lesions})
+                    &t.egress, &t.treg_supply, &t.treg_death, &t.treg_depleted, &t.treg_to_lesions, &t.effector_local})
     *x = next();
-  std::vector<std::vector<double>> per(5, std::vector<double>((size_t)model_.nlesions));
+  std::vector<std::vector<double>> per(6, std::vector<double>((size_t)model_.nlesions));
   for (std::vector<double>& p : per)
     for (double& x : p) x = next();
   const double nrows = next();
@@ -218,6 +268,7 @@ void SystemicCoupling::restore_state(const std::vector<double>& v) {
   last_rate_R_ = std::move(per[4]);
   rows_ = std::move(rows);
   node_doses_ = std::move(doses);
+  released_ = std::move(per[5]);
   cache_valid_ = false;
 }
 
@@ -313,7 +364,11 @@ std::unique_ptr<SystemicCoupling> make_systemic_coupling(const LoadedPatient& pa
   if (!s) return nullptr;
   std::vector<std::string> names;
   if (!patient.single()) names = patient.lesion_names;
-  return std::make_unique<SystemicCoupling>(s->model, s->coupling, patient.lesions.at(0).problem.model, 0.0, names);
+  auto c = std::make_unique<SystemicCoupling>(s->model, s->coupling, patient.lesions.at(0).problem.model, 0.0, names);
+  std::vector<GridSpec> grids;
+  for (const LoadedScene& l : patient.lesions) grids.push_back(l.problem.grid);
+  c->place_nodes(grids);
+  return c;
 }
 
 }  // namespace tme

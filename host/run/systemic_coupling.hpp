@@ -44,6 +44,14 @@ class SystemicCoupling final : public StepCoupling {
   SystemicCoupling(systemic::SystemicModel model, systemic::Coupling coupling, const Model& lesion_model,
                    double t_s = 0, std::vector<std::string> lesion_names = {});
 
+  // A node inside a lesion (Node::local_lesion, resolve_node_sites): its voxels in that lesion
+  // (node_voxels on grids[lesion], one grid per lesion), where it releases its local share of
+  // egress (systemic::StepOutputs::local_release_cells) after each step: the effector
+  // population (coupling.effector_field) grows there by the release / the voxels' volume.
+  // Throws std::invalid_argument for the wrong number of grids or no effector field.
+  void place_nodes(const std::vector<GridSpec>& grids);
+  // Keeps the nodes' voxel lists on their lesions' backends (before the first step).
+  void attach(const std::vector<Backend*>& lesions) override;
   std::vector<int> reduced_fields() const override;
   void input_means(int lesion, double t0, double t1, std::vector<double>& globals) override;
   void after_step(double t0, double t1, const std::vector<std::vector<double>>& totals) override;
@@ -75,6 +83,8 @@ class SystemicCoupling final : public StepCoupling {
   // totals at the last after_step).
   const std::vector<double>& effectors_entered() const { return entered_E_; }
   const std::vector<double>& treg_entered() const { return entered_R_; }
+  // Per lesion, the effectors the nodes inside it have released into it since the start [cells].
+  const std::vector<double>& released_locally() const { return released_; }
   // Blood effector CD8 [cells/mL] now.
   double effector_blood_per_mL() const { return state_.effector_blood / model_.blood_volume_mL; }
 
@@ -99,6 +109,16 @@ class SystemicCoupling final : public StepCoupling {
   std::vector<std::string> lesion_names_, plan_names_;
   std::vector<std::vector<double>> rows_;  // systemic.csv, one per recorded output (row_width() values)
   std::vector<NodeDose> node_doses_;
+  // Nodes inside lesions: where each releases, and the list's id on its lesion's backend.
+  struct Site {
+    int node = -1, lesion = -1;
+    std::vector<long long> voxels;
+    double volume_mm3 = 0;  // of the voxels
+    int kept = -1;          // Backend::keep_voxels id, -1 until attached
+  };
+  std::vector<Site> sites_;
+  std::vector<Backend*> backends_;
+  std::vector<double> released_;  // per lesion [cells]
 };
 
 // The coupling of a patient whose scene declares lymph nodes (LoadedPatient::systemic), or

@@ -40,6 +40,15 @@ std::string patient_yaml(const std::vector<LoadedScene>& lesions, const std::vec
   return std::string(em.c_str()) + "\n";
 }
 
+// Every node's lesion (resolve_node_sites), set in every lesion's copy of the systemic part.
+void resolve_sites(LoadedPatient& p) {
+  if (!p.lesions.at(0).systemic) return;
+  std::vector<GridSpec> grids;
+  for (const LoadedScene& l : p.lesions) grids.push_back(l.problem.grid);
+  const std::vector<std::string> names = p.single() ? std::vector<std::string>{} : p.lesion_names;
+  for (LoadedScene& l : p.lesions) resolve_node_sites(*l.systemic, grids, names, l.problem.model);
+}
+
 }  // namespace
 
 LoadedPatient load_patient_text(const std::string& text, const std::string& name, const std::string& base_dir,
@@ -52,6 +61,7 @@ LoadedPatient load_patient_text(const std::string& text, const std::string& name
   if (setup.names.empty()) {  // no lesions: the scene as load_scene reads it
     p.resolved_yaml = p.lesions[0].resolved_yaml;
     p.lesion_names.push_back("");
+    resolve_sites(p);
     return p;
   }
   p.lesion_names = setup.names;
@@ -73,6 +83,7 @@ LoadedPatient load_patient_text(const std::string& text, const std::string& name
     take(p.lesions.back().problem);
   }
   p.resolved_yaml = patient_yaml(p.lesions, p.lesion_names);
+  resolve_sites(p);
   return p;
 }
 

@@ -1280,7 +1280,8 @@ const std::vector<std::string> kSysNodeKeys{"antigen_degradation",
                                             "alpha",
                                             "beta",
                                             "homing_loss",
-                                            "homing_recovery"};
+                                            "homing_recovery",
+                                            "local_egress"};
 const std::vector<std::string> kLymphNodeKeys{"name", "position", "radius", "drains", "dose"};
 
 }  // namespace
@@ -1399,6 +1400,10 @@ void Loader::read_systemic(Keys& top) {
     M.lymph_beta_per_Gy2 = nd.value("beta", kSysBeta, Bound::kNonNegative);
     M.homing_loss_per_Gy = nd.value("homing_loss", kSysPerGy, Bound::kNonNegative);
     M.homing_recovery_s = nd.value("homing_recovery", kTime, Bound::kPositive);
+    // a node inside a lesion grid: the share of its egress released into the lesion
+    const std::string share = "a share in [0, 1], e.g. 0.1";
+    M.local_egress = nd.value("local_egress", kSysRatio, Bound::kNonNegative, Or{"0"}, share);
+    if (M.local_egress > 1) err_.fail(nd.get("local_egress"), fmt(M.local_egress) + " is above 1", share);
   }
   if (!used) return;
 

@@ -37,4 +37,47 @@ void resolve_node_drains(LoadedSystemic& s, const std::vector<std::string>& lesi
   }
 }
 
+void resolve_node_sites(LoadedSystemic& s, const std::vector<GridSpec>& grids,
+                        const std::vector<std::string>& lesion_names, const Model& lesion_model) {
+  const auto lesion = [&](size_t l) {
+    return l < lesion_names.size() && !lesion_names[l].empty() ? "lesion '" + lesion_names[l] + "'"
+                                                               : std::string("the lesion");
+  };
+  bool any_local = false;
+  for (size_t n = 0; n < s.model.nodes.size(); ++n) {
+    systemic::Node& node = s.model.nodes[n];
+    node.local_lesion = -1;
+    for (size_t l = 0; l < grids.size() && node.local_lesion < 0; ++l) {
+      const GridSpec& g = grids[l];
+      const int nn[3] = {g.d.nx, g.d.ny, g.d.nz};
+      bool inside = true;
+      for (int a = 0; a < 3; ++a) {
+        const double lo = g.origin[a], c = node.position_um[a];
+        inside = inside && c >= lo && c < lo + nn[a] * g.h[a];
+      }
+      if (inside) {
+        node.local_lesion = (int)l;
+        any_local = any_local || s.model.local_egress > 0;
+      }
+    }
+  }
+  // The population the effector input's influx terms fill (not its tally field).
+  s.coupling.effector_field = -1;
+  std::vector<int> targets;
+  for (const Term& t : lesion_model.terms)
+    if (t.kind == kTermInflux && t.global == s.coupling.effector_input && t.target != s.coupling.effector_tally_field &&
+        std::find(targets.begin(), targets.end(), t.target) == targets.end())
+      targets.push_back(t.target);
+  if (targets.size() == 1) s.coupling.effector_field = targets[0];
+  if (!any_local || targets.size() == 1) return;
+  for (size_t n = 0; n < s.model.nodes.size(); ++n)
+    if (s.model.nodes[n].local_lesion >= 0) {
+      const std::string at = n < s.drains.size() ? s.drains[n].node_where + ": " + s.drains[n].node_path + ": " : "";
+      throw SceneError(
+          at + "lymph node '" + s.model.nodes[n].name + "' lies in " + lesion((size_t)s.model.nodes[n].local_lesion) +
+          " and releases a share of its effectors there, but the effector blood input enters " +
+          std::to_string(targets.size()) + " populations (expected one population to release into, or local_egress 0)");
+    }
+}
+
 }  // namespace tme

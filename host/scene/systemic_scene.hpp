@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "host/core/problem.hpp"
 #include "host/core/systemic.hpp"
 
 namespace tme {
@@ -29,5 +30,16 @@ struct LoadedSystemic {
 // lesion, which a node without `drains` drains). Throws SceneError (scene.hpp) at the name
 // that is not a lesion, or a name listed twice.
 void resolve_node_drains(LoadedSystemic& s, const std::vector<std::string>& lesion_names);
+
+// A node inside a lesion (docs/model.md, "A node inside a lesion"): sets every node's
+// local_lesion, the lesion whose grid holds the node's centre (-1: none), from the lesions'
+// grids (one per lesion, in the scene's order; `lesion_names` as for resolve_node_drains).
+// A node whose centre lies outside every grid releases nothing locally, even where its sphere
+// reaches into one. Sets coupling.effector_field to the population the effector blood input's
+// influx terms fill (`lesion_model`: the lesions' model), or -1 when there is none or more than
+// one; throws SceneError at a node that lies in a lesion and releases a share there
+// (local_egress > 0) when there is not exactly one (expected one population to release into).
+void resolve_node_sites(LoadedSystemic& s, const std::vector<GridSpec>& grids,
+                        const std::vector<std::string>& lesion_names, const Model& lesion_model);
 
 }  // namespace tme
