@@ -15,8 +15,9 @@
 //     lesion, once per step), timed apart on the same backends, `reps` times.
 // Their sum per step against the step without the compartments is the systemic share.
 //
-// A scene whose model has no kSystemic input (the compartments not yet connected to the
-// lesions) is measured with a stand-in coupling doing the same work per step: the totals of
+// The coupling is the run's (SystemicCoupling: blood inputs from the compartments, influx
+// tallies, nodes inside lesions releasing there); a scene whose model has no kSystemic input
+// is measured with a stand-in coupling doing the same work per step: the totals of
 // the antigen, CD8 and Treg fields, J_l from the antigen totals, systemic::advance for the
 // nodes with the plasma anti-CTLA-4 step mean.
 //   usage: systemic_step [SCENE] [steps=4] [rounds=6] [backend=cpu|cuda] [reps=50]
@@ -37,6 +38,7 @@
 #include "host/core/pk.hpp"
 #include "host/core/simulation.hpp"
 #include "host/core/systemic.hpp"
+#include "host/run/systemic_coupling.hpp"
 #include "host/scene/patient.hpp"
 
 namespace {
@@ -174,11 +176,21 @@ int run(const std::string& scene, int steps, int rounds, const std::string& back
   const Problem& p0 = with.patient.lesions[0].problem;
   bool connected = false;
   for (const GlobalInput& g : p0.model.globals) connected = connected || g.kind == GlobalInput::Kind::kSystemic;
-  if (connected)
-    throw std::runtime_error(
-        "the model has kSystemic inputs: measure with the run's systemic coupling (not built into this version)");
-  StandInCoupling inner(p0, *with.patient.systemic());
-  TimedCoupling coupling(inner);
+  // The run's coupling (host/run/systemic_coupling.hpp) when the blood inputs are systemic.
+  std::unique_ptr<SystemicCoupling> real;
+  std::unique_ptr<StandInCoupling> stand_in;
+  StepCoupling* inner = nullptr;
+  if (connected) {
+    real = make_systemic_coupling(with.patient);
+    std::vector<Backend*> backends;
+    for (auto& b : with.backends) backends.push_back(b.get());
+    real->attach(backends);
+    inner = real.get();
+  } else {
+    stand_in = std::make_unique<StandInCoupling>(p0, *with.patient.systemic());
+    inner = stand_in.get();
+  }
+  TimedCoupling coupling(*inner);
   const GridSpec& g0 = p0.grid;
   std::printf("%s: %zu lesions of %d x %d x %d, %d fields, %zu nodes, %s backend (%s), step %.0f s\n", scene.c_str(),
               with.patient.lesions.size(), g0.d.nx, g0.d.ny, g0.d.nz, p0.nspecies(),
