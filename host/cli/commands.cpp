@@ -480,6 +480,9 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
                     count_text(coupling->coupling().effector_initial_per_mL).c_str(),
                     count_text(st.effector_blood / v).c_str(), count_text(st.tally.effector_to_lesions).c_str());
       out << buf;
+      if (st.tally.effector_local > 0)  // lymph nodes inside lesions (docs/model.md)
+        out << "effector CD8 released by lymph nodes into the lesions they lie in: "
+            << count_text(st.tally.effector_local) << " cells\n";
     }
     const size_t event_volumes = run.event_volumes();
     out << "wrote " << run.outputs() << " volumes" << (nlesions > 1 ? " per lesion" : "")
