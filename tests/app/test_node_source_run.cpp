@@ -140,8 +140,9 @@ std::string scene_error(const std::string& text) {
 TEST(NodeSites, PositionedErrors) {
   // the share above 1, from the scene's parameter override, at the model key that reads it
   EXPECT_EQ(scene_error(scene(kInside, "parameters: {node_local_egress: 1.5}\n")),
-            kScenes + "/node_source_model.yaml:44:19: systemic.node.local_egress: 1.5 is above 1 (expected a share "
-                      "in [0, 1], e.g. 0.1)");
+            kScenes +
+                "/node_source_model.yaml:44:19: systemic.node.local_egress: 1.5 is above 1 (expected a share "
+                "in [0, 1], e.g. 0.1)");
   // A node inside a lesion whose effector input enters two populations: nowhere to release.
   tme::LoadedSystemic s;
   s.model.nodes.resize(1);
