@@ -86,6 +86,9 @@ const std::vector<SceneCase>& cases() {
        ""},
       {"calibration/mouse_tumour.yaml", {}, 22, ""},  // one well-mixed voxel: seconds at full length
       {"calibration/human_tumour.yaml", {}, 50, ""},
+      // The systemic coupling's test scenes run at full length in tests/app/test_systemic_run.cpp.
+      {"tests/systemic_two_lesions.yaml", {}, 0, "Backends/SystemicRun.TCellsAreConservedAcrossBloodNodesAndLesions"},
+      {"tests/systemic_abscopal.yaml", {}, 0, "Backends/SystemicAbscopal.IrradiatingOneLesionRaisesCd8InTheOther"},
       {"rt_conventional.yaml", {}, 0, "ExampleScenes.Conventional"},
       {"rt_explicit_file.yaml", {}, 0, "ExampleScenes.ExplicitFile"},
       {"rt_sbrt.yaml", {}, 0, "ExampleScenes.Sbrt"},
