@@ -18,15 +18,12 @@
 #include <string>
 #include <vector>
 
-#include "host/core/observables.hpp"
-#include "host/core/simulation.hpp"
-#include "host/scene/scene.hpp"
+#include "tests/app/scene_run.hpp"
 #include "tests/core/backend_param.hpp"
 
 namespace tme::test {
 namespace {
 
-const std::string kBaseDir = std::string(TMESIM_SOURCE_DIR) + "/scenes/tests";
 constexpr double kDay = 86400.0;  // [s]
 
 // Every rate of tme.yaml that would change a field, set to 0 (in the unit tme.yaml uses), and
@@ -94,55 +91,6 @@ std::string scene_text(const Spec& s) {
   return t + s.extra;
 }
 
-// A loaded scene on a backend, advanced with Simulation.
-class SceneRun {
- public:
-  SceneRun(const Spec& s, const std::string& backend)
-      : scene_(load_scene_text(scene_text(s), "mech.yaml", kBaseDir)), b_(make_backend(backend)) {
-    b_->load(scene_.problem);
-    sim_ = std::make_unique<Simulation>(scene_.problem, *b_);
-  }
-  const Problem& problem() const { return scene_.problem; }
-  // Advances to t [s] and reads the state.
-  void to(double t) {
-    sim_->advance_to(t);
-    b_->read_state(state_);
-  }
-  int field(const std::string& name) const {
-    for (int i = 0; i < problem().nspecies(); ++i)
-      if (problem().species[i].name == name) return i;
-    ADD_FAILURE() << "no field " << name;
-    return 0;
-  }
-  double mean(const std::string& name) const { return compute_observables(problem(), state_)[field(name)][0].mean; }
-  double total(const std::string& name) const { return total_amount(problem(), state_, field(name)); }
-  // Mean of a field over the voxels with x index in [i0, i1).
-  double mean_x(const std::string& name, int i0, int i1) const {
-    const Dims d = problem().grid.d;
-    const real* c = state_.data() + (size_t)field(name) * d.nvox();
-    double sum = 0;
-    long long n = 0;
-    for (int k = 0; k < d.nz; ++k)
-      for (int j = 0; j < d.ny; ++j)
-        for (int i = i0; i < i1; ++i, ++n) sum += c[d.index(i, j, k)];
-    return sum / double(n);
-  }
-  double min(const std::string& name) const { return compute_observables(problem(), state_)[field(name)][0].min; }
-  // The LQ survival product the backend keeps (Backend::read_survival).
-  std::vector<double> survival() const {
-    std::vector<double> s;
-    b_->read_survival(s);
-    return s;
-  }
-  double max(const std::string& name) const { return compute_observables(problem(), state_)[field(name)][0].max; }
-
- private:
-  LoadedScene scene_;
-  std::unique_ptr<Backend> b_;
-  std::unique_ptr<Simulation> sim_;
-  std::vector<real> state_;
-};
-
 void expect_rel(double got, double want, double tol, const std::string& what = "") {
   EXPECT_NEAR(got, want, tol * std::fabs(want)) << what << ": want " << want << ", got " << got;
 }
@@ -172,7 +120,7 @@ TEST_P(ModelMechanisms, IfngRaisesPdl1TowardItsRelaxationLevel) {
                 {"IFNg_PDL1_half", "0.11 ng/mL"},
                 {"IFNg_PDL1_hill", "1.26"}};
     s.initial = {{"IFNg", constant(I, "ng/mL")}, {"PDL1", "{constant: 0.1}"}};
-    SceneRun r(s, GetParam());
+    SceneRun r(scene_text(s), GetParam());
     r.to(t * kDay);
     const double act = I > 0 ? std::pow(I / K, n) / (1 + std::pow(I / K, n)) : 0;
     const double L = base + (pmax - base) * act;
@@ -210,7 +158,7 @@ TEST_P(ModelMechanisms, Cd8SecretingIfngRaisesPdl1) {
                 {"IFNg_PDL1_half", "0.11 ng/mL"},
                 {"IFNg_PDL1_hill", "1.26"}};
     s.initial = {{"CD8", constant(cd8, "cells/mm^3")}, {"PDL1", "{constant: 0.1}"}};
-    SceneRun r(s, GetParam());
+    SceneRun r(scene_text(s), GetParam());
     r.to(t_end * kDay);
     got.push_back(r.mean("PDL1"));
     if (cd8 > 0) {
@@ -262,7 +210,7 @@ double measured_kill_rate(const KillCase& c, const std::string& backend) {
   s.initial = {{"T", constant(kT0, "cells/mm^3")},          {"CD8", constant(kC, "cells/mm^3")},
                {"PDL1", "{constant: " + num(c.pdl1) + "}"}, {"antiPD1", constant(c.antiPD1, "nM")},
                {"TGFb", constant(c.tgfb, "ng/mL")},         {"Treg", constant(c.treg, "cells/mm^3")}};
-  SceneRun r(s, backend);
+  SceneRun r(scene_text(s), backend);
   r.to(kKillDays * kDay);
   // Killed cells are conserved into Td (k_doomed 0): T's first-order loss is integrated exactly,
   // Td's gain to the reaction tolerance (1e-3 per sub-step; measured <= 3.5e-5 of T0).
@@ -328,7 +276,7 @@ TEST_P(ModelMechanisms, AntiCtla4LowersTregByDepletionAtItsOccupancy) {
     Spec s;
     s.params = {{"k_Treg_death", "0.05 1/day"}, {"k_deplete_Treg", "0.1 1/day"}, {"Kd_antiCTLA4", "18 nM"}};
     s.initial = {{"Treg", constant(R0, "cells/mm^3")}, {"antiCTLA4", constant(A, "nM")}};
-    SceneRun r(s, GetParam());
+    SceneRun r(scene_text(s), GetParam());
     r.to(t * kDay);
     const double k = std::log(R0 / r.mean("Treg")) / t;
     expect_rel(k, death + deplete * A / (Kd + A), 1e-3, "Treg loss at anti-CTLA-4 " + num(A) + " nM");
@@ -361,7 +309,7 @@ TEST_P(ModelMechanisms, ChemokineSourceDrawsEffectorCellsTowardIt) {
     s.initial = {{"T", "{regions: {background: 0 cells/mm^3, source: 1e5 cells/mm^3}}"},
                  {"IFN1", "{constant: 100 pg/mL}"},
                  {"CD8", "{constant: 1000 cells/mm^3}"}};
-    SceneRun r(s, GetParam());
+    SceneRun r(scene_text(s), GetParam());
     r.to(0);
     total0 = r.total("CD8");
     r.to(2 * kDay);
@@ -408,7 +356,7 @@ TEST_P(ModelMechanisms, RadiationLowersTumourAndLymphocytesByLqSurvival) {
       per_fraction: 4 Gy
       schedule: {times: [6 h, 18 h], doses: [4 Gy, 2 Gy]}
 )";
-  SceneRun r(s, GetParam());
+  SceneRun r(scene_text(s), GetParam());
   auto S = [](double a, double b, double d) { return std::exp(-a * d - b * d * d); };
   r.to(5 * 3600.0);  // before the first fraction: nothing changes
   expect_rel(r.mean("T"), T0, 1e-6, "T before");
@@ -457,7 +405,7 @@ TEST_P(ModelMechanisms, Pd1EngagementAndTregLowerCd8ProliferationAndAntiPd1Resto
                  {"PDL1", "{constant: " + num(pdl1) + "}"},
                  {"antiPD1", constant(A, "nM")},
                  {"Treg", constant(R, "cells/mm^3")}};
-    SceneRun sr(s, GetParam());
+    SceneRun sr(scene_text(s), GetParam());
     sr.to(t * kDay);
     // RK4 reference in days; Treg crowds the lymphocyte volume as well (held).
     const double F = IL2 / (IL2 + IL2h) / (1 + engagement(pdl1, A) / half);
@@ -501,7 +449,7 @@ TEST_P(ModelMechanisms, Pd1EngagementLowersIfngAndIl2Output) {
                  {"antigen", constant(1, "uM")},
                  {"PDL1", "{constant: " + num(pdl1) + "}"},
                  {"antiPD1", constant(A, "nM")}};
-    SceneRun r(s, GetParam());
+    SceneRun r(scene_text(s), GetParam());
     r.to(t * kDay);
     const double F = 1 / (1 + engagement(pdl1, A) / half);
     const std::string what = " at PD-L1 " + num(pdl1) + ", anti-PD-1 " + num(A) + " nM";
@@ -520,7 +468,7 @@ TEST_P(ModelMechanisms, Pd1EngagementSpeedsExhaustionAndAntiPd1SlowsIt) {
         {"k_exhaust", "0.1 1/day"}, {"k_exhaust_PD1", "0.1 1/day"}, {"PDL1_half", "0.5"}, {"Kd_antiPD1", "0.26 nM"}};
     s.initial = {
         {"CD8", constant(C0, "cells/mm^3")}, {"PDL1", "{constant: " + num(pdl1) + "}"}, {"antiPD1", constant(A, "nM")}};
-    SceneRun r(s, GetParam());
+    SceneRun r(scene_text(s), GetParam());
     r.to(t * kDay);
     const double x = engagement(pdl1, A);
     const double k = std::log(C0 / r.mean("CD8")) / t;
@@ -542,7 +490,7 @@ TEST_P(ModelMechanisms, Cd8RemoveMyeloidViaIfngAndIfngInducesMyeloidCxcl10) {
     s.params = {{"k_kill_myeloid", "9e-6 mm^3/cell/day"}, {"IFNg_PDL1_half", "0.11 ng/mL"}, {"IFNg_PDL1_hill", "1.26"}};
     s.initial = {
         {"Myeloid", constant(M0, "cells/mm^3")}, {"CD8", constant(C, "cells/mm^3")}, {"IFNg", constant(I, "ng/mL")}};
-    SceneRun r(s, GetParam());
+    SceneRun r(scene_text(s), GetParam());
     r.to(t * kDay);
     const double act = I > 0 ? std::pow(I / K, n) / (1 + std::pow(I / K, n)) : 0;
     const double got = std::log(M0 / r.mean("Myeloid")) / t;
@@ -554,7 +502,7 @@ TEST_P(ModelMechanisms, Cd8RemoveMyeloidViaIfngAndIfngInducesMyeloidCxcl10) {
     Spec s;
     s.params = {{"s_CXCL10", "1.16e-18 mol/cell/day"}, {"IFNg_CXCL10_half", "0.0725 ng/mL"}};
     s.initial = {{"Myeloid", constant(M0, "cells/mm^3")}, {"IFNg", constant(I, "ng/mL")}};
-    SceneRun r(s, GetParam());
+    SceneRun r(scene_text(s), GetParam());
     r.to(t * kDay);
     expect_rel(r.mean("CXCL10"), sx * I / (I + 0.0725) * t, 1e-4, "myeloid CXCL10 at IFNg " + num(I));
   }
@@ -587,7 +535,7 @@ TEST_P(ModelMechanisms, RadiationFillsBoundedLevelsAndStingRelaxesOverDays) {
     s.params = {{"tau_STING", "3 day"}};
     s.initial = {{"PDL1", "{constant: " + num(p0) + "}"}};
     s.extra = rt_releases(d);
-    SceneRun r(s, GetParam());
+    SceneRun r(scene_text(s), GetParam());
     const double R = d / (1 + std::pow(d / 15, 4));
     const double S0 = 1 - std::exp(-0.1 * R);
     const double P = 1 - (1 - p0) * std::exp(-0.05 * d);
@@ -609,7 +557,7 @@ TEST_P(ModelMechanisms, Pdl1StaysBelowItsMaximumWithLargeStepsAndFractions) {
   s.params = {{"tau_PDL1", "1 day"}, {"PDL1_base", "0.1"}, {"PDL1_max", "1"}};
   s.initial = {{"PDL1", "{constant: 0.99}"}, {"IFNg", constant(100, "ng/mL")}};
   s.extra = rt_releases(20);
-  SceneRun r(s, GetParam());
+  SceneRun r(scene_text(s), GetParam());
   for (double t : {0.5, 1.0, 2.0, 3.0}) {
     r.to(t * kDay);
     EXPECT_LE(r.max("PDL1"), 1.0) << "day " << t;
@@ -629,7 +577,7 @@ TEST_P(ModelMechanisms, StingInducesCxcl10InTumourAndMyeloidCells) {
     sp.initial = {{"T", constant(T, "cells/mm^3")},
                   {"Myeloid", constant(M, "cells/mm^3")},
                   {"STING", "{constant: " + num(S) + "}"}};
-    SceneRun r(sp, GetParam());
+    SceneRun r(scene_text(sp), GetParam());
     r.to(t * kDay);
     EXPECT_NEAR(r.mean("CXCL10"), s * (T + M) * S / (S + 0.5) * t, 1e-4 * s * (T + M) * t) << "STING " << S;
   }
