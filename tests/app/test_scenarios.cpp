@@ -38,6 +38,7 @@ const std::map<std::string, std::vector<std::string>>& scenarios() {
       {"node_timing", {"pd1_alone", "node_spared", "node_before", "node_with", "node_after"}},
       {"sbrt_vs_conventional", {"pd1_alone", "pd1_8Gy_x3", "pd1_3Gy_x15"}},
       {"sarcoma_arms", {"untreated", "rt", "pd1", "pdl1", "ctla4", "rt_pd1", "rt_pdl1", "rt_ctla4"}},
+      {"mouse_arms", {"untreated", "rt", "pd1", "pdl1", "ctla4", "rt_pd1", "rt_pdl1", "rt_ctla4"}},
   };
   return all;
 }
@@ -70,7 +71,7 @@ TEST_P(ScenarioArms, EveryArmValidates) {
 
 INSTANTIATE_TEST_SUITE_P(Patient, ScenarioArms,
                          ::testing::Values("fractionation_ctla4", "scatter_dose_pd1", "node_timing",
-                                           "sbrt_vs_conventional", "sarcoma_arms"));
+                                           "sbrt_vs_conventional", "sarcoma_arms", "mouse_arms"));
 
 // A scene of one species decaying from 1 nM for 1 h (volumes every 30 min); arms change its rate.
 const char* kTinyScene =
