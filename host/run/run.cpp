@@ -479,7 +479,7 @@ void Run::save_state(ByteWriter& b, size_t next_stop) {
   b.u32(fresh_interval_ ? 1 : 0);
   b.f64(last_checkpoint_);
   for (auto& L : lesions_) L->save(b);
-  if (lesions_.size() > 1) {
+  if (!patient_.single()) {
     b.u64(patient_pvd_.size());
     for (const auto& [t, name] : patient_pvd_) {
       b.f64(t);
@@ -498,7 +498,7 @@ void Run::resume(ByteReader& b, const std::string& command_line, const std::stri
   last_checkpoint_ = b.f64();
   if (first_stop_ > stops_.size()) b.damaged();
   for (auto& L : lesions_) resumed_at_ = L->restore(b);
-  if (lesions_.size() > 1) {
+  if (!patient_.single()) {
     const uint64_t k = b.u64();
     patient_pvd_.clear();
     for (uint64_t i = 0; i < k; ++i) {
@@ -622,7 +622,7 @@ void Run::execute() {
         if (!p.model.burden.empty()) L.burden.push_back(burden_total(stats, L.totals, p.model.burden, 0));
         write_text_atomic(L.dir / "observables.csv", L.csv);
       }
-      if (lesions_.size() > 1) write_patient_block(n_, st.t);
+      if (!patient_.single()) write_patient_block(n_, st.t);
       if (coupling_) {
         coupling_->record_output(st.t);
         write_coupling_files();
@@ -673,7 +673,7 @@ void Run::execute() {
        << "  \"until\": " << (origin_.until.empty() ? std::string("null") : json_quote(origin_.until)) << ",\n"
        << "  \"seed\": " << p0.seed << ",\n"
        << "  \"integrator\": " << json_quote(integrator_name(p0.time.integrator)) << ",\n";
-  if (lesions_.size() > 1) {
+  if (!patient_.single()) {
     std::vector<std::string> names;
     for (const auto& L : lesions_) names.push_back(L->name);
     prov << "  \"lesions\": " << json_list(names) << ",\n";

@@ -100,6 +100,24 @@ TEST(RunLesions, TwoUncoupledLesionsGiveBitwiseTheFieldsOfTwoSeparateRuns) {
   EXPECT_NE(file(both / "lesions/a/fields_0002.vti"), file(both / "lesions/b/fields_0002.vti"));
 }
 
+// A `lesions:` list of one named lesion is a patient too: its files under lesions/<name>/ and
+// the multiblock series beside them, the fields those of the same lesion run alone.
+TEST(RunLesions, OneNamedLesionWritesThePatientSeries) {
+  tme::test::TempDir tmp("run_lesions");
+  const fs::path run = run_patient(patient_of({{"a", "0 um"}}), tmp.path(), "one");
+  const fs::path alone = run_patient(patient_of({{"", "0 um"}}), tmp.path(), "alone");
+  for (const char* f : {"fields_0000.vti", "fields_0002.vti", "observables.csv"})
+    EXPECT_EQ(file(run / "lesions/a" / f), file(alone / f)) << f;
+  for (const char* f : {"patient.pvd", "patient_0000.vtm", "patient_0001.vtm", "patient_0002.vtm"})
+    EXPECT_TRUE(fs::is_regular_file(run / f)) << f;
+  EXPECT_EQ(file(run / "patient_0001.vtm"),
+            "<?xml version=\"1.0\"?>\n<VTKFile type=\"vtkMultiBlockDataSet\" version=\"1.0\" "
+            "byte_order=\"LittleEndian\">\n  <vtkMultiBlockDataSet>\n"
+            "    <DataSet index=\"0\" name=\"a\" file=\"lesions/a/fields_0001.vti\"/>\n"
+            "  </vtkMultiBlockDataSet>\n</VTKFile>\n");
+  EXPECT_NE(file(run / "provenance.json").find("\"lesions\": [\"a\"]"), std::string::npos);
+}
+
 TEST(RunLesions, TwoIdenticalLesionsStayIdenticalAndTheLayoutReadsBackWithVtk) {
   tme::test::TempDir tmp("run_lesions");
   const fs::path run = run_patient(patient_of({{"a", "0 um"}, {"b", "0 um"}}), tmp.path(), "run");
