@@ -15,6 +15,8 @@ import json
 import os
 import sys
 
+import viz_common
+
 PREFIX = "tmesim sensitivity"
 
 
@@ -27,13 +29,11 @@ def main(argv):
     if len(argv) != 2:
         fail("usage: sensitivity.py DIR")
     d = argv[1]
-    try:
-        import matplotlib
+    viz_common.check_modules(PREFIX, ("matplotlib",))
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as e:
-        fail(f"missing Python module: {e.name} (Debian: python3-matplotlib; scripts/install-deps installs it)")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
     with open(os.path.join(d, "provenance.json")) as f:
         prov = json.load(f)
     with open(os.path.join(d, "indices.csv"), newline="") as f:
