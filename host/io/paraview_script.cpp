@@ -3,14 +3,10 @@
 #include <cstdio>
 #include <sstream>
 
+#include "host/io/number_text.hpp"
+
 namespace tme {
 namespace {
-
-std::string num(double x) {
-  char b[40];
-  std::snprintf(b, sizeof b, "%.9g", x);
-  return b;
-}
 
 std::string py_list(const std::vector<std::string>& v) {
   std::string s = "[";
@@ -20,7 +16,7 @@ std::string py_list(const std::vector<std::string>& v) {
 
 std::string py_list(const std::vector<double>& v) {
   std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + num(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + real_text(v[i]);
   return s + "]";
 }
 
@@ -195,8 +191,8 @@ std::string paraview_script(const ParaviewScriptInfo& info) {
     << "PVD = " << python_quote(info.pvd) << "\n"
     << "FIELDS = " << py_list(info.fields) << "\n"
     << "COLOR_BY = " << python_quote(info.color_by) << "\n"
-    << "CENTRE = [" << num(info.centre[0]) << ", " << num(info.centre[1]) << ", " << num(info.centre[2]) << "]  # um, "
-    << info.centre_from << "\n"
+    << "CENTRE = [" << real_text(info.centre[0]) << ", " << real_text(info.centre[1]) << ", "
+    << real_text(info.centre[2]) << "]  # um, " << info.centre_from << "\n"
     << "REGION_MASKS = " << py_list(info.region_masks) << "\n"
     << "DOSE_ARRAY = " << python_quote(info.dose_array) << "\n"
     << "DOSE_LEVELS = " << py_list(info.dose_levels) << "  # Gy\n"

@@ -2,10 +2,10 @@
 #include "host/rt/delivery.hpp"
 
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <stdexcept>
 
+#include "host/io/number_text.hpp"
 #include "host/rt/format.hpp"
 #include "host/rt/schedule.hpp"
 #include "kernels/radiation.hpp"
@@ -16,14 +16,6 @@ namespace rt {
 namespace {
 
 [[noreturn]] void acc_fail(const std::string& what) { throw std::invalid_argument("dose accumulator: " + what); }
-
-// A real for the CSV: %.9g, NaN as an empty cell.
-std::string csv_real(double v) {
-  if (std::isnan(v)) return "";
-  char b[40];
-  std::snprintf(b, sizeof b, "%.9g", v);
-  return b;
-}
 
 // A text cell, quoted (RFC 4180) when it holds a comma, quote or line break.
 std::string csv_text(const std::string& s) {

@@ -3,12 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <stdexcept>
 #include <string>
 
 #include "host/core/backend.hpp"
 #include "host/core/node_source.hpp"
+#include "host/io/number_text.hpp"
 
 namespace tme {
 
@@ -310,17 +310,6 @@ void SystemicCoupling::record_output(double t) {
   rows_.push_back(std::move(r));
 }
 
-namespace {
-
-// %.9g, as the other CSV outputs.
-std::string cell(double x) {
-  char b[40];
-  std::snprintf(b, sizeof b, "%.9g", x);
-  return b;
-}
-
-}  // namespace
-
 std::string SystemicCoupling::systemic_csv() const {
   std::string h = "time_s,time_d";
   for (const systemic::Node& n : model_.nodes)
@@ -338,7 +327,7 @@ std::string SystemicCoupling::systemic_csv() const {
       h += ",lesion." + l + "." + c;
   std::string s = h + "\n";
   for (const std::vector<double>& r : rows_) {
-    for (size_t i = 0; i < r.size(); ++i) s += (i ? "," : "") + cell(r[i]);
+    for (size_t i = 0; i < r.size(); ++i) s += (i ? "," : "") + real_text(r[i]);
     s += "\n";
   }
   return s;
@@ -347,9 +336,9 @@ std::string SystemicCoupling::systemic_csv() const {
 std::string SystemicCoupling::node_doses_csv() const {
   std::string s = "time_s,time_h,plan,plan_name,prescribed_Gy,node,dose_Gy,survival\n";
   for (const NodeDose& d : node_doses_)
-    s += cell(d.time_s) + "," + cell(d.time_s / 3600) + "," + std::to_string(d.plan) + "," +
-         plan_names_[(size_t)d.plan] + "," + cell(d.prescribed_Gy) + "," + model_.nodes[(size_t)d.node].name + "," +
-         cell(d.dose_Gy) + "," + cell(d.survival) + "\n";
+    s += real_text(d.time_s) + "," + real_text(d.time_s / 3600) + "," + std::to_string(d.plan) + "," +
+         plan_names_[(size_t)d.plan] + "," + real_text(d.prescribed_Gy) + "," + model_.nodes[(size_t)d.node].name +
+         "," + real_text(d.dose_Gy) + "," + real_text(d.survival) + "\n";
   return s;
 }
 
