@@ -21,6 +21,7 @@
 #include <stdexcept>
 
 #include "host/cli/commands.hpp"
+#include "host/cli/output_dir.hpp"
 #include "host/cli/sensitivity.hpp"
 #include "host/core/backend.hpp"
 #include "host/core/observables.hpp"
@@ -480,14 +481,8 @@ int cmd_calibrate(const CalibrateOptions& o, std::ostream& out, std::ostream& er
   }
 
   const fs::path dir = o.out.empty() ? fs::path("calibration") / tf.name : fs::path(o.out);
-  std::unique_ptr<RunDirectory> rd;
-  try {
-    if (!dir.parent_path().empty()) fs::create_directories(dir.parent_path());
-    rd = std::make_unique<RunDirectory>(dir, o.force);
-  } catch (const std::exception& e) {
-    err << me << e.what() << "\n";
-    return 2;
-  }
+  const std::unique_ptr<RunDirectory> rd = open_output_dir(dir, o.force, me, err);
+  if (!rd) return 2;
 
   // The fit: NLopt, bounded, derivative-free, in log space where low > 0; seeded.
   const unsigned d = (unsigned)c.free.size();

@@ -24,6 +24,7 @@
 #include <stdexcept>
 
 #include "host/cli/commands.hpp"
+#include "host/cli/output_dir.hpp"
 #include "host/core/backend.hpp"
 #include "host/core/observables.hpp"
 #include "host/core/sensitivity.hpp"
@@ -299,14 +300,8 @@ int cmd_sensitivity(const SensitivityOptions& o, std::ostream& out, std::ostream
   const int npts = (int)xs.size();
 
   const fs::path dir = o.out.empty() ? fs::path("sensitivity") / p.name : fs::path(o.out);
-  std::unique_ptr<RunDirectory> rd;
-  try {
-    if (!dir.parent_path().empty()) fs::create_directories(dir.parent_path());
-    rd = std::make_unique<RunDirectory>(dir, o.force);
-  } catch (const std::exception& e) {
-    err << me << e.what() << "\n";
-    return 2;
-  }
+  const std::unique_ptr<RunDirectory> rd = open_output_dir(dir, o.force, me, err);
+  if (!rd) return 2;
   if (!o.quiet)
     out << "sensitivity: " << o.method << ", " << d << " parameters, " << npts << " runs"
         << (o.well_mixed ? " (well-mixed)" : "") << ", " << o.jobs << (o.jobs == 1 ? " job" : " jobs") << "; outcome "
