@@ -17,9 +17,10 @@ GridGeom GridSpec::geom() const {
   return g;
 }
 
-double Problem::explicit_dt_limit() const {
+Problem::StepLimit Problem::explicit_step_limit() const {
   // Forward Euler keeps every new value a non-negative combination of old ones when
   // dt * (sum of stencil weights + reaction stiffness) <= 1; that is also the stability limit.
+  StepLimit lim;
   double worst = 0;
   const int n[3] = {grid.d.nx, grid.d.ny, grid.d.nz};
   for (int s = 0; s < nspecies(); ++s) {
@@ -43,9 +44,18 @@ double Problem::explicit_dt_limit() const {
       vmax = *std::max_element(u, u + grid.nvox());
     }
     // reaction_stiffness in double: Vmax / Km can pass the range of real (1e30 / 1e-30).
-    worst = std::max(worst, w + double(sc.decay) + (vmax > 0 ? vmax / double(sc.km) : 0.0));
+    const double uptake = vmax > 0 ? vmax / double(sc.km) : 0.0;
+    const double rate = w + double(sc.decay) + uptake;
+    if (rate > worst) {
+      worst = rate;
+      lim.species = s;
+      lim.diffusion = w;
+      lim.decay = double(sc.decay);
+      lim.uptake = uptake;
+    }
   }
-  return worst > 0 ? 1.0 / worst : INFINITY;
+  if (worst > 0) lim.dt = 1.0 / worst;
+  return lim;
 }
 
 void apply_holds(const Problem& p, std::vector<real>& state) {

@@ -2,6 +2,7 @@
 // (um, s, each species' own concentration unit). Built from a scene (host/scene) or
 // directly by tests and benchmarks. No YAML, no VTK, no strings reach the kernels.
 #pragma once
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -91,7 +92,15 @@ struct Problem {
 
   int nspecies() const { return (int)species.size(); }
   // Largest stable (and positivity-preserving) explicit step [s].
-  double explicit_dt_limit() const;
+  double explicit_dt_limit() const { return explicit_step_limit().dt; }
+  // That step and what sets it: the field with the largest rate (its diffusion stencil weight,
+  // decay and uptake Vmax/Km) [1/s]; species -1 and dt infinite when nothing evolves.
+  struct StepLimit {
+    double dt = INFINITY;  // [s]
+    int species = -1;
+    double diffusion = 0, decay = 0, uptake = 0;  // its rates [1/s]; dt = 1 / their sum
+  };
+  StepLimit explicit_step_limit() const;
   // Throws std::invalid_argument when sizes or slots are inconsistent.
   void check() const;
 };

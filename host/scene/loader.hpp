@@ -195,6 +195,7 @@ class Fields {
   }
 
   const Val& self() const { return self_; }
+  const Errors& errors() const { return *err_; }
   std::string child(const std::string& key) const { return self_.path.empty() ? key : self_.path + "." + key; }
   bool has(const std::string& key) const { return find(key) != nullptr; }
   // The value, or an absent Val (pointing at this mapping) when the key is missing.
@@ -345,6 +346,10 @@ class Loader {
   // Fails at `at` when nfields fields on this grid cannot fit the machine's memory.
   void check_memory(const Val& at, int nfields) const;
   void read_time(Keys& t);
+  // Fails when the run would take more than kMaxSteps steps (host/core/cost.hpp), at the key
+  // that sets the step: time.step when given, else (explicit) the coefficient of the field
+  // that limits the stable step, else time.end (time.until).
+  void check_steps() const;
   // Sections of the scene's top level (`top`); each opens its own key.
   void read_regions(Keys& top);
   void read_tissue(Keys& top);
@@ -417,8 +422,17 @@ class Loader {
   std::vector<std::string> output_fields_;
   bool at_fractions_ = false, at_doses_ = false;  // output.at_events
   SceneOverrides overrides_;
-  double until_ = -1;  // time.until [s]; < 0: none
-  Val until_at_;       // its value, for the warning's position
+  double until_ = -1;     // time.until [s]; < 0: none
+  Val until_at_;          // its value, for the warning's position
+  Val end_at_, step_at_;  // time.end and time.step (absent: 'auto'), for check_steps
+  // Per field (Problem::species index), where the rates that limit its explicit step were
+  // given, as "<file>:<line>:<column>: <key path>" (empty: not given): its largest diffusion
+  // (motility) coefficient, its decay and its uptake (check_steps).
+  struct RateAt {
+    std::string diffusion, decay, uptake;
+  };
+  std::vector<RateAt> rate_at_;
+  RateAt& rate_at_current();  // the field read last (the last of p_.species)
   std::vector<std::string> warnings_;
   std::string output_time_unit_ = "s";
   double checkpoint_every_ = 0;  // output.checkpoint_every [s]; 0: none

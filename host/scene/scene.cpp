@@ -15,6 +15,7 @@
 #include <sstream>
 #include <utility>
 
+#include "host/core/cost.hpp"
 #include "host/core/simulation.hpp"
 #include "host/core/well_mixed.hpp"
 #include "host/io/run_dir.hpp"
@@ -237,6 +238,8 @@ void Loader::read_grid(Keys& g, int nfields) {
 
 void Loader::read_time(Keys& t) {
   p_.time.t_end = t.quantity("end", kTime, Bound::kPositive);
+  end_at_ = t.get("end");
+  step_at_ = t.get("step");
   // until: the run ends there (apply_until, after the whole scene is read against end).
   if (t.has("until")) {
     until_at_ = t.get("until");
@@ -293,6 +296,48 @@ void Loader::read_time(Keys& t) {
   else if (t.has("model_terms"))
     err_.fail(t.get("model_terms"), "model_terms applies to the be and trbdf2 integrators only",
               "no model_terms with integrator " + integ);
+}
+
+void Loader::check_steps() const {
+  const StepCount n = step_count(p_);
+  if (n.min <= kMaxSteps) return;
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "takes %s%.3g steps, more than the limit of %.3g steps per run",
+                n.fixed() ? "" : "at least ", n.min, kMaxSteps);
+  const Val& end = until_ >= 0 ? until_at_ : end_at_;
+  const std::string takes = "the run to " + in_quotes(end.text()) + " " + buf;
+  const std::string fewer = "a run of at most " + fmt(kMaxSteps) + " steps: ";
+  const std::string implicit_too = ", or an implicit integrator (time.integrator: lod, adi, be or trbdf2)";
+  if (p_.time.integrator != Integrator::kExplicit) {
+    if (p_.time.step > 0)
+      err_.fail(step_at_, "a step of " + in_quotes(step_at_.text()) + ": " + takes,
+                fewer + "a longer step or a shorter time.end");
+    err_.fail(end, takes, fewer + "a shorter time.end");
+  }
+  const Problem::StepLimit lim = p_.explicit_step_limit();
+  if (p_.time.max_step > 0 && !(p_.time.max_step >= lim.dt * p_.time.cfl))
+    err_.fail(step_at_, "a step of at most " + in_quotes(step_at_.text()) + ": " + takes,
+              fewer + "a longer step, a shorter time.end" + implicit_too);
+  // The field whose rates limit the stable step, and the largest of them.
+  const RateAt at = lim.species >= 0 && lim.species < (int)rate_at_.size() ? rate_at_[(size_t)lim.species] : RateAt{};
+  const std::string field = lim.species >= 0 ? in_quotes(p_.species[(size_t)lim.species].name) : "";
+  const struct {
+    double rate;
+    const std::string& at;
+    const char* what;
+  } parts[3] = {{lim.diffusion, at.diffusion, "diffusion over the grid spacing"},
+                {lim.decay, at.decay, "decay"},
+                {lim.uptake, at.uptake, "uptake (vmax / km)"}};
+  const auto* worst = &parts[0];
+  for (const auto& q : parts)
+    if (q.rate > worst->rate) worst = &q;
+  char step[64];
+  std::snprintf(step, sizeof step, "%.3g s", lim.dt * p_.time.cfl);
+  if (!worst->at.empty())
+    throw SceneError(worst->at + ": the " + worst->what + " of field " + field + " limits the explicit step to " +
+                     step + ": " + takes + " (expected " + fewer + "a smaller value, a shorter time.end" +
+                     implicit_too + ")");
+  err_.fail(end, takes + " (the explicit step is at most " + step + ")", fewer + "a shorter time.end" + implicit_too);
 }
 
 std::vector<uint8_t> Loader::shape_mask(const Fields& shape, const std::string& kind) const {
@@ -409,12 +454,21 @@ void Loader::read_observe(Keys& top) {
   });
 }
 
+// "<file>:<line>:<column>: <key path>" of v, read through `err`.
+static std::string position_of(const Errors& err, const Val& v) { return err.position(v.mark) + ": " + v.path; }
+
+Loader::RateAt& Loader::rate_at_current() {
+  rate_at_.resize(p_.species.size());
+  return rate_at_.back();
+}
+
 void Loader::read_diffusion(Keys& s, const std::string& key, SpeciesCoeffs& c) {
   const Val v = s.fields().required(key, kDiffusion.expect());
   if (!v.node.IsMap()) {
     const double d = s.value(key, kDiffusion, Bound::kNonNegative);
     c.uses_labels = 0;
     for (real& x : c.D) x = real(d);
+    rate_at_current().diffusion = position_of(s.fields().errors(), v);
     return;
   }
   if (!have_tissue_)
@@ -427,10 +481,17 @@ void Loader::read_diffusion(Keys& s, const std::string& key, SpeciesCoeffs& c) {
                          [&](const Val& x) { return value(x, kDiffusion, Bound::kNonNegative); });
   for (real& x : c.D) x = real(d);
   c.uses_labels = 1;
+  double largest = d;
+  std::string largest_at = position_of(s.fields().errors(), f.get("default"));
   f.rest([&](const Val& label, const Val& val) {
     const int l = int(std::find(p_.label_names.begin(), p_.label_names.end(), label.text()) - p_.label_names.begin());
     c.D[l] = real(value(val, kDiffusion, Bound::kNonNegative));
+    if (double(c.D[l]) > largest) {
+      largest = double(c.D[l]);
+      largest_at = position_of(s.fields().errors(), val);
+    }
   });
+  rate_at_current().diffusion = largest_at;
 }
 
 void Loader::read_boundary(Keys& s, const Dim& conc, SpeciesCoeffs& c) {
@@ -569,6 +630,7 @@ void Loader::read_hold(Keys& s, const Dim& conc, SpeciesCoeffs& c) {
 
 void Loader::read_uptake(Keys& s, const Dim& conc, const Dim& rate, SpeciesCoeffs& c) {
   if (!s.has("uptake")) return;
+  rate_at_current().uptake = position_of(s.fields().errors(), s.get("uptake"));
   Keys u = s.map("uptake", {"vmax", "km", "region"});
   const double vmax = u.quantity("vmax", rate, Bound::kNonNegative);
   c.km = real(u.quantity("km", conc, Bound::kPositive));
@@ -600,6 +662,7 @@ void Loader::read_species(List& species, const Val& v, int index) {
   SpeciesCoeffs c;
   read_diffusion(s, "diffusion", c);
   c.decay = real(s.value("decay", kDecay, Bound::kNonNegative, Or{"0 1/s"}));
+  if (s.has("decay")) rate_at_current().decay = position_of(s.fields().errors(), s.get("decay"));
   read_boundary(s, conc, c);
   read_initial(s, "initial", conc, p_.initial.data() + (size_t)index * n);
   read_sources(s, rate, c);
@@ -955,6 +1018,7 @@ LoadedScene Loader::load(const std::string& text_in) {
     }
   }
   p_.seed += seed_offset();  // a patient's lesion i: seed + i (seed_offset)
+  check_steps();
 
   YAML::Emitter em;
   em << flow_empty(out_);

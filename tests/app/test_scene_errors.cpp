@@ -159,6 +159,15 @@ const std::vector<Row>& rows() {
       {"VoxelCountOverflowIntMax", B::kFlow, {"=2 grid: {shape: [2147483647, 2147483647, 2147483647], spacing: 10 um}"},
        "bad.yaml:2:15: grid.shape: 2147483647 x 2147483647 x 2147483647 = 9.90352e+27 voxels is too many (expected at "
        "most 1.09951e+12 voxels (2^40))"},
+      // More steps than a run may take: refused at the key that sets the step.
+      {"TooManyStepsDiffusion", B::kFlow, {"=5   - {name: A, unit: nM, diffusion: 1e20 um^2/s}"},
+       "bad.yaml:5:36: species[0].diffusion: the diffusion over the grid spacing of field 'A' limits the explicit "
+       "step to 1.5e-19 s: the run to '1 h' takes 2.4e+22 steps, more than the limit of 1e+10 steps per run "
+       "(expected a run of at most 1e+10 steps: a smaller value, a shorter time.end, or an implicit integrator "
+       "(time.integrator: lod, adi, be or trbdf2))"},
+      {"TooManyStepsFixedStep", B::kFlow, {"=3 time: {end: 1 h, output_every: 10 min, integrator: be, step: 1e-7 s}"},
+       "bad.yaml:3:62: time.step: a step of '1e-7 s': the run to '1 h' takes 3.6e+10 steps, more than the limit of "
+       "1e+10 steps per run (expected a run of at most 1e+10 steps: a longer step or a shorter time.end)"},
       // A value whose unit has the wrong dimension.
       {"WrongDimension", B::kBlock, {"=7     diffusion: 10 um/s"},
        "bad.yaml:7:16: species[0].diffusion: '10 um/s' is not a diffusion coefficient (expected a value in um^2/s, "
