@@ -103,8 +103,14 @@ class Probe : public tme::StepCoupling {
     const double before = L_.total(0, cd8_), local0 = L_.coupling->state().tally.effector_local;
     L_.coupling->after_step(t0, t1, totals);
     const double after = L_.total(0, cd8_), released = L_.coupling->state().tally.effector_local - local0;
-    // round-off: each voxel's sum rounded in the build's real type, the totals in double
-    const double bound = 4 * std::numeric_limits<tme::real>::epsilon() * after + 1e-12;
+    // Round-off: each voxel's new value is rounded in the build's real type (a few eps_real of
+    // the total), and each of the two totals is a double sum of n voxel values, whose error is
+    // at most (n - 1) eps_double / 2 of the total (the float64 build sees this part: measured
+    // up to 26 eps_double of the total).
+    const double n = double(L_.pt.lesions[0].problem.grid.nvox());
+    const double bound =
+        (4 * double(std::numeric_limits<tme::real>::epsilon()) + n * std::numeric_limits<double>::epsilon()) * after +
+        1e-12;
     EXPECT_NEAR(after - before, released, bound) << "step ending at " << t1 << " s";
     worst = std::max(worst, std::abs(after - before - released) / std::max(released, 1e-300));
     ++steps;
