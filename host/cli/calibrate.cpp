@@ -15,6 +15,8 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <memory>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <sstream>
@@ -29,6 +31,8 @@
 #include "host/core/version.hpp"
 #include "host/io/run_dir.hpp"
 #include "host/run/run.hpp"
+#include "host/run/systemic_coupling.hpp"
+#include "host/scene/patient.hpp"
 #include "host/scene/scene.hpp"
 #include "host/scene/units.hpp"
 
@@ -41,7 +45,8 @@ namespace {
 const char* kColumnAt = "a column FIELD.SCOPE.STAT at a time, e.g. 'T.grid.total@7 d'";
 const char* kQuantityExpected =
     "a column at a time ('CD8.grid.mean@7 d'), or {ratio: [COLUMN@TIME, COLUMN@TIME]}, "
-    "{doubling_time: COLUMN, from: TIME, to: TIME} or {occupancy: COLUMN@TIME, kd: PARAMETER or VALUE}";
+    "{doubling_time: COLUMN, from: TIME, to: TIME}, {occupancy: COLUMN@TIME, kd: PARAMETER or VALUE}, "
+    "{peak_delay: SERIES, from: TIME, to: TIME} or {peak_fold: SERIES, from: TIME, to: TIME}";
 
 // Positioned messages about one file.
 struct Reader {
@@ -98,6 +103,33 @@ struct Reader {
 
 Outcome outcome_of(const std::string& column) { return parse_outcome(column); }
 
+// The systemic compartments of a calibration run, recording their blood levels into a Series
+// after every step: forwards every call to the run's SystemicCoupling.
+class SeriesRecorder final : public StepCoupling {
+ public:
+  SeriesRecorder(SystemicCoupling& c, CalibrationSeries& out) : c_(c), out_(out) { note(c.state().t_s); }
+  void attach(const std::vector<Backend*>& lesions) override { c_.attach(lesions); }
+  std::vector<int> reduced_fields() const override { return c_.reduced_fields(); }
+  void input_means(int lesion, double t0, double t1, std::vector<double>& globals) override {
+    c_.input_means(lesion, t0, t1, globals);
+  }
+  void after_step(double t0, double t1, const std::vector<std::vector<double>>& totals) override {
+    c_.after_step(t0, t1, totals);
+    note(t1);
+  }
+  void fraction(const FractionEvent& f) override { c_.fraction(f); }
+
+ private:
+  void note(double t) {
+    const systemic::SystemicState& s = c_.state();
+    out_.t.push_back(t);
+    out_.effectors.push_back(s.effector_blood / c_.model().blood_volume_mL);
+    out_.treg.push_back(s.treg_blood / c_.model().blood_volume_mL);
+  }
+  SystemicCoupling& c_;
+  CalibrationSeries& out_;
+};
+
 // The objective's state: the parsed targets, the free parameters, the runs' resolved columns.
 struct Free {
   std::string name, unit, source;
@@ -124,28 +156,44 @@ struct Calibration {
   // The model's value of every target with the free parameters at x [their units].
   std::vector<double> evaluate(const std::vector<double>& x) const {
     std::vector<double> model(tf.targets.size(), std::numeric_limits<double>::quiet_NaN());
+    std::vector<CalibrationSeries> series(tf.runs.size());
     for (size_t ri = 0; ri < tf.runs.size(); ++ri) {
       const CalibrationRun& run = tf.runs[ri];
       std::set<double> times;
       for (const CalibrationTarget& t : tf.targets)
-        if (t.run == (int)ri) {
+        if (t.run == (int)ri || t.quantity.control == (int)ri) {
           times.insert(t.quantity.ta);
-          if (t.quantity.kind == CalibrationQuantity::kRatio || t.quantity.kind == CalibrationQuantity::kDoubling)
+          if (t.quantity.kind != CalibrationQuantity::kValue && t.quantity.kind != CalibrationQuantity::kOccupancy)
             times.insert(t.quantity.tb);
         }
       if (times.empty()) continue;
       SceneOverrides ov{run.set, exact(*times.rbegin()) + " s"};
       ov.set.push_back("well_mixed=" + run.well_mixed);
       for (size_t k = 0; k < free.size(); ++k) ov.set.push_back(parameter_setting(free[k].name, x[k], free[k].unit));
-      const LoadedScene ls = load_scene(run.scene, Machine{}, ov);
+      // As a patient of one lesion: with lymph_nodes the systemic compartments supply its blood
+      // inputs (host/run/systemic_coupling.hpp), as in tmesim run.
+      LoadedPatient patient = load_patient(run.scene, Machine{}, ov);
+      if (patient.lesions.size() != 1)
+        throw std::invalid_argument("run '" + run.name + "': a scene of " + std::to_string(patient.lesions.size()) +
+                                    " lesions (expected one lesion)");
+      const std::unique_ptr<SystemicCoupling> systemic = make_systemic_coupling(patient);
+      const LoadedScene& ls = patient.lesions[0];
       const Problem& p = ls.problem;
       auto b = make_backend(o.backend);
       b->load(p);
       Simulation sim(p, *b);
+      std::optional<SeriesRecorder> rec;
+      if (systemic) {
+        systemic->attach({b.get()});
+        rec.emplace(*systemic, series[ri]);
+      }
       std::map<double, std::vector<std::vector<Stats>>> at;
       std::vector<real> state;
       for (double t : times) {
-        sim.advance_to(t);
+        if (rec)
+          Simulation::advance_together({&sim}, t, {}, {}, &*rec);
+        else
+          sim.advance_to(t);
         sim.check_state();
         b->read_state(state);
         at[t] = compute_observables(p, state);
@@ -157,7 +205,8 @@ struct Calibration {
         const CalibrationTarget& t = tf.targets[k];
         if (t.run != (int)ri) continue;
         const CalibrationQuantity& q = t.quantity;
-        const double a = col(q.a, q.ta);
+        const bool peak = q.kind == CalibrationQuantity::kPeakDelay || q.kind == CalibrationQuantity::kPeakFold;
+        const double a = peak ? 0.0 : col(q.a, q.ta);
         switch (q.kind) {
           case CalibrationQuantity::kValue: model[k] = a; break;
           case CalibrationQuantity::kRatio: model[k] = a / col(q.b, q.tb); break;
@@ -171,8 +220,17 @@ struct Calibration {
             model[k] = a / (a + kd);
             break;
           }
+          case CalibrationQuantity::kPeakDelay:
+          case CalibrationQuantity::kPeakFold: break;  // below, once every run has its series
         }
       }
+    }
+    for (size_t k = 0; k < tf.targets.size(); ++k) {
+      const CalibrationQuantity& q = tf.targets[k].quantity;
+      if (q.kind != CalibrationQuantity::kPeakDelay && q.kind != CalibrationQuantity::kPeakFold) continue;
+      const CalibrationPeak pk = primed_peak(series[(size_t)tf.targets[k].run],
+                                             q.control >= 0 ? &series[(size_t)q.control] : nullptr, q.a, q.tb, q.ta);
+      model[k] = q.kind == CalibrationQuantity::kPeakDelay ? (pk.time_s - q.tb) / 86400.0 : pk.ratio;
     }
     return model;
   }
@@ -229,6 +287,34 @@ double nlopt_objective(unsigned n, const double* z, double*, void* data) {
 }
 
 }  // namespace
+
+double CalibrationSeries::at(const std::string& name, double x) const {
+  const std::vector<double>& v = of(name);
+  const auto it = std::lower_bound(t.begin(), t.end(), x);
+  if (it == t.end() || (x < t.front()))
+    throw std::logic_error("calibrate: no sample of " + name + " at " + exact(x) + " s");
+  const size_t i = (size_t)(it - t.begin());
+  if (*it == x) return v[i];
+  const double w = (x - t[i - 1]) / (t[i] - t[i - 1]);
+  return v[i - 1] + w * (v[i] - v[i - 1]);
+}
+
+CalibrationPeak primed_peak(const CalibrationSeries& run, const CalibrationSeries* control, const std::string& name,
+                            double from, double to) {
+  const std::vector<double>& v = run.of(name);
+  const double start = run.at(name, from);
+  CalibrationPeak p;
+  bool any = false;
+  for (size_t i = 0; i < run.t.size(); ++i) {
+    if (run.t[i] < from || run.t[i] > to) continue;
+    const double r = v[i] / (control ? control->at(name, run.t[i]) : start);
+    if (!any || r > p.ratio) p.ratio = r, p.time_s = run.t[i];
+    any = true;
+  }
+  if (!any)
+    throw std::logic_error("calibrate: no sample of " + name + " from " + exact(from) + " s to " + exact(to) + " s");
+  return p;
+}
 
 CalibrationTargets read_calibration_targets(const std::string& path, const UnitSystem& units) {
   const Reader r{path, units};
@@ -371,6 +457,34 @@ CalibrationTargets read_calibration_targets(const std::string& path, const UnitS
       cq.text = "occupancy " + cq.a + " / (" + cq.a + " + " + cq.kd + ") at " +
                 q["occupancy"].Scalar().substr(q["occupancy"].Scalar().find('@') + 1);
       t.unit = "1";
+    } else if (q.IsMap() && (q["peak_delay"] || q["peak_fold"])) {
+      const bool delay = (bool)q["peak_delay"];
+      const std::string key = delay ? "peak_delay" : "peak_fold";
+      r.keys(q, qp, {key, "from", "to", "control"}, {key, "from", "to"});
+      cq.kind = delay ? CalibrationQuantity::kPeakDelay : CalibrationQuantity::kPeakFold;
+      std::string series;
+      for (const std::string& n : kSystemicSeries) series += (series.empty() ? "" : " or ") + n;
+      cq.a = r.text(q[key], qp + "." + key, "a systemic series: " + series);
+      if (std::find(kSystemicSeries.begin(), kSystemicSeries.end(), cq.a) == kSystemicSeries.end())
+        r.fail(q[key], qp + "." + key, "'" + cq.a + "' is not a systemic series", "a systemic series: " + series);
+      cq.tb = r.seconds(q["from"], qp + ".from", r.text(q["from"], qp + ".from", "a time"));
+      cq.ta = r.seconds(q["to"], qp + ".to", r.text(q["to"], qp + ".to", "a time"));
+      if (!(cq.ta > cq.tb)) r.fail(q["to"], qp + ".to", "is not after 'from'", "a time after 'from'");
+      if (q["control"]) {
+        const std::string cn = r.text(q["control"], qp + ".control", "the name of a run");
+        std::string names;
+        for (size_t k = 0; k < tf.runs.size(); ++k) {
+          names += (names.empty() ? "" : ", ") + tf.runs[k].name;
+          if (tf.runs[k].name == cn) cq.control = (int)k;
+        }
+        if (cq.control < 0) r.fail(q["control"], qp + ".control", "no run '" + cn + "'", "one of " + names);
+        if (cq.control == t.run)
+          r.fail(q["control"], qp + ".control", "is the target's own run '" + cn + "'", "another run");
+      }
+      const std::string base = cq.control >= 0 ? "over run " + tf.runs[cq.control].name : "over its start";
+      cq.text = (delay ? "time to the peak of " : "peak of ") + cq.a + " " + base + " from " + q["from"].Scalar() +
+                " to " + q["to"].Scalar();
+      t.unit = delay ? "d" : "1";
     } else {
       r.fail(q, qp, "is not a quantity", kQuantityExpected);
     }
@@ -458,8 +572,23 @@ int cmd_calibrate(const CalibrateOptions& o, std::ostream& out, std::ostream& er
       if (t.run != (int)ri) continue;
       const CalibrationQuantity& q = t.quantity;
       try {
+        const bool peak = q.kind == CalibrationQuantity::kPeakDelay || q.kind == CalibrationQuantity::kPeakFold;
+        if (peak && q.control >= 0) {
+          SceneOverrides cov{tf.runs[(size_t)q.control].set, ""};
+          cov.set.push_back("well_mixed=" + tf.runs[(size_t)q.control].well_mixed);
+          if (!load_scene(tf.runs[(size_t)q.control].scene, Machine{}, cov).systemic)
+            throw std::invalid_argument("'" + q.a +
+                                        "' is a series of the systemic compartments, but the scene of run '" +
+                                        tf.runs[(size_t)q.control].name +
+                                        "' (the control) declares no lymph_nodes (a scene with lymph_nodes, or a "
+                                        "'set' that adds them)");
+        }
+        if (peak && !ls.systemic)
+          throw std::invalid_argument("'" + q.a +
+                                      "' is a series of the systemic compartments, but the scene declares no "
+                                      "lymph_nodes (a scene with lymph_nodes, or a 'set' that adds them)");
         for (const std::string& col : {q.a, q.b}) {
-          if (col.empty()) continue;
+          if (col.empty() || peak) continue;
           const ResolvedOutcome rs = resolve_outcome(ls.problem, outcome_of(col), col, "well_mixed:");
           if (q.kind == CalibrationQuantity::kValue) t.unit = rs.unit;
           if (q.kind == CalibrationQuantity::kOccupancy) c.kd_in(ls, q.kd, rs.unit);

@@ -30,12 +30,24 @@ struct CalibrationRun {
 
 // What a target measures.
 struct CalibrationQuantity {
-  enum Kind { kValue, kRatio, kDoubling, kOccupancy } kind = kValue;
-  std::string a, b;       // columns FIELD.SCOPE.STAT (b: ratio's denominator)
-  double ta = 0, tb = 0;  // their times [s] (doubling: from tb to ta)
+  // kPeakDelay, kPeakFold: a primed response in blood, read from a systemic series (a = one
+  // of kSystemicSeries) over [tb, ta] as its ratio to a baseline (the control run's series, or
+  // its own value at tb): the time of the ratio's maximum after tb [d], and that maximum [1].
+  enum Kind { kValue, kRatio, kDoubling, kOccupancy, kPeakDelay, kPeakFold } kind = kValue;
+  std::string a, b;       // columns FIELD.SCOPE.STAT (b: ratio's denominator), or a systemic series
+  double ta = 0, tb = 0;  // their times [s] (doubling and peaks: from tb to ta)
   std::string kd;         // occupancy: a parameter name, or a quantity in a's unit
-  std::string text;       // as written, for messages and the table
+  // peaks: a run without the immunising event (index into CalibrationTargets::runs), or -1: the
+  // series is divided by the control's at the same times (linear between its samples) instead
+  // of by its own value at tb
+  int control = -1;
+  std::string text;  // as written, for messages and the table
 };
+
+// The systemic series a peak quantity reads (cells/mL; the run's scene must declare lymph_nodes):
+// the blood effector CD8 and Treg levels (E / V_b, R / V_b, host/core/systemic.hpp) after
+// every step of the run.
+inline const std::vector<std::string> kSystemicSeries{"blood.effectors", "blood.treg"};
 
 struct CalibrationTarget {
   std::string name;
@@ -59,6 +71,26 @@ struct CalibrationTargets {
   std::vector<std::string> free;  // parameter names (each declared with a range)
   std::vector<CalibrationTarget> targets;
 };
+
+// Blood levels of the systemic compartments over one run (kSystemicSeries), sampled after every
+// step; times increasing.
+struct CalibrationSeries {
+  std::vector<double> t, effectors, treg;  // [s], [cells/mL], [cells/mL]
+  const std::vector<double>& of(const std::string& name) const { return name == kSystemicSeries[0] ? effectors : treg; }
+  // Series `name` at time x [s], linear between the samples around it. Throws
+  // std::logic_error for x outside the samples.
+  double at(const std::string& name, double x) const;
+};
+
+// The primed response over the samples of `run` in [from, to] [s]: the ratio of series `name` to
+// its baseline, the control run's series at the same time (linear between its samples) or,
+// without a control, the run's own value at `from`; the time of the ratio's maximum (the first
+// on a tie) [s] and that maximum [1]. Throws std::logic_error when no sample lies in [from, to].
+struct CalibrationPeak {
+  double time_s = 0, ratio = 0;
+};
+CalibrationPeak primed_peak(const CalibrationSeries& run, const CalibrationSeries* control, const std::string& name,
+                            double from, double to);
 
 // Reads and checks a targets file (not the scenes it names). Throws std::invalid_argument
 // "FILE:LINE:COL: key.path: what (expected ...)" for anything wrong.

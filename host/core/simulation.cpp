@@ -224,7 +224,11 @@ void Simulation::advance_segment(const std::vector<Simulation*>& sims, double t,
       } else {
         for (int q = 0; q < chunk; ++q) {
           const long long i = done + q;
+          // Step i is [ts, tn], both computed from the segment's start (tn is the next step's ts
+          // exactly, and the last step ends exactly at t): a coupling's state time, the end of
+          // one step, is then the start of the next, never off by a rounding of ts + dt.
           const double ts = t0 + dt * double(i);
+          const double tn = i + 1 == n ? t : t0 + dt * double(i + 1);
           for (size_t l = 0; l < sims.size(); ++l) {
             Simulation& s = *sims[l];
             const int lesion = (int)l;
@@ -236,14 +240,14 @@ void Simulation::advance_segment(const std::vector<Simulation*>& sims, double t,
             } else if (expl) {
               s.b_.explicit_steps(dt, 1);
               s.b_.chemotaxis(dt);
-              s.b_.react(dt, s.inputs(lesion, ts, ts + dt, coupling));
+              s.b_.react(dt, s.inputs(lesion, ts, tn, coupling));
             } else {
               // Strang with the inner half-steps of neighbouring steps merged: the segment
               // starts and ends with a half reaction step, full ones in between.
               if (i == 0) s.b_.react(0.5 * dt, s.inputs(lesion, ts, ts + 0.5 * dt, coupling));
               s.implicit_steps(dt, 1);
               s.b_.chemotaxis(dt);
-              const double te = i + 1 == n ? ts + dt : ts + 1.5 * dt;
+              const double te = i + 1 == n ? t : ts + 1.5 * dt;
               s.b_.react(te - (ts + 0.5 * dt), s.inputs(lesion, ts + 0.5 * dt, te, coupling));
             }
           }
@@ -255,7 +259,7 @@ void Simulation::advance_segment(const std::vector<Simulation*>& sims, double t,
               const double voxel_mm3 = g.h[0] * g.h[1] * g.h[2] * 1e-9;
               for (double& x : totals[l]) x *= voxel_mm3;
             }
-            coupling->after_step(ts, i + 1 == n ? t : ts + dt, totals);
+            coupling->after_step(ts, tn, totals);
           }
         }
       }

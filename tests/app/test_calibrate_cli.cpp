@@ -1,15 +1,19 @@
 // tmesim calibrate end to end on a tiny well-mixed model whose targets have exact solutions:
 // the fit reproduces every target within its tolerance and the fitted parameters equal the
 // exact ones, the same output twice (seeded, deterministic), and exact messages with
-// positions for bad targets files (nothing written).
+// positions for bad targets files (nothing written); the primed-response peak (its ratio to a
+// control run or to its start) on series with a known maximum.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "host/cli/calibrate.hpp"
 #include "tests/program.hpp"
 
 namespace {
@@ -199,9 +203,61 @@ TEST_F(CalibrateCli, RefusesBadTargetsFilesWithPositions) {
             "targets file)\n");
   EXPECT_EQ(error_of(with("to: 2 d}", "to: 0 d}")),
             "error: bad.yaml:11:60: targets[0].quantity.to: is not after 'from' (expected a time after 'from')\n");
+  EXPECT_EQ(error_of(with("quantity: E.grid.mean@2 d", "quantity: {peak_fold: blood.cd4, from: 0 d, to: 2 d}")),
+            "error: bad.yaml:17:27: targets[1].quantity.peak_fold: 'blood.cd4' is not a systemic series (expected a "
+            "systemic series: blood.effectors or blood.treg)\n");
+  EXPECT_EQ(error_of(with("quantity: E.grid.mean@2 d",
+                          "quantity: {peak_delay: blood.effectors, from: 0 d, to: 2 d, control: none}")),
+            "error: bad.yaml:17:74: targets[1].quantity.control: no run 'none' (expected one of base)\n");
+  EXPECT_EQ(error_of(with("quantity: E.grid.mean@2 d",
+                          "quantity: {peak_delay: blood.effectors, from: 0 d, to: 2 d, control: base}")),
+            "error: bad.yaml:17:74: targets[1].quantity.control: is the target's own run 'base' (expected another "
+            "run)\n");
+  EXPECT_EQ(error_of(with("quantity: E.grid.mean@2 d", "quantity: {peak_delay: blood.effectors, from: 0 d, to: 2 d}")),
+            "error: bad.yaml:17:15: targets[1].quantity: 'blood.effectors' is a series of the systemic compartments, "
+            "but the scene declares no lymph_nodes (a scene with lymph_nodes, or a 'set' that adds them) (run "
+            "'base')\n");
   EXPECT_EQ(error_of(with("kd: kd}", "kd: 3 d}")),
             "error: bad.yaml:29:15: targets[3].quantity: kd '3 d': '3 d' is not convertible to cells/mm^3 (expected "
             "a parameter of the model or a value in the unit of E.grid.mean)\n");
+}
+
+// The primed response's peak: a run whose effectors are the control's times 1 + exp(-(t - 6)^2)
+// (t in days) peaks at day 6 with ratio 2 exactly; the control is sampled at other times than
+// the run and is linear in t, so interpolating it is exact. Without a control the ratio is to
+// the run's own value at `from`.
+TEST(CalibratePeak, RatioToAControlRunOrToItsStart) {
+  const double day = 86400;
+  tme::CalibrationSeries control, run;
+  for (int i = 0; i <= 40; ++i) {  // every 0.25 d
+    const double t = 0.25 * i;
+    control.t.push_back(t * day);
+    control.effectors.push_back(1000 + 100 * t);
+    control.treg.push_back(5000);
+  }
+  for (int i = 0; i <= 30; ++i) {  // every 1/3 d
+    const double t = i / 3.0;
+    run.t.push_back(t * day);
+    run.effectors.push_back((1000 + 100 * t) * (1 + std::exp(-(t - 6) * (t - 6))));
+    run.treg.push_back(5000 - 10 * t);
+  }
+  const tme::CalibrationPeak p = tme::primed_peak(run, &control, "blood.effectors", 2 * day, 10 * day);
+  EXPECT_EQ(p.time_s, run.t[18]);  // 18 / 3 = day 6
+  EXPECT_EQ(run.t[18], 6 * day);
+  // (1000 + 600) x 2 over the control interpolated between its samples at days 6 (exactly).
+  EXPECT_NEAR(p.ratio, 2.0, 4 * std::numeric_limits<double>::epsilon());
+  // Between control samples: at day 7/3 the control is 1233.33...; its interpolation between
+  // days 2.25 and 2.5 is exact to round-off.
+  EXPECT_NEAR(control.at("blood.effectors", 7.0 / 3 * day), 1000 + 700.0 / 3, 1e-9);
+  // A window that ends before day 6: the ratio grows towards it, so the peak is the window's end.
+  const tme::CalibrationPeak q = tme::primed_peak(run, &control, "blood.effectors", 0, 4 * day);
+  EXPECT_EQ(q.time_s, 4 * day);
+  EXPECT_NEAR(q.ratio, 1 + std::exp(-4.0), 1e-12);
+  // No control: the ratio to the run's value at `from`; Treg falls, so its peak is at `from`.
+  const tme::CalibrationPeak r = tme::primed_peak(run, nullptr, "blood.treg", 1 * day, 10 * day);
+  EXPECT_EQ(r.time_s, 1 * day);
+  EXPECT_EQ(r.ratio, 1.0);
+  EXPECT_THROW(tme::primed_peak(run, &control, "blood.effectors", 11 * day, 12 * day), std::logic_error);
 }
 
 }  // namespace

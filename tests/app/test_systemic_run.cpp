@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "host/core/backend.hpp"
 #include "host/core/simulation.hpp"
 #include "host/run/systemic_coupling.hpp"
 #include "host/scene/patient.hpp"
@@ -220,6 +221,34 @@ TEST(SystemicCoupling, SavedStateRestoresExactly) {
   std::vector<double> bad = a->saved_state();
   bad.pop_back();
   EXPECT_THROW(b->restore_state(bad), std::invalid_argument);
+}
+
+// Explicit steps of a span that no step divides exactly (the first day, in 87 steps of 993.1 s): each
+// step's end is the next step's start exactly, so the compartments (whose time must equal the
+// start of every step) follow the lesion through every step and end at the run's end.
+TEST(SystemicCoupling, ExplicitStepsMeetTheCompartmentsExactly) {
+  std::string scene = kBalanceScene;
+  const std::string from = "time: {end: 12 d, output_every: 1 d, integrator: lod, step: 2 h}";
+  ASSERT_NE(scene.find(from), std::string::npos);
+  scene.replace(scene.find(from), from.size(),
+                "time: {end: 12 d, until: 1 d, output_every: 1 d, integrator: explicit, step: 1000 s}");
+  tme::LoadedPatient pt = tme::load_patient_text(scene, "s.yaml", kScenes);
+  const std::unique_ptr<tme::SystemicCoupling> coupling = tme::make_systemic_coupling(pt);
+  ASSERT_TRUE(coupling);
+  std::vector<std::unique_ptr<tme::Backend>> backends;
+  std::vector<std::unique_ptr<tme::Simulation>> sims;
+  std::vector<tme::Simulation*> ptrs;
+  for (const tme::LoadedScene& ls : pt.lesions) {
+    backends.push_back(tme::make_backend("cpu"));
+    backends.back()->load(ls.problem);
+    sims.push_back(std::make_unique<tme::Simulation>(ls.problem, *backends.back()));
+    ptrs.push_back(sims.back().get());
+  }
+  EXPECT_EQ(sims[0]->dt_max(), 1000.0);
+  ASSERT_NO_THROW(tme::Simulation::advance_together(ptrs, 86400, {}, {}, coupling.get()));
+  EXPECT_EQ(sims[0]->steps(), 87);
+  EXPECT_EQ(coupling->state().t_s, 86400.0);
+  EXPECT_GT(coupling->effectors_entered()[0], 0.0);
 }
 
 // tmesim validate and run build the coupling from the scene's lymph nodes; the run's summary

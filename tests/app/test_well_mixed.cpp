@@ -6,11 +6,14 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "host/core/backend.hpp"
 #include "host/core/simulation.hpp"
+#include "host/run/systemic_coupling.hpp"
+#include "host/scene/patient.hpp"
 #include "host/scene/scene.hpp"
 
 namespace {
@@ -104,6 +107,123 @@ TEST_P(WellMixed, EqualsAUniform3DRun) {
   EXPECT_EQ(p3.species[antiPD1].name, "antiPD1");
   EXPECT_LT(x1[T], 1.2e5);
   EXPECT_GT(x1[antiPD1], 0);
+}
+
+// Two uniform lesions of the default model (2^3 voxels each, 20 mm apart), one lymph node
+// draining both and getting a tenth of each fraction, anti-PD-1 and anti-CTLA-4, two fractions
+// to lesion 'a' only: the systemic compartments couple to every lesion's voxel.
+const std::string kUniformNodes = R"(name: uniform_nodes
+seed: 5
+time: {end: 4 d, output_every: 1 d, integrator: lod, step: 1 h}
+model: models/tme.yaml
+drugs:
+  - {name: antiPD1, dose: 200 mg q3w, start: 0 d}
+  - {name: antiCTLA4, dose: 3 mg/kg q3w, start: 1 d, body_weight: 70 kg}
+radiotherapy:
+  response:
+    - {population: T, alpha: 0.146 1/Gy, beta: 0.0146 1/Gy^2, doomed: Td}
+    - {population: CD8, alpha: 0.2 1/Gy, beta: 0.14 1/Gy^2}
+  releases:
+    - {field: IFN1, kind: interferon, yield: 1e-4 pg/mL/Gy/(cells/mm^3), per: T}
+    - {field: STING, kind: interferon, yield: 0.1 1/Gy, max: 1}
+  plans:
+    - name: a_only
+      dose:
+        targets:
+          - {box: {min: [-1 mm, -1 mm, -1 mm], max: [1 mm, 1 mm, 1 mm]}, prescription: 8 Gy, penumbra: 0 um}
+      per_fraction: 8 Gy
+      schedule: {times: [1 d, 3 d]}
+lesions:
+  - name: a
+    grid: {shape: [2, 2, 2], spacing: 100 um, origin: [0 mm, 0 mm, 0 mm]}
+    initial: &init
+      T: {constant: 1.5e5 cells/mm^3}
+      CD8: {constant: 200 cells/mm^3}
+      Treg: {constant: 50 cells/mm^3}
+      Myeloid: {constant: 300 cells/mm^3}
+      IFNg: {constant: 0.05 ng/mL}
+      vasculature: {constant: 3e-3 1/um}
+  - name: b
+    grid: {shape: [2, 2, 2], spacing: 100 um, origin: [20 mm, 0 mm, 0 mm]}
+    initial: *init
+lymph_nodes:
+  - {name: n, position: [10 mm, 30 mm, 0 mm], radius: 5 mm, dose: {a_only: 0.1}}
+)";
+
+// One lesion's run and the compartments, stepped together.
+struct CoupledRun {
+  tme::LoadedPatient patient;
+  std::unique_ptr<tme::SystemicCoupling> coupling;
+  std::vector<std::unique_ptr<tme::Backend>> backends;
+  std::vector<std::unique_ptr<tme::Simulation>> sims;
+  CoupledRun(const std::string& text, const std::string& backend)
+      : patient(tme::load_patient_text(text, "uniform_nodes.yaml", kScenesDir)),
+        coupling(tme::make_systemic_coupling(patient)) {
+    std::vector<tme::Backend*> bs;
+    for (const tme::LoadedScene& ls : patient.lesions) {
+      backends.push_back(tme::make_backend(backend));
+      backends.back()->load(ls.problem);
+      sims.push_back(std::make_unique<tme::Simulation>(ls.problem, *backends.back()));
+      bs.push_back(backends.back().get());
+    }
+    coupling->attach(bs);
+  }
+  void advance_to(double t) {
+    std::vector<tme::Simulation*> ptrs;
+    for (auto& s : sims) ptrs.push_back(s.get());
+    tme::Simulation::advance_together(ptrs, t, {}, {}, coupling.get());
+  }
+};
+
+TEST_P(WellMixed, WithLymphNodesEqualsAUniform3DRunPerLesion) {
+  if (GetParam() == "cuda" && !tme::cuda_available()) GTEST_SKIP() << "no CUDA device";
+  CoupledRun d3(kUniformNodes, GetParam()), d1(kUniformNodes + "well_mixed: grid\n", GetParam());
+  ASSERT_EQ(d3.patient.lesions.size(), 2u);
+  ASSERT_EQ(d1.patient.lesions.size(), 2u);
+  ASSERT_TRUE(d3.coupling);
+  ASSERT_TRUE(d1.coupling);
+  for (const tme::LoadedScene& ls : d1.patient.lesions) ASSERT_EQ(ls.problem.grid.nvox(), 1);
+  const int nsp = d3.patient.lesions[0].problem.nspecies();
+  const int T = 10;
+  ASSERT_EQ(d3.patient.lesions[0].problem.species[T].name, "T");
+  std::vector<tme::real> x3, x1;
+  double blood0 = d1.coupling->effector_blood_per_mL();
+  for (double day : {0.5, 1.5, 3.25, 4.0}) {
+    d3.advance_to(day * 86400);
+    d1.advance_to(day * 86400);
+    for (size_t l = 0; l < 2; ++l) {
+      d3.backends[l]->read_state(x3);
+      d1.backends[l]->read_state(x1);
+      for (int s = 0; s < nsp; ++s) {
+        // The 3D lesions stay uniform up to the round-off of their line solves.
+        const double a = x1[s];
+        const double tol = 1e-5 * std::fabs(a) + 1e-30;
+        for (long long v = 0; v < 8; ++v)
+          ASSERT_NEAR(x3[(size_t)s * 8 + v], a, tol)
+              << d3.patient.lesions[l].problem.species[s].name << " lesion " << l << " voxel " << v << " day " << day;
+      }
+    }
+    // The compartments received the same totals: the same blood, nodes and entries.
+    const double e3 = d3.coupling->effector_blood_per_mL(), e1 = d1.coupling->effector_blood_per_mL();
+    EXPECT_NEAR(e3, e1, 1e-5 * e1) << day;
+    EXPECT_NEAR(d3.coupling->state().nodes[0].presented_nmol, d1.coupling->state().nodes[0].presented_nmol,
+                1e-5 * d1.coupling->state().nodes[0].presented_nmol)
+        << day;
+    for (size_t l = 0; l < 2; ++l)
+      EXPECT_NEAR(d3.coupling->effectors_entered()[l], d1.coupling->effectors_entered()[l],
+                  1e-5 * d1.coupling->effectors_entered()[l])
+          << day << " lesion " << l;
+  }
+  // The course acted on lesion 'a' only, and the node primed: blood effectors changed and
+  // both lesions took cells from blood.
+  d1.backends[0]->read_state(x1);
+  const double Ta = x1[T];
+  d1.backends[1]->read_state(x1);
+  EXPECT_LT(Ta, 0.5 * x1[T]);
+  EXPECT_GT(d1.coupling->state().tally.primed, 0.0);
+  EXPECT_NE(d1.coupling->effector_blood_per_mL(), blood0);
+  EXPECT_GT(d1.coupling->effectors_entered()[0], 0.0);
+  EXPECT_GT(d1.coupling->effectors_entered()[1], 0.0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WellMixed, ::testing::Values("cpu", "cuda"));
