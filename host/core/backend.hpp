@@ -80,6 +80,15 @@ class Backend {
   // (kernels/release.hpp); the field's total grows by value x the list's length (to the
   // rounding of each voxel's sum). Throws std::invalid_argument for a bad id or species.
   virtual void add_at_voxels(int id, int species, double value) = 0;
+  // Running sums of fields that are emptied after every step (the influx tallies of a coupling,
+  // host/run/systemic_coupling.hpp), one double per voxel kept where the state lives, zero
+  // after load: fold_fields adds each listed field into its running sum and sets the field to
+  // zero (kernels/fold.hpp); read_folded gives the running sum of a field (nvox values, zeros
+  // when it was never folded); write_folded sets it (checkpoints). Throw std::invalid_argument
+  // for a bad field index or size.
+  virtual void fold_fields(const std::vector<int>& species) = 0;
+  virtual void read_folded(int species, std::vector<double>& out) = 0;
+  virtual void write_folded(int species, const std::vector<double>& in) = 0;
   // Linear solves of Scheme::kBackwardEuler and kTrBdf2 since load (zero for the other schemes).
   virtual LinearSolveStats linear_solve_stats() const = 0;
   // Waits until the work queued so far is done (the CPU backend never queues): for timings.

@@ -35,6 +35,7 @@
 #include "host/core/problem.hpp"
 #include "kernels/backward_euler.hpp"
 #include "kernels/chemotaxis.hpp"
+#include "kernels/fold.hpp"
 #include "kernels/fraction.hpp"
 #include "kernels/launch.hpp"
 #include "kernels/parallel_for.hpp"
@@ -71,6 +72,7 @@ class SpaceBackend final : public Backend {
     sp_.prepare();
     be_levels_.clear();  // sized for the grid: rebuilt on first use
     kept_.clear();       // voxel lists of the previous grid
+    folded_.clear();     // running sums of the previous problem
     be_stats_ = LinearSolveStats();
     geom_ = p.grid.geom();
     ns_ = p.nspecies();
@@ -284,6 +286,26 @@ class SpaceBackend final : public Backend {
     const Buffer<long long>& v = *kept_[size_t(id)];
     parallel_for(sp_.exec(), (long long)v.size(),
                  AddAtVoxelsOp{a_.data() + size_t(species) * size_t(nvox_), v.data(), real(value)});
+  }
+  void fold_fields(const std::vector<int>& species) override {
+    for (int s : species) {
+      Buffer<double>& sum = folded("fold_fields", s);
+      parallel_for(sp_.exec(), nvox_, FoldOp{a_.data() + size_t(s) * size_t(nvox_), sum.data()});
+    }
+  }
+  void read_folded(int species, std::vector<double>& out) override {
+    if (species < 0 || species >= ns_)
+      throw std::invalid_argument("read_folded: field index " + std::to_string(species) + " out of range");
+    out.assign(size_t(nvox_), 0.0);
+    if (size_t(species) < folded_.size() && folded_[size_t(species)])
+      sp_.to_host(out.data(), folded_[size_t(species)]->data(), size_t(nvox_) * sizeof(double));
+  }
+  void write_folded(int species, const std::vector<double>& in) override {
+    Buffer<double>& sum = folded("write_folded", species);
+    if (in.size() != size_t(nvox_))
+      throw std::invalid_argument("write_folded: " + std::to_string(in.size()) + " values for " +
+                                  std::to_string(nvox_) + " voxels");
+    sp_.to_space(sum.data(), in.data(), in.size() * sizeof(double));
   }
   void finish() override { sp_.sync(); }
   LinearSolveStats linear_solve_stats() const override { return be_stats_; }
@@ -571,6 +593,20 @@ class SpaceBackend final : public Backend {
   Buffer<double> survival_{"lq_survival"};            // npop * nvox survival products (FractionArgs::survival)
   Buffer<double> sum_partial_{"field_sum_partials"};  // kSumBlocks partial sums (field_sums)
   std::vector<double> sum_host_;
+  // The running sum of field s (fold_fields), zeros when first asked for; `what` names the caller.
+  Buffer<double>& folded(const char* what, int s) {
+    if (s < 0 || s >= ns_)
+      throw std::invalid_argument(std::string(what) + ": field index " + std::to_string(s) + " out of range");
+    if (folded_.size() < size_t(ns_)) folded_.resize(size_t(ns_));
+    auto& b = folded_[size_t(s)];
+    if (!b) {
+      b = std::make_unique<Buffer<double>>("folded_sums");
+      zeros(*b, size_t(nvox_));
+    }
+    return *b;
+  }
+  std::vector<std::unique_ptr<Buffer<double>>>
+      folded_;  // per field: its running sum (fold_fields), until the next load
   std::vector<std::unique_ptr<Buffer<long long>>> kept_;  // voxel lists of keep_voxels, until the next load
   LinearSolveStats be_stats_;                             // since load
 };

@@ -42,6 +42,10 @@ class StepCoupling {
   // Field indices (of the lesions' Problem, shared by all lesions) whose totals after_step
   // receives, in this order. Read once per advance_together call.
   virtual std::vector<int> reduced_fields() const = 0;
+  // Fields the coupling empties after every step into the backends' running sums
+  // (Backend::fold_fields): what a run writes for them (volumes, observables.csv) and keeps in
+  // its checkpoints is the running sum plus the field. The default empties none.
+  virtual std::vector<int> folded_fields() const { return {}; }
   // Means over [t0, t1] [s] of the kSystemic inputs for lesion `lesion`, written into their
   // entries of `globals` (one per Model::globals entry).
   virtual void input_means(int lesion, double t0, double t1, std::vector<double>& globals) = 0;

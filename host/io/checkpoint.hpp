@@ -18,7 +18,8 @@ namespace tme {
 
 inline constexpr const char* kCheckpointFile = "checkpoint.bin";
 // 2: each lesion's tumour burden at the outputs so far follows its events.csv text.
-inline constexpr uint32_t kCheckpointFormat = 2;
+// 3: then the running sums of the fields its coupling folds (StepCoupling::folded_fields).
+inline constexpr uint32_t kCheckpointFormat = 3;
 
 // 64-bit FNV-1a of `text`.
 uint64_t fnv1a64(const std::string& text);

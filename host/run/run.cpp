@@ -225,12 +225,25 @@ struct Run::Lesion {
   std::string csv, events_csv;
   std::vector<real> state;
   std::vector<double> burden;  // tumour burden [cells] at each output
+  std::vector<int> folded;     // fields the coupling empties into running sums (StepCoupling::folded_fields)
+  std::vector<double> sum;     // scratch: one running sum
+
+  // The state as the outputs show it: the backend's, with each folded field's running sum added.
+  void read_output_state() {
+    backend->read_state(state);
+    const size_t nv = size_t(ls.problem.grid.nvox());
+    for (int s : folded) {
+      backend->read_folded(s, sum);
+      real* x = state.data() + size_t(s) * nv;
+      for (size_t v = 0; v < nv; ++v) x[v] = real(sum[v] + double(x[v]));
+    }
+  }
 
   // The volume of the state the backend holds at time t [s], as file `name` in dir.
   void write_volume(const std::string& file, double t) {
     const Problem& p = ls.problem;
     const Model& m = p.model;
-    backend->read_state(state);
+    read_output_state();
     std::vector<ArrayOut> arrays;
     for (int s : fields)
       arrays.push_back({p.species[s].name + " [" + p.species[s].unit + "]", state.data() + s * p.grid.nvox()});
@@ -300,6 +313,11 @@ struct Run::Lesion {
     b.str(csv);
     b.str(events_csv);
     b.vec(burden);
+    b.u64(folded.size());
+    for (int s : folded) {
+      backend->read_folded(s, sum);
+      b.vec(sum);
+    }
   }
 
   // Returns the checkpoint's time [s].
@@ -342,6 +360,12 @@ struct Run::Lesion {
     csv = b.str();
     events_csv = b.str();
     burden = b.vec<double>();
+    if (b.u64() != folded.size()) b.damaged();
+    for (int s : folded) {
+      sum = b.vec<double>();
+      if ((long long)sum.size() != nv) b.damaged();
+      backend->write_folded(s, sum);
+    }
     return ss.t;
   }
 };
@@ -401,6 +425,7 @@ Run::Run(LoadedPatient patient, std::unique_ptr<Backend> first, RunDirectory& di
     std::vector<Backend*> backends;
     for (const auto& L : lesions_) backends.push_back(L->backend.get());
     coupling_->attach(backends);
+    for (const auto& L : lesions_) L->folded = coupling_->folded_fields();
   }
   if (lesions_.size() > 1) {
     double dt = lesions_[0]->sim->dt_max();

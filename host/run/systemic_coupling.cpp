@@ -90,6 +90,10 @@ std::vector<int> SystemicCoupling::reduced_fields() const {
   return {coupling_.antigen_field, coupling_.effector_tally_field, coupling_.treg_tally_field};
 }
 
+std::vector<int> SystemicCoupling::folded_fields() const {
+  return {coupling_.effector_tally_field, coupling_.treg_tally_field};
+}
+
 double SystemicCoupling::plasma_antiCTLA4(double t0, double t1) const {
   if (coupling_.antiCTLA4_drug < 0) return 0;
   return t1 > t0 ? pk::plasma_mean_nM(antiCTLA4_.pk, antiCTLA4_.doses, t0, t1)
@@ -155,17 +159,18 @@ void SystemicCoupling::after_step(double t0, double t1, const std::vector<std::v
   in.antigen_drained_nmol_per_s.resize(nl);
   in.effector_influx_cells.resize(nl);
   in.treg_influx_cells.resize(nl);
+  // Attached, the tallies were emptied after the last step: their totals are this step's.
+  const bool folding = !backends_.empty();
   for (size_t l = 0; l < nl; ++l) {
     const std::vector<double>& tot = totals[l];
     if (tot.size() != 3) throw std::invalid_argument("SystemicCoupling: 3 totals per lesion expected");
     // [unit x mm^3] -> [unit x um^3]
     in.antigen_drained_nmol_per_s[l] = systemic::antigen_drained_nmol_per_s(coupling_, std::max(0.0, tot[0]) * 1e9);
-    const double dE = tot[1] - entered_E_[l], dR = tot[2] - entered_R_[l];
+    const double dE = folding ? tot[1] : tot[1] - entered_E_[l], dR = folding ? tot[2] : tot[2] - entered_R_[l];
     if (!(dE >= 0 && dR >= 0))
       throw std::logic_error("SystemicCoupling: the cells entered into lesion " + std::to_string(l) +
-                             " decreased over a step (tally totals " + std::to_string(entered_E_[l]) + " -> " +
-                             std::to_string(tot[1]) + ", " + std::to_string(entered_R_[l]) + " -> " +
-                             std::to_string(tot[2]) + ")");
+                             " over a step are negative (effectors " + std::to_string(dE) + ", Treg " +
+                             std::to_string(dR) + ")");
     in.effector_influx_cells[l] = dE;
     in.treg_influx_cells[l] = dR;
   }
@@ -185,8 +190,9 @@ void SystemicCoupling::after_step(double t0, double t1, const std::vector<std::v
   }
   const double dt = t1 - t0;
   for (size_t l = 0; l < nl; ++l) {
-    entered_E_[l] = totals[l][1];
-    entered_R_[l] = totals[l][2];
+    entered_E_[l] = folding ? entered_E_[l] + in.effector_influx_cells[l] : totals[l][1];
+    entered_R_[l] = folding ? entered_R_[l] + in.treg_influx_cells[l] : totals[l][2];
+    if (folding) backends_[l]->fold_fields(folded_fields());
     last_J_[l] = in.antigen_drained_nmol_per_s[l];
     last_rate_E_[l] = in.effector_influx_cells[l] / dt;
     last_rate_R_[l] = in.treg_influx_cells[l] / dt;

@@ -14,11 +14,15 @@
 //   - after_step: from the lesions' totals (reduced_fields: the antigen field, the effector
 //     and Treg tally fields; Backend::field_sums, never a field copy) the antigen each lesion
 //     drains (its total at t1 times the drainage rate), and the cells that entered each
-//     lesion from blood since the last step (the increase of the tally totals: exactly what the
-//     influx terms added, integrated by the same reaction update); the ODEs advance over
-//     [t0, t1] with those inputs and the plasma anti-CTLA-4 mean, and what entered the lesions
-//     leaves blood. T cells are conserved across blood, nodes and lesions apart from the
-//     births and deaths systemic::Tallies declares (tests/app/test_systemic_run.cpp).
+//     lesion from blood during the step (the tally totals: exactly what the influx terms added,
+//     integrated by the same reaction update); the ODEs advance over [t0, t1] with those inputs
+//     and the plasma anti-CTLA-4 mean, and what entered the lesions leaves blood. Then the
+//     tallies are emptied into the backends' running sums (folded_fields, Backend::fold_fields):
+//     each step's count starts from zero, exact to the rounding of that step alone rather than
+//     to that of a cumulative total in the build's real type; the runs show the running sums.
+//     A coupling not attached to backends (totals given by hand) empties nothing and takes the
+//     increase of the tally totals since the last step. T cells are conserved across blood, nodes and lesions apart
+//     from the births and deaths systemic::Tallies declares (tests/app/test_systemic_run.cpp).
 // Units: time [s], cells, antigen [nmol]; the lesions' totals [field unit x mm^3].
 #pragma once
 #include <memory>
@@ -53,6 +57,8 @@ class SystemicCoupling final : public StepCoupling {
   // Keeps the nodes' voxel lists on their lesions' backends (before the first step).
   void attach(const std::vector<Backend*>& lesions) override;
   std::vector<int> reduced_fields() const override;
+  // The effector and Treg tally fields.
+  std::vector<int> folded_fields() const override;
   void input_means(int lesion, double t0, double t1, std::vector<double>& globals) override;
   void after_step(double t0, double t1, const std::vector<std::vector<double>>& totals) override;
   std::vector<double> saved_state() const override;
@@ -79,8 +85,8 @@ class SystemicCoupling final : public StepCoupling {
   const systemic::SystemicModel& model() const { return model_; }
   const systemic::Coupling& coupling() const { return coupling_; }
   const systemic::SystemicState& state() const { return state_; }
-  // Per lesion, the cells that have entered it from blood since the start [cells] (the tally
-  // totals at the last after_step).
+  // Per lesion, the cells that have entered it from blood since the start [cells] (the sum in
+  // double of the steps' tally totals; not attached: the tally totals at the last after_step).
   const std::vector<double>& effectors_entered() const { return entered_E_; }
   const std::vector<double>& treg_entered() const { return entered_R_; }
   // Per lesion, the effectors the nodes inside it have released into it since the start [cells].
@@ -100,7 +106,7 @@ class SystemicCoupling final : public StepCoupling {
   int nglobals_ = 0;
   Drug antiCTLA4_;  // when coupling_.antiCTLA4_drug >= 0
   systemic::SystemicState state_;
-  std::vector<double> entered_E_, entered_R_;      // per lesion: tally totals at the last after_step [cells]
+  std::vector<double> entered_E_, entered_R_;      // per lesion: cells entered since the start [cells]
   std::vector<double> last_J_;                     // per lesion: antigen drained in the last step [nmol/s]
   std::vector<double> last_rate_E_, last_rate_R_;  // per lesion: influx in the last step [cells/s]
   // The prediction for the last interval asked (same state time and interval: same answer).

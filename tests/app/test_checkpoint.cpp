@@ -88,11 +88,11 @@ TEST(Checkpoint, ForeignTruncatedAndNewerFilesAreRefused) {
   EXPECT_EQ(any_error_of([&] { ByteReader(full.substr(0, 20), "x.bin").header(); }),
             "x.bin: checkpoint is truncated or damaged");
   CheckpointHeader newer = header();
-  newer.format = 3;
+  newer.format = 4;
   ByteWriter w2;
   w2.header(newer);
   EXPECT_EQ(any_error_of([&] { ByteReader(w2.bytes(), "x.bin").header(); }),
-            "x.bin: checkpoint format 3, this tmesim reads format 2");
+            "x.bin: checkpoint format 4, this tmesim reads format 3");
 }
 
 TEST(Checkpoint, MismatchNamesVersionPrecisionGridAndScene) {

@@ -10,8 +10,11 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/core/backend.hpp"
@@ -76,6 +79,23 @@ TEST(SystemicLoad, BloodInputsBecomeSystemicWithTheirInfluxTallies) {
     EXPECT_EQ(g.kind, tme::GlobalInput::Kind::kConstant);
 }
 
+// The value of `column` in the last row of a CSV table (NaN when the column is missing).
+double last_value(const std::string& csv, const std::string& column) {
+  auto cells = [](const std::string& line) {
+    std::vector<std::string> c;
+    std::stringstream in(line);
+    for (std::string x; std::getline(in, x, ',');) c.push_back(x);
+    return c;
+  };
+  const std::vector<std::string> head = cells(csv.substr(0, csv.find('\n')));
+  const std::string body = csv.substr(0, csv.find_last_not_of('\n') + 1);
+  const std::vector<std::string> last = cells(body.substr(body.rfind('\n') + 1));
+  for (size_t i = 0; i < head.size() && i < last.size(); ++i)
+    if (head[i] == column) return std::stod(last[i]);
+  ADD_FAILURE() << "no column " << column;
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
 class SystemicRun : public tme::test::BackendTest {};
 
 // The whole-run T-cell balance over 12 days with three fractions, two lesions, one node.
@@ -94,6 +114,9 @@ TEST_P(SystemicRun, TCellsAreConservedAcrossBloodNodesAndLesions) {
     sims.push_back(std::make_unique<tme::Simulation>(ls.problem, *backends.back()));
     ptrs.push_back(sims.back().get());
   }
+  std::vector<tme::Backend*> attached;
+  for (const auto& b : backends) attached.push_back(b.get());
+  coupling->attach(attached);  // as a Run does: the tallies are emptied after every step
   const tme::Problem& p = pt.lesions[0].problem;
   const int cd8 = field(p, "CD8"), treg = field(p, "Treg");
   const double t_end = p.time.t_end;
@@ -178,6 +201,9 @@ TEST_P(SystemicAbscopal, IrradiatingOneLesionRaisesCd8InTheOther) {
       sims.push_back(std::make_unique<tme::Simulation>(ls.problem, *backends.back()));
       ptrs.push_back(sims.back().get());
     }
+    std::vector<tme::Backend*> attached;
+    for (const auto& b : backends) attached.push_back(b.get());
+    coupling->attach(attached);
     tme::Simulation::advance_together(ptrs, pt.lesions[0].problem.time.t_end, {}, {}, coupling.get());
     Outcome o;
     o.blood_per_mL = coupling->effector_blood_per_mL();
@@ -291,6 +317,21 @@ TEST(SystemicCli, OutputsAndTheirResume) {
     ++compared;
   }
   EXPECT_GT(compared, 50u);
+  // What entered each lesion, since the start, in both tables at the end: systemic.csv sums the
+  // steps' tallies in double, observables.csv the running sums of the tally field (per voxel in
+  // double, rounded to the build's real type); both printed to 9 digits.
+  for (const char* l : {"a", "b"}) {
+    const std::string obs = tme::test::slurp(tmp / "ref" / "lesions" / l / "observables.csv");
+    const std::string sys = tme::test::slurp(tmp / "ref/systemic.csv");
+    for (const auto& [field, column] : {std::pair<std::string, std::string>{"CD8_blood", "effectors_entered"},
+                                        std::pair<std::string, std::string>{"Treg_blood", "treg_entered"}}) {
+      const double in_obs = last_value(obs, field + "_entered.grid.total [cells]");
+      const double in_sys = last_value(sys, "lesion." + std::string(l) + "." + column + " [cells]");
+      EXPECT_GT(in_sys, 10.0) << l << " " << column;
+      const double eps = std::numeric_limits<tme::real>::epsilon();
+      EXPECT_NEAR(in_obs, in_sys, (2 * eps + 1e-8) * in_sys) << l << " " << column;
+    }
+  }
   const std::string csv = tme::test::slurp(tmp / "ref/systemic.csv");
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "time_s,time_d,node.n.antigen [nmol],node.n.presented [nmol],node.n.naive [cells],node.n.chain [cells],"

@@ -106,5 +106,43 @@ TEST_P(NodeRelease, RefusesBadListsIdsAndFields) {
 
 TME_INSTANTIATE_BACKENDS(NodeRelease);
 
+// Backend::fold_fields, read_folded, write_folded: the running sums of emptied fields.
+class FoldFields : public BackendTest {};
+
+TEST_P(FoldFields, AddEachFieldIntoItsRunningSumAndEmptyIt) {
+  Problem p = make_uniform_problem({6, 5, 4}, 10, 3, 0, 0);
+  for (size_t v = 0; v < p.initial.size(); ++v) p.initial[v] = real(0.25 * double(v % 7));
+  auto b = backend();
+  b->load(p);
+  const size_t nv = size_t(p.grid.nvox());
+  std::vector<double> sum;
+  b->read_folded(1, sum);
+  EXPECT_EQ(sum, std::vector<double>(nv, 0.0));  // zero before the first fold
+  b->fold_fields({1});
+  EXPECT_EQ(b->keep_voxels({3, 50}), 0);
+  b->add_at_voxels(0, 1, 0.5);  // what a step adds to the emptied field
+  b->fold_fields({1});
+  b->read_folded(1, sum);
+  for (size_t v = 0; v < nv; ++v)  // quarters and halves: exact
+    ASSERT_EQ(sum[v], 0.25 * double((nv + v) % 7) + (v == 3 || v == 50 ? 0.5 : 0.0)) << v;
+  std::vector<real> s;
+  b->read_state(s);
+  for (size_t v = 0; v < 3 * nv; ++v) ASSERT_EQ(s[v], v >= nv && v < 2 * nv ? real(0) : p.initial[v]) << v;
+  b->read_folded(0, sum);  // never folded
+  EXPECT_EQ(sum, std::vector<double>(nv, 0.0));
+  const std::vector<double> x(nv, 1.5);
+  b->write_folded(2, x);
+  b->read_folded(2, sum);
+  EXPECT_EQ(sum, x);
+  b->load(p);  // a load forgets the sums
+  b->read_folded(2, sum);
+  EXPECT_EQ(sum, std::vector<double>(nv, 0.0));
+  EXPECT_EQ(error_of([&] { b->fold_fields({3}); }), "fold_fields: field index 3 out of range");
+  EXPECT_EQ(error_of([&] { b->read_folded(-1, sum); }), "read_folded: field index -1 out of range");
+  EXPECT_EQ(error_of([&] { b->write_folded(0, {1.0}); }), "write_folded: 1 values for 120 voxels");
+}
+
+TME_INSTANTIATE_BACKENDS(FoldFields);
+
 }  // namespace
 }  // namespace tme::test
