@@ -523,7 +523,10 @@ class SpaceBackend final : public Backend {
         throw std::runtime_error("be: the right-hand side of species " + std::to_string(s) + " is not finite");
       return;  // a steady state: the increment is 0
     }
-    const double stop = kBeTolerance * kBeTolerance * rr0;
+    // A right-hand side at the underflow level is scaled to unit size first (be_rhs_exponent).
+    const int e = be_rhs_exponent(rr0, nvox_);
+    if (e) parallel_for(sp_.exec(), nvox_, BeScaleOp{real(std::ldexp(1.0, e)), r});
+    const double stop = kBeTolerance * kBeTolerance * std::ldexp(rr0, 2 * e);
     be_vcycle(0);
     sp_.copy(p, z, size_t(nvox_) * sizeof(real));
     double rz = be_dot(r, z);
@@ -541,12 +544,13 @@ class SpaceBackend final : public Backend {
         throw std::runtime_error("be: the linear solve of species " + std::to_string(s) + " did not reach " +
                                  "the relative residual " + std::to_string(kBeTolerance) + " in " +
                                  std::to_string(kBeMaxIterations) + " iterations (reached " +
-                                 std::to_string(std::sqrt(rr / rr0)) + ")");
+                                 std::to_string(std::sqrt(std::ldexp(rr, -2 * e) / rr0)) + ")");
       be_vcycle(0);
       const double rz_next = be_dot(r, z);
       parallel_for(sp_.exec(), nvox_, BeDirectionOp{real(rz_next / rz), z, p});
       rz = rz_next;
     }
+    if (e) parallel_for(sp_.exec(), nvox_, BeScaleOp{real(std::ldexp(1.0, -e)), be_delta_.data()});
   }
 
   Space sp_;  // first: destroyed last
