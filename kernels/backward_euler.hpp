@@ -398,23 +398,40 @@ struct BeDotOp {
 
 // Scaling of a right-hand side at the underflow level. Values below the smallest normal number
 // min() are flushed to zero (FTZ/DAZ on the CPU, backend_cpu.cpp; the fast paths of GPUs), so
-// a field decaying to ~0 (the sarcoma example's IFN1 16 h after a fraction: half-life 12 min,
-// values ~5e-30 pg/mL, |G|_max 7e-33) has residual entries, preconditioned residuals and
-// operator products near min() in its solve, every update of them carries an absolute error
-// up to min(), and the residual stalls at about min() sqrt(n) whatever the iteration count
-// (measured: 3.0e-6 relative against the tolerance 1e-6 after 200 iterations, 0.72 min()
-// sqrt(n); a unit test: 1.2e-6, then a breakdown once A p underflowed to 0). The system is
-// linear in (G, d), so the solve multiplies G by 2^e when the rms of G is outside
-// [sqrt(min()), 1/sqrt(min())] (so that it is about 1; exact in floating point, a power of two)
-// and the increment by 2^-e after: the same iterations as an unscaled problem of unit size, to
-// the same relative tolerance. e is clamped so that 2^e is finite. Returns e (0: no scaling).
-inline int be_rhs_exponent(double rr, long long n) {
-  const double rms = std::sqrt(rr / double(n)), lo = std::sqrt(double(std::numeric_limits<real>::min()));
-  if (!(rms > 0) || (rms >= lo && rms <= 1 / lo)) return 0;
+// in the solve of a field decaying to ~0 the residual entries, preconditioned residuals and
+// operator products reach min(), every update of them carries an absolute error up to min(),
+// and the residual stalls at about min() sqrt(n) whatever the iteration count (measured in
+// the unit test, tests/core/test_backward_euler.cpp: 1.2e-6 relative against the tolerance
+// 1e-6 after 200 iterations, then a breakdown once A p underflowed to 0). In float64 builds
+// the squares of the dot products also underflow below 1e-154, so |G|^2 reads 0 and such a
+// field never decays. The system is linear in (G, d): when |G|^2 is outside
+// [min() n, n / min()] (n voxels: an rms outside [sqrt(min()), 1/sqrt(min())], 0 included),
+// the solve multiplies G by 2^e, e from its largest value m (2^e m in [1, 2); exact in
+// floating point, a power of two) and the increment by 2^-e after: the same iterations as an
+// unscaled problem of unit size, to the same relative tolerance. e is clamped so that 2^e
+// is finite.
+inline int be_rhs_exponent(double m) {
   const int emax = std::numeric_limits<real>::max_exponent - 2;
-  const int e = -std::ilogb(rms);
+  const int e = -std::ilogb(m);
   return e > emax ? emax : (e < -emax ? -emax : e);
 }
+
+// Block partials of max |x| (blocks as in BeDotOp).
+struct BeMaxAbsOp {
+  const real* x = nullptr;
+  long long n = 0;
+  long long nblocks = 0;
+  double* out = nullptr;
+  TME_HD void operator()(long long t) const {
+    const long long len = (n + nblocks - 1) / nblocks, end = (t + 1) * len < n ? (t + 1) * len : n;
+    double m = 0;
+    for (long long v = t * len; v < end; ++v) {
+      const double a = x[v] < real(0) ? -double(x[v]) : double(x[v]);
+      m = a > m ? a : m;
+    }
+    out[t] = m;
+  }
+};
 
 // x *= s.
 struct BeScaleOp {

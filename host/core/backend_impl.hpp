@@ -390,6 +390,16 @@ class SpaceBackend final : public Backend {
     return s;
   }
 
+  // max |x| over the fine grid.
+  double be_max_abs(const real* x) {
+    const long long nb = std::min<long long>(kBeDotBlocks, nvox_);
+    parallel_for(sp_.exec(), nb, BeMaxAbsOp{x, nvox_, nb, be_partial_.data()});
+    sp_.to_host(be_host_partial_.data(), be_partial_.data(), size_t(nb) * sizeof(double));
+    double m = 0;
+    for (long long t = 0; t < nb; ++t) m = std::max(m, be_host_partial_[t]);
+    return m;
+  }
+
   void be_smooth(const MgLevel& L, bool forward) {
     if (L.rb) {
       parallel_for(sp_.exec(), mg_half_dims(L.d), MgSmoothOp{L, forward ? 0 : 1});
@@ -516,17 +526,26 @@ class SpaceBackend final : public Backend {
     real* z = F.x;
     real* p = be_p_.data();
     real* q = be_q_.data();
-    const double rr0 = be_dot(r, r);
+    double rr0 = be_dot(r, r);
     be_stats_.solves += 1;
-    if (!(rr0 > 0)) {
-      if (rr0 != 0)
+    if (rr0 != rr0)
+      throw std::runtime_error("be: the right-hand side of species " + std::to_string(s) + " is not finite");
+    // A right-hand side at the underflow level (or whose squares leave double's range) is
+    // scaled to unit size first (be_rhs_exponent), from its largest value.
+    int e = 0;
+    const double lo = std::sqrt(double(std::numeric_limits<real>::min())), n = double(nvox_);
+    if (!(rr0 >= lo * lo * n && rr0 <= n / (lo * lo))) {
+      const double m = be_max_abs(r);
+      if (!(m < HUGE_VAL))
         throw std::runtime_error("be: the right-hand side of species " + std::to_string(s) + " is not finite");
-      return;  // a steady state: the increment is 0
+      if (m == 0) return;  // a steady state: the increment is 0
+      e = be_rhs_exponent(m);
+      if (e) {
+        parallel_for(sp_.exec(), nvox_, BeScaleOp{real(std::ldexp(1.0, e)), r});
+        rr0 = be_dot(r, r);
+      }
     }
-    // A right-hand side at the underflow level is scaled to unit size first (be_rhs_exponent).
-    const int e = be_rhs_exponent(rr0, nvox_);
-    if (e) parallel_for(sp_.exec(), nvox_, BeScaleOp{real(std::ldexp(1.0, e)), r});
-    const double stop = kBeTolerance * kBeTolerance * std::ldexp(rr0, 2 * e);
+    const double stop = kBeTolerance * kBeTolerance * rr0;
     be_vcycle(0);
     sp_.copy(p, z, size_t(nvox_) * sizeof(real));
     double rz = be_dot(r, z);
@@ -544,7 +563,7 @@ class SpaceBackend final : public Backend {
         throw std::runtime_error("be: the linear solve of species " + std::to_string(s) + " did not reach " +
                                  "the relative residual " + std::to_string(kBeTolerance) + " in " +
                                  std::to_string(kBeMaxIterations) + " iterations (reached " +
-                                 std::to_string(std::sqrt(std::ldexp(rr, -2 * e) / rr0)) + ")");
+                                 std::to_string(std::sqrt(rr / rr0)) + ")");
       be_vcycle(0);
       const double rz_next = be_dot(r, z);
       parallel_for(sp_.exec(), nvox_, BeDirectionOp{real(rz_next / rz), z, p});
