@@ -17,15 +17,17 @@
 //
 // A species with D = 0 everywhere has a diagonal system, solved per voxel (BeDiagonalOp).
 //
-// Model terms in the solve (time.model_terms: in_solve): the model's secretion and uptake
-// terms whose target diffuses leave the reaction pass and join this operator: secretion
-// (rate x population density x factors) into S, uptake's per-capita rate into K (the secant
-// l/(1 + u/km) under be, the derivative l/(1 + u/km)^2 in the TR-BDF2 stages) and its loss into
-// G, evaluated per voxel at the current state (be_term_rates). The populations and the other
-// inputs of the factors are those at the solve (the populations do not change during the
-// transport step of the splitting). So a field's secretion and its sinks are balanced inside
-// one solve: a uniform field secreted and taken up by a fixed population keeps its exact steady
-// state at any step. Measured on the sarcoma example: docs/performance.md.
+// Model terms in the solve (time.model_terms: in_solve): the model's secretion, uptake and
+// exchange terms whose target diffuses leave the reaction pass and join this operator:
+// secretion (rate x population density x factors) into S, uptake's per-capita rate into K (the
+// secant l/(1 + u/km) under be, the derivative l/(1 + u/km)^2 in the TR-BDF2 stages) and its
+// loss into G, exchange through the vessels k (Cb - u) (k = permeability x vessel surface
+// density x factors, Cb the plasma level's mean over the step, BeAssembleArgs::lin.globals) as
+// the source k Cb into S and the linear rate k into K; all evaluated per voxel at the current
+// state (be_term_rates). The populations and the other inputs of the factors are those at the
+// solve (the populations do not change during the transport step of the splitting). So a field's secretion and its
+// sinks are balanced inside one solve: a uniform field secreted and taken up by a fixed population keeps its exact
+// steady state at any step. Measured on the sarcoma example: docs/performance.md.
 //
 // Solver: conjugate gradients preconditioned by one multigrid V-cycle (red-black Gauss-Seidel,
 // one sweep before and the reverse sweep after the coarse correction, so the preconditioner is
@@ -174,7 +176,8 @@ struct BeAssembleArgs {
 
 // The model terms of the species at voxel v with its own value u: source S [unit/s] and
 // per-capita loss rate, as the secant Ks = l/(1 + u+/km) (loss Ks u+) and as its derivative
-// Kd = l/(1 + u+/km)^2 [1/s], l = rate c_src F (km 0: linear, Ks = Kd = l).
+// Kd = l/(1 + u+/km)^2 [1/s], l = rate c_src F (km 0: linear, Ks = Kd = l); an exchange term
+// adds k Cb+ to S and k to Ks and Kd (k = rate c_src F, Cb = lin.globals[t.global]).
 TME_HD inline void be_term_rates(const BeAssembleArgs& a, long long v, real u, real& S, real& Ks, real& Kd) {
   const ReactionArgs& r = a.lin;
   real c[kMaxReactSpecies];
@@ -186,6 +189,10 @@ TME_HD inline void be_term_rates(const BeAssembleArgs& a, long long v, real u, r
     const real k = t.rate() * term_source(t, c) * term_factors(t, c, phi);
     if (t.kind == kTermSecretion) {
       S += k;
+    } else if (t.kind == kTermExchange) {  // k (Cb - u): a source k Cb+ and a linear sink k u
+      S += k * clamp_nonneg(r.globals[t.global]);
+      Ks += k;
+      Kd += k;
     } else {
       const real d = t.km() > real(0) ? real(1) + c[t.target] / t.km() : real(1);
       Ks += k / d;

@@ -47,6 +47,10 @@ class Backend {
   // longer than kMaxImplicitLine cells) or the coupled backward Euler of
   // kernels/backward_euler.hpp (throws std::runtime_error when a linear solve does not converge).
   virtual void implicit_steps(Scheme scheme, double dt, int n) = 0;
+  // The uniform inputs (one per Model::globals entry, e.g. the plasma level's mean over the
+  // step) of the model terms in the linear solves (Problem::time.terms_in_solve: exchange
+  // terms), held until the next call; 0 before the first.
+  virtual void solve_globals(const std::vector<double>& globals) = 0;
   // Coupled model terms (Problem::model, kernels/terms.hpp) over dt [s] at every voxel, with
   // the uniform inputs `globals` (one per Model::globals entry) held over the step.
   virtual void react(double dt, const std::vector<double>& globals) = 0;

@@ -111,13 +111,14 @@ class SpaceBackend final : public Backend {
     sweep_.coeffs = explicit_.coeffs;
 
     LocalReactions lr = build_local_reactions(p.model, ns_);
-    // Model terms in the solve (be/trbdf2): the secretion and uptake of diffusing fields go to
-    // the linear solve of their field, the rest stay in the reaction pass.
+    // Model terms in the solve (be/trbdf2): the secretion, uptake and vessel exchange of
+    // diffusing fields go to the linear solve of their field, the rest stay in the reaction
+    // pass.
     std::vector<Term> lin_terms, react_terms;
     lin_slot_.assign(size_t(ns_), -1);
     for (const Term& t : lr.terms) {
       const int field = lr.args.local[t.target];
-      if (p.time.terms_in_solve && (t.kind == kTermSecretion || t.kind == kTermUptake) &&
+      if (p.time.terms_in_solve && (t.kind == kTermSecretion || t.kind == kTermUptake || t.kind == kTermExchange) &&
           diffuses(host_coeffs_[field])) {
         lin_terms.push_back(t);
         lin_slot_[field] = t.target;
@@ -186,6 +187,8 @@ class SpaceBackend final : public Backend {
     run_implicit_steps(scheme, dt, n, sweep_, fac_ptr_, a_.data(), b_.data(),
                        [exec](const SweepArgs& s) { tme::implicit_sweep(exec, s); });
   }
+
+  void solve_globals(const std::vector<double>& globals) override { set_globals(lin_, globals, nglobals_); }
 
   void react(double dt, const std::vector<double>& globals) override {
     if (reaction_.nterms == 0) return;

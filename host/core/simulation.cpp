@@ -245,6 +245,7 @@ void Simulation::advance_segment(const std::vector<Simulation*>& sims, double t,
               // Strang with the inner half-steps of neighbouring steps merged: the segment
               // starts and ends with a half reaction step, full ones in between.
               if (i == 0) s.b_.react(0.5 * dt, s.inputs(lesion, ts, ts + 0.5 * dt, coupling));
+              if (s.p_.time.terms_in_solve) s.b_.solve_globals(s.inputs(lesion, ts, ts + dt, coupling));
               s.implicit_steps(dt, 1);
               s.b_.chemotaxis(dt);
               const double te = i + 1 == n ? t : ts + 1.5 * dt;

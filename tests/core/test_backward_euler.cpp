@@ -394,6 +394,74 @@ TEST_P(BackwardEuler, ModelTermsInTheSolveKeepTheExactSteadyStateAtAnyStep) {
   }
 }
 
+// One voxel of an antibody X (field 0: D 10 um^2/s, which the single voxel's no-flux walls make
+// irrelevant, drain 1e-4 1/s) exchanged through vessels (field 1: surface density 0.01 1/um,
+// fixed) with a plasma level Cb = 50 nM (a constant uniform input), permeability 0.02 um/s:
+// dX/dt = k (Cb - X) - d X, k = 2e-4 1/s, X(t) = X* + (X0 - X*) e^{-(k + d) t},
+// X* = k Cb / (k + d) = 33.33 nM.
+Problem exchange_problem(Integrator it, double dt, bool in_solve) {
+  Problem p = with_integrator(make_uniform_problem({1, 1, 1}, 20, 2, 10, 1e-4), it, dt);
+  p.coeffs[1].D[0] = 0;
+  p.coeffs[1].decay = 0;
+  p.initial = {real(0), real(0.01)};
+  p.model.rtol = 1e-6;
+  p.model.atol.assign(2, 1e-9);
+  Term t = make_term(kTermExchange, 0, 1, 0.02);
+  t.global = 0;
+  p.model.terms = {t};
+  GlobalInput cb;
+  cb.name = "plasma_X";
+  cb.unit = "nM";
+  cb.value = 50;
+  p.model.globals = {cb};
+  p.time.terms_in_solve = in_solve;
+  return p;
+}
+
+TEST_P(BackwardEuler, VesselExchangeInTheSolveMatchesTheExactOneVoxelSolution) {
+  // With the terms in the solve the exchange is a source k Cb and a sink k X of the linear
+  // solve: be is the exact backward Euler recursion X' = (X/dt + k Cb) / (1/dt + k + d), trbdf2
+  // the exact TR-BDF2 recursion of the same linear equation (both evaluated in double here), to
+  // round-off, from X = 0 over 4 h; trbdf2's error against the exact solution falls 4x per
+  // halving of the step; from X*, one step of 1 d stays at X*. (The reaction pass of the split
+  // run integrates the exchange exactly in time, so the split run is no test of the solve.)
+  const double k = 2e-4, d = 1e-4, cb = 50, lam = k + d, xs = k * cb / lam, T = 4 * 3600.0;
+  auto b = backend();
+  auto be_exact = [&](double dt) {
+    double x = 0;
+    for (int n = 0; n < std::lround(T / dt); ++n) x = (x / dt + k * cb) / (1 / dt + lam);
+    return x;
+  };
+  auto trbdf2_exact = [&](double dt) {
+    double x = 0;
+    const double inv = 1 / (kTrBeta * dt);
+    for (int n = 0; n < std::lround(T / dt); ++n) {
+      const double xs1 = x + 2 * (k * cb - lam * x) / (inv + lam);
+      x = xs1 + (k * cb - lam * xs1 + kTrPrevCoef / dt * (xs1 - x)) / (inv + lam);
+    }
+    return x;
+  };
+  const double exact = xs * (1 - std::exp(-lam * T));
+  double err[3];
+  const double dts[3] = {3600, 1800, 900};
+  for (int q = 0; q < 3; ++q) {
+    const double dt = dts[q];
+    const double be = run(*b, exchange_problem(Integrator::kBe, dt, true), T)[0];
+    EXPECT_NEAR(be / be_exact(dt), 1.0, 4 * kRoundoff) << "dt " << dt;
+    const double tr = run(*b, exchange_problem(Integrator::kTrBdf2, dt, true), T)[0];
+    EXPECT_NEAR(tr / trbdf2_exact(dt), 1.0, 4 * kRoundoff) << "dt " << dt;
+    EXPECT_EQ(b->linear_solve_stats().fallbacks, 0) << "dt " << dt;
+    err[q] = std::abs(tr - exact) / exact;
+  }
+  EXPECT_NEAR(err[0] / err[1], 4.0, 0.4);
+  EXPECT_NEAR(err[1] / err[2], 4.0, 0.4);
+  for (Integrator it : {Integrator::kBe, Integrator::kTrBdf2}) {
+    Problem p = exchange_problem(it, 86400, true);
+    p.initial[0] = real(xs);
+    EXPECT_NEAR(run(*b, p, 86400)[0] / xs, 1.0, 4 * kRoundoff) << integrator_name(it);
+  }
+}
+
 TME_INSTANTIATE_BACKENDS(BackwardEuler);
 
 }  // namespace
