@@ -196,6 +196,17 @@ struct Calibration {
           sim.advance_to(t);
         sim.check_state();
         b->read_state(state);
+        // The coupling empties its influx tallies into running sums after every step: the
+        // observables see the cumulative count, as a run's outputs do (host/run/run.cpp).
+        if (systemic) {
+          const size_t nv = size_t(p.grid.nvox());
+          std::vector<double> sum;
+          for (int s : systemic->folded_fields()) {
+            b->read_folded(s, sum);
+            real* x = state.data() + size_t(s) * nv;
+            for (size_t v = 0; v < nv; ++v) x[v] = real(sum[v] + double(x[v]));
+          }
+        }
         at[t] = compute_observables(p, state);
       }
       auto col = [&](const std::string& c, double t) {

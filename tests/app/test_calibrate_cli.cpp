@@ -20,6 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using tme::test::kBinary;
+using tme::test::kSourceDir;
 using tme::test::slurp;
 using tme::test::spit;
 using tme::test::TempDir;
@@ -258,6 +259,40 @@ TEST(CalibratePeak, RatioToAControlRunOrToItsStart) {
   EXPECT_EQ(r.time_s, 1 * day);
   EXPECT_EQ(r.ratio, 1.0);
   EXPECT_THROW(tme::primed_peak(run, &control, "blood.effectors", 11 * day, 12 * day), std::logic_error);
+}
+
+// What entered the lesion from blood (the influx tally, emptied into running sums after every
+// step) is the cumulative count in a calibration run, as in the outputs of `tmesim run`: the
+// human calibration scene with a lymph node, 10 days (its fraction at 28 d dropped).
+TEST_F(CalibrateCli, InfluxTallyIsTheCumulativeCountAsInARun) {
+  if (!kSourceDir) GTEST_SKIP() << "built without the app";
+  const std::string scene = (fs::path(kSourceDir) / "scenes/calibration/human_tumour.yaml").string();
+  const std::string node =
+      "lymph_nodes=[{name: tdln, position: [0 mm, 60 mm, 0 mm], radius: 5 mm, dose: {single_6Gy: 0}}]";
+  spit(tmp_ / "entered.yaml", "name: entered\nseed: 1\nmax_evaluations: 3\nruns:\n  - {name: primed, scene: " + scene +
+                                  ", well_mixed: grid, set: [\"" + node +
+                                  "\", \"time.until=10 d\"]}\nfree: [presented_half]\ntargets:\n"
+                                  "  - {name: entered, run: primed, quantity: CD8_blood_entered.grid.total@10 d, "
+                                  "value: 1 cells, tolerance: 1 cells, source: test}\n");
+  const auto c = tmesim("entered.yaml -q -o cal");
+  ASSERT_EQ(c.code, 1) << c.out << c.err;  // the target is far outside its tolerance
+  const auto fit = csv_rows(slurp(tmp_ / "cal/fit.csv"));
+  ASSERT_EQ(fit.size(), 2u);
+  ASSERT_EQ(fit[0][6], "model_start");
+  const double calibrated = std::stod(fit[1][6]);
+  const auto r = tme::test::run_shell(kBinary, "run '" + scene + "' -o run --quiet --until '10 d' --set '" + node + "'",
+                                      tmp_.path());
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  const auto obs = csv_rows(slurp(tmp_ / "run/observables.csv"));
+  size_t col = 0;
+  while (col < obs[0].size() && obs[0][col] != "CD8_blood_entered.grid.total [cells]") ++col;
+  ASSERT_LT(col, obs[0].size());
+  ASSERT_EQ(obs.back()[0], "864000");
+  const double ran = std::stod(obs.back()[col]);
+  EXPECT_GT(ran, 10.0);  // cells entered over 10 days (one step's count alone is about 0.1)
+  // The calibration advances to its target times, the run to every output: their steps differ,
+  // which moves every quantity by about 1e-4 relative (CD8.grid.mean too).
+  EXPECT_NEAR(calibrated, ran, 1e-3 * ran);
 }
 
 }  // namespace
