@@ -484,6 +484,12 @@ int cmd_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
         out << "effector CD8 released by lymph nodes into the lesions they lie in: "
             << count_text(st.tally.effector_local) << " cells\n";
     }
+    if (p.time.integrator != Integrator::kExplicit && p.time.tolerance > 0) {
+      const Run::StepSummary ss = run.step_summary();
+      out << "steps (tolerance " << p.time.tolerance << "): " << ss.accepted << " accepted, " << ss.rejected
+          << " rejected; step min " << human_time(ss.min) << ", median " << human_time(ss.median) << ", max "
+          << human_time(ss.max) << " (steps.csv)\n";
+    }
     const size_t event_volumes = run.event_volumes();
     out << "wrote " << run.outputs() << " volumes" << (nlesions > 1 ? " per lesion" : "")
         << (event_volumes ? " and " + std::to_string(event_volumes) + " event volumes (events.csv)" : "") << ", "

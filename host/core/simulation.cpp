@@ -168,11 +168,6 @@ void Simulation::advance_together(const std::vector<Simulation*>& sims, double t
   // Fractions due now (left by a call that stopped before them), unless this call is to stop
   // before the fractions of this very time.
   if (!(landing.before_events && t == s0.t_)) apply_fractions();
-  if (s0.auto_ && landing.reestimate && t > s0.t_ && s0.t_ > 0) {
-    // Re-estimate the step from the current state once per call (per output interval): one
-    // step-doubling estimate at the current step, then up to 3 more iterations.
-    for (Simulation* s : sims) s->dt_max_ = s->auto_step(s->p_.time.tolerance, s->auto_cap_, s->dt_max_, 4);
-  }
   if (sims.size() > 1) {  // lockstep: the smallest step limit
     double dt = s0.dt_max_;
     for (const Simulation* s : sims) dt = std::min(dt, s->dt_max_);
@@ -190,9 +185,57 @@ void Simulation::advance_together(const std::vector<Simulation*>& sims, double t
   if (!landing.before_events) apply_fractions();
 }
 
+void Simulation::step_once(const std::vector<Simulation*>& sims, double t0, double dt, long long i, long long n,
+                           double t, StepCoupling* coupling, const std::vector<int>& reduced,
+                           std::vector<std::vector<double>>& totals) {
+  // Step i is [ts, tn], both computed from the segment's start (tn is the next step's ts
+  // exactly, and the last step ends exactly at t): a coupling's state time, the end of
+  // one step, is then the start of the next, never off by a rounding of ts + dt.
+  const double ts = t0 + dt * double(i);
+  const double tn = i + 1 == n ? t : t0 + dt * double(i + 1);
+  for (size_t l = 0; l < sims.size(); ++l) {
+    Simulation& s = *sims[l];
+    const int lesion = (int)l;
+    if (!s.coupled_) {
+      if (s.p_.time.integrator == Integrator::kExplicit)
+        s.b_.explicit_steps(dt, 1);
+      else
+        s.implicit_steps(dt, 1);
+    } else if (s.p_.time.integrator == Integrator::kExplicit) {
+      s.b_.explicit_steps(dt, 1);
+      s.b_.chemotaxis(dt);
+      s.b_.react(dt, s.inputs(lesion, ts, tn, coupling));
+    } else {
+      // Strang with the inner half-steps of neighbouring steps merged: the segment
+      // starts and ends with a half reaction step, full ones in between.
+      if (i == 0) s.b_.react(0.5 * dt, s.inputs(lesion, ts, ts + 0.5 * dt, coupling));
+      if (s.p_.time.terms_in_solve) s.b_.solve_globals(s.inputs(lesion, ts, ts + dt, coupling));
+      s.implicit_steps(dt, 1);
+      s.b_.chemotaxis(dt);
+      const double te = i + 1 == n ? t : ts + 1.5 * dt;
+      s.b_.react(te - (ts + 0.5 * dt), s.inputs(lesion, ts + 0.5 * dt, te, coupling));
+    }
+  }
+  if (coupling) {
+    totals.resize(sims.size());
+    for (size_t l = 0; l < sims.size(); ++l) {
+      Simulation& s = *sims[l];
+      s.b_.field_sums(reduced, totals[l]);
+      const GridSpec& g = s.p_.grid;
+      const double voxel_mm3 = g.h[0] * g.h[1] * g.h[2] * 1e-9;
+      for (double& x : totals[l]) x *= voxel_mm3;
+    }
+    coupling->after_step(ts, tn, totals);
+  }
+}
+
 void Simulation::advance_segment(const std::vector<Simulation*>& sims, double t, const Progress& progress,
                                  StepCoupling* coupling, const std::vector<int>& reduced) {
   Simulation& s0 = *sims[0];
+  if (s0.auto_) {
+    adaptive_segment(sims, t, progress, coupling, reduced);
+    return;
+  }
   const double span = t - s0.t_;
   if (span > 0) {
     // Equal sub-steps that land exactly on t; counted in double, refused beyond kMaxSteps.
@@ -222,47 +265,7 @@ void Simulation::advance_segment(const std::vector<Simulation*>& sims, double t,
             s->implicit_steps(dt, chunk);
         }
       } else {
-        for (int q = 0; q < chunk; ++q) {
-          const long long i = done + q;
-          // Step i is [ts, tn], both computed from the segment's start (tn is the next step's ts
-          // exactly, and the last step ends exactly at t): a coupling's state time, the end of
-          // one step, is then the start of the next, never off by a rounding of ts + dt.
-          const double ts = t0 + dt * double(i);
-          const double tn = i + 1 == n ? t : t0 + dt * double(i + 1);
-          for (size_t l = 0; l < sims.size(); ++l) {
-            Simulation& s = *sims[l];
-            const int lesion = (int)l;
-            if (!s.coupled_) {
-              if (expl)
-                s.b_.explicit_steps(dt, 1);
-              else
-                s.implicit_steps(dt, 1);
-            } else if (expl) {
-              s.b_.explicit_steps(dt, 1);
-              s.b_.chemotaxis(dt);
-              s.b_.react(dt, s.inputs(lesion, ts, tn, coupling));
-            } else {
-              // Strang with the inner half-steps of neighbouring steps merged: the segment
-              // starts and ends with a half reaction step, full ones in between.
-              if (i == 0) s.b_.react(0.5 * dt, s.inputs(lesion, ts, ts + 0.5 * dt, coupling));
-              if (s.p_.time.terms_in_solve) s.b_.solve_globals(s.inputs(lesion, ts, ts + dt, coupling));
-              s.implicit_steps(dt, 1);
-              s.b_.chemotaxis(dt);
-              const double te = i + 1 == n ? t : ts + 1.5 * dt;
-              s.b_.react(te - (ts + 0.5 * dt), s.inputs(lesion, ts + 0.5 * dt, te, coupling));
-            }
-          }
-          if (coupling) {
-            for (size_t l = 0; l < sims.size(); ++l) {
-              Simulation& s = *sims[l];
-              s.b_.field_sums(reduced, totals[l]);
-              const GridSpec& g = s.p_.grid;
-              const double voxel_mm3 = g.h[0] * g.h[1] * g.h[2] * 1e-9;
-              for (double& x : totals[l]) x *= voxel_mm3;
-            }
-            coupling->after_step(ts, tn, totals);
-          }
-        }
+        for (int q = 0; q < chunk; ++q) step_once(sims, t0, dt, done + q, n, t, coupling, reduced, totals);
       }
       done += chunk;
       for (Simulation* s : sims) {
@@ -274,6 +277,115 @@ void Simulation::advance_segment(const std::vector<Simulation*>& sims, double t,
     }
   }
   for (Simulation* s : sims) s->t_ = t;
+}
+
+int Simulation::order() const {
+  const Integrator it = p_.time.integrator;
+  return it == Integrator::kAdi || it == Integrator::kTrBdf2 ? 2 : 1;
+}
+
+std::vector<double> step_floors(const Problem& p) {
+  std::vector<double> f(p.nspecies(), kDefaultFloor);
+  const std::vector<double>& atol = p.model.atol;
+  for (int s = 0; s < p.nspecies() && s < (int)atol.size(); ++s)
+    if (atol[s] > 0) f[s] = atol[s];
+  return f;
+}
+
+double step_error(const std::vector<real>& c0, const std::vector<real>& y1, const std::vector<real>& y2, long long nv,
+                  const std::vector<double>& floors, double tol, int order, int* worst) {
+  double err = 0;
+  if (worst) *worst = -1;
+  for (size_t s = 0; s < floors.size(); ++s) {
+    double diff = 0, n0 = 0, n2 = 0;
+    for (long long v = (long long)s * nv; v < (long long)(s + 1) * nv; ++v) {
+      const double d = double(y1[v]) - double(y2[v]);
+      diff += d * d;
+      n0 += double(c0[v]) * c0[v];
+      n2 += double(y2[v]) * y2[v];
+    }
+    const double scale = tol * std::sqrt(std::max(n0, n2)) + floors[s] * std::sqrt(double(nv));
+    double e = std::sqrt(diff) / (1 - std::pow(2.0, -order)) / scale;
+    if (!std::isfinite(diff)) e = std::numeric_limits<double>::infinity();
+    if (worst && (*worst < 0 || e > err)) *worst = (int)s;
+    err = std::max(err, e);
+  }
+  return err;
+}
+
+void Simulation::adaptive_segment(const std::vector<Simulation*>& sims, double t1, const Progress& progress,
+                                  StepCoupling* coupling, const std::vector<int>& reduced) {
+  Simulation& s0 = *sims[0];
+  const size_t ns = sims.size();
+  const int p = s0.order();
+  const double tol = s0.p_.time.tolerance;
+  std::vector<std::vector<real>> c0(ns), y1(ns), y2(ns);
+  std::vector<std::vector<double>> totals(ns);
+  std::vector<std::vector<double>> floors(ns);
+  for (size_t l = 0; l < ns; ++l) floors[l] = step_floors(sims[l]->p_);
+  const auto restore = [&](const std::vector<double>& saved) {
+    for (size_t l = 0; l < ns; ++l) sims[l]->b_.write_state(c0[l]);
+    if (coupling) coupling->restore_state(saved);
+  };
+  while (s0.t_ < t1) {
+    const double ts = s0.t_, rem = t1 - ts;
+    // Land on t1 exactly: the whole rest when it fits in the proposed step, half of it when a
+    // step of the proposal would leave less than one proposal (no sliver of a step at the end).
+    double h = s0.dt_max_;
+    if (rem <= h * (1 + 1e-9))
+      h = rem;
+    else if (rem < 2 * h)
+      h = 0.5 * rem;
+    const bool last = h == rem;
+    if (!(double(s0.steps_) + 1 <= kMaxSteps))
+      throw std::runtime_error("Simulation: the automatic step passed the limit of " + num(kMaxSteps) +
+                               " steps per run at t = " + num(ts) + " s");
+    for (size_t l = 0; l < ns; ++l) sims[l]->b_.read_state(c0[l]);
+    const std::vector<double> saved = coupling ? coupling->saved_state() : std::vector<double>{};
+    // One step of h, then (from the same state) two of h/2; a solve that fails counts as a
+    // rejection (a smaller step converges more easily).
+    double err = std::numeric_limits<double>::infinity();
+    int worst = -1;
+    try {
+      const double te = last ? t1 : ts + h;
+      step_once(sims, ts, h, 0, 1, te, coupling, reduced, totals);
+      for (size_t l = 0; l < ns; ++l) sims[l]->b_.read_state(y1[l]);
+      restore(saved);
+      for (int i = 0; i < 2; ++i) step_once(sims, ts, 0.5 * h, i, 2, te, coupling, reduced, totals);
+      err = 0;
+      for (size_t l = 0; l < ns; ++l) {
+        sims[l]->b_.read_state(y2[l]);
+        int w = -1;
+        const double e = step_error(c0[l], y1[l], y2[l], sims[l]->p_.grid.nvox(), floors[l], tol, p, &w);
+        if (worst < 0 || e > err) worst = w;
+        err = std::max(err, e);
+      }
+    } catch (const std::runtime_error&) {
+      err = std::numeric_limits<double>::infinity();
+    }
+    const bool accept = err <= 1;
+    s0.log_.push_back({ts, h, err, !accept, worst});
+    double factor = err > 0 ? kSafety * std::pow(err, -1.0 / (p + 1)) : kMaxGrowth;
+    factor = std::clamp(factor, kMaxShrink, accept ? kMaxGrowth : kRejectShrink);
+    const double next = std::min(s0.auto_cap_, h * factor);
+    for (Simulation* s : sims) s->dt_max_ = next;
+    if (!accept) {
+      restore(saved);
+      if (!(next > kMinStepFraction * std::max(1.0, std::abs(ts))))
+        throw std::runtime_error(
+            "Simulation: the automatic step fell to " + num(next) + " s at t = " + num(ts) +
+            " s without meeting time.tolerance " + num(tol) +
+            (std::isfinite(err) ? " (error estimate " + num(err) + " x the tolerance)" : " (the step failed)"));
+      continue;
+    }
+    for (Simulation* s : sims) {
+      s->t_ = last ? t1 : ts + h;
+      s->steps_ += 1;
+      if (s->check_every_ > 0 && s->steps_ % s->check_every_ == 0) tme::check_state(s->p_, s->b_, s->limits_, s->t_);
+    }
+    if (progress && s0.t_ < t1) progress(s0.t_);
+  }
+  for (Simulation* s : sims) s->t_ = t1;
 }
 
 std::vector<double> Simulation::inputs(int lesion, double t0, double t1, StepCoupling* coupling) const {

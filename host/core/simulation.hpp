@@ -56,6 +56,42 @@ void check_state(const Problem& p, Backend& b, const StateLimits& lim, double t)
 // std::invalid_argument for explicit.
 Scheme implicit_scheme(Integrator it);
 
+// Accuracy control of step 'auto' (lod/adi/be/trbdf2 with time.tolerance): every step of h
+// is taken once as one whole split step (reactions, transport, chemotaxis, reactions) and
+// once as two of h/2 from the same state (the lesions' fields and the coupling's state saved
+// and restored exactly); their difference estimates the local error of the step of h on
+// every field. The two half steps are kept when the estimate passes (err <= 1), else the
+// state is restored and h shrinks. The next step is h * kSafety * err^(-1/(p+1)), bounded by
+// kMaxShrink and kMaxGrowth (kRejectShrink after a rejection), p the order of the scheme
+// (1: lod, be; 2: adi, trbdf2), at most min(output_every, end).
+constexpr double kSafety = 0.9;
+constexpr double kMaxGrowth = 4;
+constexpr double kMaxShrink = 0.2;
+constexpr double kRejectShrink = 0.7;
+// A step below this fraction of max(1 s, t) stops the run (the tolerance cannot be met).
+constexpr double kMinStepFraction = 1e-9;
+// Absolute floor of a field without a declared `floor` [its unit] (the model's default).
+constexpr double kDefaultFloor = 1e-9;
+// The absolute floor of each field [its unit]: the model's per-field tolerance
+// (Model::atol, a field's `floor`), kDefaultFloor where none is set.
+std::vector<double> step_floors(const Problem& p);
+// The error estimate of one step of h against two of h/2 from c0 (all nspecies * nv values),
+// as a multiple of what tolerance tol allows: the largest over the fields of
+//   ||y1 - y2||_2 / (1 - 2^-order) / (tol * max(||c0||_2, ||y2||_2) + floor * sqrt(nv)),
+// norms over the field's voxels (the relative L2 error with an absolute floor in RMS).
+// *worst (may be null): the field with the largest estimate.
+double step_error(const std::vector<real>& c0, const std::vector<real>& y1, const std::vector<real>& y2, long long nv,
+                  const std::vector<double>& floors, double tol, int order, int* worst);
+
+// One attempted step of step 'auto' (Simulation::step_log).
+struct StepRecord {
+  double t = 0;           // start [s]
+  double dt = 0;          // length [s]
+  double error = 0;       // estimate / tolerance (step_error); +inf: a linear solve failed
+  bool rejected = false;  // the state was restored and the step retried shorter
+  int field = -1;         // the field with the largest estimate (-1: none)
+};
+
 // Number of equal sub-steps no longer than dt_max [s] that cover span [s] (> 0): at least 1,
 // counted in double so that a huge count does not overflow. The stepper and the cost estimate
 // (host/core/cost.hpp) both use it.
@@ -74,8 +110,7 @@ struct Landing {
   // Fractions at exactly t are left for the next call: the state just before them (an
   // event output). The next advance_to, also one to the same t, applies them first.
   bool before_events = false;
-  // step 'auto': re-estimate the step at the start of the call (once per output interval).
-  // Calls for event outputs pass false, so that they leave the steps of the run unchanged.
+  // Kept for callers; unused since step 'auto' chooses every step from its error estimate.
   bool reestimate = true;
 };
 
@@ -90,9 +125,10 @@ struct StepState {
 
 class Simulation {
  public:
-  // For lod/adi with time.step == 0 ('auto') the step is chosen here from time.tolerance by
-  // step doubling on the state the backend holds (load p first); the state is restored. It is
-  // re-estimated from the current state at the start of each later advance_to call.
+  // For lod/adi/be/trbdf2 with time.step == 0 ('auto') the first step proposal is chosen
+  // here from time.tolerance by step doubling of the transport alone on the state the backend
+  // holds (load p first); the state is restored. advance_to then controls every step by its
+  // error estimate on all fields (kSafety above).
   Simulation(const Problem& p, Backend& b);
   // Step limit used between events [s].
   double dt_max() const { return dt_max_; }
@@ -132,6 +168,13 @@ class Simulation {
   void restore_step_state(const StepState& s);
   // Checks the state now (at time()); throws StateError.
   void check_state() { tme::check_state(p_, b_, limits_, t_); }
+  // step 'auto': every attempted step since the last clear_step_log (in lockstep runs only the
+  // first simulation of advance_together keeps them).
+  const std::vector<StepRecord>& step_log() const { return log_; }
+  void clear_step_log() { log_.clear(); }
+  bool automatic() const { return auto_; }
+  // Order p of the integrator's time error (1: explicit, lod, be; 2: adi, trbdf2).
+  int order() const;
 
  private:
   // Largest implicit step [s] whose local error (step-doubling estimate, worst species,
@@ -139,6 +182,14 @@ class Simulation {
   // explicit limit) and iterates at most `iterations` times; restores the state.
   double auto_step(double tol, double cap, double dt0, int iterations);
   void implicit_steps(double dt, int n);
+  // Step i of n equal steps of dt from t0 of every simulation (segment end t), with the
+  // coupling's inputs and totals.
+  static void step_once(const std::vector<Simulation*>& sims, double t0, double dt, long long i, long long n, double t,
+                        StepCoupling* coupling, const std::vector<int>& reduced,
+                        std::vector<std::vector<double>>& totals);
+  // step 'auto': controlled steps over [t_, t1] (no event strictly inside), landing on t1.
+  static void adaptive_segment(const std::vector<Simulation*>& sims, double t1, const Progress& progress,
+                               StepCoupling* coupling, const std::vector<int>& reduced);
   // Equal sub-steps over [t_, t1] with no event strictly inside, of every simulation.
   static void advance_segment(const std::vector<Simulation*>& sims, double t1, const Progress& progress,
                               StepCoupling* coupling, const std::vector<int>& reduced);
@@ -154,7 +205,7 @@ class Simulation {
   double dt_max_ = 0;
   double t_ = 0;
   long long steps_ = 0;
-  bool auto_ = false;  // time.step 'auto': re-estimated per advance_to call
+  bool auto_ = false;  // time.step 'auto': every step controlled by its error estimate
   double auto_cap_ = 0;
   bool coupled_ = false;        // model terms or chemotaxis present
   std::vector<double> events_;  // fraction and dose times [s], ascending, distinct
@@ -162,6 +213,7 @@ class Simulation {
   FractionHook on_fraction_;
   StateLimits limits_;
   long long check_every_ = 0;
+  std::vector<StepRecord> log_;
 };
 
 }  // namespace tme

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <iomanip>
 #include <limits>
 #include <map>
@@ -514,6 +515,10 @@ void Run::save_state(ByteWriter& b, size_t next_stop) {
   if (coupling_) b.vec(coupling_->saved_state());  // the systemic compartments
 }
 
+namespace {
+constexpr const char* kStepsHeader = "t_s,dt_s,error,rejected,field\n";
+}
+
 void Run::resume(ByteReader& b, const std::string& command_line, const std::string& at) {
   if (b.u64() != stops_.size()) b.damaged();
   first_stop_ = b.u64();
@@ -547,6 +552,61 @@ void Run::resume(ByteReader& b, const std::string& command_line, const std::stri
   for (auto& L : lesions_) L->rewrite_files(event_volumes_);
   if (!patient_pvd_.empty()) write_pvd((dir_.work() / "patient.pvd").string(), patient_pvd_);
   if (coupling_) write_coupling_files();
+  if (lesions_[0]->sim->automatic()) {
+    // steps.csv up to the checkpoint: the steps that start before its time (each ends on or
+    // before it, since steps land on every stop).
+    steps_csv_ = kStepsHeader;
+    std::ifstream in(dir_.work() / "steps.csv");
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream row(line);
+      std::string t, dt, err, rejected;
+      if (!(std::getline(row, t, ',') && std::getline(row, dt, ',') && std::getline(row, err, ',') &&
+            std::getline(row, rejected, ',')))
+        break;
+      if (!(std::strtod(t.c_str(), nullptr) < resumed_at_)) break;
+      steps_csv_ += line + "\n";
+      if (rejected == "yes")
+        ++rejected_;
+      else
+        accepted_dt_.push_back(std::strtod(dt.c_str(), nullptr));
+    }
+    write_text_atomic(dir_.work() / "steps.csv", steps_csv_);
+  }
+}
+
+void Run::record_steps() {
+  Simulation& sim = *lesions_[0]->sim;
+  if (!sim.automatic()) return;
+  const Problem& p = problem();
+  if (steps_csv_.empty()) steps_csv_ = kStepsHeader;
+  char buf[200];
+  for (const StepRecord& r : sim.step_log()) {
+    const std::string field = r.field >= 0 && r.field < p.nspecies() ? p.species[r.field].name : "";
+    std::snprintf(buf, sizeof buf, "%.17g,%.17g,%.6g,%s,", r.t, r.dt, r.error, r.rejected ? "yes" : "no");
+    steps_csv_ += buf + field + "\n";
+    if (r.rejected)
+      ++rejected_;
+    else
+      accepted_dt_.push_back(r.dt);
+  }
+  sim.clear_step_log();
+  write_text_atomic(dir_.work() / "steps.csv", steps_csv_);
+}
+
+Run::StepSummary Run::step_summary() const {
+  StepSummary s;
+  s.accepted = (long long)accepted_dt_.size();
+  s.rejected = rejected_;
+  if (accepted_dt_.empty()) return s;
+  std::vector<double> d = accepted_dt_;
+  std::sort(d.begin(), d.end());
+  s.min = d.front();
+  s.max = d.back();
+  const size_t n = d.size();
+  s.median = n % 2 ? d[n / 2] : 0.5 * (d[n / 2 - 1] + d[n / 2]);
+  return s;
 }
 
 void Run::write_coupling_files() {
@@ -628,6 +688,7 @@ void Run::execute() {
           if (reporter_) reporter_->progress(t, sims[0]->steps(), false);
         },
         landing, coupling_);
+    record_steps();
     for (Simulation* s : sims) s->check_state();  // at every stop, the last one (the end) included
     if (st.when == Stop::kOutput) {
       char name[32];

@@ -123,6 +123,13 @@ class Run {
   double resumed_at() const { return resumed_at_; }
   size_t first_stop() const { return first_stop_; }
   size_t stops() const;
+  // step 'auto': the steps of the run so far (steps.csv; a resumed run includes those before
+  // its checkpoint): accepted and rejected counts, smallest, median and largest accepted step [s].
+  struct StepSummary {
+    long long accepted = 0, rejected = 0;
+    double min = 0, median = 0, max = 0;
+  };
+  StepSummary step_summary() const;
   // After execute(): each lesion's tumour burden (empty when the model names no burden).
   std::vector<BurdenSummary> burden() const;
   // The file ParaView opens: fields.pvd (one lesion) or patient.pvd, relative to the run dir.
@@ -135,6 +142,7 @@ class Run {
   void save_state(ByteWriter& b, size_t next_stop);
   void write_patient_block(size_t n, double t);
   void write_coupling_files();  // the coupling's files (systemic.csv, ...) at the top
+  void record_steps();          // step 'auto': the simulation's step log into steps.csv
 
   LoadedPatient patient_;
   RunDirectory& dir_;
@@ -152,6 +160,9 @@ class Run {
   bool resuming_ = false;
   std::string resume_command_, resume_at_;
   double wall_ = 0;
+  std::string steps_csv_;            // step 'auto': steps.csv so far
+  std::vector<double> accepted_dt_;  // step 'auto': every accepted step [s]
+  long long rejected_ = 0;
 };
 
 }  // namespace tme

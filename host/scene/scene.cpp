@@ -280,8 +280,8 @@ void Loader::read_time(Keys& t) {
     if (t.has("tolerance") && step != "auto")
       err_.fail(t.get("tolerance"), "tolerance applies to step: auto only", "either a fixed step or a tolerance");
     if (step == "auto")
-      p_.time.tolerance = t.number("tolerance", "a number in (0, 0.5], e.g. 1e-3", Or{"1e-3"},
-                                   [](double x) { return x > 0 && x <= 0.5; });
+      p_.time.tolerance = t.number("tolerance", "a relative error in (0, 0.5], a number without a unit, e.g. 1e-3",
+                                   Or{"1e-3"}, [](double x) { return x > 0 && x <= 0.5; });
   } else {
     if (t.has("tolerance"))
       err_.fail(t.get("tolerance"), "tolerance applies to the lod, adi, be and trbdf2 integrators only",

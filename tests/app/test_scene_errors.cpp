@@ -257,7 +257,20 @@ const std::vector<Row>& rows() {
       {"ModelTermsUnknown", B::kFlow, {"=3 time: {end: 1 h, output_every: 10 min, integrator: be, step: 1 min, model_terms: inside}"},
        "bad.yaml:3:82: time.model_terms: 'inside' is not a way to couple the model's terms (expected split or in_solve)"},
       {"ToleranceOutOfRange", B::kFlow, {"=3 time: {end: 1 h, output_every: 10 min, integrator: adi, tolerance: 2}"},
-       "bad.yaml:3:68: time.tolerance: '2' is out of range (expected a number in (0, 0.5], e.g. 1e-3)"},
+       "bad.yaml:3:68: time.tolerance: '2' is out of range "
+       "(expected a relative error in (0, 0.5], a number without a unit, e.g. 1e-3)"},
+      {"ToleranceZero", B::kFlow, {"=3 time: {end: 1 h, output_every: 10 min, integrator: trbdf2, tolerance: 0}"},
+       "bad.yaml:3:71: time.tolerance: '0' is out of range "
+       "(expected a relative error in (0, 0.5], a number without a unit, e.g. 1e-3)"},
+      {"ToleranceNegative", B::kFlow, {"=3 time: {end: 1 h, output_every: 10 min, integrator: be, tolerance: -1e-3}"},
+       "bad.yaml:3:67: time.tolerance: '-1e-3' is out of range "
+       "(expected a relative error in (0, 0.5], a number without a unit, e.g. 1e-3)"},
+      {"ToleranceOne", B::kFlow, {"=3 time: {end: 1 h, output_every: 10 min, integrator: be, step: auto, tolerance: 1}"},
+       "bad.yaml:3:79: time.tolerance: '1' is out of range "
+       "(expected a relative error in (0, 0.5], a number without a unit, e.g. 1e-3)"},
+      {"ToleranceWithUnit", B::kFlow, {"=3 time: {end: 1 h, output_every: 10 min, integrator: be, tolerance: 1e-3 s}"},
+       "bad.yaml:3:67: time.tolerance: '1e-3 s' is not a number "
+       "(expected a relative error in (0, 0.5], a number without a unit, e.g. 1e-3)"},
       {"CflOutOfRange", B::kFlow, {"=3 time: {end: 1 h, output_every: 10 min, cfl: 1.5}"},
        "bad.yaml:3:45: time.cfl: '1.5' is out of range (expected a number in (0, 1], e.g. 0.9)"},
       {"EmptySpecies", B::kFlow, {"=4 species: []", "-5"},
