@@ -323,8 +323,15 @@ void Simulation::adaptive_segment(const std::vector<Simulation*>& sims, double t
   std::vector<std::vector<double>> totals(ns);
   std::vector<std::vector<double>> floors(ns);
   for (size_t l = 0; l < ns; ++l) floors[l] = step_floors(sims[l]->p_);
+  // The fields a coupling empties into the backends' running sums after every step: their
+  // sums are part of the state a rejected step must restore.
+  const std::vector<int> folded = coupling ? coupling->folded_fields() : std::vector<int>{};
+  std::vector<std::vector<std::vector<double>>> f0(ns, std::vector<std::vector<double>>(folded.size()));
   const auto restore = [&](const std::vector<double>& saved) {
-    for (size_t l = 0; l < ns; ++l) sims[l]->b_.write_state(c0[l]);
+    for (size_t l = 0; l < ns; ++l) {
+      sims[l]->b_.write_state(c0[l]);
+      for (size_t k = 0; k < folded.size(); ++k) sims[l]->b_.write_folded(folded[k], f0[l][k]);
+    }
     if (coupling) coupling->restore_state(saved);
   };
   while (s0.t_ < t1) {
@@ -340,7 +347,10 @@ void Simulation::adaptive_segment(const std::vector<Simulation*>& sims, double t
     if (!(double(s0.steps_) + 1 <= kMaxSteps))
       throw std::runtime_error("Simulation: the automatic step passed the limit of " + num(kMaxSteps) +
                                " steps per run at t = " + num(ts) + " s");
-    for (size_t l = 0; l < ns; ++l) sims[l]->b_.read_state(c0[l]);
+    for (size_t l = 0; l < ns; ++l) {
+      sims[l]->b_.read_state(c0[l]);
+      for (size_t k = 0; k < folded.size(); ++k) sims[l]->b_.read_folded(folded[k], f0[l][k]);
+    }
     const std::vector<double> saved = coupling ? coupling->saved_state() : std::vector<double>{};
     // One step of h, then (from the same state) two of h/2; a solve that fails counts as a
     // rejection (a smaller step converges more easily).

@@ -58,9 +58,9 @@ Scheme implicit_scheme(Integrator it);
 
 // Accuracy control of step 'auto' (lod/adi/be/trbdf2 with time.tolerance): every step of h
 // is taken once as one whole split step (reactions, transport, chemotaxis, reactions) and
-// once as two of h/2 from the same state (the lesions' fields and the coupling's state saved
-// and restored exactly); their difference estimates the local error of the step of h on
-// every field. The two half steps are kept when the estimate passes (err <= 1), else the
+// once as two of h/2 from the same state (the lesions' fields, the running sums of the
+// coupling's folded fields and the coupling's state saved and restored exactly); their difference estimates the local
+// error of the step of h on every field. The two half steps are kept when the estimate passes (err <= 1), else the
 // state is restored and h shrinks. The next step is h * kSafety * err^(-1/(p+1)), bounded by
 // kMaxShrink and kMaxGrowth (kRejectShrink after a rejection), p the order of the scheme
 // (1: lod, be; 2: adi, trbdf2), at most min(output_every, end).

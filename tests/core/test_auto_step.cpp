@@ -18,7 +18,7 @@ namespace tme::test {
 namespace {
 
 constexpr int kNx = 64;
-constexpr double kH = 20;            // [um]
+constexpr double kH = 20;             // [um]
 constexpr double kD = 1e5 / 60;       // [um^2/s]
 constexpr double kDecay = 10.0 / 60;  // [1/s]
 
@@ -129,7 +129,8 @@ TEST_P(AutoStep, StepsWithinTwiceTheLargestStepThatMeetsTheTolerance) {
   // same to 2 digits), chosen / largest at 0, 0.1, 0.5, 2, 5, 10 s: lod 0.92 .. 0.85 (every
   // step resolved: its steady state depends on the step), be 0.92 .. 0.77, trbdf2 0.91 .. 0.52,
   // adi 0.90 .. 0.48 (its estimate is the most conservative: Crank-Nicolson damps stiff modes
-  // by -1 per step, two half steps by +1, and that difference counts as error); every step passes from 21.8 s (be), 21.9 s (trbdf2), 10.7 s (adi) on.
+  // by -1 per step, two half steps by +1, and that difference counts as error); every step passes from 21.8 s
+  // (be), 21.9 s (trbdf2), 10.7 s (adi) on.
   const Integrator it = GetParam();
   const double tol = 1e-3;
   const double end = 45;
