@@ -61,6 +61,7 @@
 #include <limits>
 
 #include "diffusion.hpp"
+#include "reduce.hpp"
 #include "state_check.hpp"
 #include "terms.hpp"
 
@@ -396,9 +397,10 @@ struct BeDotOp {
   long long nblocks = 0;
   double* out = nullptr;
   TME_HD void operator()(long long t) const {
-    const long long len = (n + nblocks - 1) / nblocks, end = (t + 1) * len < n ? (t + 1) * len : n;
+    long long begin, end;
+    block_range(t, n, nblocks, begin, end);
     double s = 0;
-    for (long long v = t * len; v < end; ++v) s += double(x[v]) * double(y[v]);
+    for (long long v = begin; v < end; ++v) s += double(x[v]) * double(y[v]);
     out[t] = s;
   }
 };
@@ -432,9 +434,10 @@ struct BeMaxAbsOp {
   long long nblocks = 0;
   double* out = nullptr;
   TME_HD void operator()(long long t) const {
-    const long long len = (n + nblocks - 1) / nblocks, end = (t + 1) * len < n ? (t + 1) * len : n;
+    long long begin, end;
+    block_range(t, n, nblocks, begin, end);
     double m = 0;
-    for (long long v = t * len; v < end; ++v) {
+    for (long long v = begin; v < end; ++v) {
       const double a = x[v] < real(0) ? -double(x[v]) : double(x[v]);
       m = a > m ? a : m;
     }
@@ -548,9 +551,10 @@ struct BeTrCheckOp {
   long long nblocks = 0;
   double* out = nullptr;
   TME_HD void operator()(long long t) const {
-    const long long len = (n + nblocks - 1) / nblocks, end = (t + 1) * len < n ? (t + 1) * len : n;
+    long long begin, end;
+    block_range(t, n, nblocks, begin, end);
     double lo = 0, hi = 0;
-    for (long long v = t * len; v < end; ++v) {
+    for (long long v = begin; v < end; ++v) {
       const double x = double(u[v]) + double(d[v]);
       if (!(x >= lo)) lo = x;  // NaN sticks
       if (lo != lo) break;
