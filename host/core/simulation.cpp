@@ -433,33 +433,50 @@ std::vector<double> Simulation::globals_mean(double t0, double t1) const {
 
 void Simulation::implicit_steps(double dt, int n) { b_.implicit_steps(implicit_scheme(p_.time.integrator), dt, n); }
 
+namespace {
+// Stands in for the systemic coupling in the first step proposal, which is made before a
+// coupling is attached: the kSystemic inputs stay at zero (globals_mean), nothing is reduced.
+class NoSystemicInputs final : public StepCoupling {
+ public:
+  std::vector<int> reduced_fields() const override { return {}; }
+  void input_means(int, double, double, std::vector<double>&) override {}
+  void after_step(double, double, const std::vector<std::vector<double>>&) override {}
+};
+}  // namespace
+
 double Simulation::auto_step(double tol, double cap, double dt0, int iterations) {
-  // Richardson: one step of dt has local error e ~ C dt^{p+1}; two steps of dt/2 differ from it
-  // by (1 - 2^-p) e. Iterate dt <- dt (tol/e)^{1/(p+1)} (safety 0.9, factor in [0.1, 10]).
-  const int order = p_.time.integrator == Integrator::kAdi || p_.time.integrator == Integrator::kTrBdf2 ? 2 : 1;
+  // The controller's estimate (adaptive_segment) on the state as loaded: one whole split step
+  // of dt (reactions, transport with the solve's globals for its interval, chemotaxis) against
+  // two of dt/2 from the same state, step_error on every field; a failed solve counts as an
+  // infinite error. Iterate dt <- dt * kSafety * err^(-1/(p+1)), the factor in [0.1, 10],
+  // until it settles (within 25%) or stays at the cap.
+  const int p = order();
   const long long nv = p_.grid.nvox();
+  const std::vector<double> floors = step_floors(p_);
+  bool systemic = false;
+  for (const GlobalInput& g : p_.model.globals) systemic = systemic || g.kind == GlobalInput::Kind::kSystemic;
+  NoSystemicInputs none;
+  StepCoupling* coupling = systemic ? &none : nullptr;
+  const std::vector<Simulation*> self{this};
+  std::vector<std::vector<double>> totals;
   std::vector<real> c0, y1, y2;
   b_.read_state(c0);
   const double lim = p_.explicit_dt_limit();
   double dt = dt0 > 0 ? dt0 : (std::isfinite(lim) ? std::min(cap, 25 * lim) : cap);
   for (int it = 0; it < iterations; ++it) {
-    b_.write_state(c0);
-    implicit_steps(dt, 1);
-    b_.read_state(y1);
-    b_.write_state(c0);
-    implicit_steps(0.5 * dt, 2);
-    b_.read_state(y2);
-    double err = 0;  // worst species, relative L2
-    for (int s = 0; s < p_.nspecies(); ++s) {
-      double num = 0, den = 0;
-      for (long long v = s * nv; v < (s + 1) * nv; ++v) {
-        const double d = double(y1[v]) - y2[v];
-        num += d * d;
-        den += std::max(double(y2[v]) * y2[v], double(c0[v]) * c0[v]);
-      }
-      if (den > 0) err = std::max(err, std::sqrt(num / den) / (1 - std::pow(2.0, -order)));
+    double err = std::numeric_limits<double>::infinity();
+    try {
+      b_.write_state(c0);
+      step_once(self, t_, dt, 0, 1, t_ + dt, coupling, {}, totals);
+      b_.read_state(y1);
+      b_.write_state(c0);
+      for (int i = 0; i < 2; ++i) step_once(self, t_, 0.5 * dt, i, 2, t_ + dt, coupling, {}, totals);
+      b_.read_state(y2);
+      err = step_error(c0, y1, y2, nv, floors, tol, p, nullptr);
+    } catch (const std::runtime_error&) {
+      err = std::numeric_limits<double>::infinity();
     }
-    const double factor = err > 0 ? std::clamp(0.9 * std::pow(tol / err, 1.0 / (order + 1)), 0.1, 10.0) : 10.0;
+    const double factor = err > 0 ? std::clamp(kSafety * std::pow(err, -1.0 / (p + 1)), 0.1, 10.0) : 10.0;
     const double next = std::min(cap, dt * factor);
     const bool settled = std::abs(std::log(next / dt)) < std::log(1.25);
     dt = next;

@@ -126,9 +126,11 @@ struct StepState {
 class Simulation {
  public:
   // For lod/adi/be/trbdf2 with time.step == 0 ('auto') the first step proposal is chosen
-  // here from time.tolerance by step doubling of the transport alone on the state the backend
-  // holds (load p first); the state is restored. advance_to then controls every step by its
-  // error estimate on all fields (kSafety above).
+  // here from time.tolerance by the controller's step doubling of the whole split step
+  // (reactions, transport with the solve's globals, chemotaxis; kSystemic inputs count as zero,
+  // no coupling being attached yet) on the state the backend holds at t = 0 (load p first); the
+  // state is restored. advance_to then controls every step by its error estimate on all
+  // fields (kSafety above).
   Simulation(const Problem& p, Backend& b);
   // Step limit used between events [s].
   double dt_max() const { return dt_max_; }
@@ -177,9 +179,9 @@ class Simulation {
   int order() const;
 
  private:
-  // Largest implicit step [s] whose local error (step-doubling estimate, worst species,
-  // relative to the field) is about tol; at most `cap` [s]. Starts from dt0 (0: 25 x the
-  // explicit limit) and iterates at most `iterations` times; restores the state.
+  // Largest step [s] whose error estimate (step doubling of the whole split step, step_error)
+  // is about tol; at most `cap` [s]. Starts from dt0 (0: 25 x the explicit limit) and
+  // iterates at most `iterations` times; restores the state.
   double auto_step(double tol, double cap, double dt0, int iterations);
   void implicit_steps(double dt, int n);
   // Step i of n equal steps of dt from t0 of every simulation (segment end t), with the
