@@ -173,6 +173,7 @@ enum class TermHook : int {
   kNone,
   kUptakeRate,  // uptake `rate` and `km`: Vmax (X/s per B) with km, else a rate in 1/s per B
   kChemotaxis,  // not a reaction term: a Chemotaxis entry of the model (kernels/chemotaxis.hpp)
+  kPressure,    // not a reaction term: a Chemotaxis entry down the occupied fraction (kSignalCrowding)
 };
 
 // The unit a value is converted to: unit[0] / unit[1] / unit[2] / unit[3] (absent parts are
@@ -200,7 +201,7 @@ constexpr int kMaxTermKeys = 6;
 
 struct TermRow {
   const char* name;        // the kind key as scenes write it
-  int kind;                // TermKind, or -1 (kChemotaxis: not a reaction term)
+  int kind;                // TermKind, or -1 (kChemotaxis, kPressure: not a reaction term)
   bool population_target;  // the kind key names a population (else any field)
   TermHook hook;
   TermKey keys[kMaxTermKeys];  // besides the kind key, in the order of docs/model.md
@@ -263,6 +264,11 @@ inline constexpr TermRow kTermRegistry[] = {
       {"sensitivity", TermKeyType::kValue, TermNeed::kRequired, "a chemotactic sensitivity",
        {"um^2/s", "S"}, nullptr, TermBound::kNonNegative},
       {"max_speed", TermKeyType::kValue, TermNeed::kRequired, "a speed", {"um/s"}, "3.6 um/min",
+       TermBound::kPositive}}},
+    {"pressure", -1, true, TermHook::kPressure,
+     {{"mobility", TermKeyType::kValue, TermNeed::kRequired, "a mobility", {"um^2/s"}, "1 um^2/s",
+       TermBound::kNonNegative},
+      {"max_speed", TermKeyType::kValue, TermNeed::kRequired, "a speed", {"um/s"}, "1 um/min",
        TermBound::kPositive}}},
 };
 // clang-format on

@@ -197,28 +197,52 @@ class SpaceBackend final : public Backend {
     parallel_for(sp_.exec(), nvox_, ReactOp{a, a_.data(), nvox_, real(dt)});
   }
 
-  // Per moving population: the face drifts once into vel_, then equal sub-steps within the
-  // positivity limit, ping-ponging the population's block between the state and the spare
+  // Per moving population: the face drifts into vel_ (once; every sub-step for a pass with
+  // pressure entries, whose drift follows the moving population), then equal sub-steps within
+  // the positivity limit, ping-ponging the population's block between the state and the spare
   // state; an odd count leaves the result in the spare block, copied back (one copy per pass).
   void chemotaxis(double dt) override {
     if (chemo_.empty()) return;
     if (vel_.size() != size_t(3 * nvox_)) zeros(vel_, size_t(3 * nvox_));  // on first use
     for (const ChemotaxisArgs& pass : chemo_) {
       ChemotaxisArgs a = pass;
-      const int n = chemotaxis_substeps(a, dt);
-      a.dt = real(dt / n);
-      a.in = a_.data();  // signals (unchanged by the pass)
-      a.vel = vel_.data();
-      parallel_for(sp_.exec(), a.g.d, ChemotaxisVelocityOp{a});
       const long long off = a.cx[0].cell * nvox_;
       real* blocks[2] = {a_.data() + off, b_.data() + off};
+      if (a.pressure) a.own_phi_max = real(own_phi_bound(a, blocks[0]));
+      const int n = chemotaxis_substeps(a, dt);
+      a.dt = real(dt / n);
+      a.in = a_.data();  // signals (unchanged by the pass, but for the moving population)
+      a.vel = vel_.data();
+      a.cell_in = blocks[0];
+      parallel_for(sp_.exec(), a.g.d, ChemotaxisVelocityOp{a});
       for (int it = 0; it < n; ++it) {
         a.cell_in = blocks[it % 2];
         a.cell_out = blocks[(it + 1) % 2];
+        if (a.pressure && it > 0) parallel_for(sp_.exec(), a.g.d, ChemotaxisVelocityOp{a});
         parallel_for(sp_.exec(), a.g.d, ChemotaxisOp{a});
       }
       if (n % 2) sp_.copy(blocks[0], blocks[1], size_t(nvox_) * sizeof(real));
     }
+  }
+
+  // The bound on the moving population's own share of phi over a pressure pass
+  // (ChemotaxisArgs::own_phi_max): 0 when it occupies no volume (its drift then does not
+  // depend on it), else max(1, max_x c / capacity) at the pass's start. The floor 1 covers the
+  // growth of the maximum during the pass, as densities of a crowding population rarely exceed
+  // the capacity (growth turns into loss there).
+  double own_phi_bound(const ChemotaxisArgs& a, const real* c) {
+    double vol = 0;
+    for (int q = 0; q < a.ncrowd; ++q)
+      if (a.crowd_species[q] == a.cx[0].cell) vol += double(a.crowd_volume[q]);
+    if (vol == 0) return 0;
+    if (chemo_partial_.size() != size_t(kBeDotBlocks)) zeros(chemo_partial_, size_t(kBeDotBlocks));
+    const long long nb = std::min<long long>(kBeDotBlocks, nvox_);
+    parallel_for(sp_.exec(), nb, BeMaxAbsOp{c, nvox_, nb, chemo_partial_.data()});
+    std::vector<double> part(size_t(nb), 0.0);
+    sp_.to_host(part.data(), chemo_partial_.data(), size_t(nb) * sizeof(double));
+    double m = 0;
+    for (double x : part) m = std::max(m, x);
+    return std::max(1.0, vol * m);
   }
 
   void apply_fraction(const std::vector<real>& dose) override {
@@ -600,6 +624,7 @@ class SpaceBackend final : public Backend {
   std::vector<int> lin_slot_;              // per species: its local slot when terms are in its solve, else -1
   int nglobals_ = 0;
   Buffer<real> vel_{"chemotaxis_face_drift"};                    // 3 * nvox (12 bytes per voxel)
+  Buffer<double> chemo_partial_{"pressure_max_partials"};        // kBeDotBlocks block maxima (own_phi_bound)
   Buffer<real> dose_{"fraction_dose"};                           // [Gy], nvox (device spaces only)
   Buffer<unsigned long long> check_first_{"state_check_first"};  // state check scratch, 1 word
 

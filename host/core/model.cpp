@@ -70,7 +70,11 @@ void Model::check(int nspecies, long long nvox) const {
   if ((int)chemotaxis.size() > kMaxChemotaxis) fail("too many chemotaxis terms");
   for (const Chemotaxis& c : chemotaxis) {
     check_species(c.cell, nspecies, "chemotaxis cell");
-    check_species(c.signal, nspecies, "chemotaxis signal");
+    if (c.signal == kSignalCrowding) {
+      if (crowd_species.empty()) fail("pressure needs crowding populations (a capacity)");
+    } else {
+      check_species(c.signal, nspecies, "chemotaxis signal");
+    }
     if (!(c.vmax > 0) || !(c.chi >= 0)) fail("chemotaxis needs vmax > 0 and chi >= 0");
   }
   if (!atol.empty() && (int)atol.size() != nspecies) fail("atol needs one value per field");
@@ -228,6 +232,14 @@ std::vector<ChemotaxisArgs> build_chemotaxis_args(const Model& m, const GridGeom
     }
     if (a->ncx >= kMaxChemotaxis) fail("too many chemotaxis terms for one population");
     a->cx[a->ncx++] = c;
+    if (c.signal == kSignalCrowding) {
+      a->pressure = 1;
+      a->ncrowd = (int)m.crowd_species.size();
+      for (int q = 0; q < a->ncrowd; ++q) {
+        a->crowd_species[q] = m.crowd_species[q];
+        a->crowd_volume[q] = real(m.crowd_volume[q]);
+      }
+    }
   }
   return out;
 }

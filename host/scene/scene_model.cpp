@@ -1091,10 +1091,11 @@ struct ModelReader {
         f.req(kind, "a field", [&](const Val& tv) { return row.population_target ? population(tv) : field(tv); });
     TermUnits u{unit_of(t.target), "", "", ""};
 
-    const bool chemotaxis = row.hook == TermHook::kChemotaxis;
+    const bool pressure = row.hook == TermHook::kPressure;
+    const bool chemotaxis = row.hook == TermHook::kChemotaxis || pressure;
     if (chemotaxis && (int)model().chemotaxis.size() >= kMaxChemotaxis)
-      err().fail(v, "is chemotaxis term number " + std::to_string(kMaxChemotaxis + 1),
-                 "at most " + std::to_string(kMaxChemotaxis) + " chemotaxis terms");
+      err().fail(v, "is chemotaxis or pressure term number " + std::to_string(kMaxChemotaxis + 1),
+                 "at most " + std::to_string(kMaxChemotaxis) + " chemotaxis and pressure terms together");
     if (!chemotaxis && (int)model().terms.size() >= kMaxTerms)
       err().fail(v, "is term number " + std::to_string(kMaxTerms + 1),
                  "at most " + std::to_string(kMaxTerms) + " terms");
@@ -1107,6 +1108,20 @@ struct ModelReader {
       has_products = has_products || row.keys[i].type == TermKeyType::kProducts;
     }
 
+    if (pressure) {
+      // TermHook::kPressure: mobility [um^2/s], vmax [um/s]; the drift is down grad phi, so
+      // the model needs populations that occupy volume (capacity).
+      if (model().crowd_species.empty())
+        err().fail(f.get(kind), "pressure on " + in_quotes(name_of(t.target)) + " but no population has a capacity",
+                   "a population with 'capacity' (cells/mm^3): the drift follows the occupied fraction");
+      Chemotaxis c;
+      c.cell = t.target;
+      c.signal = kSignalCrowding;
+      c.chi = real(vals[0]);
+      c.vmax = real(vals[1]);
+      model().chemotaxis.push_back(c);
+      return;
+    }
     if (chemotaxis) {
       // TermHook::kChemotaxis: signal, chi [um^2/s per signal unit], vmax [um/s]
       Chemotaxis c;

@@ -549,9 +549,51 @@ TEST_F(SceneModelFiles, UnknownParameterOverride) {
 
 TEST_F(SceneModelFiles, UnknownTermKind) {
   write("m.yaml", kModel + "  - {grow: T, rate: r}\n");
+  EXPECT_EQ(error_of(kScene),
+            path("m.yaml") +
+                ":12:6: terms[1].grow: unknown term kind 'grow' (expected exactly one of: growth, "
+                "secretion, uptake, kill, conversion, relax, exchange, influx, chemotaxis, pressure)");
+}
+
+TEST_F(SceneModelFiles, PressureTermLoadsAsADriftDownPhi) {
+  write("m.yaml", kModel + "  - {pressure: T, mobility: 6 um^2/min, max_speed: 1.2 um/min}\n");
+  const LoadedScene a = load(kScene);
+  ASSERT_EQ(a.problem.model.chemotaxis.size(), 1u);
+  const tme::Chemotaxis& c = a.problem.model.chemotaxis[0];
+  EXPECT_EQ(c.cell, 0 + 1);  // T, after S
+  EXPECT_EQ(c.signal, tme::kSignalCrowding);
+  expect_rel(c.chi, 0.1);    // 6 um^2/min -> um^2/s
+  expect_rel(c.vmax, 0.02);  // 1.2 um/min -> um/s
+  // The resolved scene writes it back, and it loads to the same entry.
+  EXPECT_NE(a.resolved_yaml.find("pressure: T"), std::string::npos) << a.resolved_yaml;
+  EXPECT_NE(a.resolved_yaml.find("mobility: 6 um^2/min"), std::string::npos) << a.resolved_yaml;
+}
+
+TEST_F(SceneModelFiles, PressureTermErrors) {
+  write("m.yaml", kModel + "  - {pressure: T, mobility: 6 um/min, max_speed: 1 um/min}\n");
   EXPECT_EQ(error_of(kScene), path("m.yaml") +
-                                  ":12:6: terms[1].grow: unknown term kind 'grow' (expected exactly one of: growth, "
-                                  "secretion, uptake, kill, conversion, relax, exchange, influx, chemotaxis)");
+                                  ":12:29: terms[1].mobility: '6 um/min' is not a mobility (expected a value in "
+                                  "um^2/s, e.g. '1 um^2/s')");
+  write("m.yaml", kModel + "  - {pressure: T, mobility: 1 um^2/s}\n");
+  EXPECT_EQ(error_of(kScene), path("m.yaml") +
+                                  ":12:5: terms[1].max_speed: missing required key (expected a value in um/s, "
+                                  "e.g. '1 um/min')");
+  write("m.yaml", kModel + "  - {pressure: T, mobility: 1 um^2/s, max_speed: 0 um/s}\n");
+  EXPECT_EQ(error_of(kScene),
+            path("m.yaml") + ":12:50: terms[1].max_speed: '0 um/s' must be > 0 (expected a speed > 0 um/s)");
+  write("m.yaml", kModel + "  - {pressure: S, mobility: 1 um^2/s, max_speed: 1 um/min}\n");
+  EXPECT_EQ(error_of(kScene),
+            path("m.yaml") + ":12:16: terms[1].pressure: 'S' is not a population (expected a population: one of T, E)");
+  // Without a population that occupies volume there is no phi to drift down.
+  const std::string no_capacity =
+      "species:\n  - {name: S, unit: ng/mL, diffusion: 10 um^2/s}\npopulations:\n"
+      "  - {name: T, motility: 0.01 um^2/s}\nterms:\n"
+      "  - {pressure: T, mobility: 1 um^2/s, max_speed: 1 um/min}\n";
+  write("m.yaml", no_capacity);
+  EXPECT_EQ(error_of(kScene), path("m.yaml") +
+                                  ":6:16: terms[0].pressure: pressure on 'T' but no population has a capacity "
+                                  "(expected a population with 'capacity' (cells/mm^3): the drift follows the "
+                                  "occupied fraction)");
 }
 
 TEST_F(SceneModelFiles, FactorWithActivateAndInhibit) {
