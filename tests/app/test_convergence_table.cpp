@@ -38,10 +38,9 @@ bool has_modules() {
 }
 
 void make_run(const fs::path& dir, const std::string& name, const std::string& initial) {
-  const Result r = tme::test::run_shell(TMESIM_BINARY,
-                                        "run uniform.yaml -q -o " + name + " --set 'species[A].initial={constant: " +
-                                            initial + "}'",
-                                        dir, "OMP_NUM_THREADS=1 ");
+  const Result r = tme::test::run_shell(
+      TMESIM_BINARY, "run uniform.yaml -q -o " + name + " --set 'species[A].initial={constant: " + initial + "}'", dir,
+      "OMP_NUM_THREADS=1 ");
   ASSERT_EQ(r.code, 0) << r.out << r.err;
 }
 
@@ -67,8 +66,8 @@ void add_counts(const fs::path& run, double cd8, double burden) {
   while (from < text.size()) {
     const size_t nl = text.find('\n', from);
     out += text.substr(from, nl - from);
-    out += header ? ",CD8.tumour.total [cells],burden [cells]"
-                  : "," + std::to_string(cd8) + "," + std::to_string(burden);
+    out +=
+        header ? ",CD8.tumour.total [cells],burden [cells]" : "," + std::to_string(cd8) + "," + std::to_string(burden);
     out += "\n";
     header = false;
     from = nl + 1;
@@ -90,9 +89,10 @@ TEST(ConvergenceTable, SceneWithoutCountsLeavesThemOutAndGivesExactDifferences) 
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(r.out.rfind("Reference: one (", 0), 0u) << r.out;
   EXPECT_NE(r.out.find("); A.grid.mean [nM] 1 at 1 h; lowest A.grid.min [nM] 1\n\n"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("\n| run | end day | A.grid.mean [nM] at end (vs ref.) | lowest A.grid.min [nM] | fields over "
-                       "0% rel. L2, 0.5 h | fields over 0% rel. L2, 1 h | run time |\n|---|---:|---:|---:|---|---|---:|\n"),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find("\n| run | end day | A.grid.mean [nM] at end (vs ref.) | lowest A.grid.min [nM] | fields over "
+                 "0% rel. L2, 0.5 h | fields over 0% rel. L2, 1 h | run time |\n|---|---:|---:|---:|---|---|---:|\n"),
+      std::string::npos)
       << r.out;
   EXPECT_EQ(row_before_time(r.out, "doubled"), "| doubled | 0.0416667 | 2 (+100%) | 2 | A 100% | A 100% | ");
   // the run time: provenance.json's wall time, then load.txt
